@@ -1,0 +1,116 @@
+// `midwife start | serve`: the desktop app when it can show one, otherwise the
+// same UI served on loopback.
+import { spawn } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { parseArgs } from 'node:util'
+import pkg from '../package.json'
+import { App } from './core/app'
+import { consoleLogger } from './core/log'
+import { parseListen } from './options'
+import { defaultDataDir, findElectronBinary, hasDisplay } from './runtime'
+import { startServe } from './serve/server'
+
+const USAGE = `Usage: midwife <command> [options]
+
+Commands:
+  start              Open the desktop app. Without a display or an Electron
+                     runtime, serve the same UI on loopback and print its URL.
+  serve              Serve the UI on loopback and print its URL.
+
+Options:
+  --data-dir DIR     Data folder (env MIDWIFE_DATA_DIR; default ${defaultDataDir()})
+  --listen HOST:PORT Check-in listener address for this run (default: Site settings, 0.0.0.0:8080)
+  --host ADDR        serve: loopback address for the UI (default 127.0.0.1)
+  --port N           serve: UI port (default: a free port)
+  -h, --help         Show this help
+  -v, --version      Show the version
+`
+
+const root = join(dirname(new URL(import.meta.url).pathname), '..')
+
+async function serve(values: Record<string, string | boolean | undefined>, why: string | null) {
+  const logger = consoleLogger()
+  const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir()
+  const listen = (values.listen as string | undefined) ?? process.env.MIDWIFE_LISTEN
+  const app = await App.start({
+    dataDir,
+    resourcesDir: join(root, 'resources'),
+    version: pkg.version,
+    logger,
+    ...(listen ? { listen: parseListen(listen) } : {}),
+  })
+  const ui = await startServe({
+    handlers: app,
+    events: app.events,
+    staticDir: join(root, 'dist', 'renderer'),
+    host: (values.host as string | undefined) ?? '127.0.0.1',
+    port: values.port ? Number(values.port) : 0,
+    logger,
+  })
+  const status = app.getStatus().listener
+  const lines = [
+    `Midwife ${pkg.version}${why ? ` (serving the UI: ${why})` : ''}`,
+    `  UI:        ${ui.url}`,
+    `  Listener:  ${status.address ?? `not listening: ${status.error}`}; hosts reach it at ${status.advertisedUrl}`,
+    `  Data:      ${dataDir}`,
+    '  Stop with Ctrl+C.',
+  ]
+  process.stdout.write(`${lines.join('\n')}\n`)
+
+  let stopping = false
+  const stop = () => {
+    if (stopping) return
+    stopping = true
+    void ui
+      .close()
+      .then(() => app.stop())
+      .finally(() => process.exit(0))
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+}
+
+function desktop(electron: string, values: Record<string, string | boolean | undefined>) {
+  const args = [root]
+  if (values['data-dir']) args.push('--data-dir', values['data-dir'] as string)
+  if (values.listen) args.push('--listen', values.listen as string)
+  const child = spawn(electron, args, { stdio: 'inherit' })
+  child.on('exit', (code) => process.exit(code ?? 1))
+}
+
+async function main(argv: string[]) {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      'data-dir': { type: 'string' },
+      listen: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  })
+  if (values.help) return void process.stdout.write(USAGE)
+  if (values.version) return void process.stdout.write(`${pkg.version}\n`)
+  if (values.listen) parseListen(values.listen)
+  if (values.port && !/^\d{1,5}$/.test(values.port))
+    throw new Error(`--port wants a number, not "${values.port}"`)
+
+  const command = positionals[0] ?? 'start'
+  if (command === 'serve') return serve(values, null)
+  if (command === 'start') {
+    const electron = findElectronBinary(root)
+    if (electron && hasDisplay()) return desktop(electron, values)
+    const why = !hasDisplay()
+      ? 'no display'
+      : 'no Electron runtime installed; `npx install-electron` fetches it for the desktop window'
+    return serve(values, why)
+  }
+  throw new Error(`unknown command "${command}"\n\n${USAGE}`)
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`midwife: ${(err as Error).message}\n`)
+  process.exit(2)
+})

@@ -1,0 +1,170 @@
+// The one API between the renderer and the core. Both transports (IPC in the
+// desktop app, HTTP + WebSocket in serve mode) are built from this table, and
+// the core's App is type-checked against it.
+import { z } from 'zod'
+import { BootMaterial, Checkin, Host, HostInput, Run, Settings, Status } from './schemas'
+
+const Id = z.number().int().positive()
+
+function method<A extends z.ZodTuple, R extends z.ZodType>(args: A, result: R) {
+  return { args, result }
+}
+
+export const methods = {
+  getStatus: method(z.tuple([]), Status),
+  getSettings: method(z.tuple([]), Settings),
+  saveSettings: method(z.tuple([Settings]), Settings),
+  listHosts: method(z.tuple([]), z.array(Host)),
+  saveHost: method(z.tuple([HostInput]), Host),
+  deleteHost: method(z.tuple([Id]), z.null()),
+  getBootMaterial: method(z.tuple([Id]), BootMaterial),
+  listCheckins: method(z.tuple([]), z.array(Checkin)),
+  approveCheckin: method(z.tuple([Id]), Run),
+  listRuns: method(z.tuple([]), z.array(Run)),
+  getRun: method(z.tuple([Id]), Run),
+}
+
+export const events = {
+  /** A server checked in and the check-in is stored. */
+  checkin: Checkin,
+  /** A configuration run or one of its steps changed. */
+  run: Run,
+  /** The check-in listener started, stopped or failed. */
+  status: Status,
+  /** Host definitions changed. */
+  hosts: z.array(Host),
+}
+
+export type Methods = typeof methods
+export type MethodName = keyof Methods
+export type EventName = keyof typeof events
+export type EventPayload<E extends EventName> = z.infer<(typeof events)[E]>
+
+export type MethodArgs<M extends MethodName> = z.input<Methods[M]['args']>
+export type MethodResult<M extends MethodName> = z.infer<Methods[M]['result']>
+
+/** What the renderer calls, whatever the transport. */
+export type Api = {
+  [M in MethodName]: (...args: MethodArgs<M>) => Promise<MethodResult<M>>
+}
+
+/** What the core implements: arguments arrive already parsed by the schema. */
+export type ApiHandlers = {
+  [M in MethodName]: (
+    ...args: z.output<Methods[M]['args']>
+  ) => MethodResult<M> | Promise<MethodResult<M>>
+}
+
+export type EventListener = <E extends EventName>(event: E, payload: EventPayload<E>) => void
+
+/**
+ * What the desktop preload exposes as `window.api`: one function per method,
+ * each resolving to the Reply envelope, plus a subscription to events.
+ */
+export type PreloadApi = Record<MethodName, (...args: unknown[]) => Promise<unknown>> & {
+  onEvent(event: EventName, callback: (payload: unknown) => void): () => void
+}
+
+export const methodNames = Object.keys(methods) as MethodName[]
+export const eventNames = Object.keys(events) as EventName[]
+
+export function isMethodName(name: string): name is MethodName {
+  return Object.hasOwn(methods, name)
+}
+
+export function isEventName(name: string): name is EventName {
+  return Object.hasOwn(events, name)
+}
+
+/** The envelope every transport returns, so errors cross as data, not as exceptions. */
+export type Reply<T = unknown> = { ok: true; result: T } | { ok: false; error: ApiError }
+
+export const ApiError = z.object({
+  code: z.enum(['invalid', 'not_found', 'conflict', 'failed', 'unknown_method']),
+  message: z.string(),
+})
+export type ApiError = z.infer<typeof ApiError>
+
+export const Reply = z.union([
+  z.object({ ok: z.literal(true), result: z.unknown() }),
+  z.object({ ok: z.literal(false), error: ApiError }),
+])
+
+export class ApiCallError extends Error {
+  constructor(
+    readonly code: ApiError['code'],
+    message: string,
+  ) {
+    super(message)
+    this.name = 'ApiCallError'
+  }
+}
+
+/** Turns zod issues into one sentence an operator can act on. */
+export function describeIssues(error: z.ZodError, dropLeading = 0): string {
+  return error.issues
+    .map((i) => {
+      const where = i.path
+        .slice(dropLeading)
+        .filter((p) => typeof p !== 'symbol')
+        .join('.')
+      return where ? `${where}: ${i.message}` : i.message
+    })
+    .join('; ')
+}
+
+/**
+ * The single server-side entry point both transports call: validates the
+ * method name and arguments, runs the handler, and wraps the outcome.
+ */
+export async function dispatch(
+  handlers: ApiHandlers,
+  name: string,
+  rawArgs: unknown,
+): Promise<Reply> {
+  if (!isMethodName(name)) {
+    return { ok: false, error: { code: 'unknown_method', message: `unknown method "${name}"` } }
+  }
+  const parsed = methods[name].args.safeParse(rawArgs ?? [])
+  if (!parsed.success) {
+    // With a single argument, "0.mac" reads better as "mac".
+    const single = methods[name].args.def.items.length === 1 ? 1 : 0
+    return { ok: false, error: { code: 'invalid', message: describeIssues(parsed.error, single) } }
+  }
+  try {
+    const fn = handlers[name] as (...a: unknown[]) => unknown
+    const result = await fn.apply(handlers, parsed.data as unknown[])
+    return { ok: true, result: result === undefined ? null : result }
+  } catch (err) {
+    if (err instanceof ApiCallError)
+      return { ok: false, error: { code: err.code, message: err.message } }
+    return {
+      ok: false,
+      error: { code: 'failed', message: err instanceof Error ? err.message : String(err) },
+    }
+  }
+}
+
+/** Client side of a transport: turns a Reply back into a value or a thrown ApiCallError. */
+export function unwrap<M extends MethodName>(name: M, reply: unknown): MethodResult<M> {
+  const r = Reply.safeParse(reply)
+  if (!r.success) throw new ApiCallError('failed', `malformed reply to ${name}`)
+  if (!r.data.ok) throw new ApiCallError(r.data.error.code, r.data.error.message)
+  const result = methods[name].result.safeParse(r.data.result)
+  if (!result.success) {
+    throw new ApiCallError(
+      'failed',
+      `reply to ${name} does not match the contract: ${describeIssues(result.error)}`,
+    )
+  }
+  return result.data as MethodResult<M>
+}
+
+/** Builds a typed Api from one "send this call" function; used by every client transport. */
+export function createClient(send: (name: MethodName, args: unknown[]) => Promise<unknown>): Api {
+  const api: Partial<Record<MethodName, (...args: unknown[]) => Promise<unknown>>> = {}
+  for (const name of methodNames) {
+    api[name] = async (...args: unknown[]) => unwrap(name, await send(name, args))
+  }
+  return api as Api
+}

@@ -1,0 +1,118 @@
+import { NodeSSH } from 'node-ssh'
+import { fingerprint } from '../esxi/ssh-keys'
+
+export interface ShellResult {
+  stdout: string
+  stderr: string
+  code: number | null
+}
+
+/** What a configuration step needs from a host: run one command, get its result. */
+export interface EsxShell {
+  exec(command: string): Promise<ShellResult>
+}
+
+export interface ConnectOptions {
+  host: string
+  port: number
+  username: string
+  password: string
+  /** SHA256 fingerprints the host reported at check-in; any other host key is refused. */
+  trustedFingerprints: string[]
+  connectTimeoutMs: number
+  commandTimeoutMs: number
+}
+
+/** A failure an operator can act on, worded for the step's error line. */
+export class ConnectError extends Error {}
+
+export class CommandTimeout extends Error {}
+
+export class EsxSession implements EsxShell {
+  private constructor(
+    private readonly ssh: NodeSSH,
+    private readonly commandTimeoutMs: number,
+  ) {}
+
+  /**
+   * Opens an SSH session the way ESXi requires: keyboard-interactive for the
+   * password, and the host key checked against the check-in before the
+   * password is ever sent.
+   */
+  static async connect(o: ConnectOptions): Promise<EsxSession> {
+    const ssh = new NodeSSH()
+    let presented = null as string | null
+    const where = `${o.host}:${o.port}`
+    try {
+      await ssh.connect({
+        host: o.host,
+        port: o.port,
+        username: o.username,
+        password: o.password,
+        tryKeyboard: true,
+        readyTimeout: o.connectTimeoutMs,
+        hostVerifier: (key: Buffer) => {
+          presented = fingerprint(key)
+          return o.trustedFingerprints.includes(presented)
+        },
+      })
+    } catch (err) {
+      ssh.dispose()
+      const msg = (err as Error).message
+      const code = (err as { code?: string }).code
+      if (presented !== null && !o.trustedFingerprints.includes(presented)) {
+        throw new ConnectError(
+          `the SSH host key presented by ${where} (${presented}) is not one the server reported at check-in ` +
+            `(${o.trustedFingerprints.join(', ') || 'none'}); refusing to log in`,
+        )
+      }
+      if (/authentication methods failed/i.test(msg)) {
+        throw new ConnectError(
+          `SSH login as ${o.username}@${where} was refused: wrong password or user (keyboard-interactive)`,
+        )
+      }
+      if (code === 'ECONNREFUSED')
+        throw new ConnectError(`cannot reach ${where}: connection refused`)
+      if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {
+        throw new ConnectError(`cannot reach ${where}: no route to host`)
+      }
+      if (/timed out/i.test(msg)) {
+        throw new ConnectError(
+          `cannot reach ${where}: no SSH answer within ${o.connectTimeoutMs / 1000} s`,
+        )
+      }
+      throw new ConnectError(`SSH connection to ${where} failed: ${msg}`)
+    }
+    return new EsxSession(ssh, o.commandTimeoutMs)
+  }
+
+  async exec(command: string): Promise<ShellResult> {
+    let channel: { close(): void } | undefined
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        channel?.close()
+        reject(new CommandTimeout(`no answer within ${this.commandTimeoutMs / 1000} s`))
+      }, this.commandTimeoutMs)
+    })
+    try {
+      const r = await Promise.race([
+        this.ssh.execCommand(command, {
+          // Keep output as printed: esxcli's "   Key: value" lines start with spaces.
+          noTrim: true,
+          onChannel: (ch) => {
+            channel = ch
+          },
+        }),
+        timeout,
+      ])
+      return { stdout: r.stdout, stderr: r.stderr, code: r.code }
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  close(): void {
+    this.ssh.dispose()
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Runs jobs with at most `concurrency` at once, in the order they arrive.
+ * Jobs report their own outcome (runs persist themselves); a throw here is a
+ * bug, logged and swallowed so one bad job cannot stall the queue.
+ */
+export class JobQueue {
+  private readonly waiting: Array<() => Promise<void>> = []
+  private active = 0
+  private readonly idleWaiters: Array<() => void> = []
+
+  constructor(
+    private readonly concurrency: number,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  push(job: () => Promise<void>): void {
+    this.waiting.push(job)
+    this.pump()
+  }
+
+  get size(): number {
+    return this.waiting.length + this.active
+  }
+
+  /** Resolves when nothing is queued or running. */
+  idle(): Promise<void> {
+    if (this.size === 0) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  private pump(): void {
+    while (this.active < this.concurrency && this.waiting.length > 0) {
+      const job = this.waiting.shift() as () => Promise<void>
+      this.active++
+      job()
+        .catch(this.onError)
+        .finally(() => {
+          this.active--
+          this.pump()
+          if (this.size === 0) for (const w of this.idleWaiters.splice(0)) w()
+        })
+    }
+  }
+}

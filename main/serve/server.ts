@@ -1,0 +1,232 @@
+import { randomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { extname, join, normalize, sep } from 'node:path'
+import { WebSocketServer, type WebSocket } from 'ws'
+import { dispatch, type ApiHandlers } from '../contract/api'
+import type { EventBus } from '../core/events'
+import type { Logger } from '../core/log'
+import { sameSecret } from '../core/secrets'
+
+const MAX_API_BODY = 1024 * 1024
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+}
+
+export interface ServeOptions {
+  handlers: ApiHandlers
+  events: EventBus
+  /** The built renderer (dist/renderer). */
+  staticDir: string
+  host?: string
+  port?: number
+  /** Fixed session token (tests); random otherwise. */
+  token?: string
+  logger: Logger
+}
+
+export interface RunningServe {
+  /** Open this in a browser: it carries the session token. */
+  url: string
+  port: number
+  token: string
+  close(): Promise<void>
+}
+
+function isLoopback(host: string): boolean {
+  return /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1' || host === 'localhost'
+}
+
+/**
+ * The operator API over loopback HTTP + WebSocket, for a machine without an
+ * Electron runtime. Same contract and same dispatch as the IPC binding; access
+ * needs the session token printed at start, then a cookie scoped to this port.
+ */
+export function startServe(o: ServeOptions): Promise<RunningServe> {
+  const host = o.host ?? '127.0.0.1'
+  if (!isLoopback(host)) {
+    return Promise.reject(
+      new Error(`serve mode listens on loopback only; ${host} is not a loopback address`),
+    )
+  }
+  const token = o.token ?? randomBytes(24).toString('base64url')
+  let port = 0
+  const cookieName = () => `midwife_session_${port}`
+
+  const allowedHosts = () => [
+    `127.0.0.1:${port}`,
+    `localhost:${port}`,
+    `[::1]:${port}`,
+    `${host}:${port}`,
+  ]
+  const hostOk = (req: IncomingMessage) => allowedHosts().includes(req.headers.host ?? '')
+  const originOk = (req: IncomingMessage) => {
+    const origin = req.headers.origin
+    return origin === undefined || allowedHosts().some((h) => origin === `http://${h}`)
+  }
+  const authed = (req: IncomingMessage) => {
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]
+    if (bearer) return sameSecret(bearer, token)
+    const cookie = (req.headers.cookie ?? '')
+      .split(';')
+      .map((c) => c.trim().split('='))
+      .find(([k]) => k === cookieName())?.[1]
+    return cookie !== undefined && sameSecret(cookie, token)
+  }
+
+  const csp = () =>
+    [
+      "default-src 'self'",
+      "script-src 'self'",
+      "style-src 'self' 'unsafe-inline'",
+      "img-src 'self' data:",
+      `connect-src 'self' ws://${host}:${port} ws://127.0.0.1:${port} ws://localhost:${port}`,
+      "frame-ancestors 'none'",
+      "form-action 'none'",
+      "base-uri 'none'",
+    ].join('; ')
+
+  function refuse(res: ServerResponse, status: number, message: string) {
+    res.writeHead(status, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Cache-Control': 'no-store',
+    })
+    res.end(`${message}\n`)
+  }
+
+  async function serveStatic(res: ServerResponse, path: string) {
+    const rel = path === '/' ? 'index.html' : decodeURIComponent(path.slice(1))
+    const file = normalize(join(o.staticDir, rel))
+    if (!file.startsWith(normalize(o.staticDir) + sep)) return refuse(res, 404, 'not found')
+    let body: Buffer
+    try {
+      body = await readFile(file)
+    } catch {
+      return refuse(res, 404, 'not found')
+    }
+    res.writeHead(200, {
+      'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'Content-Security-Policy': csp(),
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+      'Cache-Control': 'no-store',
+    })
+    res.end(body)
+  }
+
+  async function readJson(req: IncomingMessage): Promise<unknown> {
+    const chunks: Buffer[] = []
+    let size = 0
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length
+      if (size > MAX_API_BODY) throw new Error('request body too large')
+      chunks.push(chunk as Buffer)
+    }
+    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}')
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    if (!hostOk(req)) return refuse(res, 421, 'wrong Host header')
+    const url = new URL(req.url ?? '/', `http://${req.headers.host}`)
+
+    // The printed URL: trade the token for a cookie, then drop it from the address bar.
+    if (req.method === 'GET' && url.pathname === '/' && url.searchParams.has('token')) {
+      if (!sameSecret(url.searchParams.get('token') ?? '', token))
+        return refuse(res, 401, 'wrong session token')
+      res.writeHead(303, {
+        Location: '/',
+        'Set-Cookie': `${cookieName()}=${token}; HttpOnly; SameSite=Strict; Path=/`,
+        'Cache-Control': 'no-store',
+      })
+      return res.end()
+    }
+    if (!authed(req)) {
+      return refuse(
+        res,
+        401,
+        'Midwife: open the URL printed by `midwife serve` (it carries the session token).',
+      )
+    }
+
+    const api = /^\/api\/(\w+)$/.exec(url.pathname)
+    if (api) {
+      if (req.method !== 'POST') return refuse(res, 405, 'use POST')
+      if (!originOk(req)) return refuse(res, 403, 'cross-origin request refused')
+      let args: unknown
+      try {
+        args = ((await readJson(req)) as { args?: unknown }).args ?? []
+      } catch (err) {
+        res.writeHead(400, { 'Content-Type': 'application/json' })
+        return res.end(
+          JSON.stringify({
+            ok: false,
+            error: { code: 'invalid', message: (err as Error).message },
+          }),
+        )
+      }
+      const reply = await dispatch(o.handlers, api[1] as string, args)
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' })
+      return res.end(JSON.stringify(reply))
+    }
+    if (req.method === 'GET' || req.method === 'HEAD') return serveStatic(res, url.pathname)
+    return refuse(res, 405, 'method not allowed')
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      o.logger.error(`serve: ${(err as Error).message}`)
+      if (!res.headersSent) refuse(res, 500, 'internal error')
+    })
+  })
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
+  const sockets = new Set<WebSocket>()
+  server.on('upgrade', (req, socket, head) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname
+    if (path !== '/events' || !hostOk(req) || !originOk(req) || !authed(req)) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n')
+      return
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.add(ws)
+      ws.on('close', () => sockets.delete(ws))
+      // The browser only listens; anything it sends is ignored.
+      ws.on('message', () => undefined)
+    })
+  })
+  const unsubscribe = o.events.subscribe((event, payload) => {
+    const msg = JSON.stringify({ event, payload })
+    for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(msg)
+  })
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(o.port ?? 0, host, () => {
+      server.off('error', reject)
+      port = (server.address() as AddressInfo).port
+      const shownHost = host.includes(':') ? `[${host}]` : host
+      resolve({
+        url: `http://${shownHost}:${port}/?token=${token}`,
+        port,
+        token,
+        close: () =>
+          new Promise<void>((done) => {
+            unsubscribe()
+            for (const ws of sockets) ws.terminate()
+            wss.close()
+            server.close(() => done())
+            server.closeAllConnections()
+          }),
+      })
+    })
+  })
+}

@@ -1,0 +1,151 @@
+#!/bin/sh
+# Midwife check-in client for VMware ESXi.
+#
+# Runs on the host (BusyBox ash) at first boot, or by hand, and announces the
+# host to a Midwife listener: what esxcli says about its NICs, hardware,
+# version and management address, plus its SSH host public keys. Midwife
+# configures nothing until an operator approves the check-in.
+#
+# Uses only what ESXi ships: ash, awk, sed, grep, wget (plain HTTP), timeout,
+# sleep, esxcli, vsish. No curl, no bash.
+#
+# Settings (environment):
+#   MIDWIFE_URL          http://listener:port (required)
+#   MIDWIFE_TOKEN        this host's deployment token (required)
+#   MIDWIFE_ATTEMPTS     tries before giving up (default 8)
+#   MIDWIFE_BACKOFF      first wait between tries in seconds, doubled each time (default 5)
+#   MIDWIFE_BACKOFF_MAX  longest wait between tries in seconds (default 120)
+#   MIDWIFE_TIMEOUT      seconds allowed for one HTTP call (default 20)
+#   MIDWIFE_SSH_KEY_DIR  where the SSH host keys are (default /etc/ssh)
+
+MIDWIFE_ATTEMPTS=${MIDWIFE_ATTEMPTS:-8}
+MIDWIFE_BACKOFF=${MIDWIFE_BACKOFF:-5}
+MIDWIFE_BACKOFF_MAX=${MIDWIFE_BACKOFF_MAX:-120}
+MIDWIFE_TIMEOUT=${MIDWIFE_TIMEOUT:-20}
+MIDWIFE_SSH_KEY_DIR=${MIDWIFE_SSH_KEY_DIR:-/etc/ssh}
+CLIENT_VERSION=checkin.sh/1
+
+log() { echo "midwife-checkin: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+[ -n "$MIDWIFE_URL" ] || die "MIDWIFE_URL is not set (http://listener:port)"
+[ -n "$MIDWIFE_TOKEN" ] || die "MIDWIFE_TOKEN is not set"
+case "$MIDWIFE_URL" in
+  http://*) ;;
+  *) die "MIDWIFE_URL must be plain http:// (BusyBox wget on ESXi cannot do HTTPS reliably)" ;;
+esac
+MIDWIFE_URL=${MIDWIFE_URL%/}
+
+# JSON string of $1: quotes, backslashes and control characters escaped, lines joined by \n.
+jstr() {
+  printf '%s' "$1" | awk '
+    BEGIN { ORS = ""; printf "\"" }
+    {
+      gsub(/\\/, "\\\\")
+      gsub(/"/, "\\\"")
+      gsub(/\t/, "\\t")
+      gsub(/\r/, "")
+      gsub(/[\001-\010\013-\037]/, "")
+      if (NR > 1) printf "\\n"
+      printf "%s", $0
+    }
+    END { printf "\"" }'
+}
+
+# ---- what this host is ------------------------------------------------------
+# Raw outputs travel as they are; Midwife parses them, so a format change on a
+# new ESXi release is fixed in one place, not on every host.
+NICS=$(esxcli network nic list 2>&1)
+PLATFORM=$(esxcli hardware platform get 2>&1)
+VERSION=$(esxcli system version get 2>&1)
+IPV4=$(esxcli network ip interface ipv4 get 2>&1)
+HOSTNAME_OUT=$(esxcli system hostname get 2>&1)
+BOOTCMD=$(vsish -e get /system/bootCmdLine 2>/dev/null)
+
+KEYS=
+for f in "$MIDWIFE_SSH_KEY_DIR/ssh_host_rsa_key.pub" "$MIDWIFE_SSH_KEY_DIR/ssh_host_ecdsa_key.pub"; do
+  if [ -r "$f" ] && read -r line < "$f" && [ -n "$line" ]; then
+    KEYS="$KEYS${KEYS:+,}$(jstr "$line")"
+  fi
+done
+[ -n "$KEYS" ] || log "warning: no SSH host public key found in $MIDWIFE_SSH_KEY_DIR"
+
+BODY="{\"token\":$(jstr "$MIDWIFE_TOKEN"),\"client\":\"$CLIENT_VERSION\",\"outputs\":{\
+\"nicList\":$(jstr "$NICS"),\
+\"platform\":$(jstr "$PLATFORM"),\
+\"version\":$(jstr "$VERSION"),\
+\"ipv4\":$(jstr "$IPV4"),\
+\"hostname\":$(jstr "$HOSTNAME_OUT"),\
+\"bootCmdLine\":$(jstr "$BOOTCMD")},\
+\"sshHostKeys\":[$KEYS]}"
+
+# ---- the outbound firewall ----------------------------------------------------
+# ESXi drops outbound traffic unless a ruleset allows it. httpClient opens TCP
+# 80/443; a listener on any other port is only reachable with the firewall off,
+# so it is off for the moment of each call and put back straight after.
+HOSTPORT=${MIDWIFE_URL#http://}
+HOSTPORT=${HOSTPORT%%/*}
+case "$HOSTPORT" in
+  *:*) PORT=${HOSTPORT##*:} ;;
+  *) PORT=80 ;;
+esac
+
+firewall_enabled() {
+  esxcli network firewall get 2>/dev/null | awk -F': *' '/^ *Enabled:/ { print $2 }'
+}
+ruleset_enabled() {
+  esxcli network firewall ruleset list 2>/dev/null | awk -v r="$1" '$1 == r { print $2 }'
+}
+
+FW_RESTORE=
+restore_firewall() {
+  case "$FW_RESTORE" in
+    firewall) esxcli network firewall set --enabled true || log "could not re-enable the firewall" ;;
+    httpClient) esxcli network firewall ruleset set -r httpClient -e false ;;
+  esac
+  FW_RESTORE=
+}
+trap 'restore_firewall' EXIT
+trap 'restore_firewall; exit 130' INT TERM
+
+open_firewall() {
+  [ "$(firewall_enabled)" = "true" ] || return 0
+  if [ "$PORT" = 80 ] || [ "$PORT" = 443 ]; then
+    if [ "$(ruleset_enabled httpClient)" != "true" ]; then
+      esxcli network firewall ruleset set -r httpClient -e true && FW_RESTORE=httpClient
+    fi
+  else
+    esxcli network firewall set --enabled false && FW_RESTORE=firewall
+  fi
+}
+
+# ---- post, with retries -------------------------------------------------------
+post_once() {
+  open_firewall
+  OUT=$(timeout "$MIDWIFE_TIMEOUT" wget -q -O - \
+    --header "Content-Type: application/json" \
+    --post-data "$BODY" "$MIDWIFE_URL/checkin" 2>&1)
+  RC=$?
+  restore_firewall
+  return $RC
+}
+
+attempt=1
+wait=$MIDWIFE_BACKOFF
+while :; do
+  if post_once && echo "$OUT" | grep -q '"accepted":true'; then
+    log "checked in with $MIDWIFE_URL: $OUT"
+    exit 0
+  fi
+  case "$OUT" in
+    *" 401 "*|*" 403 "*) die "the listener refused this host's token: $OUT" ;;
+    *" 400 "*|*" 413 "*) die "the listener refused the report: $OUT" ;;
+  esac
+  [ "$attempt" -ge "$MIDWIFE_ATTEMPTS" ] &&
+    die "giving up after $attempt attempts; last error: ${OUT:-no answer within ${MIDWIFE_TIMEOUT}s}"
+  log "attempt $attempt failed (${OUT:-no answer within ${MIDWIFE_TIMEOUT}s}); retrying in ${wait}s"
+  sleep "$wait"
+  attempt=$((attempt + 1))
+  wait=$((wait * 2))
+  [ "$wait" -gt "$MIDWIFE_BACKOFF_MAX" ] && wait=$MIDWIFE_BACKOFF_MAX
+done

@@ -1,0 +1,63 @@
+// Entry point of the command shims, bundled to sim-cli.mjs by buildSimCli:
+//   node sim-cli.mjs <statePath> <program> [args...]
+//   node sim-cli.mjs <statePath> firewall-wget [wget args...]
+import { spawn } from 'node:child_process'
+import { lookup } from 'node:dns/promises'
+import { isIP } from 'node:net'
+import { firewallDropsOutbound } from './firewall'
+import { runInStateFile } from './interpreter'
+import { loadState } from './state'
+
+const URL_ARG = /^(https?|ftp):\/\//i
+
+async function firewallWget(statePath: string, args: string[]): Promise<number> {
+  const target = args.find((a) => URL_ARG.test(a))
+  if (target !== undefined) {
+    const url = new URL(target)
+    const defaults: Record<string, number> = { 'http:': 80, 'https:': 443, 'ftp:': 21 }
+    const port = url.port === '' ? (defaults[url.protocol] ?? 80) : Number(url.port)
+    const host = url.hostname.replace(/^\[|\]$/g, '')
+    let ip: string | undefined = isIP(host) ? host : undefined
+    if (ip === undefined) {
+      try {
+        ip = (await lookup(host)).address
+      } catch {
+        // Unresolvable: busybox wget reports that itself.
+      }
+    }
+    if (ip !== undefined && firewallDropsOutbound(loadState(statePath).firewall, port)) {
+      // A dropped SYN just times out; ~1 s keeps tests fast while still being a timeout.
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      process.stderr.write(`wget: can't connect to remote host (${ip}): Connection timed out\n`)
+      return 1
+    }
+  }
+  const child = spawn('/bin/busybox', ['wget', ...args], { stdio: 'inherit' })
+  return new Promise((resolve) => {
+    child.on('error', () => resolve(127))
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)))
+  })
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [statePath, program, ...args] = argv
+  if (statePath === undefined || program === undefined) {
+    process.stderr.write('usage: sim-cli <statePath> <program> [args...]\n')
+    return 2
+  }
+  if (program === 'firewall-wget') return firewallWget(statePath, args)
+  const result = await runInStateFile(statePath, [program, ...args])
+  await new Promise<void>((resolve) => process.stdout.write(result.stdout, () => resolve()))
+  await new Promise<void>((resolve) => process.stderr.write(result.stderr, () => resolve()))
+  return result.code
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (err: unknown) => {
+    process.stderr.write(`sim-cli: ${err instanceof Error ? err.message : String(err)}\n`)
+    process.exitCode = 1
+  },
+)

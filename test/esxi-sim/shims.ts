@@ -1,0 +1,113 @@
+import { execFileSync } from 'node:child_process'
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+
+/** Bundles cli.ts so shims start with plain node, without a TypeScript loader. */
+export async function buildSimCli(outDir: string): Promise<string> {
+  const outfile = join(resolve(outDir), 'sim-cli.mjs')
+  await build({
+    entryPoints: [fileURLToPath(new URL('./cli.ts', import.meta.url))],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'silent',
+  })
+  return outfile
+}
+
+export const ESXI_APPLETS: readonly string[] = [
+  // esxi.md: "Applets known to exist".
+  'ash',
+  'awk',
+  'sed',
+  'grep',
+  'cut',
+  'sort',
+  'uniq',
+  'wget',
+  'nslookup',
+  'timeout',
+  'mktemp',
+  'sha256sum',
+  'xargs',
+  // ESXi's /bin/sh is BusyBox ash under the name sh.
+  'sh',
+  // Not in esxi.md's list, but present in ESXi's BusyBox and used by public kickstarts.
+  'sleep',
+]
+
+const SIM_PROGRAMS = ['esxcli', 'localcli', 'vim-cmd', 'vsish']
+
+const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+
+function writeShim(path: string, simCli: string, statePath: string, program: string): void {
+  // Absolute paths throughout: the PATH a product's script sees holds only binDir.
+  const target = [process.execPath, simCli, statePath].map((p) => shQuote(resolve(p))).join(' ')
+  writeFileSync(path, `#!/bin/sh\nexec ${target} ${program} "$@"\n`)
+  chmodSync(path, 0o755)
+}
+
+/**
+ * A bin directory that holds what an ESXi shell offers and nothing else, so a host-side script
+ * that reaches for curl, bash, cat or tr fails here as it would on the host.
+ */
+export function installEsxiBin(
+  binDir: string,
+  opts: { statePath: string; simCli: string; enforceFirewall?: boolean },
+): void {
+  mkdirSync(binDir, { recursive: true })
+  const ours = new Set([...ESXI_APPLETS, ...SIM_PROGRAMS])
+  const foreign = readdirSync(binDir).filter((f) => !ours.has(f))
+  if (foreign.length > 0) {
+    throw new Error(`${binDir} holds files the ESXi bin may not have: ${foreign.join(', ')}`)
+  }
+  for (const name of ours) rmSync(join(binDir, name), { force: true })
+  for (const applet of ESXI_APPLETS) {
+    if (applet === 'wget' && opts.enforceFirewall) {
+      writeShim(join(binDir, 'wget'), opts.simCli, opts.statePath, 'firewall-wget')
+    } else {
+      symlinkSync('/bin/busybox', join(binDir, applet))
+    }
+  }
+  for (const program of SIM_PROGRAMS) {
+    writeShim(join(binDir, program), opts.simCli, opts.statePath, program)
+  }
+}
+
+export interface HostKey {
+  privatePath: string
+  publicLine: string
+}
+
+/**
+ * Host keys as ESXi generates them at first boot (RSA 2048 and ECDSA nistp256, OpenSSH format,
+ * `.pub` beside them). Existing keys are kept, as a host keeps its keys across restarts.
+ */
+export function generateHostKeys(dir: string): { rsa: HostKey; ecdsa: HostKey } {
+  mkdirSync(dir, { recursive: true })
+  const make = (type: 'rsa' | 'ecdsa', bits: string): HostKey => {
+    const privatePath = join(resolve(dir), `ssh_host_${type}_key`)
+    if (!existsSync(privatePath) || !existsSync(`${privatePath}.pub`)) {
+      rmSync(privatePath, { force: true })
+      rmSync(`${privatePath}.pub`, { force: true })
+      execFileSync('ssh-keygen', ['-q', '-t', type, '-b', bits, '-N', '', '-f', privatePath], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      })
+    }
+    return { privatePath, publicLine: readFileSync(`${privatePath}.pub`, 'utf8').trim() }
+  }
+  return { rsa: make('rsa', '2048'), ecdsa: make('ecdsa', '256') }
+}

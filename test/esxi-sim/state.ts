@@ -1,0 +1,333 @@
+import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+
+export interface Nic {
+  name: string
+  pci: string
+  driver: string
+  admin: 'Up' | 'Down'
+  link: 'Up' | 'Down'
+  speed: number
+  duplex: 'Full' | 'Half'
+  mac: string
+  mtu: number
+  description: string
+}
+
+export interface Vmknic {
+  name: string
+  portgroup: string
+  mac: string
+  mtu: number
+  enabled: boolean
+  ipv4: {
+    address: string
+    netmask: string
+    broadcast: string
+    type: 'STATIC' | 'DHCP' | 'NONE'
+    gateway: string
+  }
+  tags: string[]
+}
+
+// Only routes added with `route ipv4 add`; the connected subnet of each vmknic is derived when
+// listing, so changing an address cannot leave a stale connected route behind.
+export interface Route {
+  network: string
+  netmask: string
+  gateway: string
+  interface: string
+  source: 'MANUAL' | 'DHCP'
+}
+
+export interface VSwitch {
+  name: string
+  mtu: number
+  numPorts: number
+  uplinks: string[]
+  portgroups: string[]
+}
+
+export interface Portgroup {
+  name: string
+  vswitch: string
+  vlanId: number
+}
+
+export interface Fault {
+  match: string
+  stdout?: string
+  stderr?: string
+  code?: number
+  delayMs?: number
+}
+
+export interface SimState {
+  hostname: string
+  domain: string
+  dns: { servers: string[]; search: string[] }
+  ntp: { enabled: boolean; servers: string[] }
+  firewall: { enabled: boolean; defaultAction: 'DROP' | 'PASS'; rulesets: Record<string, boolean> }
+  nics: Nic[]
+  platform: { uuid: string; productName: string; vendorName: string; serialNumber: string }
+  // build is stored as esxcli prints it (`Releasebuild-22380479`); maintenance is printed only when
+  // set, because 9.0 adds that field and 7.x/8.x do not have it.
+  version: {
+    product: string
+    version: string
+    build: string
+    update: string
+    patch: string
+    maintenance?: string
+  }
+  vmknics: Vmknic[]
+  routes: Route[]
+  vswitches: VSwitch[]
+  portgroups: Portgroup[]
+  syslog: { remoteHost: string }
+  services: {
+    ssh: { enabled: boolean; running: boolean }
+    esxShell: { enabled: boolean; running: boolean }
+  }
+  maintenanceMode: boolean
+  licenseKey: string
+  advanced: Record<string, number | string>
+  bootCmdLine: string
+  // null: every DNS name resolves. An array: only these names resolve (IP literals always do).
+  resolvableNames: string[] | null
+  // Set by `esxcli system account set -i root`; the SSH simulator then expects it instead of the
+  // password it was started with, so a product that changes the password must use the new one.
+  rootPassword: string | null
+  // esxi.md leaves these behaviours unconfirmed, so tests can exercise both answers.
+  quirks: {
+    // Stream that esxcli/vim-cmd error messages go to.
+    errorStream: 'stdout' | 'stderr'
+    // Duplicate DNS server/search domain/route adds and removals of absent ones: fail or no-op.
+    duplicates: 'error' | 'ignore'
+  }
+  faults: Fault[]
+  log: string[]
+}
+
+export function defaultState(overrides?: Partial<SimState>): SimState {
+  const base: SimState = {
+    hostname: 'localhost',
+    domain: '',
+    dns: { servers: [], search: [] },
+    ntp: { enabled: false, servers: [] },
+    firewall: {
+      enabled: true,
+      defaultAction: 'DROP',
+      rulesets: {
+        sshServer: true,
+        sshClient: false,
+        nfsClient: false,
+        dhcp: true,
+        dns: true,
+        snmp: true,
+        ntpClient: false,
+        CIMHttpServer: true,
+        CIMHttpsServer: true,
+        CIMSLP: true,
+        iSCSI: false,
+        vpxHeartbeats: true,
+        updateManager: true,
+        faultTolerance: true,
+        webAccess: true,
+        vMotion: true,
+        vSphereClient: true,
+        activeDirectoryAll: false,
+        NFC: true,
+        HBR: true,
+        ftpClient: false,
+        httpClient: false,
+        gdbserver: false,
+        DVFilter: false,
+        DHCPv6: false,
+        DVSSync: true,
+        syslog: false,
+        WOL: true,
+        vSPC: false,
+        remoteSerialPort: false,
+      },
+    },
+    nics: [
+      {
+        name: 'vmnic0',
+        pci: '0000:0b:00.0',
+        driver: 'nvmxnet3',
+        admin: 'Up',
+        link: 'Up',
+        speed: 10000,
+        duplex: 'Full',
+        mac: '00:50:56:aa:bb:01',
+        mtu: 1500,
+        description: 'VMware Inc. vmxnet3 Virtual Ethernet Controller',
+      },
+      {
+        name: 'vmnic1',
+        pci: '0000:13:00.0',
+        driver: 'nvmxnet3',
+        admin: 'Up',
+        link: 'Up',
+        speed: 10000,
+        duplex: 'Full',
+        mac: '00:50:56:aa:bb:02',
+        mtu: 1500,
+        description: 'VMware Inc. vmxnet3 Virtual Ethernet Controller',
+      },
+    ],
+    platform: {
+      uuid: '0xff 0x0 0x33 0x42 0xdc 0xd6 0x71 0xba 0xa 0x6a 0xf9 0x1c 0x57 0x13 0x25 0x99',
+      productName: 'VMware20,1',
+      vendorName: 'VMware, Inc.',
+      serialNumber: 'VMware-42 33 00 ff d6 dc ba 71-0a 6a f9 1c 57 13 25 99',
+    },
+    version: {
+      product: 'VMware ESXi',
+      version: '8.0.2',
+      build: 'Releasebuild-22380479',
+      update: '2',
+      patch: '0',
+    },
+    vmknics: [
+      {
+        name: 'vmk0',
+        portgroup: 'Management Network',
+        mac: '00:50:56:aa:bb:01',
+        mtu: 1500,
+        enabled: true,
+        ipv4: {
+          address: '127.0.0.1',
+          netmask: '255.0.0.0',
+          broadcast: '127.255.255.255',
+          type: 'STATIC',
+          gateway: '0.0.0.0',
+        },
+        tags: ['Management'],
+      },
+    ],
+    routes: [],
+    vswitches: [
+      {
+        name: 'vSwitch0',
+        mtu: 1500,
+        numPorts: 2560,
+        uplinks: ['vmnic0'],
+        portgroups: ['VM Network', 'Management Network'],
+      },
+    ],
+    portgroups: [
+      { name: 'VM Network', vswitch: 'vSwitch0', vlanId: 0 },
+      { name: 'Management Network', vswitch: 'vSwitch0', vlanId: 0 },
+    ],
+    syslog: { remoteHost: '' },
+    services: {
+      ssh: { enabled: false, running: false },
+      esxShell: { enabled: false, running: false },
+    },
+    maintenanceMode: false,
+    licenseKey: '00000-00000-00000-00000-00000',
+    advanced: {
+      '/UserVars/SuppressShellWarning': 0,
+      '/UserVars/ESXiShellTimeOut': 0,
+      '/UserVars/ESXiShellInteractiveTimeOut': 0,
+      '/UserVars/HostClientCEIPOptIn': 0,
+      '/Net/FollowHardwareMac': 0,
+      '/Syslog/global/logHost': '',
+    },
+    // Not from esxi.md: an installed host boots its own boot.cfg, whose kernelopt is usually short.
+    bootCmdLine: 'autoPartition=FALSE',
+    resolvableNames: null,
+    rootPassword: null,
+    quirks: { errorStream: 'stdout', duplicates: 'error' },
+    faults: [],
+    log: [],
+  }
+  // A structured clone keeps callers from sharing nested arrays between states.
+  return structuredClone({ ...base, ...overrides })
+}
+
+export function loadState(path: string): SimState {
+  const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'))
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new Error(`${path}: not a simulator state object`)
+  }
+  // Fields added after a state file was written fall back to the defaults.
+  return defaultState(parsed)
+}
+
+export function saveState(path: string, s: SimState): void {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n')
+  renameSync(tmp, path)
+}
+
+const inProcessTails = new Map<string, Promise<unknown>>()
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+async function acquireFileLock(lockPath: string): Promise<void> {
+  for (;;) {
+    try {
+      const fd = openSync(lockPath, 'wx')
+      writeFileSync(fd, String(process.pid))
+      closeSync(fd)
+      return
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+    let holder = NaN
+    try {
+      holder = Number(readFileSync(lockPath, 'utf8'))
+    } catch {
+      // Released between our open and read: just retry.
+    }
+    if (Number.isInteger(holder) && holder > 0 && !processAlive(holder)) {
+      try {
+        unlinkSync(lockPath)
+      } catch {
+        // Another waiter removed the stale lock first.
+      }
+      continue
+    }
+    await sleep(3)
+  }
+}
+
+/**
+ * Runs fn while holding the host's lock. Shims run in their own processes and the SSH simulator in
+ * the test process, so both an in-process queue and a lock file are needed for them to see one
+ * host whose load-run-save steps never interleave.
+ */
+export function withStateLock<T>(path: string, fn: () => T | Promise<T>): Promise<T> {
+  const previous = inProcessTails.get(path) ?? Promise.resolve()
+  const run = previous.then(async () => {
+    const lockPath = `${path}.lock`
+    await acquireFileLock(lockPath)
+    try {
+      return await fn()
+    } finally {
+      try {
+        unlinkSync(lockPath)
+      } catch {
+        // Nothing to release.
+      }
+    }
+  })
+  const tail = run.catch(() => undefined)
+  inProcessTails.set(path, tail)
+  void tail.then(() => {
+    if (inProcessTails.get(path) === tail) inProcessTails.delete(path)
+  })
+  return run
+}

@@ -1,0 +1,221 @@
+// The real resources/client/checkin.sh, run by BusyBox ash with only the
+// applets ESXi has, against the real listener on loopback. The simulated
+// host's wget drops connections the ESXi firewall would drop.
+import { execFileSync } from 'node:child_process'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { App } from '../../main/core/app'
+import { createSimHost, type SimHost } from '../support/esxi-host'
+import {
+  hostToken,
+  memoryLogger,
+  repoRoot,
+  sampleHost,
+  startTestApp,
+  tempDir,
+  type TestApp,
+} from '../support/app'
+
+const client = join(repoRoot, 'resources', 'client', 'checkin.sh')
+let t: TestApp
+let esx: SimHost
+let token: string
+
+beforeEach(async () => {
+  t = await startTestApp()
+  esx = await createSimHost()
+  const host = t.app.saveHost({ ...sampleHost, mac: esx.state().nics[0]?.mac as string })
+  token = hostToken(t.app, host.id)
+})
+afterEach(async () => {
+  await t.close()
+  await esx.close()
+})
+
+const fast = { MIDWIFE_ATTEMPTS: '3', MIDWIFE_BACKOFF: '1', MIDWIFE_TIMEOUT: '5' }
+
+function fingerprintOf(pubPath: string): string {
+  return execFileSync('ssh-keygen', ['-lf', pubPath, '-E', 'sha256'], { encoding: 'utf8' }).split(
+    ' ',
+  )[1] as string
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number }
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+describe('checkin.sh under BusyBox', () => {
+  it('reports the host and its SSH host keys, opening the firewall only for the call', async () => {
+    const run = await esx.sh([client], {
+      MIDWIFE_URL: t.listenerUrl,
+      MIDWIFE_TOKEN: token,
+      ...fast,
+    })
+    expect(run.stderr).toContain('midwife-checkin: checked in with')
+    expect(run.code).toBe(0)
+
+    const [c] = t.app.listCheckins()
+    const sim = esx.state()
+    expect(c?.hostName).toBe('esx01.lab.local')
+    expect(c?.match.macMatches).toBe(true)
+    expect(c?.nics.map((n) => n.mac)).toEqual(sim.nics.map((n) => n.mac))
+    expect(c?.managementIp).toBe('127.0.0.1')
+    expect(c?.esxiVersion).toBe(sim.version.version)
+    expect(c?.serial).toBe(sim.platform.serialNumber)
+    expect(c?.sshHostKeys.map((k) => k.fingerprint).sort()).toEqual(
+      [
+        fingerprintOf(`${esx.hostKeys.rsa.privatePath}.pub`),
+        fingerprintOf(`${esx.hostKeys.ecdsa.privatePath}.pub`),
+      ].sort(),
+    )
+
+    // Off for the call, back on after: the firewall is as the client found it.
+    expect(sim.firewall.enabled).toBe(true)
+    const toggles = sim.log.filter((l) => l.startsWith('esxcli network firewall set'))
+    expect(toggles).toEqual([
+      'esxcli network firewall set --enabled false',
+      'esxcli network firewall set --enabled true',
+    ])
+  })
+
+  it('is dropped by the ESXi firewall without that handling (the simulator enforces it)', async () => {
+    const run = await esx.sh(['-c', `wget -q -O - ${t.listenerUrl}/`], {}, 20_000)
+    expect(run.code).not.toBe(0)
+    expect(run.stderr).toContain('Connection timed out')
+  })
+
+  it('uses the httpClient ruleset, not the whole firewall, for a listener on port 80', async () => {
+    // Nothing listens on 127.0.0.9:80 here; what matters is which door the client opens.
+    const run = await esx.sh([client], {
+      MIDWIFE_URL: 'http://127.0.0.9',
+      MIDWIFE_TOKEN: token,
+      ...fast,
+      MIDWIFE_ATTEMPTS: '1',
+    })
+    expect(run.code).toBe(1)
+    const log = esx.state().log
+    expect(log).toContain('esxcli network firewall ruleset set -r httpClient -e true')
+    expect(log).toContain('esxcli network firewall ruleset set -r httpClient -e false')
+    expect(log.some((l) => l.startsWith('esxcli network firewall set'))).toBe(false)
+    expect(esx.state().firewall.rulesets.httpClient).toBe(false)
+  })
+
+  it('gives up at once on a refused token, with a message, storing nothing', async () => {
+    const run = await esx.sh([client], {
+      MIDWIFE_URL: t.listenerUrl,
+      MIDWIFE_TOKEN: 'W'.repeat(43),
+      ...fast,
+    })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/the listener refused this host's token: .*401/)
+    expect(run.stderr).not.toContain('retrying')
+    expect(t.app.listCheckins()).toEqual([])
+    expect(esx.state().firewall.enabled).toBe(true)
+  })
+
+  it('gives up on a report the listener refuses as malformed', async () => {
+    esx.update((s) =>
+      s.faults.push({
+        match: 'esxcli network nic list',
+        stdout: 'Error: simulated failure',
+        code: 1,
+      }),
+    )
+    const run = await esx.sh([client], {
+      MIDWIFE_URL: t.listenerUrl,
+      MIDWIFE_TOKEN: token,
+      ...fast,
+    })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/the listener refused the report: .*400/)
+    expect(t.app.listCheckins()).toEqual([])
+  })
+
+  it('retries with backoff, then exits non-zero with the last error when nobody answers', async () => {
+    const port = await freePort()
+    const run = await esx.sh([client], {
+      MIDWIFE_URL: `http://127.0.0.1:${port}`,
+      MIDWIFE_TOKEN: token,
+      ...fast,
+    })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('attempt 1 failed')
+    expect(run.stderr).toContain('retrying in 1s')
+    expect(run.stderr).toContain('retrying in 2s')
+    expect(run.stderr).toMatch(/giving up after 3 attempts; last error: .*refused/)
+    expect(esx.state().firewall.enabled).toBe(true)
+  })
+
+  it('gets through once the listener comes up while it is retrying', async () => {
+    // A data folder whose listener is down when the host first calls.
+    const data = tempDir('late')
+    const opts = {
+      dataDir: data.path,
+      resourcesDir: join(repoRoot, 'resources'),
+      version: 'test',
+      logger: memoryLogger(),
+    }
+    const port = await freePort()
+    const first = await App.start({ ...opts, listen: { host: '127.0.0.1', port } })
+    const lateToken = hostToken(
+      first,
+      first.saveHost({ ...sampleHost, mac: '00:50:56:aa:bb:01' }).id,
+    )
+    await first.stop()
+
+    const running = esx.sh([client], {
+      MIDWIFE_URL: `http://127.0.0.1:${port}`,
+      MIDWIFE_TOKEN: lateToken,
+      MIDWIFE_ATTEMPTS: '6',
+      MIDWIFE_BACKOFF: '1',
+      MIDWIFE_TIMEOUT: '5',
+    })
+    // Start the listener only after the first attempt has failed (the client
+    // puts the firewall back after each attempt).
+    const deadline = Date.now() + 20_000
+    while (!esx.state().log.includes('esxcli network firewall set --enabled true')) {
+      if (Date.now() > deadline) throw new Error('the client never made its first attempt')
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    const second = await App.start({ ...opts, listen: { host: '127.0.0.1', port } })
+    const run = await running
+    try {
+      expect(run.stderr).toContain('attempt 1 failed')
+      expect(run.code).toBe(0)
+      expect(second.listCheckins()).toHaveLength(1)
+    } finally {
+      await second.stop()
+      data.remove()
+    }
+  })
+})
+
+describe('boot material run on the host', () => {
+  it('the one-liner fetches the personal client and checks in, restoring the firewall', async () => {
+    const { oneLiner } = t.app.getBootMaterial(t.app.listHosts()[0]?.id as number)
+    const run = await esx.sh(['-c', oneLiner], fast)
+    expect(run.stderr).toContain('checked in')
+    expect(run.code).toBe(0)
+    expect(t.app.listCheckins()).toHaveLength(1)
+    expect(esx.state().firewall.enabled).toBe(true)
+  })
+
+  it("the kickstart's %firstboot enables SSH and checks in", async () => {
+    const ks = await (await fetch(`${t.listenerUrl}/ks/${token}.cfg`)).text()
+    const firstboot = ks.slice(ks.indexOf('\n', ks.indexOf('%firstboot --interpreter=busybox')) + 1)
+    esx.update((s) => (s.services.ssh = { enabled: false, running: false }))
+    const run = await esx.sh(['-c', firstboot], fast)
+    expect(run.stderr).toContain('checked in')
+    expect(run.code).toBe(0)
+    const sim = esx.state()
+    expect(sim.services.ssh).toEqual({ enabled: true, running: true })
+    expect(sim.advanced['/UserVars/SuppressShellWarning']).toBe(1)
+    expect(t.app.listCheckins()).toHaveLength(1)
+  })
+})

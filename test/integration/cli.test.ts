@@ -1,0 +1,88 @@
+// The real CLI, built as `npm start` runs it, on a machine with no display:
+// `start` must serve the UI on loopback, print a URL carrying a session token,
+// and refuse requests without that token.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { repoRoot, tempDir } from '../support/app'
+
+const cli = join(repoRoot, 'dist', 'cli.js')
+let child: ChildProcess | undefined
+const dirs: Array<{ remove(): void }> = []
+
+beforeAll(() => {
+  if (!existsSync(cli))
+    throw new Error('dist/cli.js is missing: run `npm run build` first (npm test does)')
+})
+
+afterEach(() => {
+  child?.kill('SIGTERM')
+  child = undefined
+  for (const d of dirs.splice(0)) d.remove()
+})
+
+function startCli(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  const data = tempDir('cli')
+  dirs.push(data)
+  child = spawn(
+    process.execPath,
+    [cli, ...args, '--data-dir', data.path, '--listen', '127.0.0.1:0'],
+    {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  return new Promise((resolve, reject) => {
+    let out = ''
+    child?.stdout?.on('data', (d: Buffer) => {
+      out += d.toString()
+      if (out.includes('Stop with Ctrl+C')) resolve(out)
+    })
+    child?.on('exit', (code) => reject(new Error(`midwife exited with ${code}: ${out}`)))
+  })
+}
+
+describe('midwife start without a display', () => {
+  it('serves the UI on loopback and prints its URL with a session token', async () => {
+    const { DISPLAY: _d, WAYLAND_DISPLAY: _w, ...env } = process.env
+    const out = await startCli(['start'], env)
+    expect(out).toMatch(/serving the UI: no display/)
+    const url = /UI: +(http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{20,})/.exec(out)?.[1]
+    expect(url).toBeDefined()
+    const base = new URL(url as string)
+
+    expect((await fetch(`${base.origin}/`)).status).toBe(401)
+    const entered = await fetch(url as string, { redirect: 'manual' })
+    expect(entered.status).toBe(303)
+    const cookie = (entered.headers.get('set-cookie') ?? '').split(';')[0] as string
+    const page = await fetch(`${base.origin}/`, { headers: { Cookie: cookie } })
+    expect(page.status).toBe(200)
+    expect(await page.text()).toContain('<title>Midwife</title>')
+  })
+
+  it('does not download or launch Electron even when a display is claimed', async () => {
+    // No runtime is installed here (path.txt absent): start must say so and serve.
+    const out = await startCli(['start'], {
+      ...process.env,
+      DISPLAY: ':99',
+      ELECTRON_OVERRIDE_DIST_PATH: join(repoRoot, 'no-such-dir'),
+    })
+    expect(out).toMatch(/no Electron runtime installed/)
+  })
+})
+
+describe('midwife CLI arguments', () => {
+  it('prints help, and refuses a bad --listen with a clear message', () => {
+    const help = spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8' })
+    expect(help.status).toBe(0)
+    expect(help.stdout).toContain('Usage: midwife <command>')
+    const bad = spawnSync(process.execPath, [cli, 'serve', '--listen', 'nowhere'], {
+      encoding: 'utf8',
+    })
+    expect(bad.status).toBe(2)
+    expect(bad.stderr).toBe(
+      'midwife: --listen wants host:port (like 0.0.0.0:8080), not "nowhere"\n',
+    )
+  })
+})

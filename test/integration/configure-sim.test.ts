@@ -1,0 +1,180 @@
+// Approve -> configure over a real SSH session against the in-process ssh2
+// simulator of ESXi 8 (keyboard-interactive only, RSA/ECDSA host keys), whose
+// state the shims and the check-in client share.
+import Database from 'better-sqlite3'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Run } from '../../main/contract/schemas'
+import type { SimSshServer } from '../esxi-sim/ssh-server'
+import { generateHostKeys } from '../esxi-sim/shims'
+import { rmSync } from 'node:fs'
+import { sampleHost, startTestApp, type TestApp } from '../support/app'
+import { createSimHost, type SimHost } from '../support/esxi-host'
+import { approveAndWait, checkIn } from '../support/flow'
+
+let t: TestApp | undefined
+let esx: SimHost | undefined
+
+afterEach(async () => {
+  await t?.close()
+  await esx?.close()
+  t = esx = undefined
+})
+
+async function setup(opts: { password?: string; app?: Parameters<typeof startTestApp>[0] } = {}) {
+  t = await startTestApp(opts.app)
+  esx = await createSimHost({ dns: { servers: ['10.0.0.3', '8.8.8.8'], search: [] } })
+  const ssh = await esx.startSsh(opts.password ?? sampleHost.rootPassword)
+  const host = t.app.saveHost({
+    ...sampleHost,
+    mac: esx.state().nics[0]?.mac as string,
+    sshPort: ssh.port,
+  })
+  const checkinId = await checkIn(t.app, esx, host)
+  return { t, esx, ssh, host, checkinId, logBefore: esx.state().log.length }
+}
+
+const states = (run: Run) => Object.fromEntries(run.steps.map((s) => [s.key, s.state]))
+
+describe('configuration over SSH (ssh2 simulator)', () => {
+  it('sets hostname, DNS and NTP, verifying each by reading it back, and streams every step', async () => {
+    const { t, esx, checkinId } = await setup()
+    const seen: Run[] = []
+    t.app.events.subscribe((e, p) => e === 'run' && seen.push(p as Run))
+
+    const run = await approveAndWait(t.app, checkinId)
+    expect(run.error).toBeNull()
+    expect(run.state).toBe('done')
+    expect(states(run)).toEqual({ connect: 'done', hostname: 'done', dns: 'done', ntp: 'done' })
+
+    const sim = esx.state()
+    expect([sim.hostname, sim.domain]).toEqual(['esx01', 'lab.local'])
+    expect(sim.dns.servers).toEqual(['10.0.0.2', '10.0.0.3'])
+    expect(sim.ntp).toEqual({ enabled: true, servers: ['0.pool.ntp.org', '10.0.0.5'] })
+    expect(sim.firewall.rulesets.ntpClient).toBe(true)
+
+    const hostname = run.steps.find((s) => s.key === 'hostname')
+    expect(hostname?.output).toContain('current: localhost; wanted: esx01.lab.local')
+    expect(hostname?.output).toContain(
+      '$ esxcli system hostname set --host=esx01 --domain=lab.local',
+    )
+    expect(hostname?.output).toContain('verified: esx01.lab.local')
+    // [10.0.0.3, 8.8.8.8] cannot become [10.0.0.2, 10.0.0.3] by appending: rebuilt in order.
+    expect(run.steps.find((s) => s.key === 'dns')?.output).toContain(
+      '$ esxcli network ip dns server remove --all',
+    )
+
+    // Live: each step was seen running, then done, before the run ended.
+    const ntpStates = seen.map((r) => r.steps.find((s) => s.key === 'ntp')?.state)
+    expect(ntpStates).toContain('running')
+    expect(seen.at(-1)?.state).toBe('done')
+  })
+
+  it('changes nothing on a second run: every value is already right', async () => {
+    const { t, esx, checkinId } = await setup()
+    await approveAndWait(t.app, checkinId)
+    const before = esx.state().log.length
+    const again = await approveAndWait(t.app, checkinId)
+    expect(again.state).toBe('done')
+    for (const key of ['hostname', 'dns', 'ntp']) {
+      expect(again.steps.find((s) => s.key === key)?.output, key).toMatch(
+        /^already .*; nothing to change$/m,
+      )
+    }
+    const commands = esx.state().log.slice(before)
+    expect(commands.filter((c) => / (set|add|remove) /.test(c))).toEqual([])
+  })
+
+  it('keeps the root password out of step output, events, the audit log and the app log', async () => {
+    const { t, checkinId } = await setup()
+    const events: string[] = []
+    t.app.events.subscribe((e, p) => events.push(JSON.stringify(p)))
+    const run = await approveAndWait(t.app, checkinId)
+    const db = new Database(join(t.dataDir, 'midwife.db'), { readonly: true })
+    const everything = [
+      JSON.stringify(run),
+      ...events,
+      ...t.logger.lines,
+      JSON.stringify(db.prepare('SELECT * FROM events').all()),
+      JSON.stringify(db.prepare('SELECT * FROM run_steps').all()),
+      JSON.stringify(db.prepare('SELECT payload, report FROM checkins').all()),
+    ].join('\n')
+    db.close()
+    expect(everything).not.toContain(sampleHost.rootPassword)
+  })
+
+  it('fails cleanly on a wrong password: nothing runs on the host', async () => {
+    const { t, esx, checkinId, logBefore } = await setup({ password: 'the-real-one' })
+    const run = await approveAndWait(t.app, checkinId)
+    expect(run.state).toBe('failed')
+    expect(states(run)).toEqual({
+      connect: 'failed',
+      hostname: 'skipped',
+      dns: 'skipped',
+      ntp: 'skipped',
+    })
+    expect(run.error).toMatch(
+      /^SSH login as root@127\.0\.0\.1:\d+ was refused: wrong password or user \(keyboard-interactive\)$/,
+    )
+    expect(esx.state().log.length).toBe(logBefore)
+    expect(esx.state().hostname).toBe('localhost')
+  })
+
+  it('refuses a host key the check-in did not report: nothing runs on the host', async () => {
+    const { t, esx, ssh, checkinId, logBefore } = await setup()
+    // The machine answering SSH is not the one that checked in: new host keys.
+    await ssh.close()
+    rmSync(esx.keyDir, { recursive: true })
+    generateHostKeys(esx.keyDir)
+    const impostor: SimSshServer = await esx.startSsh(sampleHost.rootPassword)
+    const host = t.app.listHosts()[0]
+    t.app.saveHost({
+      ...sampleHost,
+      id: host?.id,
+      mac: host?.mac as string,
+      sshPort: impostor.port,
+    })
+
+    const run = await approveAndWait(t.app, checkinId)
+    expect(run.state).toBe('failed')
+    expect(states(run).connect).toBe('failed')
+    expect(run.error).toMatch(
+      /^the SSH host key presented by 127\.0\.0\.1:\d+ \(SHA256:[\w+/]+\) is not one the server reported at check-in \(SHA256:.+\); refusing to log in$/,
+    )
+    expect(esx.state().log.length).toBe(logBefore)
+  })
+
+  it('reports a failing esxcli command with what the host said, and stops there', async () => {
+    const { t, esx, checkinId } = await setup()
+    // NTP names must resolve on ESXi; this host resolves none.
+    esx.update((s) => (s.resolvableNames = []))
+    const run = await approveAndWait(t.app, checkinId)
+    expect(states(run)).toEqual({ connect: 'done', hostname: 'done', dns: 'done', ntp: 'failed' })
+    expect(run.error).toMatch(
+      /^`esxcli system ntp set -s 0\.pool\.ntp\.org -s 10\.0\.0\.5 -e true` failed \(exit 1\): .*0\.pool\.ntp\.org/,
+    )
+    expect(esx.state().ntp.servers).toEqual([])
+  })
+
+  it('times out a command that does not answer', async () => {
+    const { t, esx, checkinId } = await setup({ app: { commandTimeoutMs: 800 } })
+    esx.update((s) => s.faults.push({ match: 'esxcli network ip dns server list', delayMs: 5000 }))
+    const run = await approveAndWait(t.app, checkinId)
+    expect(states(run)).toMatchObject({ hostname: 'done', dns: 'failed', ntp: 'skipped' })
+    expect(run.error).toBe('no answer within 0.8 s')
+  })
+
+  it('says so when the host cannot be reached', async () => {
+    const { t, ssh, checkinId } = await setup()
+    await ssh.close()
+    const run = await approveAndWait(t.app, checkinId)
+    expect(run.error).toMatch(/^cannot reach 127\.0\.0\.1:\d+: connection refused$/)
+  })
+
+  it('refuses to start a second run while one is in progress', async () => {
+    const { t, checkinId } = await setup()
+    t.app.approveCheckin(checkinId)
+    expect(() => t.app.approveCheckin(checkinId)).toThrow(/still in progress/)
+    await t.app.idle()
+  })
+})

@@ -1,0 +1,201 @@
+import Database from 'better-sqlite3'
+import { request } from 'node:http'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { Host } from '../../main/contract/schemas'
+import { checkinBody, sshHostKeys } from '../fixtures/esxi-outputs'
+import { sampleHost, startTestApp, type TestApp } from '../support/app'
+
+let t: TestApp
+let host: Host
+let token: string
+
+beforeEach(async () => {
+  t = await startTestApp()
+  host = t.app.saveHost({ ...sampleHost, mac: '00:50:56:b3:b9:89' })
+  token = /\/ks\/([^/]+)\.cfg$/.exec(t.app.getBootMaterial(host.id).kickstartUrl)?.[1] as string
+})
+afterEach(() => t.close())
+
+function post(body: string | Buffer, headers: Record<string, string> = {}) {
+  return fetch(`${t.listenerUrl}/checkin`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body,
+  })
+}
+
+/** Rows on disk, read through a second connection: what a crash right now would keep. */
+function checkinsOnDisk(): number {
+  const db = new Database(join(t.dataDir, 'midwife.db'), { readonly: true })
+  try {
+    return (db.prepare('SELECT COUNT(*) AS n FROM checkins').get() as { n: number }).n
+  } finally {
+    db.close()
+  }
+}
+
+describe('POST /checkin', () => {
+  it('stores a valid check-in before acknowledging it, and shows what the host reported', async () => {
+    const seen: unknown[] = []
+    t.app.events.subscribe((event, payload) => event === 'checkin' && seen.push(payload))
+
+    const res = await post(JSON.stringify(checkinBody(token)))
+    expect(res.status).toBe(201)
+    const reply = (await res.json()) as { accepted: boolean; checkinId: number; host: string }
+    expect(reply).toMatchObject({ accepted: true, host: 'esx01.lab.local' })
+    expect(checkinsOnDisk()).toBe(1)
+
+    const [c] = t.app.listCheckins()
+    expect(c).toMatchObject({
+      id: reply.checkinId,
+      hostId: host.id,
+      hostName: 'esx01.lab.local',
+      match: { byToken: true, macMatches: true, note: 'token and MAC match esx01.lab.local' },
+      managementIp: '127.0.0.1',
+      bootMac: '00:50:56:b3:b9:89',
+      serial: 'VMware-42 33 00 ff d6 dc ba 71-0a 6a f9 1c 57 13 25 99',
+      uuid: 'ff003342-dcd6-71ba-0a6a-f91c57132599',
+      vendor: 'VMware, Inc.',
+      model: 'VMware20,1',
+      esxiVersion: '8.0.2',
+      esxiBuild: '22380479',
+      reportedHostname: 'localhost.localdomain',
+      latestRunId: null,
+    })
+    expect(c?.nics.map((n) => n.mac)).toEqual(['00:50:56:b3:b9:89', '00:50:56:b3:b9:8a'])
+    expect(c?.sshHostKeys).toEqual([
+      { type: 'ssh-rsa', fingerprint: sshHostKeys.rsaFingerprint },
+      { type: 'ecdsa-sha2-nistp256', fingerprint: sshHostKeys.ecdsaFingerprint },
+    ])
+    expect(seen).toHaveLength(1)
+  })
+
+  it('says so when the token matches a host but no reported MAC is that host’s MAC', async () => {
+    t.app.saveHost({ ...sampleHost, id: host.id, mac: '00:50:56:00:00:99' })
+    expect((await post(JSON.stringify(checkinBody(token)))).status).toBe(201)
+    expect(t.app.listCheckins()[0]?.match).toEqual({
+      byToken: true,
+      macMatches: false,
+      note: 'token matches esx01.lab.local, but none of the reported MACs is its MAC',
+    })
+  })
+
+  it('refuses a wrong token with 401 and stores nothing', async () => {
+    const res = await post(JSON.stringify(checkinBody('x'.repeat(43))))
+    expect(res.status).toBe(401)
+    expect(await res.json()).toEqual({ accepted: false, error: 'unknown deployment token' })
+    expect(checkinsOnDisk()).toBe(0)
+  })
+
+  it('refuses a missing token with 401 and stores nothing', async () => {
+    const { token: _omit, ...body } = checkinBody(token)
+    const res = await post(JSON.stringify(body))
+    expect(res.status).toBe(401)
+    expect(await res.json()).toEqual({ accepted: false, error: 'missing deployment token' })
+    expect(checkinsOnDisk()).toBe(0)
+  })
+
+  it('refuses malformed JSON with 400 naming the problem', async () => {
+    const res = await post('{"token": "abc", "outputs": {')
+    expect(res.status).toBe(400)
+    const reply = (await res.json()) as { error: string }
+    expect(reply.error).toMatch(/^malformed JSON: /)
+    expect(checkinsOnDisk()).toBe(0)
+  })
+
+  it('refuses a body that does not match the schema with 400 naming the field', async () => {
+    const body = checkinBody(token)
+    ;(body.outputs as Record<string, unknown>).nicList = 42
+    const res = await post(JSON.stringify(body))
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as { error: string }).error).toMatch(/^outputs\.nicList: /)
+    expect(checkinsOnDisk()).toBe(0)
+  })
+
+  it('refuses a report without any NIC, or with a corrupt host key, with 400', async () => {
+    const noNic = checkinBody(token)
+    ;(noNic.outputs as Record<string, unknown>).nicList = 'Error: Unknown command or namespace'
+    const r1 = await post(JSON.stringify(noNic))
+    expect(r1.status).toBe(400)
+    expect(((await r1.json()) as { error: string }).error).toContain('outputs.nicList: no NIC')
+
+    const badKey = {
+      ...checkinBody(token),
+      sshHostKeys: ['ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIA== x'],
+    }
+    const r2 = await post(JSON.stringify(badKey))
+    expect(r2.status).toBe(400)
+    expect(((await r2.json()) as { error: string }).error).toMatch(/^sshHostKeys\.0: /)
+    expect(checkinsOnDisk()).toBe(0)
+  })
+
+  it('refuses a body over 64 KiB with 413, whether it declares its length or not', async () => {
+    const big = JSON.stringify({ ...checkinBody(token), padding: 'x'.repeat(65 * 1024) })
+    const declared = await post(big)
+    expect(declared.status).toBe(413)
+
+    const chunked = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        `${t.listenerUrl}/checkin`,
+        { method: 'POST', headers: { 'Transfer-Encoding': 'chunked' } },
+        (res) => {
+          res.resume()
+          resolve(res.statusCode ?? 0)
+        },
+      )
+      req.on('error', reject)
+      for (let i = 0; i < 80; i++) req.write('x'.repeat(1024))
+      req.end()
+    })
+    expect(chunked).toBe(413)
+    expect(checkinsOnDisk()).toBe(0)
+  })
+
+  it('never writes the token or the root password to its log', async () => {
+    await post(JSON.stringify(checkinBody(token)))
+    await post(JSON.stringify(checkinBody(`${token}x`)))
+    await fetch(`${t.listenerUrl}/ks/${token}.cfg`)
+    await fetch(`${t.listenerUrl}/c/${token}.sh`)
+    const log = t.logger.lines.join('\n')
+    expect(log).toContain('served /ks/***.cfg')
+    expect(log).not.toContain(token)
+    expect(log).not.toContain(sampleHost.rootPassword)
+  })
+})
+
+describe('served files', () => {
+  it('serves the kickstart to its token only', async () => {
+    const res = await fetch(`${t.listenerUrl}/ks/${token}.cfg`)
+    expect(res.status).toBe(200)
+    const ks = await res.text()
+    expect(ks).toContain('network --bootproto=dhcp --device=00:50:56:b3:b9:89')
+    expect(ks).toContain(`MIDWIFE_TOKEN='${token}'`)
+    expect(ks).toContain(`MIDWIFE_URL='${t.listenerUrl}'`)
+    expect(ks).not.toContain(sampleHost.rootPassword)
+
+    const wrong = await fetch(`${t.listenerUrl}/ks/${'A'.repeat(43)}.cfg`)
+    expect(wrong.status).toBe(401)
+  })
+
+  it('serves a personal client with the token preset, and the generic one without', async () => {
+    const personal = await (await fetch(`${t.listenerUrl}/c/${token}.sh`)).text()
+    expect(personal.split('\n').slice(0, 4)).toEqual([
+      '#!/bin/sh',
+      `MIDWIFE_URL='${t.listenerUrl}'`,
+      `MIDWIFE_TOKEN='${token}'`,
+      'export MIDWIFE_URL MIDWIFE_TOKEN',
+    ])
+    const generic = await (await fetch(`${t.listenerUrl}/client/checkin.sh`)).text()
+    expect(generic).toContain('esxcli network nic list')
+    expect(generic).not.toContain(token)
+  })
+
+  it('answers 404 for anything else: the listener offers no operator API', async () => {
+    for (const path of ['/api/listHosts', '/events', '/ks/short.cfg']) {
+      expect((await fetch(`${t.listenerUrl}${path}`)).status, path).toBe(404)
+    }
+    const res = await fetch(`${t.listenerUrl}/api/listHosts`, { method: 'POST', body: '{}' })
+    expect(res.status).toBe(404)
+  })
+})

@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { App, type AppOptions } from '../../main/core/app'
+import type { Logger } from '../../main/core/log'
+
+export const repoRoot = resolve(import.meta.dirname, '..', '..')
+
+/** A logger that keeps every line, so tests can prove secrets never reach it. */
+export function memoryLogger(): Logger & { lines: string[] } {
+  const lines: string[] = []
+  return {
+    lines,
+    info: (m) => void lines.push(`info ${m}`),
+    warn: (m) => void lines.push(`warn ${m}`),
+    error: (m) => void lines.push(`error ${m}`),
+  }
+}
+
+export function tempDir(prefix: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), `midwife-${prefix}-`))
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
+}
+
+export interface TestApp {
+  app: App
+  dataDir: string
+  logger: ReturnType<typeof memoryLogger>
+  /** http://127.0.0.1:<port> of the real check-in listener. */
+  listenerUrl: string
+  close(): Promise<void>
+}
+
+/** The real core on a fresh data folder, its listener on a free loopback port. */
+export async function startTestApp(opts: Partial<AppOptions> = {}): Promise<TestApp> {
+  const dir = tempDir('app')
+  const logger = memoryLogger()
+  const app = await App.start({
+    dataDir: dir.path,
+    resourcesDir: join(repoRoot, 'resources'),
+    version: 'test',
+    logger,
+    listen: { host: '127.0.0.1', port: 0 },
+    ...opts,
+  })
+  return {
+    app,
+    dataDir: dir.path,
+    logger,
+    listenerUrl: app.listenerUrl(),
+    async close() {
+      await app.stop()
+      dir.remove()
+    },
+  }
+}
+
+export const sampleHost = {
+  hostname: 'esx01',
+  domain: 'lab.local',
+  mac: '00:50:56:aa:bb:01',
+  dnsServers: ['10.0.0.2', '10.0.0.3'],
+  ntpServers: ['0.pool.ntp.org', '10.0.0.5'],
+  rootPassword: 'Rt!pw-"quote"-$HOME-12345',
+}
+
+/** A host's deployment token, read the way an operator gets it: from its kickstart URL. */
+export function hostToken(app: App, hostId: number): string {
+  const url = app.getBootMaterial(hostId).kickstartUrl
+  const token = /\/ks\/([^/]+)\.cfg$/.exec(url)?.[1]
+  if (!token) throw new Error(`no token in ${url}`)
+  return token
+}

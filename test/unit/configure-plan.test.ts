@@ -1,0 +1,329 @@
+import { spawnSync } from 'node:child_process'
+import { describe, expect, it } from 'vitest'
+import type { Host } from '../../main/contract/schemas'
+import {
+  CommandFailed,
+  commandLine,
+  dnsServersSetting,
+  hostnameSetting,
+  ntpSetting,
+  run,
+  settingsFor,
+} from '../../main/core/configure/settings'
+import type { EsxShell, ShellResult } from '../../main/core/configure/ssh'
+
+/** An EsxShell that answers from a script and records every command line it was given. */
+function fakeShell(answer: (command: string) => Partial<ShellResult>) {
+  const commands: string[] = []
+  const shell: EsxShell = {
+    exec(command) {
+      commands.push(command)
+      return Promise.resolve({ stdout: '', stderr: '', code: 0, ...answer(command) })
+    },
+  }
+  return { shell, commands }
+}
+
+const DNS = ['esxcli', 'network', 'ip', 'dns', 'server']
+
+describe('commandLine', () => {
+  it('leaves plain words alone', () => {
+    expect(
+      commandLine([
+        'esxcli',
+        'system',
+        'hostname',
+        'set',
+        '--host=esx01',
+        '--domain=lab.local',
+        '-s',
+        '10.0.0.2',
+        'user@host:/path,x+y%',
+      ]),
+    ).toBe(
+      'esxcli system hostname set --host=esx01 --domain=lab.local -s 10.0.0.2 user@host:/path,x+y%',
+    )
+  })
+
+  it('quotes words with spaces, quotes, $ and other shell syntax', () => {
+    expect(
+      commandLine([
+        'esxcli',
+        'network',
+        'vswitch',
+        'standard',
+        'portgroup',
+        'set',
+        '-p',
+        'Management Network',
+      ]),
+    ).toBe("esxcli network vswitch standard portgroup set -p 'Management Network'")
+    expect(commandLine(['echo', "it's"])).toBe("echo 'it'\\''s'")
+    expect(commandLine(['echo', '$HOME'])).toBe("echo '$HOME'")
+    expect(commandLine(['echo', 'a"b'])).toBe("echo 'a\"b'")
+    expect(commandLine(['echo', 'a;b', 'x|y', '`id`', '*'])).toBe("echo 'a;b' 'x|y' '`id`' '*'")
+    expect(commandLine(['echo', ''])).toBe("echo ''")
+  })
+
+  it('gives a line the shell splits back into the same words', () => {
+    const words = ['printf', '%s\\n', 'Management Network', "it's", '$HOME', 'a"b', '`id`', '']
+    const r = spawnSync('/bin/sh', ['-c', commandLine(words)], { encoding: 'utf8' })
+    expect(r.status).toBe(0)
+    expect(r.stdout).toBe(
+      words
+        .slice(2)
+        .map((w) => `${w}\n`)
+        .join(''),
+    )
+  })
+})
+
+describe('DNS servers plan', () => {
+  const plan = (current: string[], desired: string[]) =>
+    dnsServersSetting(desired).plan(current, desired)
+
+  it('adds each server in order to an empty list', () => {
+    expect(plan([], ['10.0.0.2', '10.0.0.3'])).toEqual([
+      [...DNS, 'add', '--server=10.0.0.2'],
+      [...DNS, 'add', '--server=10.0.0.3'],
+    ])
+  })
+
+  it('adds only what is missing at the end', () => {
+    expect(plan(['10.0.0.2'], ['10.0.0.2', '10.0.0.3'])).toEqual([
+      [...DNS, 'add', '--server=10.0.0.3'],
+    ])
+  })
+
+  it('removes only what is no longer wanted', () => {
+    expect(plan(['10.0.0.2', '10.0.0.3', '10.0.0.4'], ['10.0.0.2', '10.0.0.3'])).toEqual([
+      [...DNS, 'remove', '--server=10.0.0.4'],
+    ])
+  })
+
+  it('removes and adds when one server is swapped for another', () => {
+    expect(plan(['10.0.0.2', '10.0.0.9'], ['10.0.0.2', '10.0.0.3'])).toEqual([
+      [...DNS, 'remove', '--server=10.0.0.9'],
+      [...DNS, 'add', '--server=10.0.0.3'],
+    ])
+  })
+
+  it('rebuilds the list when the order is wrong', () => {
+    expect(plan(['10.0.0.3', '10.0.0.2'], ['10.0.0.2', '10.0.0.3'])).toEqual([
+      [...DNS, 'remove', '--all'],
+      [...DNS, 'add', '--server=10.0.0.2'],
+      [...DNS, 'add', '--server=10.0.0.3'],
+    ])
+  })
+
+  it('rebuilds when a new server belongs ahead of a kept one', () => {
+    expect(plan(['10.0.0.3'], ['10.0.0.2', '10.0.0.3'])).toEqual([
+      [...DNS, 'remove', '--all'],
+      [...DNS, 'add', '--server=10.0.0.2'],
+      [...DNS, 'add', '--server=10.0.0.3'],
+    ])
+  })
+
+  it('knows when the list is already right, order included', () => {
+    const s = dnsServersSetting(['10.0.0.2', '10.0.0.3'])
+    expect(s.same(['10.0.0.2', '10.0.0.3'], s.desired)).toBe(true)
+    expect(s.same(['10.0.0.3', '10.0.0.2'], s.desired)).toBe(false)
+    expect(s.same(['10.0.0.2'], s.desired)).toBe(false)
+    expect(s.plan(['10.0.0.2', '10.0.0.3'], s.desired)).toEqual([])
+    expect(s.show([])).toBe('(none)')
+    expect(s.show(s.desired)).toBe('10.0.0.2, 10.0.0.3')
+  })
+
+  it('reads the list the way ESXi prints it', async () => {
+    const { shell, commands } = fakeShell(() => ({
+      stdout: '   DNSServers: 192.168.76.2, 8.8.8.8\n',
+    }))
+    expect(await dnsServersSetting([]).read(shell)).toEqual(['192.168.76.2', '8.8.8.8'])
+    expect(commands).toEqual(['esxcli network ip dns server list'])
+  })
+})
+
+describe('NTP plan', () => {
+  const servers = ['10.0.0.4', 'ntp.lab.local']
+  const ruleset = [
+    'esxcli',
+    'network',
+    'firewall',
+    'ruleset',
+    'set',
+    '-r',
+    'ntpClient',
+    '-e',
+    'true',
+  ]
+
+  it('only opens the ntpClient ruleset when the servers are already right', () => {
+    const s = ntpSetting(servers)
+    const current = { enabled: true, servers, firewallOpen: false }
+    expect(s.same(current, s.desired)).toBe(false)
+    expect(s.plan(current, s.desired)).toEqual([ruleset])
+  })
+
+  it('sets all servers in one command when they differ', () => {
+    const s = ntpSetting(['a', 'b'])
+    const current = { enabled: true, servers: ['a'], firewallOpen: true }
+    expect(s.plan(current, s.desired)).toEqual([
+      ['esxcli', 'system', 'ntp', 'set', '-s', 'a', '-s', 'b', '-e', 'true'],
+    ])
+  })
+
+  it('enables NTP and opens the firewall on a fresh host', () => {
+    const s = ntpSetting(['a', 'b'])
+    const current = { enabled: false, servers: [], firewallOpen: false }
+    expect(s.plan(current, s.desired)).toEqual([
+      ['esxcli', 'system', 'ntp', 'set', '-s', 'a', '-s', 'b', '-e', 'true'],
+      ruleset,
+    ])
+    expect(s.show(current)).toBe('disabled: (no servers) (ntpClient firewall closed)')
+  })
+
+  it('has nothing to do when everything is right', () => {
+    const s = ntpSetting(servers)
+    expect(s.desired).toEqual({ enabled: true, servers, firewallOpen: true })
+    expect(s.same({ enabled: true, servers, firewallOpen: true }, s.desired)).toBe(true)
+    expect(s.plan({ enabled: true, servers, firewallOpen: true }, s.desired)).toEqual([])
+    expect(s.show(s.desired)).toBe('enabled: 10.0.0.4, ntp.lab.local')
+  })
+
+  it('reads ntp get and the ruleset list', async () => {
+    const { shell, commands } = fakeShell((c) =>
+      c === 'esxcli system ntp get'
+        ? { stdout: '   Enabled: true\n   Servers: a, b\n' }
+        : {
+            stdout:
+              'Name        Enabled\n' +
+              '----------  -------\n' +
+              'sshServer      true\n' +
+              'ntpClient     false\n',
+          },
+    )
+    expect(await ntpSetting(['a', 'b']).read(shell)).toEqual({
+      enabled: true,
+      servers: ['a', 'b'],
+      firewallOpen: false,
+    })
+    expect(commands).toEqual(['esxcli system ntp get', 'esxcli network firewall ruleset list'])
+  })
+})
+
+describe('hostname setting', () => {
+  it('plans one set and compares the domain case-insensitively', () => {
+    const s = hostnameSetting({ host: 'esx01', domain: 'lab.local' })
+    expect(s.plan({ host: 'localhost', domain: '' }, s.desired)).toEqual([
+      ['esxcli', 'system', 'hostname', 'set', '--host=esx01', '--domain=lab.local'],
+    ])
+    expect(s.same({ host: 'esx01', domain: 'LAB.local' }, s.desired)).toBe(true)
+    expect(s.same({ host: 'esx02', domain: 'lab.local' }, s.desired)).toBe(false)
+    expect(s.show({ host: 'localhost', domain: '' })).toBe('localhost')
+    expect(s.show(s.desired)).toBe('esx01.lab.local')
+  })
+
+  it('settingsFor gives hostname, DNS and NTP in that order', () => {
+    const host: Host = {
+      id: 1,
+      hostname: 'esx01',
+      domain: 'lab.local',
+      mac: '00:50:56:b3:b9:89',
+      dnsServers: ['10.0.0.2'],
+      ntpServers: ['10.0.0.4'],
+      sshUser: 'root',
+      sshPort: 22,
+      hasPassword: true,
+      createdAt: '',
+      updatedAt: '',
+    }
+    const settings = settingsFor(host)
+    expect(settings.map((s) => s.key)).toEqual(['hostname', 'dns', 'ntp'])
+    expect(settings.map((s) => s.desired)).toEqual([
+      { host: 'esx01', domain: 'lab.local' },
+      ['10.0.0.2'],
+      { enabled: true, servers: ['10.0.0.4'], firewallOpen: true },
+    ])
+  })
+})
+
+describe('run', () => {
+  const add = ['esxcli', 'network', 'vswitch', 'standard', 'add', '-v', 'vSwitch1']
+
+  it('returns stdout of a command that succeeded, sending the quoted line', async () => {
+    const { shell, commands } = fakeShell(() => ({ stdout: 'ok\n' }))
+    expect(
+      await run(shell, [
+        'esxcli',
+        'network',
+        'vswitch',
+        'standard',
+        'portgroup',
+        'add',
+        '-p',
+        'VM Network',
+        '-v',
+        'vSwitch0',
+      ]),
+    ).toBe('ok\n')
+    expect(commands).toEqual([
+      "esxcli network vswitch standard portgroup add -p 'VM Network' -v vSwitch0",
+    ])
+  })
+
+  it('throws CommandFailed with the command and what ESXi said on stderr', async () => {
+    const { shell } = fakeShell(() => ({
+      code: 1,
+      stderr: 'A portset with this name already exists\n',
+    }))
+    const err = await run(shell, add).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(CommandFailed)
+    expect((err as Error).message).toBe(
+      '`esxcli network vswitch standard add -v vSwitch1` failed (exit 1): A portset with this name already exists',
+    )
+  })
+
+  it('reports an error ESXi printed on stdout only', async () => {
+    const { shell } = fakeShell(() => ({ code: 1, stdout: 'Uplink already exists: vmnic0\n' }))
+    const err = await run(shell, [
+      'esxcli',
+      'network',
+      'vswitch',
+      'standard',
+      'uplink',
+      'add',
+      '-u',
+      'vmnic0',
+      '-v',
+      'vSwitch0',
+    ]).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(CommandFailed)
+    expect((err as Error).message).toContain(
+      'esxcli network vswitch standard uplink add -u vmnic0 -v vSwitch0',
+    )
+    expect((err as Error).message).toContain('Uplink already exists: vmnic0')
+  })
+
+  it('reports both streams, and says so when there was no output or no exit code', async () => {
+    const both = await run(
+      fakeShell(() => ({ code: 1, stderr: 'Sysinfo error: Not found', stdout: 'See VMkernel log' }))
+        .shell,
+      add,
+    ).catch((e: unknown) => (e as Error).message)
+    expect(both).toContain('Sysinfo error: Not found / See VMkernel log')
+
+    const silent = await run(fakeShell(() => ({ code: 255 })).shell, add).catch(
+      (e: unknown) => (e as Error).message,
+    )
+    expect(silent).toBe(
+      '`esxcli network vswitch standard add -v vSwitch1` failed (exit 255): no output',
+    )
+
+    const killed = await run(fakeShell(() => ({ code: null, stderr: 'Killed' })).shell, add).catch(
+      (e: unknown) => (e as Error).message,
+    )
+    expect(killed).toBe(
+      '`esxcli network vswitch standard add -v vSwitch1` failed (exit none): Killed',
+    )
+  })
+})

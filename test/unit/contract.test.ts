@@ -1,0 +1,392 @@
+import { describe, expect, it } from 'vitest'
+import {
+  ApiCallError,
+  createClient,
+  dispatch,
+  eventNames,
+  events,
+  isEventName,
+  isMethodName,
+  methodNames,
+  methods,
+  unwrap,
+  type ApiHandlers,
+  type MethodName,
+} from '../../main/contract/api'
+import { HostInput, type Host, type Run } from '../../main/contract/schemas'
+
+const goodInput = {
+  hostname: 'esx01',
+  domain: 'lab.local',
+  mac: '00:50:56:B3:B9:89',
+  dnsServers: ['10.0.0.2', '10.0.0.3'],
+  ntpServers: ['10.0.0.4', 'ntp.lab.local'],
+  rootPassword: 'VMware1!',
+}
+
+const host: Host = {
+  id: 1,
+  hostname: 'esx01',
+  domain: 'lab.local',
+  mac: '00:50:56:b3:b9:89',
+  dnsServers: ['10.0.0.2', '10.0.0.3'],
+  ntpServers: ['10.0.0.4', 'ntp.lab.local'],
+  sshUser: 'root',
+  sshPort: 22,
+  hasPassword: true,
+  createdAt: '2025-01-01T00:00:00.000Z',
+  updatedAt: '2025-01-01T00:00:00.000Z',
+}
+
+const run: Run = {
+  id: 5,
+  checkinId: 3,
+  hostId: 1,
+  hostName: 'esx01.lab.local',
+  target: '10.0.0.10:22',
+  state: 'queued',
+  error: null,
+  createdAt: '2025-01-01T00:00:00.000Z',
+  startedAt: null,
+  finishedAt: null,
+  steps: [],
+}
+
+/** Every first issue message for `input`, as "path: message". */
+function issues(input: unknown): string[] {
+  const r = HostInput.safeParse(input)
+  if (r.success) return []
+  return r.error.issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`)
+}
+
+describe('HostInput', () => {
+  it('accepts a good host, normalises the MAC and applies the defaults', () => {
+    expect(HostInput.parse(goodInput)).toEqual({
+      hostname: 'esx01',
+      domain: 'lab.local',
+      mac: '00:50:56:b3:b9:89',
+      dnsServers: ['10.0.0.2', '10.0.0.3'],
+      ntpServers: ['10.0.0.4', 'ntp.lab.local'],
+      sshUser: 'root',
+      sshPort: 22,
+      rootPassword: 'VMware1!',
+    })
+  })
+
+  it('accepts hyphen-separated MACs and surrounding spaces', () => {
+    const parsed = HostInput.parse({
+      ...goodInput,
+      mac: ' AA-BB-CC-DD-EE-0F ',
+      hostname: ' esx01 ',
+    })
+    expect(parsed.mac).toBe('aa:bb:cc:dd:ee:0f')
+    expect(parsed.hostname).toBe('esx01')
+  })
+
+  it('keeps an explicit SSH user and port, and allows editing without a password', () => {
+    const { rootPassword: _omit, ...noPassword } = goodInput
+    const parsed = HostInput.parse({ ...noPassword, id: 4, sshUser: 'admin', sshPort: 2222 })
+    expect(parsed).toMatchObject({ id: 4, sshUser: 'admin', sshPort: 2222 })
+    expect(parsed.rootPassword).toBeUndefined()
+  })
+
+  it('accepts a 63-character label and refuses bad hostnames', () => {
+    expect(HostInput.safeParse({ ...goodInput, hostname: 'a'.repeat(63) }).success).toBe(true)
+    expect(HostInput.safeParse({ ...goodInput, hostname: 'ESX-01' }).success).toBe(true)
+    const message =
+      'hostname: must be letters, digits and hyphens (1-63), not starting or ending with a hyphen'
+    for (const hostname of [
+      '-esx01',
+      'esx01-',
+      'esx_01',
+      'a'.repeat(64),
+      '',
+      'esx01.lab',
+      'es x',
+    ]) {
+      expect(issues({ ...goodInput, hostname })).toEqual([message])
+    }
+  })
+
+  it('refuses bad domains', () => {
+    for (const domain of [
+      '',
+      'lab..local',
+      '.lab.local',
+      'lab.local.',
+      'lab_x.local',
+      '-lab.local',
+      `${'a'.repeat(64)}.local`,
+      'lab local',
+    ]) {
+      expect(issues({ ...goodInput, domain })).toEqual([
+        'domain: must be a DNS domain like lab.local',
+      ])
+    }
+    const tooLong = Array.from({ length: 5 }, () => 'a'.repeat(60)).join('.')
+    expect(tooLong.length).toBeGreaterThan(253)
+    expect(HostInput.safeParse({ ...goodInput, domain: tooLong }).success).toBe(false)
+  })
+
+  it('refuses bad MACs', () => {
+    for (const mac of [
+      '00:50:56:b3:b9',
+      '00:50:56:b3:b9:89:00',
+      '00:50:56:b3:b9:8g',
+      '005056b3b989',
+      '0:50:56:b3:b9:89',
+      '',
+    ]) {
+      expect(issues({ ...goodInput, mac })).toEqual([
+        'mac: must be a MAC address like aa:bb:cc:dd:ee:ff',
+      ])
+    }
+  })
+
+  it('needs one to eight IPv4 DNS servers', () => {
+    expect(issues({ ...goodInput, dnsServers: [] })).toEqual([
+      'dnsServers: add at least one DNS server',
+    ])
+    expect(issues({ ...goodInput, dnsServers: ['10.0.0.2', 'dns.lab.local'] })).toEqual([
+      'dnsServers.1: must be an IPv4 address like 10.0.0.2',
+    ])
+    expect(issues({ ...goodInput, dnsServers: ['10.0.0.256'] })).toEqual([
+      'dnsServers.0: must be an IPv4 address like 10.0.0.2',
+    ])
+    expect(issues({ ...goodInput, dnsServers: ['fe80::1'] })).toEqual([
+      'dnsServers.0: must be an IPv4 address like 10.0.0.2',
+    ])
+    const nine = Array.from({ length: 9 }, (_, i) => `10.0.0.${i + 1}`)
+    expect(HostInput.safeParse({ ...goodInput, dnsServers: nine }).success).toBe(false)
+  })
+
+  it('needs NTP servers that are IPv4 addresses or DNS names', () => {
+    expect(
+      HostInput.safeParse({ ...goodInput, ntpServers: ['10.0.0.4', 'pool.ntp.org', 'ntp1'] })
+        .success,
+    ).toBe(true)
+    expect(issues({ ...goodInput, ntpServers: [] })).toEqual([
+      'ntpServers: add at least one NTP server',
+    ])
+    for (const bad of ['ntp_1.lab.local', 'ntp..lab', 'udp://10.0.0.4', '10.0.0.4:123', '-ntp']) {
+      expect(issues({ ...goodInput, ntpServers: ['10.0.0.4', bad] })).toEqual([
+        'ntpServers.1: must be an IPv4 address or a DNS name',
+      ])
+    }
+  })
+
+  it('refuses an empty password, an empty SSH user and an impossible port', () => {
+    expect(issues({ ...goodInput, rootPassword: '' })).toEqual([
+      'rootPassword: the root password is required',
+    ])
+    expect(HostInput.safeParse({ ...goodInput, sshUser: '  ' }).success).toBe(false)
+    expect(HostInput.safeParse({ ...goodInput, sshPort: 0 }).success).toBe(false)
+    expect(HostInput.safeParse({ ...goodInput, sshPort: 65536 }).success).toBe(false)
+    expect(HostInput.safeParse({ ...goodInput, sshPort: 22.5 }).success).toBe(false)
+  })
+})
+
+/** A handlers object whose every method records its call; `over` supplies behaviour. */
+function fakeHandlers(over: Partial<ApiHandlers> = {}) {
+  const calls: Array<[string, unknown[]]> = []
+  const base = Object.fromEntries(
+    methodNames.map((name) => [
+      name,
+      (...args: unknown[]) => {
+        calls.push([name, args])
+        throw new Error(`${name} is not faked`)
+      },
+    ]),
+  ) as unknown as ApiHandlers
+  const handlers: ApiHandlers = { ...base }
+  for (const [name, fn] of Object.entries(over)) {
+    ;(handlers as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      calls.push([name, args])
+      return (fn as (...a: unknown[]) => unknown)(...args)
+    }
+  }
+  return { handlers, calls }
+}
+
+describe('dispatch', () => {
+  it('refuses an unknown method, including inherited property names', async () => {
+    const { handlers, calls } = fakeHandlers()
+    for (const name of ['dropTables', 'toString', '__proto__', 'constructor']) {
+      expect(await dispatch(handlers, name, [])).toEqual({
+        ok: false,
+        error: { code: 'unknown_method', message: `unknown method "${name}"` },
+      })
+    }
+    expect(calls).toEqual([])
+  })
+
+  it('refuses bad arguments, naming the field, without calling the handler', async () => {
+    const { handlers, calls } = fakeHandlers({ saveHost: () => host })
+    expect(await dispatch(handlers, 'saveHost', [{ ...goodInput, mac: 'nope' }])).toEqual({
+      ok: false,
+      error: { code: 'invalid', message: 'mac: must be a MAC address like aa:bb:cc:dd:ee:ff' },
+    })
+    const two = await dispatch(handlers, 'saveHost', [{ ...goodInput, mac: 'x', dnsServers: [] }])
+    expect(two).toEqual({
+      ok: false,
+      error: {
+        code: 'invalid',
+        message:
+          'mac: must be a MAC address like aa:bb:cc:dd:ee:ff; dnsServers: add at least one DNS server',
+      },
+    })
+    const missing = await dispatch(handlers, 'getRun', undefined)
+    expect(missing.ok).toBe(false)
+    expect(!missing.ok && missing.error.code).toBe('invalid')
+    const notAnId = await dispatch(handlers, 'getRun', ['5'])
+    expect(!notAnId.ok && notAnId.error.code).toBe('invalid')
+    const notATuple = await dispatch(handlers, 'getRun', { id: 5 })
+    expect(!notATuple.ok && notATuple.error.code).toBe('invalid')
+    expect(calls).toEqual([])
+  })
+
+  it('passes the parsed arguments to the handler and returns its result', async () => {
+    const { handlers, calls } = fakeHandlers({ saveHost: () => host })
+    const reply = await dispatch(handlers, 'saveHost', [{ ...goodInput, mac: '00-50-56-B3-B9-89' }])
+    expect(reply).toEqual({ ok: true, result: host })
+    expect(calls).toEqual([
+      ['saveHost', [{ ...goodInput, mac: '00:50:56:b3:b9:89', sshUser: 'root', sshPort: 22 }]],
+    ])
+  })
+
+  it('turns an undefined result into null', async () => {
+    const { handlers } = fakeHandlers({
+      deleteHost: () => undefined as unknown as null,
+    })
+    expect(await dispatch(handlers, 'deleteHost', [1])).toEqual({ ok: true, result: null })
+  })
+
+  it('calls the handler as a method of its object', async () => {
+    const { handlers } = fakeHandlers()
+    const core = {
+      ...handlers,
+      prefix: 'run',
+      getRun(id: number): Run {
+        return { ...run, id, target: `${this.prefix}-${id}` }
+      },
+    }
+    expect(await dispatch(core, 'getRun', [9])).toEqual({
+      ok: true,
+      result: { ...run, id: 9, target: 'run-9' },
+    })
+  })
+
+  it('turns a thrown ApiCallError into its code, and anything else into failed', async () => {
+    const { handlers } = fakeHandlers({
+      getRun: (id) => {
+        throw new ApiCallError('not_found', `run ${id} does not exist`)
+      },
+      deleteHost: () => Promise.reject(new Error('disk I/O error')),
+      listHosts: () => {
+        throw 'a string' // eslint-disable-line @typescript-eslint/only-throw-error
+      },
+    })
+    expect(await dispatch(handlers, 'getRun', [7])).toEqual({
+      ok: false,
+      error: { code: 'not_found', message: 'run 7 does not exist' },
+    })
+    expect(await dispatch(handlers, 'deleteHost', [1])).toEqual({
+      ok: false,
+      error: { code: 'failed', message: 'disk I/O error' },
+    })
+    expect(await dispatch(handlers, 'listHosts', [])).toEqual({
+      ok: false,
+      error: { code: 'failed', message: 'a string' },
+    })
+  })
+})
+
+describe('createClient and unwrap', () => {
+  function client(over: Partial<ApiHandlers>) {
+    const { handlers, calls } = fakeHandlers(over)
+    const sent: Array<[MethodName, unknown[]]> = []
+    const api = createClient((name, args) => {
+      sent.push([name, args])
+      // What a transport does: the reply crosses as JSON.
+      return dispatch(handlers, name, args).then((r) => JSON.parse(JSON.stringify(r)) as unknown)
+    })
+    return { api, calls, sent }
+  }
+
+  it('round-trips a call through dispatch', async () => {
+    const { api, sent } = client({ getRun: (id) => ({ ...run, id }), listHosts: () => [host] })
+    expect(await api.getRun(5)).toEqual(run)
+    expect(await api.listHosts()).toEqual([host])
+    expect(sent).toEqual([
+      ['getRun', [5]],
+      ['listHosts', []],
+    ])
+  })
+
+  it('returns null for a handler that returned nothing', async () => {
+    const { api } = client({ deleteHost: () => undefined as unknown as null })
+    expect(await api.deleteHost(1)).toBeNull()
+  })
+
+  it('throws ApiCallError carrying the code of a refused call', async () => {
+    const { api } = client({
+      getRun: (id) => {
+        throw new ApiCallError('not_found', `run ${id} does not exist`)
+      },
+    })
+    const err = await api.getRun(404).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ApiCallError)
+    expect((err as ApiCallError).code).toBe('not_found')
+    expect((err as ApiCallError).message).toBe('run 404 does not exist')
+
+    const bad = await api
+      .saveHost({ ...goodInput, hostname: '_bad' })
+      .catch((e: unknown) => e as ApiCallError)
+    expect(bad).toBeInstanceOf(ApiCallError)
+    expect((bad as ApiCallError).code).toBe('invalid')
+    expect((bad as ApiCallError).message).toBe(
+      'hostname: must be letters, digits and hyphens (1-63), not starting or ending with a hyphen',
+    )
+  })
+
+  it('unwrap refuses a malformed reply and a result that breaks the contract', () => {
+    expect(() => unwrap('getRun', { result: run })).toThrow(
+      new ApiCallError('failed', 'malformed reply to getRun'),
+    )
+    try {
+      unwrap('getRun', 'nonsense')
+      expect.unreachable()
+    } catch (e) {
+      expect(e).toBeInstanceOf(ApiCallError)
+      expect((e as ApiCallError).code).toBe('failed')
+    }
+    expect(unwrap('getRun', { ok: true, result: run })).toEqual(run)
+    expect(() => unwrap('getRun', { ok: true, result: { ...run, state: 'exploded' } })).toThrow()
+    try {
+      unwrap('deleteHost', { ok: false, error: { code: 'conflict', message: 'in use' } })
+      expect.unreachable()
+    } catch (e) {
+      expect(e).toBeInstanceOf(ApiCallError)
+      expect((e as ApiCallError).code).toBe('conflict')
+      expect((e as ApiCallError).message).toBe('in use')
+    }
+  })
+})
+
+describe('names', () => {
+  it('methodNames and eventNames are exactly the keys of methods and events', () => {
+    expect(methodNames).toEqual(Object.keys(methods))
+    expect(eventNames).toEqual(Object.keys(events))
+    expect(methodNames).toContain('saveHost')
+    expect(eventNames).toEqual(expect.arrayContaining(['checkin', 'run', 'status', 'hosts']))
+  })
+
+  it('isMethodName and isEventName know only their own names', () => {
+    for (const n of methodNames) expect(isMethodName(n)).toBe(true)
+    for (const n of eventNames) expect(isEventName(n)).toBe(true)
+    expect(isMethodName('toString')).toBe(false)
+    expect(isMethodName('checkin')).toBe(false)
+    expect(isEventName('hasOwnProperty')).toBe(false)
+    expect(isEventName('saveHost')).toBe(false)
+  })
+})

@@ -1,0 +1,297 @@
+// The Electron layer, with the `electron` module mocked: these tests check
+// the glue's decisions (window settings, guards, IPC wiring). Electron itself
+// never runs here, and nothing in this file claims it did.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it, vi } from 'vitest'
+import { eventNames, methodNames, type ApiHandlers } from '../../main/contract/api'
+import { EventBus } from '../../main/core/events'
+import { bindIpc, forwardEvents, type IpcMainLike } from '../../main/electron/ipc'
+import { buildPreloadApi } from '../../main/electron/preload-api'
+import { keychainSecretBox } from '../../main/electron/secret-box'
+import { applySecurityRestrictions } from '../../main/electron/security'
+import { windowOptions } from '../../main/electron/window'
+
+const mock = vi.hoisted(() => {
+  const handlers = new Map<string, (event: unknown, ...args: unknown[]) => unknown>()
+  const appListeners = new Map<string, (...args: unknown[]) => void>()
+  const windows: Array<{ options: unknown; loaded: string[]; sent: Array<[string, unknown]> }> = []
+  const exposed = new Map<string, unknown>()
+  let loaded: () => void = () => undefined
+  const windowLoaded = new Promise<void>((resolve) => (loaded = resolve))
+  return {
+    handlers,
+    appListeners,
+    windows,
+    exposed,
+    windowLoaded,
+    loaded: () => loaded(),
+    dataDir: '',
+  }
+})
+
+vi.mock('electron', () => {
+  class BrowserWindow {
+    private readonly record: (typeof mock.windows)[number]
+    webContents = {
+      send: (channel: string, payload: unknown) => this.record.sent.push([channel, payload]),
+    }
+    constructor(options: unknown) {
+      this.record = { options, loaded: [], sent: [] }
+      mock.windows.push(this.record)
+    }
+    once() {}
+    isDestroyed() {
+      return false
+    }
+    isMinimized() {
+      return false
+    }
+    restore() {}
+    focus() {}
+    show() {}
+    loadFile(path: string) {
+      this.record.loaded.push(path)
+      mock.loaded()
+      return Promise.resolve()
+    }
+  }
+  return {
+    app: {
+      requestSingleInstanceLock: () => true,
+      whenReady: () => Promise.resolve(),
+      getAppPath: () => process.cwd(),
+      getPath: (name: string) => (name === 'userData' ? mock.dataDir : '/nonexistent'),
+      on: (event: string, fn: (...args: unknown[]) => void) => mock.appListeners.set(event, fn),
+      quit: () => undefined,
+      exit: (code: number) => {
+        throw new Error(`app.exit(${code}) called`)
+      },
+    },
+    BrowserWindow,
+    ipcMain: {
+      handle: (channel: string, fn: (event: unknown, ...args: unknown[]) => unknown) =>
+        mock.handlers.set(channel, fn),
+      removeHandler: (channel: string) => mock.handlers.delete(channel),
+    },
+    safeStorage: {
+      isEncryptionAvailable: () => true,
+      getSelectedStorageBackend: () => 'basic_text',
+      encryptString: (s: string) => Buffer.from(s),
+      decryptString: (b: Buffer) => b.toString(),
+    },
+    session: {
+      defaultSession: {
+        setPermissionRequestHandler: () => undefined,
+        setPermissionCheckHandler: () => undefined,
+      },
+    },
+    contextBridge: {
+      exposeInMainWorld: (key: string, value: unknown) => mock.exposed.set(key, value),
+    },
+    ipcRenderer: {
+      invoke: (channel: string, ...args: unknown[]) => Promise.resolve({ channel, args }),
+      on: () => undefined,
+      removeListener: () => undefined,
+    },
+  }
+})
+
+const tmp = mkdtempSync(join(tmpdir(), 'midwife-electron-'))
+afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+
+function fakeHandlers(): ApiHandlers {
+  const handlers: Partial<Record<string, (...args: unknown[]) => unknown>> = {}
+  for (const name of methodNames) handlers[name] = (...args: unknown[]) => ({ called: name, args })
+  // Results are not validated server-side, so any object proves the route.
+  return handlers as unknown as ApiHandlers
+}
+
+describe('window settings', () => {
+  it('isolates the page: context isolation, sandbox, no Node, web security on', () => {
+    const o = windowOptions('/app/preload.cjs')
+    expect(o.webPreferences).toMatchObject({
+      preload: '/app/preload.cjs',
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+    })
+  })
+})
+
+describe('security restrictions', () => {
+  it('denies permissions, navigation, redirects, webviews and new windows', () => {
+    let requestHandler: ((wc: unknown, p: string, cb: (ok: boolean) => void) => void) | undefined
+    let checkHandler: (() => boolean) | undefined
+    let created: ((e: unknown, contents: unknown) => void) | undefined
+    applySecurityRestrictions(
+      { on: ((_: string, fn: (e: unknown, c: unknown) => void) => (created = fn)) as never },
+      {
+        setPermissionRequestHandler: ((fn: typeof requestHandler) =>
+          (requestHandler = fn)) as never,
+        setPermissionCheckHandler: ((fn: typeof checkHandler) => (checkHandler = fn)) as never,
+      },
+    )
+    const granted: boolean[] = []
+    requestHandler?.(null, 'media', (ok) => granted.push(ok))
+    expect(granted).toEqual([false])
+    expect(checkHandler?.()).toBe(false)
+
+    const guards = new Map<string, (e: { preventDefault(): void }) => void>()
+    let openHandler: (() => { action: string }) | undefined
+    created?.(null, {
+      on: (event: string, fn: (e: { preventDefault(): void }) => void) => guards.set(event, fn),
+      setWindowOpenHandler: (fn: () => { action: string }) => (openHandler = fn),
+    })
+    for (const event of ['will-navigate', 'will-redirect', 'will-attach-webview']) {
+      const prevent = vi.fn()
+      guards.get(event)?.({ preventDefault: prevent })
+      expect(prevent, event).toHaveBeenCalledOnce()
+    }
+    expect(openHandler?.()).toEqual({ action: 'deny' })
+  })
+})
+
+describe('IPC binding', () => {
+  function fakeIpcMain() {
+    const handlers = new Map<string, (event: unknown, ...args: unknown[]) => unknown>()
+    const ipc: IpcMainLike = {
+      handle: (c, fn) => void handlers.set(c, fn as never),
+      removeHandler: (c) => void handlers.delete(c),
+    }
+    return { ipc, handlers }
+  }
+
+  it('registers exactly one channel per contract method and removes them again', () => {
+    const { ipc, handlers } = fakeIpcMain()
+    const unbind = bindIpc(ipc, fakeHandlers(), () => true)
+    expect([...handlers.keys()].sort()).toEqual(methodNames.map((n) => `api:${n}`).sort())
+    unbind()
+    expect(handlers.size).toBe(0)
+  })
+
+  it('validates arguments with the contract and refuses frames that are not the app page', async () => {
+    const { ipc, handlers } = fakeIpcMain()
+    bindIpc(ipc, fakeHandlers(), (url) => url === 'file:///app/index.html')
+    const call = (url: string, channel: string, args: unknown[]) =>
+      handlers.get(channel)?.({ senderFrame: { url } }, args)
+
+    await expect(call('file:///app/index.html', 'api:getRun', [7])).resolves.toEqual({
+      ok: true,
+      result: { called: 'getRun', args: [7] },
+    })
+    await expect(call('file:///app/index.html', 'api:getRun', ['7'])).resolves.toMatchObject({
+      ok: false,
+      error: { code: 'invalid' },
+    })
+    expect(await call('https://evil.example/', 'api:getRun', [7])).toEqual({
+      ok: false,
+      error: { code: 'invalid', message: 'call from an untrusted frame refused' },
+    })
+  })
+
+  it('forwards every core event to the window on its own channel', () => {
+    const bus = new EventBus()
+    const sent: Array<[string, unknown]> = []
+    const stop = forwardEvents(bus, (c, p) => sent.push([c, p]))
+    bus.emit('hosts', [])
+    stop()
+    bus.emit('hosts', [])
+    expect(sent).toEqual([['event:hosts', []]])
+  })
+})
+
+describe('preload', () => {
+  it('exposes one `api` object: a function per contract method plus onEvent, never ipcRenderer', async () => {
+    await import('../../main/electron/preload')
+    expect([...mock.exposed.keys()]).toEqual(['api'])
+    const api = mock.exposed.get('api') as Record<string, unknown>
+    expect(Object.keys(api).sort()).toEqual([...methodNames, 'onEvent'].sort())
+    for (const v of Object.values(api)) expect(typeof v).toBe('function')
+    expect(Object.values(api)).not.toContain(undefined)
+    await expect((api.getRun as (id: number) => Promise<unknown>)(3)).resolves.toEqual({
+      channel: 'api:getRun',
+      args: [[3]],
+    })
+  })
+
+  it('subscribes to known events only, and unsubscribes', () => {
+    const listeners = new Map<string, Set<unknown>>()
+    const api = buildPreloadApi({
+      invoke: () => Promise.resolve(null),
+      on: (c, l) => listeners.set(c, (listeners.get(c) ?? new Set()).add(l)),
+      removeListener: (c, l) => listeners.get(c)?.delete(l),
+    })
+    const got: unknown[] = []
+    const off = api.onEvent('run', (p) => got.push(p))
+    const [listener] = [...(listeners.get('event:run') ?? [])] as Array<
+      (e: unknown, p: unknown) => void
+    >
+    listener?.(null, { id: 1 })
+    expect(got).toEqual([{ id: 1 }])
+    off()
+    expect(listeners.get('event:run')?.size).toBe(0)
+    expect(() => api.onEvent('nope' as never, () => undefined)).toThrow('unknown event "nope"')
+    expect(eventNames).toContain('run')
+  })
+})
+
+describe('keychain secret box', () => {
+  const storage = (backend: string, available = true) => ({
+    isEncryptionAvailable: () => available,
+    getSelectedStorageBackend: () => backend,
+    encryptString: (s: string) => Buffer.from(s).map((b) => b ^ 0x5a),
+    decryptString: (b: Buffer) => Buffer.from(b.map((x) => x ^ 0x5a)).toString(),
+  })
+
+  it('uses the OS keychain when safeStorage has a real backend', () => {
+    const box = keychainSecretBox(storage('gnome_libsecret') as never, join(tmp, 'k1.key'))
+    expect(box.kind).toBe('OS keychain')
+    const sealed = box.seal('VMware1!')
+    expect(sealed.subarray(0, 2).toString()).toBe('K1')
+    expect(sealed.toString()).not.toContain('VMware1!')
+    expect(box.open(sealed)).toBe('VMware1!')
+  })
+
+  it('falls back to the local key file when Linux has only basic_text or nothing', () => {
+    const weak = keychainSecretBox(storage('basic_text') as never, join(tmp, 'k2.key'))
+    if (process.platform === 'linux') expect(weak.kind).toMatch(/local key file/)
+    const none = keychainSecretBox(storage('gnome_libsecret', false) as never, join(tmp, 'k3.key'))
+    expect(none.kind).toMatch(/local key file/)
+    expect(none.open(none.seal('s3cret'))).toBe('s3cret')
+  })
+})
+
+describe('main process entry (mocked electron)', () => {
+  it('starts the core in userData, binds every method, and loads the page into a sandboxed window', async () => {
+    mock.dataDir = join(tmp, 'userData')
+    process.env.MIDWIFE_LISTEN = '127.0.0.1:0'
+    await import('../../main/electron/main')
+    await mock.windowLoaded
+    const [win] = mock.windows
+    expect(win?.loaded).toEqual([join(process.cwd(), 'dist', 'renderer', 'index.html')])
+    expect(win?.options).toMatchObject({
+      webPreferences: {
+        preload: join(process.cwd(), 'dist', 'electron', 'preload.cjs'),
+        sandbox: true,
+        contextIsolation: true,
+        nodeIntegration: false,
+      },
+    })
+    for (const name of methodNames) expect(mock.handlers.has(`api:${name}`), name).toBe(true)
+
+    // A call through the bound channel reaches the real core behind it.
+    const page = `file://${join(process.cwd(), 'dist', 'renderer', 'index.html')}`
+    const reply = await mock.handlers.get('api:getStatus')?.({ senderFrame: { url: page } }, [])
+    expect(reply).toMatchObject({ ok: true, result: { listener: { listening: true } } })
+
+    // Closing the last window stops the core (listener closed, database closed).
+    mock.appListeners.get('window-all-closed')?.()
+    delete process.env.MIDWIFE_LISTEN
+  })
+})

@@ -1,0 +1,132 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { LocalKeySecretBox, newToken, sameSecret, tokenHash } from '../../main/core/secrets'
+
+let dir: string
+let keyFile: string
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'midwife-secrets-'))
+  keyFile = join(dir, 'secret.key')
+})
+
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe('LocalKeySecretBox', () => {
+  it('creates secret.key readable by the owner only, holding a 32-byte key', () => {
+    const box = new LocalKeySecretBox(keyFile)
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600)
+    expect(Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64')).toHaveLength(32)
+    expect(box.kind).toBe('local key file (no OS keychain in this mode)')
+  })
+
+  it('keeps an existing key file as it is', () => {
+    new LocalKeySecretBox(keyFile)
+    const before = readFileSync(keyFile, 'utf8')
+    new LocalKeySecretBox(keyFile)
+    expect(readFileSync(keyFile, 'utf8')).toBe(before)
+  })
+
+  it('refuses a key file that does not hold 256 bits', () => {
+    writeFileSync(keyFile, Buffer.alloc(16).toString('base64'))
+    expect(() => new LocalKeySecretBox(keyFile)).toThrow(`${keyFile} does not hold a 256-bit key`)
+  })
+
+  it('seals and opens, unicode included, without the plain text in the blob', () => {
+    const box = new LocalKeySecretBox(keyFile)
+    for (const plain of ['VMware1!', '', 'pässwörd ✓ 日本語 🔑', 'it\'s a "quote"\n']) {
+      const sealed = box.seal(plain)
+      expect(sealed.subarray(0, 2).toString('latin1')).toBe('L1')
+      expect(box.open(sealed)).toBe(plain)
+      if (plain !== '') expect(sealed.includes(Buffer.from(plain, 'utf8'))).toBe(false)
+    }
+  })
+
+  it('seals the same text differently each time', () => {
+    const box = new LocalKeySecretBox(keyFile)
+    const a = box.seal('same')
+    const b = box.seal('same')
+    expect(a.equals(b)).toBe(false)
+    expect(box.open(a)).toBe('same')
+    expect(box.open(b)).toBe('same')
+  })
+
+  it('refuses a tampered blob with a clear message', () => {
+    const box = new LocalKeySecretBox(keyFile)
+    const sealed = box.seal('VMware1!')
+    const message = 'a stored secret cannot be opened with this data folder’s key; enter it again'
+    const body = Buffer.from(sealed)
+    body[body.length - 1] = (body[body.length - 1] as number) ^ 0x01
+    expect(() => box.open(body)).toThrow(message)
+    const tag = Buffer.from(sealed)
+    tag[20] = (tag[20] as number) ^ 0x80
+    expect(() => box.open(tag)).toThrow(message)
+    const iv = Buffer.from(sealed)
+    iv[2] = (iv[2] as number) ^ 0x01
+    expect(() => box.open(iv)).toThrow(message)
+  })
+
+  it('refuses a truncated blob with the same clear message', () => {
+    const box = new LocalKeySecretBox(keyFile)
+    const sealed = box.seal('VMware1!')
+    const message = 'a stored secret cannot be opened with this data folder’s key; enter it again'
+    expect(() => box.open(sealed.subarray(0, sealed.length - 1))).toThrow(message)
+    expect(() => box.open(sealed.subarray(0, 30))).toThrow(message)
+    // Cut inside the auth tag, and inside the IV.
+    expect(() => box.open(sealed.subarray(0, 20))).toThrow(message)
+    expect(() => box.open(sealed.subarray(0, 2))).toThrow(message)
+  })
+
+  it('refuses a blob sealed by the desktop keychain', () => {
+    const box = new LocalKeySecretBox(keyFile)
+    const keychainBlob = Buffer.concat([Buffer.from('K1'), Buffer.alloc(40, 7)])
+    expect(() => box.open(keychainBlob)).toThrow(
+      'this secret was sealed by the desktop keychain; open Midwife as the desktop app or enter it again',
+    )
+  })
+
+  it('opens blobs sealed by another instance on the same key file', () => {
+    const first = new LocalKeySecretBox(keyFile)
+    const sealed = first.seal('shared secret')
+    expect(new LocalKeySecretBox(keyFile).open(sealed)).toBe('shared secret')
+  })
+
+  it('cannot open blobs sealed with another data folder’s key', () => {
+    const other = new LocalKeySecretBox(join(dir, 'other.key'))
+    const sealed = other.seal('elsewhere')
+    expect(() => new LocalKeySecretBox(keyFile).open(sealed)).toThrow(
+      'a stored secret cannot be opened with this data folder’s key; enter it again',
+    )
+  })
+})
+
+describe('tokens', () => {
+  it('newToken gives 43 URL-safe characters (256 bits), different every time', () => {
+    const tokens = Array.from({ length: 200 }, () => newToken())
+    for (const t of tokens) expect(t).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    expect(new Set(tokens).size).toBe(200)
+    expect(Buffer.from(tokens[0] as string, 'base64url')).toHaveLength(32)
+  })
+
+  it('tokenHash is the hex SHA-256 of the token, stable across calls', () => {
+    expect(tokenHash('abc')).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    )
+    const t = newToken()
+    expect(tokenHash(t)).toBe(tokenHash(t))
+    expect(tokenHash(t)).toMatch(/^[0-9a-f]{64}$/)
+    expect(tokenHash(t)).not.toBe(tokenHash(newToken()))
+  })
+
+  it('sameSecret compares by value, lengths may differ', () => {
+    expect(sameSecret('s3cret', 's3cret')).toBe(true)
+    expect(sameSecret('s3cret', 's3creT')).toBe(false)
+    expect(sameSecret('s3cret', 's3cret-longer')).toBe(false)
+    expect(sameSecret('', '')).toBe(true)
+    expect(sameSecret('', 'x')).toBe(false)
+  })
+})
