@@ -2,12 +2,12 @@
 // applets ESXi has, against the real listener on loopback. The simulated
 // host's wget drops connections the ESXi firewall would drop.
 import { execFileSync } from 'node:child_process'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { App } from '../../main/core/app'
 import { createSimHost, type SimHost } from '../support/esxi-host'
 import {
+  freePort,
   hostToken,
   memoryLogger,
   repoRoot,
@@ -39,15 +39,6 @@ function fingerprintOf(pubPath: string): string {
   return execFileSync('ssh-keygen', ['-lf', pubPath, '-E', 'sha256'], { encoding: 'utf8' }).split(
     ' ',
   )[1] as string
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
 }
 
 describe('checkin.sh under BusyBox', () => {

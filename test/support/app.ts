@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { App, type AppOptions } from '../../main/core/app'
@@ -17,7 +18,7 @@ export function memoryLogger(): Logger & { lines: string[] } {
   }
 }
 
-export function tempDir(prefix: string): { path: string; remove(): void } {
+export function tempDir(prefix: string): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), `midwife-${prefix}-`))
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
 }
@@ -70,4 +71,15 @@ export function hostToken(app: App, hostId: number): string {
   const token = /\/ks\/([^/]+)\.cfg$/.exec(url)?.[1]
   if (!token) throw new Error(`no token in ${url}`)
   return token
+}
+
+/** A loopback port that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number }
+      s.close(() => resolve(port))
+    })
+    s.on('error', reject)
+  })
 }

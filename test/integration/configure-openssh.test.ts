@@ -1,0 +1,104 @@
+// Configuration through a real OpenSSH server (PAM keyboard-interactive,
+// BusyBox ash login shell, ESXi's applets and the esxcli shims on PATH), so
+// what Midwife sends survives a real shell, not just the simulator's parser.
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Host } from '../../main/contract/schemas'
+import { generateHostKeys } from '../esxi-sim/shims'
+import { hostToken, sampleHost, startTestApp, type TestApp } from '../support/app'
+import { createSimHost, type SimHost } from '../support/esxi-host'
+import { approveAndWait, checkIn, clientScript } from '../support/flow'
+import { ESX_USER, startOpenSsh, type OpenSshHost } from '../support/openssh'
+
+let t: TestApp
+let esx: SimHost
+let sshd: OpenSshHost
+let host: Host
+
+beforeAll(async () => {
+  t = await startTestApp()
+  esx = await createSimHost()
+  sshd = await startOpenSsh(esx)
+  host = t.app.saveHost({
+    ...sampleHost,
+    mac: esx.state().nics[0]?.mac as string,
+    sshUser: ESX_USER,
+    sshPort: sshd.port,
+    rootPassword: sshd.password,
+  })
+})
+afterAll(async () => {
+  await sshd?.stop()
+  await t?.close()
+  await esx?.close()
+})
+
+describe('configuration over SSH (real OpenSSH, BusyBox login shell)', () => {
+  it('refuses a wrong password: the connect step fails and nothing runs', async () => {
+    t.app.saveHost({
+      ...sampleHost,
+      id: host.id,
+      mac: host.mac,
+      sshUser: ESX_USER,
+      sshPort: sshd.port,
+      rootPassword: 'not-it',
+    })
+    const checkinId = await checkIn(t.app, esx, host)
+    const before = esx.state().log.length
+    const run = await approveAndWait(t.app, checkinId)
+    expect(run.state).toBe('failed')
+    expect(run.error).toBe(
+      `SSH login as ${ESX_USER}@127.0.0.1:${sshd.port} was refused: wrong password or user (keyboard-interactive)`,
+    )
+    expect(esx.state().log.length).toBe(before)
+    t.app.saveHost({
+      ...sampleHost,
+      id: host.id,
+      mac: host.mac,
+      sshUser: ESX_USER,
+      sshPort: sshd.port,
+      rootPassword: sshd.password,
+    })
+  })
+
+  it('refuses a host key other than the ones the check-in reported', async () => {
+    // This check-in reports keys from another machine than the sshd answering.
+    const otherKeys = join(esx.dir, 'other-keys')
+    mkdirSync(otherKeys)
+    generateHostKeys(otherKeys)
+    const run0 = await esx.sh([clientScript], {
+      MIDWIFE_URL: t.app.listenerUrl(),
+      MIDWIFE_TOKEN: hostToken(t.app, host.id),
+      MIDWIFE_SSH_KEY_DIR: otherKeys,
+    })
+    expect(run0.code).toBe(0)
+    const checkinId = Number(/"checkinId":(\d+)/.exec(run0.stderr)?.[1])
+    const before = esx.state().log.length
+    const run = await approveAndWait(t.app, checkinId)
+    expect(run.state).toBe('failed')
+    expect(run.error).toMatch(
+      /^the SSH host key presented by 127\.0\.0\.1:\d+ \(SHA256:.+\) is not one the server reported at check-in/,
+    )
+    expect(esx.state().log.length).toBe(before)
+  })
+
+  it('sets hostname, DNS and NTP and verifies them; the simulated host holds the new values', async () => {
+    const checkinId = await checkIn(t.app, esx, host)
+    const run = await approveAndWait(t.app, checkinId)
+    expect(run.error).toBeNull()
+    expect(run.steps.map((s) => [s.key, s.state])).toEqual([
+      ['connect', 'done'],
+      ['hostname', 'done'],
+      ['dns', 'done'],
+      ['ntp', 'done'],
+    ])
+    const sim = esx.state()
+    expect(`${sim.hostname}.${sim.domain}`).toBe('esx01.lab.local')
+    expect(sim.dns.servers).toEqual(sampleHost.dnsServers)
+    expect(sim.ntp).toEqual({ enabled: true, servers: sampleHost.ntpServers })
+    expect(sim.firewall.rulesets.ntpClient).toBe(true)
+    // The shell really ran the shims: every command reached the host's log.
+    expect(sim.log).toContain('esxcli system hostname set --host=esx01 --domain=lab.local')
+  })
+})
