@@ -1,0 +1,184 @@
+// An operator's first host, end to end, in Debian's Chromium against the real
+// `midwife serve` (built CLI, own data folder and ports): define the host,
+// read its boot material, let the simulated ESXi host run the one-liner, see
+// it check in, approve, and watch every step finish. Screenshots of each
+// screen land in test-results/e2e/.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { SimSshServer } from '../esxi-sim/ssh-server'
+import { repoRoot, sampleHost, tempDir } from '../support/app'
+import { createSimHost, type SimHost } from '../support/esxi-host'
+
+const shots = join(repoRoot, 'test-results', 'e2e')
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+
+let server: ChildProcess
+let uiUrl: string
+let esx: SimHost
+let ssh: SimSshServer
+let context: BrowserContext
+let page: Page
+const cleanup: Array<() => void> = []
+
+function startServe(dataDir: string): Promise<string> {
+  const cli = join(repoRoot, 'dist', 'cli.js')
+  if (!existsSync(cli))
+    throw new Error('dist/cli.js is missing: run `npm run build` (npm test does)')
+  server = spawn(
+    process.execPath,
+    [cli, 'serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  return new Promise((resolve, reject) => {
+    let out = ''
+    server.stdout?.on('data', (d: Buffer) => {
+      out += d.toString()
+      const url = /UI: +(\S+)/.exec(out)?.[1]
+      if (url && out.includes('Stop with Ctrl+C')) resolve(url)
+    })
+    server.on('exit', (code) => reject(new Error(`midwife serve exited with ${code}: ${out}`)))
+  })
+}
+
+/** Everything visible on the page: secrets must never be part of it when a screenshot is taken. */
+async function screenshot(name: string, secrets: string[]) {
+  const text = await page.locator('body').innerText()
+  for (const s of secrets) expect(text, `${name} shows a secret`).not.toContain(s)
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true })
+}
+
+beforeAll(async () => {
+  mkdirSync(shots, { recursive: true })
+  const data = tempDir('e2e')
+  const profile = tempDir('chromium')
+  cleanup.push(data.remove, profile.remove)
+  uiUrl = await startServe(data.path)
+  esx = await createSimHost()
+  ssh = await esx.startSsh(sampleHost.rootPassword)
+
+  context = await chromium.launchPersistentContext(profile.path, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 860 },
+  })
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], {
+    origin: new URL(uiUrl).origin,
+  })
+  page = context.pages()[0] ?? (await context.newPage())
+})
+
+afterAll(async () => {
+  await context?.close()
+  server?.kill('SIGTERM')
+  await ssh?.close()
+  await esx?.close()
+  for (const c of cleanup) c()
+})
+
+describe('first host, from boot material to configured', () => {
+  let oneLiner = ''
+  let token = ''
+
+  it('opens on the Site step with the listener running', async () => {
+    await page.goto(uiUrl)
+    // The token is traded for a cookie and leaves the address bar.
+    expect(new URL(page.url()).search).toBe('')
+    await expect
+      .poll(() => page.getByTestId('advertised-url').innerText())
+      .toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    await screenshot('1-site', [new URL(uiUrl).searchParams.get('token') as string])
+  })
+
+  it('defines a host, with errors shown beside the fields first', async () => {
+    await page.getByRole('button', { name: /Hosts/ }).click()
+    await page.getByLabel('Hostname').fill('-bad-')
+    await page.getByLabel('MAC address').fill('00:50:56')
+    await page.getByRole('button', { name: 'Add host' }).click()
+    await expect
+      .poll(() => page.getByText('must be a MAC address like aa:bb:cc:dd:ee:ff').count())
+      .toBe(1)
+    await screenshot('2-hosts-errors', [])
+
+    await page.getByLabel('Hostname').fill(sampleHost.hostname)
+    await page.getByLabel('Domain').fill(sampleHost.domain)
+    await page.getByLabel('MAC address').fill(esx.state().nics[0]?.mac as string)
+    await page.getByLabel('DNS servers').fill(sampleHost.dnsServers.join(', '))
+    await page.getByLabel('NTP servers').fill(sampleHost.ntpServers.join(' '))
+    await page.getByLabel('Root password').fill(sampleHost.rootPassword)
+    await page.getByLabel('SSH port').fill(String(ssh.port))
+    await page.getByRole('button', { name: 'Add host' }).click()
+    // Saving leads straight to the host's boot material.
+    await expect.poll(() => page.getByRole('heading', { name: 'Boot material' }).count()).toBe(1)
+  })
+
+  it('shows boot material with secrets masked, and copies the real text', async () => {
+    await expect.poll(() => page.getByRole('heading', { name: 'ks.cfg' }).count()).toBe(1)
+    const ks = await page.getByRole('region', { name: 'ks.cfg' }).locator('pre').innerText()
+    expect(ks).toContain('rootpw --iscrypted ••••••••')
+    expect(ks).toContain("MIDWIFE_TOKEN='••••••••'")
+    expect(ks).toContain('%firstboot --interpreter=busybox')
+
+    await page.getByRole('button', { name: 'Copy One-liner for a host installed by hand' }).click()
+    oneLiner = String(await page.evaluate('navigator.clipboard.readText()'))
+    token = /\/c\/([\w-]+)\.sh/.exec(oneLiner)?.[1] as string
+    expect(token).toHaveLength(43)
+    await page.getByRole('button', { name: 'Copy PXELINUX APPEND line' }).click()
+    expect(String(await page.evaluate('navigator.clipboard.readText()'))).toBe(
+      `APPEND -c boot.cfg ks=${new URL(oneLiner.match(/http:\/\/[^/]+/)?.[0] as string).origin}/ks/${token}.cfg`,
+    )
+    await screenshot('3-boot-material', [token, sampleHost.rootPassword])
+  })
+
+  it('sees the server appear live when the host runs the one-liner', async () => {
+    await page.getByRole('button', { name: /Servers/ }).click()
+    await expect.poll(() => page.getByText('No server has checked in yet').count()).toBe(1)
+
+    const run = await esx.sh(['-c', oneLiner], { MIDWIFE_ATTEMPTS: '2', MIDWIFE_BACKOFF: '1' })
+    expect(run.stderr).toContain('checked in')
+    expect(run.code).toBe(0)
+
+    const card = page.getByRole('article', { name: 'Check-in 1' })
+    await expect.poll(() => card.count()).toBe(1)
+    const text = await card.innerText()
+    expect(text).toContain('esx01.lab.local')
+    expect(text).toContain('token and MAC match esx01.lab.local')
+    expect(text).toContain(esx.state().nics[0]?.mac as string)
+    expect(text).toContain(esx.state().platform.serialNumber)
+    expect(text).toMatch(/ecdsa-sha2-nistp256 SHA256:/)
+    await screenshot('4-checked-in', [token, sampleHost.rootPassword])
+  })
+
+  it('approves, and watches every step finish', async () => {
+    const card = page.getByRole('article', { name: 'Check-in 1' })
+    await card.getByRole('button', { name: 'Approve' }).click()
+    await expect
+      .poll(() => card.getByTestId('run-state').innerText(), { timeout: 30_000 })
+      .toBe('done')
+    const steps = card.locator('[data-step]')
+    expect(await steps.count()).toBe(4)
+    for (const state of await steps.locator('.pill').allInnerTexts()) expect(state).toBe('done')
+    await card.getByRole('button', { name: /Hostname and domain/ }).click()
+    await expect.poll(() => card.getByText('verified: esx01.lab.local').count()).toBe(1)
+    await screenshot('5-configured', [token, sampleHost.rootPassword])
+
+    const sim = esx.state()
+    expect(`${sim.hostname}.${sim.domain}`).toBe('esx01.lab.local')
+    expect(sim.dns.servers).toEqual(sampleHost.dnsServers)
+    expect(sim.ntp).toEqual({ enabled: true, servers: sampleHost.ntpServers })
+  })
+})
