@@ -52,7 +52,6 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [noElectron],
           patterns: [{ group: ['electron', 'electron/*'], message: noElectron.message }],
         },
       ],
