@@ -266,16 +266,20 @@ export function splitCommandLine(line: string): string[] {
   return words
 }
 
-/** Splits and runs one command line; a refused line exits 2 like a shell syntax error. */
-export function runCommandLine(line: string, state: SimState): CommandResult {
-  let argv: string[]
+/** The words of a command line, or the result a shell gives for a line it refuses (exit 2). */
+function splitOrRefuse(line: string): string[] | CommandResult {
   try {
-    argv = splitCommandLine(line)
+    return splitCommandLine(line)
   } catch (err) {
     if (!(err instanceof ShellSyntaxError)) throw err
     return { stdout: '', stderr: `sh: ${err.message}\n`, code: 2 }
   }
-  return runCommand(argv, state)
+}
+
+/** Splits and runs one command line; a refused line exits 2 like a shell syntax error. */
+export function runCommandLine(line: string, state: SimState): CommandResult {
+  const argv = splitOrRefuse(line)
+  return Array.isArray(argv) ? runCommand(argv, state) : argv
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -297,12 +301,6 @@ export async function runInStateFile(statePath: string, argv: string[]): Promise
 
 /** runCommandLine against a state file, with the same locking and delays as runInStateFile. */
 export async function runLineInStateFile(statePath: string, line: string): Promise<CommandResult> {
-  let argv: string[]
-  try {
-    argv = splitCommandLine(line)
-  } catch (err) {
-    if (!(err instanceof ShellSyntaxError)) throw err
-    return { stdout: '', stderr: `sh: ${err.message}\n`, code: 2 }
-  }
-  return runInStateFile(statePath, argv)
+  const argv = splitOrRefuse(line)
+  return Array.isArray(argv) ? runInStateFile(statePath, argv) : argv
 }

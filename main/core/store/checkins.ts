@@ -1,20 +1,20 @@
 import { z } from 'zod'
-import { Nic, SshHostKey, type Checkin } from '../../contract/schemas'
+import { Checkin } from '../../contract/schemas'
 import { now, type Db } from './db'
 
 /** What Midwife understood from a check-in: derived once, at receipt, from the raw outputs. */
-export const CheckinReport = z.object({
-  managementIp: z.string().nullable(),
-  nics: z.array(Nic),
-  bootMac: z.string().nullable(),
-  serial: z.string().nullable(),
-  uuid: z.string().nullable(),
-  vendor: z.string().nullable(),
-  model: z.string().nullable(),
-  esxiVersion: z.string().nullable(),
-  esxiBuild: z.string().nullable(),
-  reportedHostname: z.string().nullable(),
-  sshHostKeys: z.array(SshHostKey),
+export const CheckinReport = Checkin.pick({
+  managementIp: true,
+  nics: true,
+  bootMac: true,
+  serial: true,
+  uuid: true,
+  vendor: true,
+  model: true,
+  esxiVersion: true,
+  esxiBuild: true,
+  reportedHostname: true,
+  sshHostKeys: true,
 })
 export type CheckinReport = z.infer<typeof CheckinReport>
 
