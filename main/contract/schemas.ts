@@ -69,14 +69,40 @@ export const Host = z.object({
 })
 export type Host = z.infer<typeof Host>
 
+const HostOrAddress = z.union([Ipv4, DomainName])
+
 export const Settings = z.object({
-  /** Address the check-in listener binds to on this machine. */
-  listenerHost: z.string().trim().min(1),
-  listenerPort: z.number().int().min(0).max(65535),
+  /** Address the check-in listener binds to on this machine (0.0.0.0: every interface). */
+  listenerHost: z.union([Ipv4, DomainName], {
+    message: 'must be an IPv4 address of this machine, 0.0.0.0, or a host name',
+  }),
+  listenerPort: z
+    .number()
+    .int()
+    .min(1, 'must be a port from 1 to 65535')
+    .max(65535, 'must be a port from 1 to 65535'),
   /** host[:port] the ESXi hosts use to reach the listener; empty = derived from this machine. */
-  advertisedAddress: z.string().trim().max(255),
+  advertisedAddress: z
+    .string()
+    .trim()
+    .refine((s) => {
+      if (s === '') return true
+      const m = /^([^:]+)(?::(\d{1,5}))?$/.exec(s)
+      return (
+        !!m &&
+        HostOrAddress.safeParse(m[1]).success &&
+        (m[2] === undefined || Number(m[2]) <= 65535)
+      )
+    }, 'must be host or host:port, like 10.0.0.5 or 10.0.0.5:8080 (no http://)'),
   /** Base URL of the extracted ESXi installer media, for iPXE. */
-  mediaBaseUrl: z.string().trim().max(512),
+  mediaBaseUrl: z
+    .string()
+    .trim()
+    .max(512)
+    .refine(
+      (s) => s === '' || /^https?:\/\/[^\s/]+(\/\S*)?$/.test(s),
+      'must be an http:// or https:// URL',
+    ),
 })
 export type Settings = z.infer<typeof Settings>
 
@@ -85,6 +111,8 @@ export const ListenerStatus = z.object({
   address: z.string().nullable(),
   advertisedUrl: z.string(),
   error: z.string().nullable(),
+  /** The address was fixed by --listen for this run; saved settings apply at the next start. */
+  fixedByCommandLine: z.boolean(),
 })
 export type ListenerStatus = z.infer<typeof ListenerStatus>
 

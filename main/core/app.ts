@@ -132,6 +132,26 @@ export class App implements ApiHandlers {
     this.events.emit('status', this.getStatus())
   }
 
+  /**
+   * Moves the listener: the new one must be up before the old one closes, so a
+   * busy or foreign address is refused and the running listener stays.
+   */
+  private async moveListener(host: string, port: number): Promise<void> {
+    let next: RunningListener
+    try {
+      next = await startListener(this.listenerHandlers(), { host, port, logger: this.logger })
+    } catch (err) {
+      throw new ApiCallError(
+        'invalid',
+        `cannot listen on ${host}:${port}: ${(err as Error).message}`,
+      )
+    }
+    await this.listener?.close()
+    this.listener = next
+    this.listenerError = null
+    this.logger.info(`check-in listener moved to ${host}:${next.address.port}`)
+  }
+
   /** http://host:port that ESXi hosts use to reach the listener. */
   listenerUrl(): string {
     const s = this.store.settings.get()
@@ -226,6 +246,7 @@ export class App implements ApiHandlers {
           : null,
         advertisedUrl: this.listenerUrl(),
         error: this.listenerError,
+        fixedByCommandLine: this.opts.listen !== undefined,
       },
     }
   }
@@ -236,13 +257,13 @@ export class App implements ApiHandlers {
 
   async saveSettings(settings: Settings): Promise<Settings> {
     const before = this.store.settings.get()
+    const moved =
+      before.listenerHost !== settings.listenerHost || before.listenerPort !== settings.listenerPort
+    if (moved && !this.opts.listen)
+      await this.moveListener(settings.listenerHost, settings.listenerPort)
     const saved = this.store.settings.save(settings)
     this.store.events.append('settings.saved', null, saved)
-    if (before.listenerHost !== saved.listenerHost || before.listenerPort !== saved.listenerPort) {
-      await this.restartListener()
-    } else {
-      this.events.emit('status', this.getStatus())
-    }
+    this.events.emit('status', this.getStatus())
     return saved
   }
 

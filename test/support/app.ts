@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { App, type AppOptions } from '../../main/core/app'
 import type { Logger } from '../../main/core/log'
+import { defaultSettings, Store } from '../../main/core/store'
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..')
 
@@ -32,17 +33,33 @@ export interface TestApp {
   close(): Promise<void>
 }
 
-/** The real core on a fresh data folder, its listener on a free loopback port. */
-export async function startTestApp(opts: Partial<AppOptions> = {}): Promise<TestApp> {
+/**
+ * The real core on a fresh data folder, its listener on a free loopback port:
+ * fixed like `--listen`, or (listenFromSettings) saved in Site settings first,
+ * so that no test ever binds beyond 127.0.0.0/8.
+ */
+export async function startTestApp(
+  opts: Partial<AppOptions> & { listenFromSettings?: boolean } = {},
+): Promise<TestApp> {
+  const { listenFromSettings, ...appOpts } = opts
   const dir = tempDir('app')
   const logger = memoryLogger()
+  if (listenFromSettings) {
+    const store = Store.open(join(dir.path, 'midwife.db'))
+    store.settings.save({
+      ...defaultSettings,
+      listenerHost: '127.0.0.1',
+      listenerPort: await freePort(),
+    })
+    store.close()
+  }
   const app = await App.start({
     dataDir: dir.path,
     resourcesDir: join(repoRoot, 'resources'),
     version: 'test',
     logger,
-    listen: { host: '127.0.0.1', port: 0 },
-    ...opts,
+    ...(listenFromSettings ? {} : { listen: { host: '127.0.0.1', port: 0 } }),
+    ...appOpts,
   })
   return {
     app,

@@ -1,0 +1,95 @@
+// Site settings move the real listener; a move that cannot happen changes nothing.
+import { createServer, type Server } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { dispatch } from '../../main/contract/api'
+import { freePort, sampleHost, startTestApp, type TestApp } from '../support/app'
+
+let t: TestApp | undefined
+let blocker: Server | undefined
+
+afterEach(async () => {
+  blocker?.close()
+  await t?.close()
+  t = blocker = undefined
+})
+
+const base = { listenerHost: '127.0.0.1', advertisedAddress: '', mediaBaseUrl: '' }
+
+describe('site settings', () => {
+  it('moves the listener to a new port, and boot material follows', async () => {
+    t = await startTestApp({ listenFromSettings: true })
+    const port = await freePort()
+    await t.app.saveSettings({ ...base, listenerPort: port })
+    expect(t.app.getStatus().listener).toMatchObject({
+      listening: true,
+      address: `127.0.0.1:${port}`,
+      advertisedUrl: `http://127.0.0.1:${port}`,
+      fixedByCommandLine: false,
+    })
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200)
+
+    await t.app.saveSettings({
+      ...base,
+      listenerPort: port,
+      advertisedAddress: '10.1.2.3',
+      mediaBaseUrl: 'http://pxe/esxi8',
+    })
+    const host = t.app.saveHost(sampleHost)
+    const m = t.app.getBootMaterial(host.id)
+    expect(m.kickstartUrl).toMatch(new RegExp(`^http://10\\.1\\.2\\.3:${port}/ks/`))
+    expect(m.ipxeScript).toContain(
+      'kernel http://pxe/esxi8/efi/boot/bootx64.efi -c http://pxe/esxi8/boot.cfg',
+    )
+    expect(m.warnings).toEqual([])
+  })
+
+  it('refuses a port that is taken, keeping the running listener and the saved settings', async () => {
+    t = await startTestApp({ listenFromSettings: true })
+    const port = await freePort()
+    await t.app.saveSettings({ ...base, listenerPort: port })
+    const taken = await freePort()
+    blocker = createServer().listen(taken, '127.0.0.1')
+    await new Promise((r) => blocker?.once('listening', r))
+
+    const reply = await dispatch(t.app, 'saveSettings', [{ ...base, listenerPort: taken }])
+    expect(reply).toEqual({
+      ok: false,
+      error: {
+        code: 'invalid',
+        message: expect.stringMatching(
+          `^cannot listen on 127.0.0.1:${taken}: .*EADDRINUSE`,
+        ) as unknown,
+      },
+    })
+    expect(t.app.getSettings().listenerPort).toBe(port)
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200)
+  })
+
+  it('refuses malformed addresses with a message per field', async () => {
+    t = await startTestApp()
+    const reply = await dispatch(t.app, 'saveSettings', [
+      {
+        listenerHost: 'not an address',
+        listenerPort: 0,
+        advertisedAddress: 'http://10.0.0.5',
+        mediaBaseUrl: 'pxe/esxi',
+      },
+    ])
+    expect(reply.ok).toBe(false)
+    const message = reply.ok ? '' : reply.error.message
+    expect(message).toContain(
+      'listenerHost: must be an IPv4 address of this machine, 0.0.0.0, or a host name',
+    )
+    expect(message).toContain('listenerPort: must be a port from 1 to 65535')
+    expect(message).toContain('advertisedAddress: must be host or host:port')
+    expect(message).toContain('mediaBaseUrl: must be an http:// or https:// URL')
+  })
+
+  it('keeps a --listen address for the run, and says so', async () => {
+    t = await startTestApp()
+    const address = t.app.getStatus().listener.address
+    await t.app.saveSettings({ ...base, listenerPort: 9 })
+    expect(t.app.getStatus().listener).toMatchObject({ address, fixedByCommandLine: true })
+    expect(t.app.getSettings().listenerPort).toBe(9)
+  })
+})
