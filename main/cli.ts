@@ -7,7 +7,13 @@ import pkg from '../package.json'
 import { App } from './core/app'
 import { consoleLogger } from './core/log'
 import { parseListen } from './options'
-import { defaultDataDir, findElectronBinary, hasDisplay } from './runtime'
+import {
+  defaultDataDir,
+  electronVersion,
+  ensureElectronSqlite,
+  findElectronBinary,
+  hasDisplay,
+} from './runtime'
 import { startServe } from './serve/server'
 
 const USAGE = `Usage: midwife <command> [options]
@@ -70,11 +76,20 @@ async function serve(values: Record<string, string | boolean | undefined>, why: 
   process.on('SIGTERM', stop)
 }
 
-function desktop(electron: string, values: Record<string, string | boolean | undefined>) {
+async function desktop(electron: string, values: Record<string, string | boolean | undefined>) {
+  let sqliteBinding: string
+  try {
+    sqliteBinding = await ensureElectronSqlite(root, electronVersion(root))
+  } catch (err) {
+    return serve(values, (err as Error).message)
+  }
   const args = [root]
   if (values['data-dir']) args.push('--data-dir', values['data-dir'] as string)
   if (values.listen) args.push('--listen', values.listen as string)
-  const child = spawn(electron, args, { stdio: 'inherit' })
+  const child = spawn(electron, args, {
+    stdio: 'inherit',
+    env: { ...process.env, MIDWIFE_SQLITE_BINDING: sqliteBinding },
+  })
   child.on('exit', (code) => process.exit(code ?? 1))
 }
 

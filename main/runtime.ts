@@ -1,6 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs'
-import { homedir } from 'node:os'
-import { join } from 'node:path'
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
+import { homedir, tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 
 /**
  * The Electron binary, if it is really on disk. Reads electron's path.txt
@@ -39,4 +48,92 @@ export function defaultDataDir(
   if (platform === 'win32')
     return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'Midwife')
   return join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'Midwife')
+}
+
+/** Builds better-sqlite3 against Electron's ABI inside `projectDir` (a copy, never our node_modules). */
+export type RebuildForElectron = (projectDir: string, electronVersion: string) => Promise<void>
+
+const rebuildWithElectronRebuild: RebuildForElectron = async (projectDir, electronVersion) => {
+  const { rebuild } = await import('@electron/rebuild')
+  await rebuild({
+    buildPath: projectDir,
+    electronVersion,
+    onlyModules: ['better-sqlite3'],
+    force: true,
+  })
+}
+
+/**
+ * The better-sqlite3 binary for Electron. node_modules holds the one built
+ * for Node (tests and serve mode need it), and Electron's ABI differs, so the
+ * desktop app loads a second build kept in node_modules/.cache. It is made
+ * once per Electron version, from a copy of the package, and needs Electron's
+ * headers (a download) the first time. Packaged apps do not need this:
+ * electron-builder rebuilds for Electron at package time.
+ */
+export async function ensureElectronSqlite(
+  root: string,
+  version: string,
+  rebuildFn: RebuildForElectron = rebuildWithElectronRebuild,
+): Promise<string> {
+  const target = join(
+    root,
+    'node_modules',
+    '.cache',
+    'midwife',
+    `electron-${version}`,
+    'better_sqlite3.node',
+  )
+  if (existsSync(target)) return target
+  const work = mkdtempSync(join(tmpdir(), 'midwife-sqlite-'))
+  try {
+    const source = join(root, 'node_modules', 'better-sqlite3')
+    const pkg = JSON.parse(readFileSync(join(source, 'package.json'), 'utf8')) as {
+      version: string
+    }
+    cpSync(source, join(work, 'node_modules', 'better-sqlite3'), {
+      recursive: true,
+      filter: (src) => !src.startsWith(join(source, 'build')),
+    })
+    writeFileSync(
+      join(work, 'package.json'),
+      JSON.stringify({
+        name: 'midwife-sqlite-for-electron',
+        private: true,
+        dependencies: { 'better-sqlite3': pkg.version },
+      }),
+    )
+    try {
+      await rebuildFn(work, version)
+    } catch (err) {
+      throw new Error(
+        `could not build better-sqlite3 for Electron ${version}: ${(err as Error).message}`,
+        { cause: err },
+      )
+    }
+    const built = join(
+      work,
+      'node_modules',
+      'better-sqlite3',
+      'build',
+      'Release',
+      'better_sqlite3.node',
+    )
+    if (!existsSync(built))
+      throw new Error(`building better-sqlite3 for Electron ${version} produced no binary`)
+    mkdirSync(dirname(target), { recursive: true })
+    copyFileSync(built, target)
+    return target
+  } finally {
+    rmSync(work, { recursive: true, force: true })
+  }
+}
+
+export function electronVersion(root: string): string {
+  const pkg = JSON.parse(
+    readFileSync(join(root, 'node_modules', 'electron', 'package.json'), 'utf8'),
+  ) as {
+    version: string
+  }
+  return pkg.version
 }

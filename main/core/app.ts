@@ -37,6 +37,8 @@ export interface AppOptions {
   connectTimeoutMs?: number
   commandTimeoutMs?: number
   concurrency?: number
+  /** A better-sqlite3 binary for this runtime's ABI, when node_modules holds Node's. */
+  sqliteBinding?: string
 }
 
 function loadTemplates(dir: string): BootTemplates {
@@ -81,7 +83,9 @@ export class App implements ApiHandlers {
 
   static async start(opts: AppOptions): Promise<App> {
     mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 })
-    const store = Store.open(join(opts.dataDir, 'midwife.db'))
+    const store = Store.open(join(opts.dataDir, 'midwife.db'), {
+      nativeBinding: opts.sqliteBinding,
+    })
     const secrets =
       opts.secrets?.(opts.dataDir) ?? new LocalKeySecretBox(join(opts.dataDir, 'secret.key'))
     const logger = opts.logger ?? consoleLogger()

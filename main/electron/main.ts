@@ -34,6 +34,9 @@ async function main(): Promise<void> {
     version: pkg.version,
     secrets: (dir) => keychainSecretBox(safeStorage, join(dir, 'secret.key')),
     logger: consoleLogger(),
+    ...(process.env.MIDWIFE_SQLITE_BINDING
+      ? { sqliteBinding: process.env.MIDWIFE_SQLITE_BINDING }
+      : {}),
     ...(listen ? { listen: parseListen(listen) } : {}),
   })
 

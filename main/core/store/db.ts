@@ -3,9 +3,13 @@ import { migrations } from './migrations'
 
 export type Db = Database.Database
 
-/** Opens (creating if needed) a Midwife database and brings its schema up to date. */
-export function openDatabase(file: string): Db {
-  const db = new Database(file)
+/**
+ * Opens (creating if needed) a Midwife database and brings its schema up to
+ * date. `nativeBinding` points at a better-sqlite3 binary built for another
+ * ABI (the desktop app in development runs Electron, not Node).
+ */
+export function openDatabase(file: string, nativeBinding?: string): Db {
+  const db = new Database(file, nativeBinding ? { nativeBinding } : {})
   try {
     db.pragma('journal_mode = WAL')
     db.pragma('foreign_keys = ON')

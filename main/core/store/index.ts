@@ -27,8 +27,8 @@ export class Store {
     this.events = new EventLog(db)
   }
 
-  static open(file: string): Store {
-    return new Store(openDatabase(file))
+  static open(file: string, opts: { nativeBinding?: string } = {}): Store {
+    return new Store(openDatabase(file, opts.nativeBinding))
   }
 
   /** Runs `fn` in one SQLite transaction: all of its writes land, or none. */
