@@ -20,14 +20,20 @@ beforeAll(async () => {
   t = await startTestApp()
   esx = await createSimHost()
   sshd = await startOpenSsh(esx)
-  host = t.app.saveHost({
+  host = define(sshd.password)
+})
+
+/** The host definition pointing at this sshd, with the given root password. */
+function define(rootPassword: string): Host {
+  return t.app.saveHost({
     ...sampleHost,
+    ...(host ? { id: host.id } : {}),
     mac: esx.state().nics[0]?.mac as string,
     sshUser: ESX_USER,
     sshPort: sshd.port,
-    rootPassword: sshd.password,
+    rootPassword,
   })
-})
+}
 afterAll(async () => {
   await sshd?.stop()
   await t?.close()
@@ -36,14 +42,7 @@ afterAll(async () => {
 
 describe('configuration over SSH (real OpenSSH, BusyBox login shell)', () => {
   it('refuses a wrong password: the connect step fails and nothing runs', async () => {
-    t.app.saveHost({
-      ...sampleHost,
-      id: host.id,
-      mac: host.mac,
-      sshUser: ESX_USER,
-      sshPort: sshd.port,
-      rootPassword: 'not-it',
-    })
+    define('not-it')
     const checkinId = await checkIn(t.app, esx, host)
     const before = esx.state().log.length
     const run = await approveAndWait(t.app, checkinId)
@@ -52,14 +51,7 @@ describe('configuration over SSH (real OpenSSH, BusyBox login shell)', () => {
       `SSH login as ${ESX_USER}@127.0.0.1:${sshd.port} was refused: wrong password or user (keyboard-interactive)`,
     )
     expect(esx.state().log.length).toBe(before)
-    t.app.saveHost({
-      ...sampleHost,
-      id: host.id,
-      mac: host.mac,
-      sshUser: ESX_USER,
-      sshPort: sshd.port,
-      rootPassword: sshd.password,
-    })
+    define(sshd.password)
   })
 
   it('refuses a host key other than the ones the check-in reported', async () => {
