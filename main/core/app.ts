@@ -94,7 +94,7 @@ export class App implements ApiHandlers {
       'interrupted: Midwife stopped while this run was in progress',
     )
     for (const id of interrupted) store.events.append('run.interrupted', `run:${id}`)
-    await app.restartListener()
+    await app.openListener()
     return app
   }
 
@@ -117,9 +117,8 @@ export class App implements ApiHandlers {
     return this.opts.listen ?? { host: s.listenerHost, port: s.listenerPort }
   }
 
-  private async restartListener(): Promise<void> {
-    await this.listener?.close()
-    this.listener = null
+  /** At launch, a listener that cannot bind is reported on the Site screen, not fatal. */
+  private async openListener(): Promise<void> {
     const { host, port } = this.listenAddress()
     try {
       this.listener = await startListener(this.listenerHandlers(), {
