@@ -88,9 +88,6 @@ export async function ensureElectronSqlite(
   const work = mkdtempSync(join(tmpdir(), 'midwife-sqlite-'))
   try {
     const source = join(root, 'node_modules', 'better-sqlite3')
-    const pkg = JSON.parse(readFileSync(join(source, 'package.json'), 'utf8')) as {
-      version: string
-    }
     cpSync(source, join(work, 'node_modules', 'better-sqlite3'), {
       recursive: true,
       filter: (src) => !src.startsWith(join(source, 'build')),
@@ -100,7 +97,7 @@ export async function ensureElectronSqlite(
       JSON.stringify({
         name: 'midwife-sqlite-for-electron',
         private: true,
-        dependencies: { 'better-sqlite3': pkg.version },
+        dependencies: { 'better-sqlite3': packageVersion(source) },
       }),
     )
     try {
@@ -129,11 +126,12 @@ export async function ensureElectronSqlite(
   }
 }
 
-export function electronVersion(root: string): string {
-  const pkg = JSON.parse(
-    readFileSync(join(root, 'node_modules', 'electron', 'package.json'), 'utf8'),
-  ) as {
-    version: string
-  }
+/** The version in a package folder's package.json. */
+function packageVersion(dir: string): string {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }
   return pkg.version
+}
+
+export function electronVersion(root: string): string {
+  return packageVersion(join(root, 'node_modules', 'electron'))
 }

@@ -33,10 +33,13 @@ export const DomainName = z
     'must be a DNS domain like lab.local',
   )
 
+/** An IPv4 address or a DNS name; `message` says which one this field wants. */
+const hostOrAddress = (message: string) => z.union([Ipv4, DomainName], { message })
+
+const HostOrAddress = hostOrAddress('must be an IPv4 address or a DNS name')
+
 /** An NTP server: an IPv4 address or a DNS name (ESXi refuses names it cannot resolve). */
-export const NtpServer = z.union([Ipv4, DomainName], {
-  message: 'must be an IPv4 address or a DNS name',
-})
+export const NtpServer = HostOrAddress
 
 export const Timestamp = z.string()
 
@@ -69,13 +72,9 @@ export const Host = z.object({
 })
 export type Host = z.infer<typeof Host>
 
-const HostOrAddress = z.union([Ipv4, DomainName])
-
 export const Settings = z.object({
   /** Address the check-in listener binds to on this machine (0.0.0.0: every interface). */
-  listenerHost: z.union([Ipv4, DomainName], {
-    message: 'must be an IPv4 address of this machine, 0.0.0.0, or a host name',
-  }),
+  listenerHost: hostOrAddress('must be an IPv4 address of this machine, 0.0.0.0, or a host name'),
   listenerPort: z
     .number()
     .int()

@@ -33,5 +33,3 @@ export function consoleLogger(prefix = 'midwife'): Logger {
     error: (m) => line('error', m),
   }
 }
-
-export const silentLogger: Logger = { info() {}, warn() {}, error() {} }
