@@ -2,7 +2,17 @@
 // desktop app, HTTP + WebSocket in serve mode) are built from this table, and
 // the core's App is type-checked against it.
 import { z } from 'zod'
-import { BootMaterial, Checkin, Host, HostInput, Run, Settings, Status } from './schemas'
+import {
+  BootMaterial,
+  Checkin,
+  DiscoveryMaterial,
+  Host,
+  HostInput,
+  Run,
+  Settings,
+  SettingsInput,
+  Status,
+} from './schemas'
 
 const Id = z.number().int().positive()
 
@@ -10,29 +20,50 @@ function method<A extends z.ZodTuple, R extends z.ZodType>(args: A, result: R) {
   return { args, result }
 }
 
+/** An operator's explicit "yes, I mean it" for an action that overrides a safety check. */
+const Confirmed = z.object({ confirm: z.literal(true, 'confirm the action explicitly') })
+
 export const methods = {
   getStatus: method(z.tuple([]), Status),
   getSettings: method(z.tuple([]), Settings),
-  saveSettings: method(z.tuple([Settings]), Settings),
+  saveSettings: method(z.tuple([SettingsInput]), Settings),
+  getDiscoveryMaterial: method(z.tuple([]), DiscoveryMaterial),
+  rotateEnrollmentKey: method(z.tuple([]), DiscoveryMaterial),
   listHosts: method(z.tuple([]), z.array(Host)),
+  getHost: method(z.tuple([Id]), Host),
+  /** Creates or edits a definition; given the id of a discovered server, defines it. */
   saveHost: method(z.tuple([HostInput]), Host),
   deleteHost: method(z.tuple([Id]), z.null()),
   getBootMaterial: method(z.tuple([Id]), BootMaterial),
-  listCheckins: method(z.tuple([]), z.array(Checkin)),
-  approveCheckin: method(z.tuple([Id]), Run),
+  /** Every check-in a host sent, newest first: the evidence behind its identity. */
+  listCheckins: method(z.tuple([Id]), z.array(Checkin)),
+  /** Snapshots the host's settings and identity and queues a run of that snapshot. */
+  approveHost: method(z.tuple([Id]), Run),
+  /** Trusts what the server reported last (reinstalled, re-addressed, or MACs not as defined). */
+  trustReported: method(z.tuple([Id, Confirmed]), Host),
+  /** Gives a discovered server's identity to a definition; the discovered record goes. */
+  assignDiscovered: method(
+    z.tuple([Id, Id, z.object({ confirmMacMismatch: z.boolean().default(false) })]),
+    Host,
+  ),
+  /** Rotates the token and re-arms the host for a new install. */
+  reinstallHost: method(z.tuple([Id, Confirmed]), Host),
+  retireHost: method(z.tuple([Id, Confirmed]), Host),
   listRuns: method(z.tuple([]), z.array(Run)),
   getRun: method(z.tuple([Id]), Run),
 }
 
+/** Events are scoped to one entity, so a screen updates that entity and nothing else. */
 export const events = {
-  /** A server checked in and the check-in is stored. */
-  checkin: Checkin,
+  /** A host was created or changed in any way (state, definition, identity, evidence). */
+  'host.changed': Host,
+  'host.removed': z.object({ id: z.number().int() }),
+  /** A check-in was stored, or repeated. */
+  'checkin.changed': Checkin,
   /** A configuration run or one of its steps changed. */
-  run: Run,
-  /** The check-in listener started, stopped or failed. */
-  status: Status,
-  /** Host definitions changed. */
-  hosts: z.array(Host),
+  'run.changed': Run,
+  /** Site settings or the listener changed. */
+  'site.changed': z.object({ settings: Settings, status: Status }),
 }
 
 export type Methods = typeof methods

@@ -1,6 +1,7 @@
 // Shapes that cross a boundary (IPC, HTTP, disk). Pure: imported by main,
 // preload and renderer alike, so no node:, electron or DOM imports here.
 import { z } from 'zod'
+import { HostState } from './lifecycle'
 
 const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i
 
@@ -48,6 +49,13 @@ export const HostInput = z.object({
   hostname: HostLabel,
   domain: DomainName,
   mac: Mac,
+  /** The serial number the server should report, when known (asset lists): a discovery hint. */
+  serial: z
+    .string()
+    .trim()
+    .max(128)
+    .optional()
+    .transform((s) => (s ? s : undefined)),
   dnsServers: z.array(Ipv4).min(1, 'add at least one DNS server').max(8),
   ntpServers: z.array(NtpServer).min(1, 'add at least one NTP server').max(8),
   sshUser: z.string().trim().min(1).max(64).default('root'),
@@ -57,16 +65,149 @@ export const HostInput = z.object({
 })
 export type HostInput = z.input<typeof HostInput>
 
-export const Host = z.object({
-  id: z.number().int().positive(),
+/** What the operator defined a host to be. */
+export const HostDefinition = z.object({
   hostname: z.string(),
   domain: z.string(),
   mac: z.string(),
+  serial: z.string().nullable(),
   dnsServers: z.array(z.string()),
   ntpServers: z.array(z.string()),
   sshUser: z.string(),
   sshPort: z.number().int(),
   hasPassword: z.boolean(),
+})
+export type HostDefinition = z.infer<typeof HostDefinition>
+
+export const SshHostKey = z.object({
+  type: z.string(),
+  /** OpenSSH style: SHA256:<base64 without padding>. */
+  fingerprint: z.string(),
+})
+export type SshHostKey = z.infer<typeof SshHostKey>
+
+/** Who a server says it is: what a check-in reports, and what Midwife binds to a host. */
+export const ReportedIdentity = z.object({
+  macs: z.array(z.string()),
+  serial: z.string().nullable(),
+  uuid: z.string().nullable(),
+  sshHostKeys: z.array(SshHostKey),
+  managementIp: z.string().nullable(),
+})
+export type ReportedIdentity = z.infer<typeof ReportedIdentity>
+
+export const BindingKind = z.enum([
+  /** Trust on first use: the first check-in that matched the definition. */
+  'first_checkin',
+  /** A server that checked in with the site enrollment key and was recorded as it reported. */
+  'discovered',
+  /** The operator assigned a discovered server to this definition. */
+  'assigned',
+  /** The operator trusted a server whose MACs do not include the definition's MAC. */
+  'assigned_despite_mac',
+  /** The operator confirmed the server was reinstalled (or moved) and trusts what it reports now. */
+  'retrusted',
+  /** Claimed by the site's auto-match rule: exactly one definition has one of its MACs. */
+  'auto_matched',
+])
+export type BindingKind = z.infer<typeof BindingKind>
+
+export const BoundIdentity = ReportedIdentity.extend({
+  boundAt: z.string(),
+  how: BindingKind,
+  /** The check-in whose report was bound (the evidence). */
+  checkinId: z.number().int().nullable(),
+})
+export type BoundIdentity = z.infer<typeof BoundIdentity>
+
+export const IdentityField = z.enum(['sshHostKeys', 'serial', 'uuid', 'macs', 'managementIp'])
+export type IdentityField = z.infer<typeof IdentityField>
+
+/** One line of a side-by-side comparison: what Midwife trusts vs what the server reported. */
+export const IdentityDifference = z.object({
+  field: IdentityField,
+  label: z.string(),
+  trusted: z.string(),
+  reported: z.string(),
+})
+export type IdentityDifference = z.infer<typeof IdentityDifference>
+
+/** Why a host needs the operator, written when it moved to needs_attention. */
+export const Attention = z.object({
+  reason: z.enum(['mac_mismatch', 'identity_changed', 'address_changed']),
+  message: z.string(),
+  /** The check-in that raised it; trusting it binds what that check-in reported. */
+  checkinId: z.number().int(),
+  differences: z.array(IdentityDifference),
+  reported: ReportedIdentity,
+})
+export type Attention = z.infer<typeof Attention>
+
+export const Suggestion = z.object({
+  hostId: z.number().int(),
+  name: z.string(),
+  /** Why this definition may be the server: which reported value it shares. */
+  by: z.enum(['mac', 'serial']),
+  detail: z.string(),
+})
+export type Suggestion = z.infer<typeof Suggestion>
+
+/** Whether an action is open in the host's state, and if not, the reason to show beside it. */
+export const Gate = z.object({ allowed: z.boolean(), reason: z.string() })
+export type Gate = z.infer<typeof Gate>
+
+export const Nic = z.object({
+  name: z.string(),
+  mac: z.string(),
+  driver: z.string().optional(),
+  link: z.string().optional(),
+  speed: z.string().optional(),
+})
+
+export const CheckinKind = z.enum(['token', 'enrollment'])
+
+export const Checkin = z.object({
+  id: z.number().int(),
+  /** The host this check-in is evidence for (a discovered server is a host without definition). */
+  hostId: z.number().int().nullable(),
+  kind: CheckinKind,
+  receivedAt: Timestamp,
+  /** The last time the same report arrived again; repeats are counted, not stored anew. */
+  lastSeenAt: Timestamp,
+  repeats: z.number().int(),
+  sourceIp: z.string(),
+  managementIp: z.string().nullable(),
+  nics: z.array(Nic),
+  bootMac: z.string().nullable(),
+  serial: z.string().nullable(),
+  uuid: z.string().nullable(),
+  vendor: z.string().nullable(),
+  model: z.string().nullable(),
+  esxiVersion: z.string().nullable(),
+  esxiBuild: z.string().nullable(),
+  reportedHostname: z.string().nullable(),
+  sshHostKeys: z.array(SshHostKey),
+})
+export type Checkin = z.infer<typeof Checkin>
+
+export const Host = z.object({
+  id: z.number().int().positive(),
+  /** The FQDN of a defined host; for a discovered server, what it can be told apart by. */
+  name: z.string(),
+  state: HostState,
+  /** Why the host is in its state, in words (the audit log has the history). */
+  stateReason: z.string().nullable(),
+  stateChangedAt: Timestamp,
+  /** Null for a discovered server that no definition claims yet. */
+  definition: HostDefinition.nullable(),
+  /** What Midwife trusts this server to be; SSH connects only to this address and these keys. */
+  identity: BoundIdentity.nullable(),
+  attention: Attention.nullable(),
+  lastCheckin: Checkin.nullable(),
+  /** Definitions a discovered server may be (by MAC or serial). */
+  suggestions: z.array(Suggestion),
+  approve: Gate,
+  lastRunId: z.number().int().nullable(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 })
@@ -102,8 +243,34 @@ export const Settings = z.object({
       (s) => s === '' || /^https?:\/\/[^\s/]+(\/\S*)?$/.test(s),
       'must be an http:// or https:// URL',
     ),
+  /**
+   * Let a discovered server claim a definition by itself when exactly one
+   * unbound definition has one of its MACs. Off by default: the operator assigns.
+   */
+  autoMatch: z.boolean().default(false),
 })
 export type Settings = z.infer<typeof Settings>
+
+export const SettingsInput = Settings.extend({
+  /** Write-only: the root password the generic kickstart installs on unknown servers. */
+  discoveryRootPassword: z.string().min(1).max(128).optional(),
+})
+export type SettingsInput = z.input<typeof SettingsInput>
+
+/** Boot material for servers no definition names yet: the site enrollment key and its lines. */
+export const DiscoveryMaterial = z.object({
+  /** PBHOST=<listener host:port> PBKEY=<enrollment key>, for any boot line. */
+  bootOptions: z.string(),
+  /** The generic kickstart for unknown servers (its %firstboot checks in with the key). */
+  kickstartUrl: z.string(),
+  /** Null until a discovery root password is set under Site. */
+  kickstart: z.string().nullable(),
+  pxelinuxAppend: z.string(),
+  hasRootPassword: z.boolean(),
+  secrets: z.array(z.string()),
+  warnings: z.array(z.string()),
+})
+export type DiscoveryMaterial = z.infer<typeof DiscoveryMaterial>
 
 export const ListenerStatus = z.object({
   listening: z.boolean(),
@@ -135,53 +302,10 @@ export const BootMaterial = z.object({
 })
 export type BootMaterial = z.infer<typeof BootMaterial>
 
-export const Nic = z.object({
-  name: z.string(),
-  mac: z.string(),
-  driver: z.string().optional(),
-  link: z.string().optional(),
-  speed: z.string().optional(),
-})
-
-export const SshHostKey = z.object({
-  type: z.string(),
-  /** OpenSSH style: SHA256:<base64 without padding>. */
-  fingerprint: z.string(),
-})
-export type SshHostKey = z.infer<typeof SshHostKey>
-
-export const Checkin = z.object({
-  id: z.number().int(),
-  receivedAt: Timestamp,
-  sourceIp: z.string(),
-  hostId: z.number().int().nullable(),
-  hostName: z.string().nullable(),
-  /** How the host definition was matched, and anything the operator should know. */
-  match: z.object({
-    byToken: z.boolean(),
-    macMatches: z.boolean(),
-    note: z.string(),
-  }),
-  managementIp: z.string().nullable(),
-  nics: z.array(Nic),
-  bootMac: z.string().nullable(),
-  serial: z.string().nullable(),
-  uuid: z.string().nullable(),
-  vendor: z.string().nullable(),
-  model: z.string().nullable(),
-  esxiVersion: z.string().nullable(),
-  esxiBuild: z.string().nullable(),
-  reportedHostname: z.string().nullable(),
-  sshHostKeys: z.array(SshHostKey),
-  latestRunId: z.number().int().nullable(),
-  latestRunState: z.string().nullable(),
-})
-export type Checkin = z.infer<typeof Checkin>
-
-export const StepState = z.enum(['pending', 'running', 'done', 'failed', 'skipped'])
+export const StepState = z.enum(['pending', 'running', 'done', 'failed', 'skipped', 'interrupted'])
 export type StepState = z.infer<typeof StepState>
 
-export const RunState = z.enum(['queued', 'running', 'done', 'failed'])
+export const RunState = z.enum(['queued', 'running', 'done', 'failed', 'interrupted'])
 export type RunState = z.infer<typeof RunState>
 
 export const Step = z.object({
@@ -199,7 +323,8 @@ export type Step = z.infer<typeof Step>
 
 export const Run = z.object({
   id: z.number().int(),
-  checkinId: z.number().int(),
+  /** The check-in whose identity the approval trusted. */
+  checkinId: z.number().int().nullable(),
   hostId: z.number().int().nullable(),
   hostName: z.string().nullable(),
   target: z.string(),

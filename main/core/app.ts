@@ -1,26 +1,30 @@
-import { mkdirSync, readFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs'
 import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
-import { encrypt as cryptPassword } from 'unixcrypt'
 import { ApiCallError, type ApiHandlers } from '../contract/api'
 import {
-  HostInput,
+  SettingsInput,
   type BootMaterial,
   type Checkin,
+  type DiscoveryMaterial,
   type Host,
+  type HostInput,
   type Run,
   type Settings,
   type Status,
 } from '../contract/schemas'
-import { bootMaterial, personalClient, renderKickstart, type BootTemplates } from './boot/material'
-import { executeRun, plannedSteps, targetOf, type Connect } from './configure/run'
-import { EsxSession } from './configure/ssh'
+import { BootService } from './boot/boot-service'
+import type { BootTemplates } from './boot/material'
+import { CheckinService } from './checkins/checkin-service'
+import type { Connect } from './configure/run'
 import { EventBus } from './events'
-import { JobQueue } from './jobs/queue'
-import { CheckinRejected, interpretCheckin } from './listener/checkin'
+import { HostsService } from './hosts/hosts-service'
 import { startListener, type ListenerHandlers, type RunningListener } from './listener/server'
 import { consoleLogger, type Logger } from './log'
-import { LocalKeySecretBox, newToken, tokenHash, type SecretBox } from './secrets'
+import { Notifier } from './notify'
+import { RunService } from './runs/run-service'
+import { LocalKeySecretBox, type SecretBox } from './secrets'
+import { SiteService } from './site/site-service'
 import { Store } from './store'
 
 export interface AppOptions {
@@ -45,6 +49,7 @@ function loadTemplates(dir: string): BootTemplates {
   const read = (p: string) => readFileSync(join(dir, p), 'utf8')
   return {
     kickstart: read('templates/ks.cfg'),
+    discoveryKickstart: read('templates/ks-discover.cfg'),
     ipxe: read('templates/ipxe.txt'),
     pxelinux: read('templates/pxelinux.txt'),
     client: read('client/checkin.sh'),
@@ -60,29 +65,59 @@ function outwardIpv4(): string | null {
 }
 
 /**
- * The core, wired: store, listener, boot material, configuration runs. The
- * one object both transports call; it knows nothing of Electron or HTTP.
+ * The core, wired: store, site, hosts, check-ins, boot material, runs and the
+ * listener. The one object both transports call; it knows nothing of
+ * Electron or HTTP. Each area's use cases live in its own service.
  */
 export class App implements ApiHandlers {
   readonly events = new EventBus()
   private listener: RunningListener | null = null
   private listenerError: string | null = null
-  private readonly queue: JobQueue
+  private readonly notify: Notifier
+  private readonly site: SiteService
+  private readonly hosts: HostsService
+  private readonly checkins: CheckinService
+  private readonly boot: BootService
+  private readonly runs: RunService
 
   private constructor(
     readonly store: Store,
     private readonly opts: AppOptions,
-    private readonly secrets: SecretBox,
-    private readonly templates: BootTemplates,
+    secrets: SecretBox,
+    templates: BootTemplates,
     private readonly logger: Logger,
   ) {
-    this.queue = new JobQueue(opts.concurrency ?? 4, (err) =>
-      logger.error(`job crashed: ${(err as Error).message}`),
+    this.secretStorage = secrets.kind
+    this.notify = new Notifier(this.events, store, () => ({
+      settings: this.getSettings(),
+      status: this.getStatus(),
+    }))
+    this.site = new SiteService(store, secrets)
+    this.hosts = new HostsService(store, secrets, this.site, this.notify)
+    this.checkins = new CheckinService(store, this.site, this.notify, logger)
+    this.boot = new BootService(
+      store,
+      secrets,
+      this.site,
+      templates,
+      () => this.listenerUrl(),
+      this.notify,
+      logger,
     )
+    this.runs = new RunService(store, secrets, this.notify, logger, {
+      connect: opts.connect,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      commandTimeoutMs: opts.commandTimeoutMs,
+      concurrency: opts.concurrency,
+    })
   }
 
+  private readonly secretStorage: string
+
   static async start(opts: AppOptions): Promise<App> {
+    // The data folder holds the database and the key that opens its secrets: owner only.
     mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 })
+    chmodSync(opts.dataDir, 0o700)
     const store = Store.open(join(opts.dataDir, 'midwife.db'), {
       nativeBinding: opts.sqliteBinding,
     })
@@ -90,10 +125,7 @@ export class App implements ApiHandlers {
       opts.secrets?.(opts.dataDir) ?? new LocalKeySecretBox(join(opts.dataDir, 'secret.key'))
     const logger = opts.logger ?? consoleLogger()
     const app = new App(store, opts, secrets, loadTemplates(opts.resourcesDir), logger)
-    const interrupted = store.runs.failInterrupted(
-      'interrupted: Midwife stopped while this run was in progress',
-    )
-    for (const id of interrupted) store.events.append('run.interrupted', `run:${id}`)
+    app.runs.recoverInterrupted()
     await app.openListener()
     return app
   }
@@ -101,13 +133,13 @@ export class App implements ApiHandlers {
   async stop(): Promise<void> {
     await this.listener?.close()
     this.listener = null
-    await this.queue.idle()
+    await this.runs.idle()
     this.store.close()
   }
 
   /** Resolves when every queued configuration run has finished (tests, shutdown). */
   idle(): Promise<void> {
-    return this.queue.idle()
+    return this.runs.idle()
   }
 
   // ---- listener -------------------------------------------------------------
@@ -132,7 +164,7 @@ export class App implements ApiHandlers {
       this.listenerError = `cannot listen on ${host}:${port}: ${(err as Error).message}`
       this.logger.error(this.listenerError)
     }
-    this.events.emit('status', this.getStatus())
+    this.notify.siteChanged()
   }
 
   /**
@@ -170,69 +202,13 @@ export class App implements ApiHandlers {
     return `http://${address}:${port}`
   }
 
-  private hostForToken(token: string): { host: Host; token: string } | null {
-    const host = this.store.hosts.findByTokenHash(tokenHash(token))
-    return host ? { host, token } : null
-  }
-
   private listenerHandlers(): ListenerHandlers {
     return {
-      kickstart: (token) => {
-        const found = this.hostForToken(token)
-        return found
-          ? renderKickstart(this.templates, this.bootContext(found.host, found.token))
-          : null
-      },
-      personalClient: (token) =>
-        this.hostForToken(token)
-          ? personalClient(this.templates.client, this.listenerUrl(), token)
-          : null,
-      client: () => this.templates.client,
-      checkin: (token, body, sourceIp) => this.acceptCheckin(token, body, sourceIp),
-    }
-  }
-
-  /** Validates, matches and commits a check-in. Returns only after SQLite has it. */
-  private acceptCheckin(
-    token: string,
-    body: unknown,
-    sourceIp: string,
-  ): { id: number; host: string } {
-    const found = this.hostForToken(token)
-    if (!found) throw new CheckinRejected(401, 'unknown deployment token')
-    const { payload, report } = interpretCheckin(body)
-    const { token: _omit, ...withoutToken } = payload
-    const host = found.host
-    const macMatches = report.nics.some((n) => n.mac === host.mac)
-    const sourceIpv4 = sourceIp.replace(/^::ffff:/, '')
-    const checkin = this.store.transaction(() => {
-      const c = this.store.checkins.insert({
-        sourceIp: sourceIpv4,
-        hostId: host.id,
-        macMatches,
-        payload: withoutToken,
-        report,
-      })
-      this.store.events.append('checkin.accepted', `checkin:${c.id}`, {
-        host: `${host.hostname}.${host.domain}`,
-        sourceIp: sourceIpv4,
-        macMatches,
-      })
-      return c
-    })
-    this.events.emit('checkin', checkin)
-    return { id: checkin.id, host: `${host.hostname}.${host.domain}` }
-  }
-
-  private bootContext(host: Host, token: string) {
-    const sealed = this.store.hosts.secrets(host.id)?.rootPassword
-    if (!sealed) throw new ApiCallError('invalid', `host ${host.hostname} has no root password`)
-    return {
-      host,
-      token,
-      listenerUrl: this.listenerUrl(),
-      rootPasswordHash: cryptPassword(this.secrets.open(sealed)),
-      mediaBaseUrl: this.store.settings.get().mediaBaseUrl,
+      kickstart: (token, sourceIp) => this.boot.kickstart(token, sourceIp),
+      discoveryKickstart: (key) => this.boot.discoveryKickstart(key),
+      personalClient: (token) => this.boot.personalClient(token),
+      client: () => this.boot.genericClient(),
+      checkin: (credential, body, sourceIp) => this.checkins.accept(credential, body, sourceIp),
     }
   }
 
@@ -241,7 +217,7 @@ export class App implements ApiHandlers {
   getStatus(): Status {
     return {
       version: this.opts.version,
-      secretStorage: this.secrets.kind,
+      secretStorage: this.secretStorage,
       listener: {
         listening: this.listener !== null,
         address: this.listener
@@ -258,130 +234,78 @@ export class App implements ApiHandlers {
     return this.store.settings.get()
   }
 
-  async saveSettings(settings: Settings): Promise<Settings> {
+  async saveSettings(input: SettingsInput): Promise<Settings> {
+    const { discoveryRootPassword, ...settings } = SettingsInput.parse(input)
     const before = this.store.settings.get()
     const moved =
       before.listenerHost !== settings.listenerHost || before.listenerPort !== settings.listenerPort
     if (moved && !this.opts.listen)
       await this.moveListener(settings.listenerHost, settings.listenerPort)
     const saved = this.store.settings.save(settings)
+    if (discoveryRootPassword !== undefined) this.site.setDiscoveryPassword(discoveryRootPassword)
     this.store.events.append('settings.saved', null, saved)
-    this.events.emit('status', this.getStatus())
+    this.notify.siteChanged()
     return saved
   }
 
+  getDiscoveryMaterial(): DiscoveryMaterial {
+    return this.boot.discovery()
+  }
+
+  rotateEnrollmentKey(): DiscoveryMaterial {
+    this.site.rotateEnrollmentKey()
+    return this.boot.discovery()
+  }
+
   listHosts(): Host[] {
-    return this.store.hosts.list()
+    return this.hosts.list()
+  }
+
+  getHost(id: number): Host {
+    return this.hosts.get(id)
   }
 
   saveHost(input: HostInput): Host {
-    const { id, rootPassword, ...fields } = HostInput.parse(input)
-    const conflict = this.store.hosts.findConflict(fields, id)
-    if (conflict) throw new ApiCallError('conflict', conflict)
-    const sealedPassword = rootPassword === undefined ? null : this.secrets.seal(rootPassword)
-    let host: Host | undefined
-    if (id === undefined) {
-      if (!sealedPassword)
-        throw new ApiCallError('invalid', 'rootPassword: the root password is required')
-      const token = newToken()
-      host = this.store.hosts.insert(
-        fields,
-        { rootPassword: sealedPassword, token: this.secrets.seal(token) },
-        tokenHash(token),
-      )
-    } else {
-      host = this.store.hosts.update(id, fields, sealedPassword)
-      if (!host) throw new ApiCallError('not_found', `host ${id} does not exist`)
-    }
-    this.store.events.append(
-      id === undefined ? 'host.created' : 'host.updated',
-      `host:${host.id}`,
-      {
-        fqdn: `${host.hostname}.${host.domain}`,
-        mac: host.mac,
-        passwordChanged: sealedPassword !== null,
-      },
-    )
-    this.events.emit('hosts', this.listHosts())
-    return host
+    return this.hosts.save(input)
   }
 
   deleteHost(id: number): null {
-    const host = this.store.hosts.get(id)
-    if (!host || !this.store.hosts.delete(id))
-      throw new ApiCallError('not_found', `host ${id} does not exist`)
-    this.store.events.append('host.deleted', `host:${id}`, {
-      fqdn: `${host.hostname}.${host.domain}`,
-    })
-    this.events.emit('hosts', this.listHosts())
-    return null
+    return this.hosts.delete(id)
   }
 
   getBootMaterial(hostId: number): BootMaterial {
-    const host = this.store.hosts.get(hostId)
-    const sealed = host && this.store.hosts.secrets(hostId)
-    if (!host || !sealed) throw new ApiCallError('not_found', `host ${hostId} does not exist`)
-    return bootMaterial(this.templates, this.bootContext(host, this.secrets.open(sealed.token)))
+    return this.boot.material(hostId)
   }
 
-  listCheckins(): Checkin[] {
-    return this.store.checkins.list()
+  listCheckins(hostId: number): Checkin[] {
+    return this.hosts.checkins(hostId)
   }
 
-  approveCheckin(checkinId: number): Run {
-    const checkin = this.store.checkins.get(checkinId)
-    if (!checkin) throw new ApiCallError('not_found', `check-in ${checkinId} does not exist`)
-    const host = checkin.hostId === null ? undefined : this.store.hosts.get(checkin.hostId)
-    if (!host) {
-      throw new ApiCallError(
-        'invalid',
-        'this check-in matches no host definition; nothing to configure',
-      )
-    }
-    const active = this.store.runs.active(checkinId)
-    if (active !== undefined) {
-      throw new ApiCallError('conflict', `run ${active} for this check-in is still in progress`)
-    }
-    const run = this.store.transaction(() => {
-      const r = this.store.runs.create({
-        checkinId,
-        hostId: host.id,
-        hostName: `${host.hostname}.${host.domain}`,
-        target: targetOf(checkin),
-        steps: plannedSteps(host),
-      })
-      this.store.events.append('run.approved', `run:${r.id}`, {
-        checkin: checkinId,
-        target: r.target,
-      })
-      return r
-    })
-    this.events.emit('run', run)
-    this.queue.push(async () => {
-      await executeRun(
-        {
-          store: this.store,
-          events: this.events,
-          secrets: this.secrets,
-          logger: this.logger,
-          connect: this.opts.connect ?? ((o) => EsxSession.connect(o)),
-          connectTimeoutMs: this.opts.connectTimeoutMs ?? 20_000,
-          commandTimeoutMs: this.opts.commandTimeoutMs ?? 60_000,
-        },
-        run.id,
-      )
-      this.events.emit('checkin', this.store.checkins.get(checkinId) as Checkin)
-    })
-    return run
+  approveHost(hostId: number): Run {
+    return this.runs.approve(hostId)
+  }
+
+  trustReported(hostId: number): Host {
+    return this.hosts.trustReported(hostId)
+  }
+
+  assignDiscovered(discoveredId: number, hostId: number, o: { confirmMacMismatch: boolean }): Host {
+    return this.hosts.assignDiscovered(discoveredId, hostId, o.confirmMacMismatch)
+  }
+
+  reinstallHost(hostId: number): Host {
+    return this.hosts.reinstall(hostId)
+  }
+
+  retireHost(hostId: number): Host {
+    return this.hosts.retire(hostId)
   }
 
   listRuns(): Run[] {
-    return this.store.runs.list()
+    return this.runs.list()
   }
 
   getRun(id: number): Run {
-    const run = this.store.runs.get(id)
-    if (!run) throw new ApiCallError('not_found', `run ${id} does not exist`)
-    return run
+    return this.runs.get(id)
   }
 }

@@ -10,8 +10,12 @@
 # sleep, esxcli, vsish. No curl, no bash.
 #
 # Settings (environment):
-#   MIDWIFE_URL          http://listener:port (required)
-#   MIDWIFE_TOKEN        this host's deployment token (required)
+#   MIDWIFE_URL          http://listener:port
+#   MIDWIFE_TOKEN        this host's deployment token, or
+#   MIDWIFE_ENROLL       the site enrollment key, for a server no host names yet
+#   With none of them set, the listener and the key come from the kernel
+#   command line (vsish -e get /system/bootCmdLine): PBHOST=<host:port> and
+#   PBKEY=<enrollment key>, as a generic PXE menu or a stateless boot gives them.
 #   MIDWIFE_ATTEMPTS     tries before giving up (default 8)
 #   MIDWIFE_BACKOFF      first wait between tries in seconds, doubled each time (default 5)
 #   MIDWIFE_BACKOFF_MAX  longest wait between tries in seconds (default 120)
@@ -28,8 +32,32 @@ CLIENT_VERSION=checkin.sh/1
 log() { echo "midwife-checkin: $*" >&2; }
 die() { log "$*"; exit 1; }
 
-[ -n "$MIDWIFE_URL" ] || die "MIDWIFE_URL is not set (http://listener:port)"
-[ -n "$MIDWIFE_TOKEN" ] || die "MIDWIFE_TOKEN is not set"
+BOOTCMD=$(vsish -e get /system/bootCmdLine 2>/dev/null)
+
+# The value of key=value on the kernel command line, whatever surrounds it.
+boot_option() {
+  set -f
+  for word in $BOOTCMD; do
+    word=${word#[\"\']}
+    word=${word%[\"\']}
+    case "$word" in
+      "$1"=*) echo "${word#*=}"; set +f; return 0 ;;
+    esac
+  done
+  set +f
+  return 1
+}
+
+if [ -z "$MIDWIFE_URL" ] && PBHOST=$(boot_option PBHOST); then
+  MIDWIFE_URL="http://$PBHOST"
+fi
+if [ -z "$MIDWIFE_TOKEN" ] && [ -z "$MIDWIFE_ENROLL" ] && PBKEY=$(boot_option PBKEY); then
+  MIDWIFE_ENROLL=$PBKEY
+fi
+[ -n "$MIDWIFE_URL" ] ||
+  die "no listener: set MIDWIFE_URL (http://listener:port) or boot with PBHOST=<host:port>"
+[ -n "$MIDWIFE_TOKEN" ] || [ -n "$MIDWIFE_ENROLL" ] ||
+  die "no credential: set MIDWIFE_TOKEN or MIDWIFE_ENROLL, or boot with PBKEY=<enrollment key>"
 case "$MIDWIFE_URL" in
   http://*) ;;
   *) die "MIDWIFE_URL must be plain http:// (BusyBox wget on ESXi cannot do HTTPS reliably)" ;;
@@ -60,7 +88,6 @@ PLATFORM=$(esxcli hardware platform get 2>&1)
 VERSION=$(esxcli system version get 2>&1)
 IPV4=$(esxcli network ip interface ipv4 get 2>&1)
 HOSTNAME_OUT=$(esxcli system hostname get 2>&1)
-BOOTCMD=$(vsish -e get /system/bootCmdLine 2>/dev/null)
 
 KEYS=
 for f in "$MIDWIFE_SSH_KEY_DIR/ssh_host_rsa_key.pub" "$MIDWIFE_SSH_KEY_DIR/ssh_host_ecdsa_key.pub"; do
@@ -70,7 +97,13 @@ for f in "$MIDWIFE_SSH_KEY_DIR/ssh_host_rsa_key.pub" "$MIDWIFE_SSH_KEY_DIR/ssh_h
 done
 [ -n "$KEYS" ] || log "warning: no SSH host public key found in $MIDWIFE_SSH_KEY_DIR"
 
-BODY="{\"token\":$(jstr "$MIDWIFE_TOKEN"),\"client\":\"$CLIENT_VERSION\",\"outputs\":{\
+if [ -n "$MIDWIFE_TOKEN" ]; then
+  CREDENTIAL="\"token\":$(jstr "$MIDWIFE_TOKEN")"
+else
+  CREDENTIAL="\"enrollment\":$(jstr "$MIDWIFE_ENROLL")"
+fi
+
+BODY="{$CREDENTIAL,\"client\":\"$CLIENT_VERSION\",\"outputs\":{\
 \"nicList\":$(jstr "$NICS"),\
 \"platform\":$(jstr "$PLATFORM"),\
 \"version\":$(jstr "$VERSION"),\
@@ -138,7 +171,8 @@ while :; do
     exit 0
   fi
   case "$OUT" in
-    *" 401 "*|*" 403 "*) die "the listener refused this host's token: $OUT" ;;
+    *" 401 "*|*" 403 "*) die "the listener refused this host's credential: $OUT" ;;
+    *" 410 "*) die "the listener says this token no longer works (host configured or re-armed): $OUT" ;;
     *" 400 "*|*" 413 "*) die "the listener refused the report: $OUT" ;;
   esac
   [ "$attempt" -ge "$MIDWIFE_ATTEMPTS" ] &&

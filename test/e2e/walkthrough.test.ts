@@ -152,11 +152,11 @@ describe('first host, from boot material to configured', () => {
     expect(run.stderr).toContain('checked in')
     expect(run.code).toBe(0)
 
-    const card = page.getByRole('article', { name: 'Check-in 1' })
+    const card = page.getByRole('article', { name: 'esx01.lab.local' })
     await expect.poll(() => card.count()).toBe(1)
+    await expect.poll(() => card.getByTestId('host-state').innerText()).toBe('Checked in')
     const text = await card.innerText()
-    expect(text).toContain('esx01.lab.local')
-    expect(text).toContain('token and MAC match esx01.lab.local')
+    expect(text).toContain('its identity is bound (trust on first use)')
     expect(text).toContain(esx.state().nics[0]?.mac as string)
     expect(text).toContain(esx.state().platform.serialNumber)
     expect(text).toMatch(/ecdsa-sha2-nistp256 SHA256:/)
@@ -164,7 +164,7 @@ describe('first host, from boot material to configured', () => {
   })
 
   it('approves, and watches every step finish', async () => {
-    const card = page.getByRole('article', { name: 'Check-in 1' })
+    const card = page.getByRole('article', { name: 'esx01.lab.local' })
     await card.getByRole('button', { name: 'Approve' }).click()
     await expect
       .poll(() => card.getByTestId('run-state').innerText(), { timeout: 30_000 })
@@ -172,6 +172,7 @@ describe('first host, from boot material to configured', () => {
     const steps = card.locator('[data-step]')
     expect(await steps.count()).toBe(4)
     for (const state of await steps.locator('.pill').allInnerTexts()) expect(state).toBe('done')
+    await expect.poll(() => card.getByTestId('host-state').innerText()).toBe('Configured')
     await card.getByRole('button', { name: /Hostname and domain/ }).click()
     await expect.poll(() => card.getByText('verified: esx01.lab.local').count()).toBe(1)
     await screenshot('5-configured', [token, sampleHost.rootPassword])

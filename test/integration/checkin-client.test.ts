@@ -21,11 +21,13 @@ const client = join(repoRoot, 'resources', 'client', 'checkin.sh')
 let t: TestApp
 let esx: SimHost
 let token: string
+let hostId: number
 
 beforeEach(async () => {
   t = await startTestApp()
   esx = await createSimHost()
   const host = t.app.saveHost({ ...sampleHost, mac: esx.state().nics[0]?.mac as string })
+  hostId = host.id
   token = hostToken(t.app, host.id)
 })
 afterEach(async () => {
@@ -51,10 +53,11 @@ describe('checkin.sh under BusyBox', () => {
     expect(run.stderr).toContain('midwife-checkin: checked in with')
     expect(run.code).toBe(0)
 
-    const [c] = t.app.listCheckins()
+    const [c] = t.app.listCheckins(hostId)
     const sim = esx.state()
-    expect(c?.hostName).toBe('esx01.lab.local')
-    expect(c?.match.macMatches).toBe(true)
+    const host = t.app.getHost(hostId)
+    expect(host.state).toBe('checked_in')
+    expect(host.identity?.how).toBe('first_checkin')
     expect(c?.nics.map((n) => n.mac)).toEqual(sim.nics.map((n) => n.mac))
     expect(c?.managementIp).toBe('127.0.0.1')
     expect(c?.esxiVersion).toBe(sim.version.version)
@@ -104,9 +107,9 @@ describe('checkin.sh under BusyBox', () => {
       ...fast,
     })
     expect(run.code).toBe(1)
-    expect(run.stderr).toMatch(/the listener refused this host's token: .*401/)
+    expect(run.stderr).toMatch(/the listener refused this host's credential: .*401/)
     expect(run.stderr).not.toContain('retrying')
-    expect(t.app.listCheckins()).toEqual([])
+    expect(t.app.listCheckins(hostId)).toEqual([])
     expect(esx.state().firewall.enabled).toBe(true)
   })
 
@@ -125,7 +128,7 @@ describe('checkin.sh under BusyBox', () => {
     })
     expect(run.code).toBe(1)
     expect(run.stderr).toMatch(/the listener refused the report: .*400/)
-    expect(t.app.listCheckins()).toEqual([])
+    expect(t.app.listCheckins(hostId)).toEqual([])
   })
 
   it('retries with backoff, then exits non-zero with the last error when nobody answers', async () => {
@@ -154,10 +157,8 @@ describe('checkin.sh under BusyBox', () => {
     }
     const port = await freePort()
     const first = await App.start({ ...opts, listen: { host: '127.0.0.1', port } })
-    const lateToken = hostToken(
-      first,
-      first.saveHost({ ...sampleHost, mac: '00:50:56:aa:bb:01' }).id,
-    )
+    const lateHost = first.saveHost({ ...sampleHost, mac: '00:50:56:aa:bb:01' }).id
+    const lateToken = hostToken(first, lateHost)
     await first.stop()
 
     const running = esx.sh([client], {
@@ -179,7 +180,7 @@ describe('checkin.sh under BusyBox', () => {
     try {
       expect(run.stderr).toContain('attempt 1 failed')
       expect(run.code).toBe(0)
-      expect(second.listCheckins()).toHaveLength(1)
+      expect(second.listCheckins(lateHost)).toHaveLength(1)
     } finally {
       await second.stop()
       data.remove()
@@ -193,7 +194,7 @@ describe('boot material run on the host', () => {
     const run = await esx.sh(['-c', oneLiner], fast)
     expect(run.stderr).toContain('checked in')
     expect(run.code).toBe(0)
-    expect(t.app.listCheckins()).toHaveLength(1)
+    expect(t.app.listCheckins(hostId)).toHaveLength(1)
     expect(esx.state().firewall.enabled).toBe(true)
   })
 
@@ -207,6 +208,6 @@ describe('boot material run on the host', () => {
     const sim = esx.state()
     expect(sim.services.ssh).toEqual({ enabled: true, running: true })
     expect(sim.advanced['/UserVars/SuppressShellWarning']).toBe(1)
-    expect(t.app.listCheckins()).toHaveLength(1)
+    expect(t.app.listCheckins(hostId)).toHaveLength(1)
   })
 })

@@ -43,9 +43,9 @@ afterAll(async () => {
 describe('configuration over SSH (real OpenSSH, BusyBox login shell)', () => {
   it('refuses a wrong password: the connect step fails and nothing runs', async () => {
     define('not-it')
-    const checkinId = await checkIn(t.app, esx, host)
+    await checkIn(t.app, esx, host)
     const before = esx.state().log.length
-    const run = await approveAndWait(t.app, checkinId)
+    const run = await approveAndWait(t.app, host.id)
     expect(run.state).toBe('failed')
     expect(run.error).toBe(
       `SSH login as ${ESX_USER}@127.0.0.1:${sshd.port} was refused: wrong password or user (keyboard-interactive)`,
@@ -54,8 +54,10 @@ describe('configuration over SSH (real OpenSSH, BusyBox login shell)', () => {
     define(sshd.password)
   })
 
-  it('refuses a host key other than the ones the check-in reported', async () => {
-    // This check-in reports keys from another machine than the sshd answering.
+  it('refuses a host key other than the ones bound to the host', async () => {
+    // Re-armed for a reinstall, the host binds the keys of its next check-in,
+    // which reports keys from another machine than the sshd answering.
+    t.app.reinstallHost(host.id)
     const otherKeys = join(esx.dir, 'other-keys')
     mkdirSync(otherKeys)
     generateHostKeys(otherKeys)
@@ -65,19 +67,25 @@ describe('configuration over SSH (real OpenSSH, BusyBox login shell)', () => {
       MIDWIFE_SSH_KEY_DIR: otherKeys,
     })
     expect(run0.code).toBe(0)
-    const checkinId = Number(/"checkinId":(\d+)/.exec(run0.stderr)?.[1])
+    expect(t.app.getHost(host.id).state).toBe('checked_in')
     const before = esx.state().log.length
-    const run = await approveAndWait(t.app, checkinId)
+    const run = await approveAndWait(t.app, host.id)
     expect(run.state).toBe('failed')
     expect(run.error).toMatch(
-      /^the SSH host key presented by 127\.0\.0\.1:\d+ \(SHA256:.+\) is not one the server reported at check-in/,
+      /^the SSH host key presented by 127\.0\.0\.1:\d+ \(SHA256:.+\) is not one bound to this host/,
     )
     expect(esx.state().log.length).toBe(before)
   })
 
-  it('sets hostname, DNS and NTP and verifies them; the simulated host holds the new values', async () => {
-    const checkinId = await checkIn(t.app, esx, host)
-    const run = await approveAndWait(t.app, checkinId)
+  it('needs the new keys trusted, then sets hostname, DNS and NTP and verifies them', async () => {
+    // The server now reports its real keys: not the bound ones, so it waits for the operator.
+    await checkIn(t.app, esx, host)
+    const waiting = t.app.getHost(host.id)
+    expect(waiting.state).toBe('needs_attention')
+    expect(waiting.attention?.reason).toBe('identity_changed')
+    expect(() => t.app.approveHost(host.id)).toThrow(/cannot approve/)
+    t.app.trustReported(host.id)
+    const run = await approveAndWait(t.app, host.id)
     expect(run.error).toBeNull()
     expect(run.steps.map((s) => [s.key, s.state])).toEqual([
       ['connect', 'done'],

@@ -38,11 +38,11 @@ const states = (run: Run) => Object.fromEntries(run.steps.map((s) => [s.key, s.s
 
 describe('configuration over SSH (ssh2 simulator)', () => {
   it('sets hostname, DNS and NTP, verifying each by reading it back, and streams every step', async () => {
-    const { t, esx, checkinId } = await setup()
+    const { t, esx, host } = await setup()
     const seen: Run[] = []
-    t.app.events.subscribe((e, p) => e === 'run' && seen.push(p as Run))
+    t.app.events.subscribe((e, p) => e === 'run.changed' && seen.push(p as Run))
 
-    const run = await approveAndWait(t.app, checkinId)
+    const run = await approveAndWait(t.app, host.id)
     expect(run.error).toBeNull()
     expect(run.state).toBe('done')
     expect(states(run)).toEqual({ connect: 'done', hostname: 'done', dns: 'done', ntp: 'done' })
@@ -71,10 +71,10 @@ describe('configuration over SSH (ssh2 simulator)', () => {
   })
 
   it('changes nothing on a second run: every value is already right', async () => {
-    const { t, esx, checkinId } = await setup()
-    await approveAndWait(t.app, checkinId)
+    const { t, esx, host } = await setup()
+    await approveAndWait(t.app, host.id)
     const before = esx.state().log.length
-    const again = await approveAndWait(t.app, checkinId)
+    const again = await approveAndWait(t.app, host.id)
     expect(again.state).toBe('done')
     for (const key of ['hostname', 'dns', 'ntp']) {
       expect(again.steps.find((s) => s.key === key)?.output, key).toMatch(
@@ -86,10 +86,10 @@ describe('configuration over SSH (ssh2 simulator)', () => {
   })
 
   it('keeps the root password out of step output, events, the audit log and the app log', async () => {
-    const { t, checkinId } = await setup()
+    const { t, host } = await setup()
     const events: string[] = []
     t.app.events.subscribe((e, p) => events.push(JSON.stringify(p)))
-    const run = await approveAndWait(t.app, checkinId)
+    const run = await approveAndWait(t.app, host.id)
     const db = new Database(join(t.dataDir, 'midwife.db'), { readonly: true })
     const everything = [
       JSON.stringify(run),
@@ -104,8 +104,8 @@ describe('configuration over SSH (ssh2 simulator)', () => {
   })
 
   it('fails cleanly on a wrong password: nothing runs on the host', async () => {
-    const { t, esx, checkinId, logBefore } = await setup({ password: 'the-real-one' })
-    const run = await approveAndWait(t.app, checkinId)
+    const { t, esx, host, logBefore } = await setup({ password: 'the-real-one' })
+    const run = await approveAndWait(t.app, host.id)
     expect(run.state).toBe('failed')
     expect(states(run)).toEqual({
       connect: 'failed',
@@ -121,34 +121,33 @@ describe('configuration over SSH (ssh2 simulator)', () => {
   })
 
   it('refuses a host key the check-in did not report: nothing runs on the host', async () => {
-    const { t, esx, ssh, checkinId, logBefore } = await setup()
+    const { t, esx, ssh, host, logBefore } = await setup()
     // The machine answering SSH is not the one that checked in: new host keys.
     await ssh.close()
     rmSync(esx.keyDir, { recursive: true })
     generateHostKeys(esx.keyDir)
     const impostor: SimSshServer = await esx.startSsh(sampleHost.rootPassword)
-    const host = t.app.listHosts()[0]
     t.app.saveHost({
       ...sampleHost,
-      id: host?.id,
-      mac: host?.mac as string,
+      id: host.id,
+      mac: host.definition?.mac as string,
       sshPort: impostor.port,
     })
 
-    const run = await approveAndWait(t.app, checkinId)
+    const run = await approveAndWait(t.app, host.id)
     expect(run.state).toBe('failed')
     expect(states(run).connect).toBe('failed')
     expect(run.error).toMatch(
-      /^the SSH host key presented by 127\.0\.0\.1:\d+ \(SHA256:[\w+/]+\) is not one the server reported at check-in \(SHA256:.+\); refusing to log in$/,
+      /^the SSH host key presented by 127\.0\.0\.1:\d+ \(SHA256:[\w+/]+\) is not one bound to this host \(SHA256:.+\); refusing to log in$/,
     )
     expect(esx.state().log.length).toBe(logBefore)
   })
 
   it('reports a failing esxcli command with what the host said, and stops there', async () => {
-    const { t, esx, checkinId } = await setup()
+    const { t, esx, host } = await setup()
     // NTP names must resolve on ESXi; this host resolves none.
     esx.update((s) => (s.resolvableNames = []))
-    const run = await approveAndWait(t.app, checkinId)
+    const run = await approveAndWait(t.app, host.id)
     expect(states(run)).toEqual({ connect: 'done', hostname: 'done', dns: 'done', ntp: 'failed' })
     expect(run.error).toMatch(
       /^`esxcli system ntp set -s 0\.pool\.ntp\.org -s 10\.0\.0\.5 -e true` failed \(exit 1\): .*0\.pool\.ntp\.org/,
@@ -157,24 +156,24 @@ describe('configuration over SSH (ssh2 simulator)', () => {
   })
 
   it('times out a command that does not answer', async () => {
-    const { t, esx, checkinId } = await setup({ app: { commandTimeoutMs: 800 } })
+    const { t, esx, host } = await setup({ app: { commandTimeoutMs: 800 } })
     esx.update((s) => s.faults.push({ match: 'esxcli network ip dns server list', delayMs: 5000 }))
-    const run = await approveAndWait(t.app, checkinId)
+    const run = await approveAndWait(t.app, host.id)
     expect(states(run)).toMatchObject({ hostname: 'done', dns: 'failed', ntp: 'skipped' })
     expect(run.error).toBe('no answer within 0.8 s')
   })
 
   it('says so when the host cannot be reached', async () => {
-    const { t, ssh, checkinId } = await setup()
+    const { t, ssh, host } = await setup()
     await ssh.close()
-    const run = await approveAndWait(t.app, checkinId)
+    const run = await approveAndWait(t.app, host.id)
     expect(run.error).toMatch(/^cannot reach 127\.0\.0\.1:\d+: connection refused$/)
   })
 
   it('refuses to start a second run while one is in progress', async () => {
-    const { t, checkinId } = await setup()
-    t.app.approveCheckin(checkinId)
-    expect(() => t.app.approveCheckin(checkinId)).toThrow(/still in progress/)
+    const { t, host } = await setup()
+    t.app.approveHost(host.id)
+    expect(() => t.app.approveHost(host.id)).toThrow(/A run is in progress/)
     await t.app.idle()
   })
 })

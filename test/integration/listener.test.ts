@@ -38,20 +38,20 @@ function checkinsOnDisk(): number {
 describe('POST /checkin', () => {
   it('stores a valid check-in before acknowledging it, and shows what the host reported', async () => {
     const seen: unknown[] = []
-    t.app.events.subscribe((event, payload) => event === 'checkin' && seen.push(payload))
+    t.app.events.subscribe((event, payload) => event === 'checkin.changed' && seen.push(payload))
 
     const res = await post(JSON.stringify(checkinBody(token)))
     expect(res.status).toBe(201)
     const reply = (await res.json()) as { accepted: boolean; checkinId: number; host: string }
-    expect(reply).toMatchObject({ accepted: true, host: 'esx01.lab.local' })
+    expect(reply).toMatchObject({ accepted: true, host: 'esx01.lab.local', repeat: false })
     expect(checkinsOnDisk()).toBe(1)
 
-    const [c] = t.app.listCheckins()
+    const [c] = t.app.listCheckins(host.id)
     expect(c).toMatchObject({
       id: reply.checkinId,
       hostId: host.id,
-      hostName: 'esx01.lab.local',
-      match: { byToken: true, macMatches: true, note: 'token and MAC match esx01.lab.local' },
+      kind: 'token',
+      repeats: 0,
       managementIp: '127.0.0.1',
       bootMac: '00:50:56:b3:b9:89',
       serial: 'VMware-42 33 00 ff d6 dc ba 71-0a 6a f9 1c 57 13 25 99',
@@ -61,7 +61,10 @@ describe('POST /checkin', () => {
       esxiVersion: '8.0.2',
       esxiBuild: '22380479',
       reportedHostname: 'localhost.localdomain',
-      latestRunId: null,
+    })
+    expect(t.app.getHost(host.id)).toMatchObject({
+      state: 'checked_in',
+      identity: { how: 'first_checkin', checkinId: reply.checkinId, managementIp: '127.0.0.1' },
     })
     expect(c?.nics.map((n) => n.mac)).toEqual(['00:50:56:b3:b9:89', '00:50:56:b3:b9:8a'])
     expect(c?.sshHostKeys).toEqual([
@@ -71,14 +74,44 @@ describe('POST /checkin', () => {
     expect(seen).toHaveLength(1)
   })
 
-  it('says so when the token matches a host but no reported MAC is that host’s MAC', async () => {
+  it('keeps a host whose reported MACs lack its MAC from being approved', async () => {
     t.app.saveHost({ ...sampleHost, id: host.id, mac: '00:50:56:00:00:99' })
     expect((await post(JSON.stringify(checkinBody(token)))).status).toBe(201)
-    expect(t.app.listCheckins()[0]?.match).toEqual({
-      byToken: true,
-      macMatches: false,
-      note: 'token matches esx01.lab.local, but none of the reported MACs is its MAC',
-    })
+    const h = t.app.getHost(host.id)
+    expect(h.state).toBe('needs_attention')
+    expect(h.identity).toBeNull()
+    expect(h.attention?.reason).toBe('mac_mismatch')
+    expect(h.approve.allowed).toBe(false)
+    expect(h.approve.reason).toContain('00:50:56:00:00:99')
+  })
+
+  it('counts an identical repeated check-in instead of storing it again', async () => {
+    const first = await post(JSON.stringify(checkinBody(token)))
+    const again = await post(JSON.stringify(checkinBody(token)))
+    expect(first.status).toBe(201)
+    expect(again.status).toBe(200)
+    const a = (await first.json()) as { checkinId: number }
+    const b = (await again.json()) as { checkinId: number; repeat: boolean }
+    expect(b).toMatchObject({ checkinId: a.checkinId, repeat: true })
+    expect(checkinsOnDisk()).toBe(1)
+    expect(t.app.listCheckins(host.id)[0]?.repeats).toBe(1)
+  })
+
+  it('keeps no token in what it stores, not even inside the reported boot line', async () => {
+    const body = checkinBody(token)
+    ;(body.outputs as Record<string, string>).bootCmdLine =
+      `runweasel BOOTIF=01-00-50-56-b3-b9-89 ks=${t.listenerUrl}/ks/${token}.cfg PBKEY=sekrit-enrollment-key`
+    expect((await post(JSON.stringify(body))).status).toBe(201)
+    const db = new Database(join(t.dataDir, 'midwife.db'), { readonly: true })
+    try {
+      const rows = db.prepare('SELECT * FROM checkins').all()
+      const dump = JSON.stringify(rows)
+      expect(dump).not.toContain(token)
+      expect(dump).not.toContain('sekrit-enrollment-key')
+      expect(dump).toContain('/ks/***.cfg')
+    } finally {
+      db.close()
+    }
   })
 
   it('refuses a wrong token with 401 and stores nothing', async () => {
@@ -92,7 +125,10 @@ describe('POST /checkin', () => {
     const { token: _omit, ...body } = checkinBody(token)
     const res = await post(JSON.stringify(body))
     expect(res.status).toBe(401)
-    expect(await res.json()).toEqual({ accepted: false, error: 'missing deployment token' })
+    expect(await res.json()).toEqual({
+      accepted: false,
+      error: 'missing deployment token or enrollment key',
+    })
     expect(checkinsOnDisk()).toBe(0)
   })
 

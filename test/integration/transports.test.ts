@@ -103,8 +103,10 @@ describe('one contract, two transports', () => {
       ['getBootMaterial', [9999]],
       ['saveHost', [{ ...sampleHost, mac: 'nonsense' }]],
       ['saveHost', [sampleHost]],
-      ['listCheckins', []],
-      ['approveCheckin', [42]],
+      ['listCheckins', [host.id]],
+      ['approveHost', [host.id]],
+      ['approveHost', [42]],
+      ['trustReported', [host.id, { confirm: false }]],
       ['getRun', [1]],
     ]
     for (const [name, args] of calls) {
@@ -146,9 +148,10 @@ describe('one contract, two transports', () => {
     })
     const viaWs = (await received) as { event: string; payload: unknown }
     ws.close()
-    expect(viaWs.event).toBe('hosts')
-    expect(ipcEvents).toEqual([['event:hosts', viaWs.payload]])
-    expect((viaWs.payload as Array<{ id: number }>).map((h) => h.id)).toContain(host.id)
+    // One host, not the whole list.
+    expect(viaWs.event).toBe('host.changed')
+    expect(ipcEvents).toEqual([['event:host.changed', viaWs.payload]])
+    expect(viaWs.payload).toMatchObject({ id: host.id, state: 'defined' })
   })
 })
 

@@ -20,9 +20,9 @@ export async function checkIn(app: App, esx: SimHost, host: Host): Promise<numbe
   return Number(id)
 }
 
-/** Approves and waits for the run to end; returns the finished run as the API shows it. */
-export async function approveAndWait(app: App, checkinId: number) {
-  const run = app.approveCheckin(checkinId)
+/** Approves the host and waits for the run to end; returns the finished run as the API shows it. */
+export async function approveAndWait(app: App, hostId: number) {
+  const run = app.approveHost(hostId)
   await app.idle()
   return app.getRun(run.id)
 }

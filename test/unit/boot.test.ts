@@ -5,7 +5,6 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { encrypt, verify } from 'unixcrypt'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Host } from '../../main/contract/schemas'
 import {
   bootMaterial,
   KERNEL_LINE_WARN,
@@ -23,6 +22,7 @@ const read = (rel: string) => readFileSync(join(resources, rel), 'utf8')
 
 const templates: BootTemplates = {
   kickstart: read('templates/ks.cfg'),
+  discoveryKickstart: read('templates/ks-discover.cfg'),
   ipxe: read('templates/ipxe.txt'),
   pxelinux: read('templates/pxelinux.txt'),
   client: read('client/checkin.sh'),
@@ -34,18 +34,11 @@ const TOKEN = 'tok_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcd'
 const LISTENER = 'http://10.0.0.5:8080'
 const MEDIA = 'http://10.0.0.5/esxi8'
 
-const host: Host = {
+const host: BootContext['host'] = {
   id: 7,
   hostname: 'esx01',
   domain: 'lab.local',
   mac: '00:50:56:b3:b9:89',
-  dnsServers: ['10.0.0.2'],
-  ntpServers: ['10.0.0.3'],
-  sshUser: 'root',
-  sshPort: 22,
-  hasPassword: true,
-  createdAt: '2025-01-01T00:00:00.000Z',
-  updatedAt: '2025-01-01T00:00:00.000Z',
 }
 
 function context(over: Partial<BootContext> = {}): BootContext {

@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import type { Host } from '../../main/contract/schemas'
 import {
   CommandFailed,
   commandLine,
@@ -224,20 +223,12 @@ describe('hostname setting', () => {
   })
 
   it('settingsFor gives hostname, DNS and NTP in that order', () => {
-    const host: Host = {
-      id: 1,
+    const settings = settingsFor({
       hostname: 'esx01',
       domain: 'lab.local',
-      mac: '00:50:56:b3:b9:89',
       dnsServers: ['10.0.0.2'],
       ntpServers: ['10.0.0.4'],
-      sshUser: 'root',
-      sshPort: 22,
-      hasPassword: true,
-      createdAt: '',
-      updatedAt: '',
-    }
-    const settings = settingsFor(host)
+    })
     expect(settings.map((s) => s.key)).toEqual(['hostname', 'dns', 'ntp'])
     expect(settings.map((s) => s.desired)).toEqual([
       { host: 'esx01', domain: 'lab.local' },

@@ -26,14 +26,27 @@ const goodInput = {
 
 const host: Host = {
   id: 1,
-  hostname: 'esx01',
-  domain: 'lab.local',
-  mac: '00:50:56:b3:b9:89',
-  dnsServers: ['10.0.0.2', '10.0.0.3'],
-  ntpServers: ['10.0.0.4', 'ntp.lab.local'],
-  sshUser: 'root',
-  sshPort: 22,
-  hasPassword: true,
+  name: 'esx01.lab.local',
+  state: 'defined',
+  stateReason: 'defined by the operator',
+  stateChangedAt: '2025-01-01T00:00:00.000Z',
+  definition: {
+    hostname: 'esx01',
+    domain: 'lab.local',
+    mac: '00:50:56:b3:b9:89',
+    serial: null,
+    dnsServers: ['10.0.0.2', '10.0.0.3'],
+    ntpServers: ['10.0.0.4', 'ntp.lab.local'],
+    sshUser: 'root',
+    sshPort: 22,
+    hasPassword: true,
+  },
+  identity: null,
+  attention: null,
+  lastCheckin: null,
+  suggestions: [],
+  approve: { allowed: false, reason: 'Waiting for the server to check in.' },
+  lastRunId: null,
   createdAt: '2025-01-01T00:00:00.000Z',
   updatedAt: '2025-01-01T00:00:00.000Z',
 }
@@ -378,7 +391,9 @@ describe('names', () => {
     expect(methodNames).toEqual(Object.keys(methods))
     expect(eventNames).toEqual(Object.keys(events))
     expect(methodNames).toContain('saveHost')
-    expect(eventNames).toEqual(expect.arrayContaining(['checkin', 'run', 'status', 'hosts']))
+    expect(eventNames).toEqual(
+      expect.arrayContaining(['host.changed', 'host.removed', 'checkin.changed', 'run.changed']),
+    )
   })
 
   it('isMethodName and isEventName know only their own names', () => {

@@ -199,10 +199,10 @@ describe('IPC binding', () => {
     const bus = new EventBus()
     const sent: Array<[string, unknown]> = []
     const stop = forwardEvents(bus, (c, p) => sent.push([c, p]))
-    bus.emit('hosts', [])
+    bus.emit('host.removed', { id: 3 })
     stop()
-    bus.emit('hosts', [])
-    expect(sent).toEqual([['event:hosts', []]])
+    bus.emit('host.removed', { id: 4 })
+    expect(sent).toEqual([['event:host.removed', { id: 3 }]])
   })
 })
 
@@ -228,16 +228,16 @@ describe('preload', () => {
       removeListener: (c, l) => listeners.get(c)?.delete(l),
     })
     const got: unknown[] = []
-    const off = api.onEvent('run', (p) => got.push(p))
-    const [listener] = [...(listeners.get('event:run') ?? [])] as Array<
+    const off = api.onEvent('run.changed', (p) => got.push(p))
+    const [listener] = [...(listeners.get('event:run.changed') ?? [])] as Array<
       (e: unknown, p: unknown) => void
     >
     listener?.(null, { id: 1 })
     expect(got).toEqual([{ id: 1 }])
     off()
-    expect(listeners.get('event:run')?.size).toBe(0)
+    expect(listeners.get('event:run.changed')?.size).toBe(0)
     expect(() => api.onEvent('nope' as never, () => undefined)).toThrow('unknown event "nope"')
-    expect(eventNames).toContain('run')
+    expect(eventNames).toContain('run.changed')
   })
 })
 

@@ -1,12 +1,12 @@
 import Database from 'better-sqlite3'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ZodError } from 'zod'
-import type { Host } from '../../main/contract/schemas'
+import { IllegalTransition } from '../../main/core/lifecycle/table'
 import { defaultSettings, Store } from '../../main/core/store'
-import type { CheckinReport, HostFields } from '../../main/core/store'
+import type { CheckinReport, DefinitionFields } from '../../main/core/store'
 import { migrations } from '../../main/core/store/migrations'
 
 let dir: string
@@ -36,17 +36,18 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-const esx01: HostFields = {
+const esx01: DefinitionFields = {
   hostname: 'esx01',
   domain: 'lab.local',
   mac: '00:50:56:b3:b9:89',
+  serial: null,
   dnsServers: ['10.0.0.2', '10.0.0.3'],
   ntpServers: ['10.0.0.4', 'ntp.lab.local'],
   sshUser: 'root',
   sshPort: 22,
 }
 
-const esx02: HostFields = {
+const esx02: DefinitionFields = {
   ...esx01,
   hostname: 'esx02',
   mac: '00:50:56:b3:b9:8a',
@@ -56,8 +57,8 @@ const esx02: HostFields = {
 const sealedPw = Buffer.from('sealed-password-1')
 const sealedToken = Buffer.from('sealed-token-1')
 
-function addHost(store: Store, f: HostFields = esx01, hash = `hash-${f.hostname}`): Host {
-  return store.hosts.insert(f, { rootPassword: sealedPw, token: sealedToken }, hash)
+function addHost(store: Store, f: DefinitionFields = esx01, hash = `hash-${f.hostname}`): number {
+  return store.hosts.insertDefinition(f, { rootPassword: sealedPw, token: sealedToken }, hash)
 }
 
 const report: CheckinReport = {
@@ -74,19 +75,41 @@ const report: CheckinReport = {
   sshHostKeys: [{ type: 'ecdsa-sha2-nistp256', fingerprint: 'SHA256:abc' }],
 }
 
+const identity = {
+  macs: ['00:50:56:b3:b9:89'],
+  serial: report.serial,
+  uuid: report.uuid,
+  sshHostKeys: report.sshHostKeys,
+  managementIp: '172.30.30.176',
+  boundAt: '2026-01-01T00:00:00.000Z',
+  how: 'first_checkin' as const,
+  checkinId: null,
+}
+
+function addCheckin(store: Store, hostId: number, digest = 'd1', sourceIp = '10.0.0.1') {
+  return store.checkins.insert({
+    hostId,
+    kind: 'token',
+    sourceIp,
+    digest,
+    payload: '{"client":"checkin.sh/1"}',
+    report,
+  })
+}
+
 describe('opening a data file', () => {
   it('runs the migrations, records user_version, and keeps data across reopening', () => {
     const store = open()
     const h = addHost(store)
     store.close()
     const db = raw()
-    expect(migrations.length).toBeGreaterThan(0)
+    expect(migrations.length).toBeGreaterThan(1)
     expect(db.pragma('user_version', { simple: true })).toBe(migrations.length)
     db.close()
 
     const again = open()
-    expect(again.hosts.list().map((x) => x.id)).toEqual([h.id])
-    expect(again.hosts.get(h.id)?.hostname).toBe('esx01')
+    expect(again.hosts.list().map((x) => x.id)).toEqual([h])
+    expect(again.hosts.get(h)?.definition?.hostname).toBe('esx01')
     const db2 = raw()
     expect(db2.pragma('user_version', { simple: true })).toBe(migrations.length)
   })
@@ -105,10 +128,26 @@ describe('opening a data file', () => {
     expect(raw().pragma('journal_mode', { simple: true })).toBe('wal')
   })
 
+  it('keeps the database and its WAL files readable by their owner only', () => {
+    const store = open()
+    addHost(store)
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+      expect((statSync(f).mode & 0o777).toString(8), f).toBe('600')
+    }
+  })
+
   it('enforces foreign keys', () => {
     const store = open()
     expect(() =>
-      store.runs.create({ checkinId: 999, hostId: null, hostName: null, target: 'x', steps: [] }),
+      store.runs.create({
+        checkinId: null,
+        hostId: 999,
+        hostName: 'x',
+        target: 'x',
+        snapshot: {},
+        sealedPassword: sealedPw,
+        steps: [],
+      }),
     ).toThrow(/FOREIGN KEY constraint failed/)
     expect(store.runs.list()).toEqual([])
   })
@@ -133,6 +172,7 @@ describe('settings', () => {
       listenerPort: 8080,
       advertisedAddress: '',
       mediaBaseUrl: '',
+      autoMatch: false,
     })
   })
 
@@ -143,6 +183,7 @@ describe('settings', () => {
       listenerPort: 9090,
       advertisedAddress: 'midwife.lab.local:9090',
       mediaBaseUrl: 'http://10.0.0.5/esxi8',
+      autoMatch: true,
     }
     expect(store.settings.save({ ...wanted, listenerHost: '  10.0.0.5  ' })).toEqual(wanted)
     store.close()
@@ -158,75 +199,139 @@ describe('settings', () => {
   })
 })
 
-describe('hosts', () => {
-  it('inserts and reads a host, without exposing its secrets', () => {
+describe('site secrets', () => {
+  it('keeps each one sealed under its name, and replaces it', () => {
     const store = open()
-    const h = addHost(store)
-    expect(h).toEqual({
-      id: h.id,
-      hostname: 'esx01',
-      domain: 'lab.local',
-      mac: '00:50:56:b3:b9:89',
-      dnsServers: ['10.0.0.2', '10.0.0.3'],
-      ntpServers: ['10.0.0.4', 'ntp.lab.local'],
-      sshUser: 'root',
-      sshPort: 22,
-      hasPassword: true,
-      createdAt: h.createdAt,
-      updatedAt: h.createdAt,
+    expect(store.settings.secret('enrollment_key')).toBeUndefined()
+    store.settings.putSecret('enrollment_key', Buffer.from('sealed-1'), 'h1')
+    store.settings.putSecret('enrollment_key', Buffer.from('sealed-2'), 'h2')
+    expect(store.settings.secret('enrollment_key')).toEqual({
+      sealed: Buffer.from('sealed-2'),
+      hash: 'h2',
     })
-    expect(new Date(h.createdAt).toISOString()).toBe(h.createdAt)
-    expect(store.hosts.get(h.id)).toEqual(h)
-    expect(store.hosts.get(h.id + 100)).toBeUndefined()
-    expect(store.hosts.secrets(h.id)).toEqual({ rootPassword: sealedPw, token: sealedToken })
-    expect(store.hosts.secrets(h.id + 100)).toBeUndefined()
+  })
+})
+
+describe('hosts', () => {
+  it('inserts and reads a definition, without exposing its secrets', () => {
+    const store = open()
+    const id = addHost(store)
+    const h = store.hosts.get(id)
+    expect(h).toEqual({
+      id,
+      state: 'defined',
+      stateReason: 'defined by the operator',
+      stateChangedAt: h?.createdAt,
+      definition: {
+        hostname: 'esx01',
+        domain: 'lab.local',
+        mac: '00:50:56:b3:b9:89',
+        serial: null,
+        dnsServers: ['10.0.0.2', '10.0.0.3'],
+        ntpServers: ['10.0.0.4', 'ntp.lab.local'],
+        sshUser: 'root',
+        sshPort: 22,
+        hasPassword: true,
+      },
+      identity: null,
+      attention: null,
+      tokenHash: 'hash-esx01',
+      createdAt: h?.createdAt,
+      updatedAt: h?.createdAt,
+    })
+    expect(store.hosts.get(id + 100)).toBeUndefined()
+    expect(store.hosts.secrets(id)).toEqual({ rootPassword: sealedPw, token: sealedToken })
+    expect(store.hosts.secrets(id + 100)).toBeUndefined()
   })
 
-  it('records a host without a password', () => {
+  it('records a discovered server: an identity and no definition', () => {
     const store = open()
-    const h = store.hosts.insert(esx01, { rootPassword: null, token: sealedToken }, 'h')
-    expect(h.hasPassword).toBe(false)
-    expect(store.hosts.secrets(h.id)?.rootPassword).toBeNull()
+    const id = store.hosts.insertDiscovered({ ...identity, how: 'discovered' }, 'checked in')
+    const h = store.hosts.get(id)
+    expect(h).toMatchObject({ state: 'discovered', definition: null, tokenHash: null })
+    expect(h?.identity?.serial).toBe(report.serial)
   })
 
-  it('lists hosts by name', () => {
+  it('lists definitions by name, discovered servers after them', () => {
     const store = open()
+    const disc = store.hosts.insertDiscovered({ ...identity, how: 'discovered' }, 'x')
     addHost(store, esx02)
     addHost(store, esx01)
-    expect(store.hosts.list().map((h) => h.hostname)).toEqual(['esx01', 'esx02'])
+    expect(store.hosts.list().map((h) => h.definition?.hostname ?? h.id)).toEqual([
+      'esx01',
+      'esx02',
+      disc,
+    ])
   })
 
-  it('updates a host; a null password keeps the sealed one, a new one replaces it', () => {
+  it('writes a definition; a null password keeps the sealed one, a new one replaces it', () => {
     const store = open()
-    const h = addHost(store)
+    const id = addHost(store)
     const changed = { ...esx01, dnsServers: ['10.9.9.9'], sshPort: 2222 }
-    const u = store.hosts.update(h.id, changed, null)
-    expect(u).toEqual({ ...h, dnsServers: ['10.9.9.9'], sshPort: 2222, updatedAt: u?.updatedAt })
-    expect(u?.hasPassword).toBe(true)
-    expect(store.hosts.secrets(h.id)?.rootPassword).toEqual(sealedPw)
+    expect(store.hosts.writeDefinition(id, changed, null)).toBe(true)
+    expect(store.hosts.get(id)?.definition).toMatchObject({
+      dnsServers: ['10.9.9.9'],
+      sshPort: 2222,
+    })
+    expect(store.hosts.secrets(id)?.rootPassword).toEqual(sealedPw)
 
     const newPw = Buffer.from('sealed-password-2')
-    store.hosts.update(h.id, changed, newPw)
-    expect(store.hosts.secrets(h.id)).toEqual({ rootPassword: newPw, token: sealedToken })
-    expect(store.hosts.update(h.id + 100, changed, null)).toBeUndefined()
+    store.hosts.writeDefinition(id, changed, newPw)
+    expect(store.hosts.secrets(id)).toEqual({ rootPassword: newPw, token: sealedToken })
+    expect(store.hosts.writeDefinition(id + 100, changed, null)).toBe(false)
   })
 
   it('deletes a host once', () => {
     const store = open()
-    const h = addHost(store)
-    expect(store.hosts.delete(h.id)).toBe(true)
-    expect(store.hosts.delete(h.id)).toBe(false)
-    expect(store.hosts.get(h.id)).toBeUndefined()
+    const id = addHost(store)
+    expect(store.hosts.delete(id)).toBe(true)
+    expect(store.hosts.delete(id)).toBe(false)
+    expect(store.hosts.get(id)).toBeUndefined()
     expect(store.hosts.list()).toEqual([])
   })
 
-  it('finds a host by its token hash', () => {
+  it('finds a host by its token hash, and remembers a rotated token as retired', () => {
     const store = open()
     const a = addHost(store, esx01, 'aaaa')
     addHost(store, esx02, 'bbbb')
-    expect(store.hosts.findByTokenHash('aaaa')).toEqual(a)
-    expect(store.hosts.findByTokenHash('bbbb')?.hostname).toBe('esx02')
-    expect(store.hosts.findByTokenHash('cccc')).toBeUndefined()
+    expect(store.hosts.byTokenHash('aaaa')?.id).toBe(a)
+    expect(store.hosts.byTokenHash('bbbb')?.definition?.hostname).toBe('esx02')
+    expect(store.hosts.byTokenHash('cccc')).toBeUndefined()
+    store.hosts.rotateToken(a, Buffer.from('sealed-token-2'), 'dddd')
+    expect(store.hosts.byTokenHash('aaaa')).toBeUndefined()
+    expect(store.hosts.retiredToken('aaaa')).toBe(a)
+    expect(store.hosts.byTokenHash('dddd')?.id).toBe(a)
+    expect(store.hosts.retiredToken('cccc')).toBeUndefined()
+  })
+
+  it('finds the bound host a report shares a UUID, serial or host key with', () => {
+    const store = open()
+    const a = addHost(store)
+    addHost(store, esx02)
+    store.hosts.setIdentity(a, identity)
+    const nothingShared = { ...identity, serial: null, uuid: null, sshHostKeys: [] }
+    expect(store.hosts.boundLike(identity).map((h) => h.id)).toEqual([a])
+    expect(store.hosts.boundLike({ ...nothingShared, uuid: report.uuid }).map((h) => h.id)).toEqual(
+      [a],
+    )
+    expect(
+      store.hosts
+        .boundLike({ ...nothingShared, sshHostKeys: [{ type: 'x', fingerprint: 'SHA256:abc' }] })
+        .map((h) => h.id),
+    ).toEqual([a])
+    expect(store.hosts.boundLike(nothingShared)).toEqual([])
+  })
+
+  it('finds unbound definitions by MAC or serial', () => {
+    const store = open()
+    const a = addHost(store)
+    const b = addHost(store, { ...esx02, serial: 'SN-2' })
+    expect(store.hosts.unboundWithMac([esx01.mac, '00:00:00:00:00:01']).map((h) => h.id)).toEqual([
+      a,
+    ])
+    expect(store.hosts.unboundWithSerial('SN-2').map((h) => h.id)).toEqual([b])
+    store.hosts.setIdentity(a, identity)
+    expect(store.hosts.unboundWithMac([esx01.mac])).toEqual([])
   })
 
   it('finds conflicts by MAC and by FQDN, but not with the host being edited', () => {
@@ -247,11 +352,11 @@ describe('hosts', () => {
         mac: '00:50:56:00:00:01',
       }),
     ).toBeNull()
-    expect(store.hosts.findConflict(esx01, a.id)).toBeNull()
-    expect(store.hosts.findConflict({ ...esx01, mac: esx02.mac }, a.id)).toBe(
+    expect(store.hosts.findConflict(esx01, a)).toBeNull()
+    expect(store.hosts.findConflict({ ...esx01, mac: esx02.mac }, a)).toBe(
       'MAC 00:50:56:b3:b9:8a is already used by host esx02',
     )
-    expect(store.hosts.findConflict({ ...esx02, hostname: 'esx01' }, b.id)).toBe(
+    expect(store.hosts.findConflict({ ...esx02, hostname: 'esx01' }, b)).toBe(
       'a host named esx01.lab.local already exists',
     )
   })
@@ -263,117 +368,142 @@ describe('hosts', () => {
   })
 })
 
+describe('moving a host through its lifecycle', () => {
+  it('moves along the table, writing the audit entry and its reason in the same transaction', () => {
+    const store = open()
+    const id = addHost(store)
+    store.moveHost(id, 'booting', 'fetched its kickstart', { source: '10.0.0.1' }, () =>
+      store.hosts.setIdentity(id, identity),
+    )
+    expect(store.hosts.get(id)).toMatchObject({
+      state: 'booting',
+      stateReason: 'fetched its kickstart',
+      identity: { serial: report.serial },
+    })
+    expect(store.events.about(`host:${id}`).map((e) => [e.type, e.data])).toEqual([
+      [
+        'host.state',
+        { source: '10.0.0.1', from: 'defined', to: 'booting', reason: 'fetched its kickstart' },
+      ],
+    ])
+  })
+
+  it('refuses a move the table does not allow, and writes nothing at all', () => {
+    const store = open()
+    const id = addHost(store)
+    expect(() =>
+      store.moveHost(id, 'configured', 'skipping ahead', {}, () =>
+        store.hosts.setIdentity(id, identity),
+      ),
+    ).toThrow(IllegalTransition)
+    expect(() => store.moveHost(id, 'configured', 'skipping ahead')).toThrow(
+      'a host that is defined cannot become configured (from defined it can become: booting, checked_in, needs_attention, retired)',
+    )
+    expect(store.hosts.get(id)).toMatchObject({ state: 'defined', identity: null })
+    expect(store.events.about(`host:${id}`)).toEqual([])
+  })
+
+  it('rolls back the whole move when its own writes fail', () => {
+    const store = open()
+    const id = addHost(store)
+    expect(() =>
+      store.moveHost(id, 'booting', 'x', {}, () => {
+        throw new Error('disk full')
+      }),
+    ).toThrow('disk full')
+    expect(store.hosts.get(id)?.state).toBe('defined')
+    expect(store.events.about(`host:${id}`)).toEqual([])
+  })
+})
+
 describe('check-ins', () => {
-  it('stores a check-in and reads it back joined to its host', () => {
+  it('stores a check-in as evidence for its host and reads it back', () => {
     const store = open()
     const h = addHost(store)
-    const c = store.checkins.insert({
-      sourceIp: '172.30.30.176',
-      hostId: h.id,
-      macMatches: true,
-      payload: { client: 'checkin.sh/1' },
-      report,
-    })
+    const c = addCheckin(store, h, 'digest-1', '172.30.30.176')
     expect(c).toEqual({
       id: c.id,
+      hostId: h,
+      kind: 'token',
       receivedAt: c.receivedAt,
+      lastSeenAt: c.receivedAt,
+      repeats: 0,
       sourceIp: '172.30.30.176',
-      hostId: h.id,
-      hostName: 'esx01.lab.local',
-      match: { byToken: true, macMatches: true, note: 'token and MAC match esx01.lab.local' },
       ...report,
-      latestRunId: null,
-      latestRunState: null,
     })
     expect(store.checkins.get(c.id)).toEqual(c)
     expect(store.checkins.get(c.id + 1)).toBeUndefined()
     expect(store.checkins.count()).toBe(1)
   })
 
-  it('says so when none of the reported MACs is the host’s', () => {
+  it('counts a repeat of the latest report instead of storing it again', () => {
     const store = open()
     const h = addHost(store)
-    const c = store.checkins.insert({
-      sourceIp: '10.0.0.9',
-      hostId: h.id,
-      macMatches: false,
-      payload: {},
-      report,
-    })
-    expect(c.match).toEqual({
-      byToken: true,
-      macMatches: false,
-      note: 'token matches esx01.lab.local, but none of the reported MACs is its MAC',
-    })
+    const c = addCheckin(store, h, 'same')
+    expect(store.checkins.latestWithDigest(h, 'same')).toBe(c.id)
+    expect(store.checkins.latestWithDigest(h, 'other')).toBeUndefined()
+    const again = store.checkins.repeat(c.id)
+    expect(again).toMatchObject({ id: c.id, repeats: 1 })
+    expect(store.checkins.count()).toBe(1)
+    // Only the latest counts: after a different report, the old one is new again.
+    addCheckin(store, h, 'other')
+    expect(store.checkins.latestWithDigest(h, 'same')).toBeUndefined()
   })
 
-  it('lists newest first, with the latest run of each', () => {
+  it('lists a host’s check-ins newest first, and moves them with a discovered server', () => {
     const store = open()
     const h = addHost(store)
-    const base = { hostId: h.id, macMatches: true, payload: {}, report }
-    const c1 = store.checkins.insert({ ...base, sourceIp: '10.0.0.1' })
-    const c2 = store.checkins.insert({ ...base, sourceIp: '10.0.0.2' })
-    const run = { hostId: h.id, hostName: 'esx01.lab.local', target: '10.0.0.1', steps: [] }
-    store.runs.create({ ...run, checkinId: c1.id })
-    const r2 = store.runs.create({ ...run, checkinId: c1.id })
-    store.runs.finish(r2.id, 'done', null)
-    const list = store.checkins.list()
-    expect(list.map((c) => c.id)).toEqual([c2.id, c1.id])
-    expect(list.map((c) => [c.latestRunId, c.latestRunState])).toEqual([
-      [null, null],
-      [r2.id, 'done'],
-    ])
-    expect(store.checkins.list(1).map((c) => c.id)).toEqual([c2.id])
+    const disc = store.hosts.insertDiscovered({ ...identity, how: 'discovered' }, 'x')
+    const c1 = addCheckin(store, disc, 'a')
+    const c2 = addCheckin(store, disc, 'b')
+    expect(store.checkins.listFor(disc).map((c) => c.id)).toEqual([c2.id, c1.id])
+    store.checkins.moveToHost(disc, h)
+    expect(store.checkins.listFor(h).map((c) => c.id)).toEqual([c2.id, c1.id])
+    expect(store.checkins.latestFor(h)?.id).toBe(c2.id)
+    expect(store.checkins.listFor(disc)).toEqual([])
   })
 
-  it('survives its host being deleted, and says so', () => {
+  it('gives every stored NIC and key once, even from a row an older build wrote with repeats', () => {
     const store = open()
     const h = addHost(store)
+    const nic = report.nics[0] as CheckinReport['nics'][number]
+    const key = report.sshHostKeys[0] as CheckinReport['sshHostKeys'][number]
     const c = store.checkins.insert({
+      hostId: h,
+      kind: 'token',
       sourceIp: '10.0.0.1',
-      hostId: h.id,
-      macMatches: true,
-      payload: {},
-      report,
+      digest: 'x',
+      payload: '{}',
+      report: { ...report, nics: [nic, nic], sshHostKeys: [key, key] },
     })
-    const r = store.runs.create({
-      checkinId: c.id,
-      hostId: h.id,
-      hostName: 'esx01.lab.local',
-      target: '10.0.0.1',
-      steps: [{ key: 'dns', title: 'DNS servers' }],
-    })
-    expect(store.hosts.delete(h.id)).toBe(true)
+    const back = store.checkins.get(c.id)
+    expect(back?.nics).toEqual([nic])
+    expect(back?.sshHostKeys).toEqual([key])
+  })
+
+  it('survives its host being deleted', () => {
+    const store = open()
+    const h = addHost(store)
+    const c = addCheckin(store, h)
+    expect(store.hosts.delete(h)).toBe(true)
     const after = store.checkins.get(c.id)
     expect(after?.hostId).toBeNull()
-    expect(after?.hostName).toBeNull()
-    expect(after?.match).toEqual({
-      byToken: false,
-      macMatches: true,
-      note: 'the host definition this check-in matched was deleted',
-    })
     expect(after?.nics).toEqual(report.nics)
-    // The run keeps the name it was started for.
-    expect(store.runs.get(r.id)).toMatchObject({ hostId: null, hostName: 'esx01.lab.local' })
   })
 })
 
 describe('runs', () => {
   function setup(store: Store) {
     const h = addHost(store)
-    const c = store.checkins.insert({
-      sourceIp: '10.0.0.1',
-      hostId: h.id,
-      macMatches: true,
-      payload: {},
-      report,
-    })
+    const c = addCheckin(store, h)
     const newRun = () =>
       store.runs.create({
         checkinId: c.id,
-        hostId: h.id,
+        hostId: h,
         hostName: 'esx01.lab.local',
-        target: '10.0.0.1:22',
+        target: '10.0.0.1',
+        snapshot: { host: { name: 'esx01.lab.local' } },
+        sealedPassword: sealedPw,
         steps: [
           { key: 'hostname', title: 'Hostname and domain' },
           { key: 'dns', title: 'DNS servers' },
@@ -383,15 +513,15 @@ describe('runs', () => {
     return { h, c, newRun }
   }
 
-  it('creates a queued run whose steps are pending, in order', () => {
+  it('creates a queued run whose steps are pending, in order, with the approved snapshot', () => {
     const store = open()
     const { h, c, newRun } = setup(store)
     const r = newRun()
     expect(r).toMatchObject({
       checkinId: c.id,
-      hostId: h.id,
+      hostId: h,
       hostName: 'esx01.lab.local',
-      target: '10.0.0.1:22',
+      target: '10.0.0.1',
       state: 'queued',
       error: null,
       startedAt: null,
@@ -404,18 +534,22 @@ describe('runs', () => {
     ])
     expect(store.runs.get(r.id)).toEqual(r)
     expect(store.runs.get(r.id + 100)).toBeUndefined()
+    expect(store.runs.approved(r.id)).toEqual({
+      snapshot: { host: { name: 'esx01.lab.local' } },
+      sealedPassword: sealedPw,
+    })
   })
 
-  it('walks a run through its steps to done', () => {
+  it('walks a run through its steps to its end', () => {
     const store = open()
-    const { c, newRun } = setup(store)
+    const { h, newRun } = setup(store)
     const r = newRun()
-    expect(store.runs.active(c.id)).toBe(r.id)
+    expect(store.runs.activeFor(h)).toBe(r.id)
 
     store.runs.markRunning(r.id)
     expect(store.runs.get(r.id)?.state).toBe('running')
     expect(store.runs.get(r.id)?.startedAt).not.toBeNull()
-    expect(store.runs.active(c.id)).toBe(r.id)
+    expect(store.runs.activeFor(h)).toBe(r.id)
 
     const [s1, s2, s3] = r.steps as [(typeof r.steps)[0], (typeof r.steps)[0], (typeof r.steps)[0]]
     store.runs.startStep(s1.id)
@@ -440,13 +574,14 @@ describe('runs', () => {
     expect(done?.steps[0]?.startedAt).not.toBeNull()
     expect(done?.steps[0]?.finishedAt).not.toBeNull()
     expect(done?.steps[2]?.startedAt).toBeNull()
-    expect(store.runs.active(c.id)).toBeUndefined()
+    expect(store.runs.activeFor(h)).toBeUndefined()
+    expect(store.runs.latestFor(h)).toBe(r.id)
     expect(store.runs.list().map((x) => x.id)).toEqual([r.id])
   })
 
-  it('closes interrupted runs as failed and leaves finished ones alone', () => {
+  it('marks runs a stopped Midwife left behind as interrupted, keeping output and pending steps', () => {
     const store = open()
-    const { c, newRun } = setup(store)
+    const { h, newRun } = setup(store)
     const finished = newRun()
     store.runs.markRunning(finished.id)
     for (const s of finished.steps) store.runs.finishStep(s.id, 'done', null)
@@ -463,34 +598,28 @@ describe('runs', () => {
     store.runs.appendOutput(s2.id, 'partial output\n')
 
     const reason = 'Midwife stopped while this run was in progress'
-    expect(store.runs.failInterrupted(reason).sort((a, b) => a - b)).toEqual([
-      queued.id,
-      running.id,
+    expect(store.runs.markInterrupted(reason)).toEqual([
+      { runId: queued.id, hostId: h, step: null },
+      { runId: running.id, hostId: h, step: 'dns' },
     ])
 
     const q = store.runs.get(queued.id)
-    expect(q?.state).toBe('failed')
-    expect(q?.error).toBe(reason)
-    expect(q?.finishedAt).not.toBeNull()
-    expect(q?.steps.map((s) => [s.state, s.error])).toEqual([
-      ['skipped', null],
-      ['skipped', null],
-      ['skipped', null],
-    ])
+    expect(q?.state).toBe('interrupted')
+    expect(q?.error).toBe(`${reason} (before it started)`)
+    expect(q?.steps.map((s) => s.state)).toEqual(['pending', 'pending', 'pending'])
 
     const r = store.runs.get(running.id)
-    expect(r?.state).toBe('failed')
-    expect(r?.error).toBe(reason)
+    expect(r?.state).toBe('interrupted')
+    expect(r?.error).toBe(`${reason} (in step "dns")`)
     expect(r?.steps.map((s) => [s.state, s.error, s.output])).toEqual([
       ['done', null, ''],
-      ['failed', reason, 'partial output\n'],
-      ['skipped', null, ''],
+      ['interrupted', reason, 'partial output\n'],
+      ['pending', null, ''],
     ])
-    expect(r?.steps.every((s) => s.finishedAt !== null)).toBe(true)
 
     expect(store.runs.get(finished.id)).toEqual(before)
-    expect(store.runs.active(c.id)).toBeUndefined()
-    expect(store.runs.failInterrupted(reason)).toEqual([])
+    expect(store.runs.activeFor(h)).toBeUndefined()
+    expect(store.runs.markInterrupted(reason)).toEqual([])
   })
 
   it('lists newest first, up to the limit', () => {

@@ -1,4 +1,4 @@
-import type { BootMaterial, Host } from '../../contract/schemas'
+import type { BootMaterial, DiscoveryMaterial } from '../../contract/schemas'
 import { fillTemplate } from './template'
 
 /** Kernel command lines have a length limit; past this, warn the operator. */
@@ -6,6 +6,8 @@ export const KERNEL_LINE_WARN = 1024
 
 export interface BootTemplates {
   kickstart: string
+  /** The generic kickstart for servers no definition names (checks in with PBKEY). */
+  discoveryKickstart: string
   ipxe: string
   pxelinux: string
   /** resources/client/checkin.sh */
@@ -13,7 +15,7 @@ export interface BootTemplates {
 }
 
 export interface BootContext {
-  host: Host
+  host: { id: number; hostname: string; domain: string; mac: string }
   token: string
   /** http://address:port of the check-in listener, as hosts reach it. */
   listenerUrl: string
@@ -33,16 +35,25 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`
 }
 
-/** checkin.sh with this host's listener and token preset ahead of the script body. */
-export function personalClient(client: string, listenerUrl: string, token: string): string {
+/** checkin.sh with its settings preset ahead of the script body. */
+function presetClient(client: string, vars: Record<string, string>): string {
   const body = client.replace(/^#!.*\n/, '')
   return [
     '#!/bin/sh',
-    `MIDWIFE_URL=${shellQuote(listenerUrl)}`,
-    `MIDWIFE_TOKEN=${shellQuote(token)}`,
-    'export MIDWIFE_URL MIDWIFE_TOKEN',
+    ...Object.entries(vars).map(([k, v]) => `${k}=${shellQuote(v)}`),
+    `export ${Object.keys(vars).join(' ')}`,
     body,
   ].join('\n')
+}
+
+/** checkin.sh with this host's listener and token preset. */
+export function personalClient(client: string, listenerUrl: string, token: string): string {
+  return presetClient(client, { MIDWIFE_URL: listenerUrl, MIDWIFE_TOKEN: token })
+}
+
+/** checkin.sh with the listener and the site enrollment key preset, for unknown servers. */
+export function enrollmentClient(client: string, listenerUrl: string, key: string): string {
+  return presetClient(client, { MIDWIFE_URL: listenerUrl, MIDWIFE_ENROLL: key })
 }
 
 /**
@@ -81,8 +92,71 @@ export function oneLiner(listenerUrl: string, token: string): string {
   ].join(';')
 }
 
+export interface DiscoveryContext {
+  listenerUrl: string
+  enrollmentKey: string
+  /** $6$ crypt of the site's discovery root password; null until one is set. */
+  rootPasswordHash: string | null
+}
+
+export function discoveryKickstartUrl(listenerUrl: string, key: string): string {
+  return `${listenerUrl}/ks/discover/${key}.cfg`
+}
+
+/**
+ * PBHOST names the listener (host:port, no scheme) and PBKEY the enrollment
+ * key; checkin.sh finds both on the kernel command line.
+ */
+export function pbhostOptions(listenerUrl: string, key: string): string {
+  return `PBHOST=${listenerUrl.replace(/^https?:\/\//, '')} PBKEY=${key}`
+}
+
+export function renderDiscoveryKickstart(
+  t: BootTemplates,
+  c: DiscoveryContext & { rootPasswordHash: string },
+): string {
+  return fillTemplate(t.discoveryKickstart, {
+    rootpwHash: c.rootPasswordHash,
+    listenerUrl: c.listenerUrl,
+    checkinScript: compactScript(enrollmentClient(t.client, c.listenerUrl, c.enrollmentKey)),
+  })
+}
+
+/** The lines for servers no definition names: a PXE menu or stateless boot serves one to all. */
+export function discoveryMaterial(t: BootTemplates, c: DiscoveryContext): DiscoveryMaterial {
+  const warnings = listenerWarnings(c.listenerUrl)
+  const bootOptions = pbhostOptions(c.listenerUrl, c.enrollmentKey)
+  const kickstartUrl = discoveryKickstartUrl(c.listenerUrl, c.enrollmentKey)
+  if (!c.rootPasswordHash) {
+    warnings.push(
+      'Set a discovery root password under Site: until then the generic kickstart is not served.',
+    )
+  }
+  return {
+    bootOptions,
+    kickstartUrl,
+    kickstart: c.rootPasswordHash
+      ? renderDiscoveryKickstart(t, { ...c, rootPasswordHash: c.rootPasswordHash })
+      : null,
+    pxelinuxAppend: fillTemplate(t.pxelinux, {
+      kernelOptions: `ks=${kickstartUrl} ${bootOptions}`,
+    }).trimEnd(),
+    hasRootPassword: c.rootPasswordHash !== null,
+    secrets: [c.enrollmentKey, ...(c.rootPasswordHash ? [c.rootPasswordHash] : [])],
+    warnings,
+  }
+}
+
+function listenerWarnings(listenerUrl: string): string[] {
+  return /^http:\/\/(127\.|localhost|\[::1\])/.test(listenerUrl)
+    ? [
+        `The listener is advertised as ${listenerUrl}, which only this machine can reach; set the advertised address under Site.`,
+      ]
+    : []
+}
+
 export function bootMaterial(t: BootTemplates, c: BootContext): BootMaterial {
-  const warnings: string[] = []
+  const warnings = listenerWarnings(c.listenerUrl)
   const ksUrl = kickstartUrl(c.listenerUrl, c.token)
   const kernelOptions = `ks=${ksUrl}`
   const fqdn = `${c.host.hostname}.${c.host.domain}`
@@ -101,11 +175,6 @@ export function bootMaterial(t: BootTemplates, c: BootContext): BootMaterial {
         `A boot line is ${line.length} characters; ESXi's kernel command line limit is near ${KERNEL_LINE_WARN}.`,
       )
     }
-  }
-  if (/^http:\/\/(127\.|localhost|\[::1\])/.test(c.listenerUrl)) {
-    warnings.push(
-      `The listener is advertised as ${c.listenerUrl}, which only this machine can reach; set the advertised address under Site.`,
-    )
   }
   return {
     hostId: c.host.id,

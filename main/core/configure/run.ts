@@ -1,6 +1,6 @@
-import type { Checkin, Host, Run } from '../../contract/schemas'
-import type { EventBus } from '../events'
+import type { Run } from '../../contract/schemas'
 import { Redactor, type Logger } from '../log'
+import { RunSnapshot } from '../runs/snapshot'
 import type { SecretBox } from '../secrets'
 import type { Store } from '../store'
 import { run as runCommand, settingsFor, type Setting } from './settings'
@@ -10,46 +10,40 @@ export type Connect = (o: ConnectOptions) => Promise<EsxShell & { close(): void 
 
 export interface RunDeps {
   store: Store
-  events: EventBus
+  /** Called after every persisted change, so screens follow the run live. */
+  changed: (runId: number) => void
   secrets: SecretBox
   logger: Logger
   connect: Connect
   connectTimeoutMs: number
   commandTimeoutMs: number
+  /** Moves the run's host through its lifecycle (configuring, then configured or failed). */
+  hostMoved?: (state: 'configuring' | 'configured' | 'failed', reason: string) => void
 }
 
 const CONNECT_STEP = { key: 'connect', title: 'Connect over SSH and check the host key' }
 
-/** The steps a run for this host will have, in order. */
-export function plannedSteps(host: Host): Array<{ key: string; title: string }> {
-  return [CONNECT_STEP, ...settingsFor(host).map((s) => ({ key: s.key, title: s.title }))]
-}
-
-/** Where Midwife connects: the management address the host reported, else where it called from. */
-export function targetOf(checkin: Checkin): string {
-  return checkin.managementIp ?? checkin.sourceIp
+/** The steps a run of this snapshot will have, in order. */
+export function plannedSteps(snapshot: RunSnapshot): Array<{ key: string; title: string }> {
+  return [CONNECT_STEP, ...settingsFor(snapshot.host).map((s) => ({ key: s.key, title: s.title }))]
 }
 
 /**
- * Executes one approved run: every step is persisted before and after it
- * runs, and every change is published, so the UI and the database always
- * agree on what happened. Stops at the first failed step.
+ * Executes one approved run from its snapshot: every step is persisted before
+ * and after it runs, and every change is published, so the UI and the
+ * database always agree on what happened. Stops at the first failed step.
  */
 export async function executeRun(deps: RunDeps, runId: number): Promise<Run> {
-  const { store, events } = deps
-  const publish = () => {
-    const run = store.runs.get(runId) as Run
-    events.emit('run', run)
-    return run
-  }
+  const { store } = deps
+  const publish = () => deps.changed(runId)
   const run = store.runs.get(runId)
-  if (!run) throw new Error(`run ${runId} does not exist`)
-  const checkin = store.checkins.get(run.checkinId)
-  const host = run.hostId === null ? undefined : store.hosts.get(run.hostId)
+  const approved = store.runs.approved(runId)
+  if (!run || !approved) throw new Error(`run ${runId} does not exist`)
   const redact = new Redactor()
 
   store.runs.markRunning(runId)
   store.events.append('run.started', `run:${runId}`, { target: run.target })
+  deps.hostMoved?.('configuring', `run ${runId} started`)
   publish()
 
   const steps = [...run.steps]
@@ -61,6 +55,9 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<Run> {
   }
 
   try {
+    const parsed = RunSnapshot.safeParse(approved.snapshot)
+    const snapshot = parsed.success ? parsed.data : null
+    const settings = snapshot ? settingsFor(snapshot.host) : []
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i] as Run['steps'][number]
       store.runs.startStep(step.id)
@@ -70,27 +67,26 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<Run> {
         publish()
       }
       try {
+        if (!snapshot) throw new Error('this run has no approved snapshot; approve the host again')
         if (step.key === CONNECT_STEP.key) {
-          if (!checkin || !host)
-            throw new Error('the host definition or check-in for this run was deleted')
-          const sealed = store.hosts.secrets(host.id)?.rootPassword
-          if (!sealed) throw new Error(`host ${host.hostname} has no root password stored`)
-          const password = deps.secrets.open(sealed)
+          if (!approved.sealedPassword) throw new Error('the approval holds no root password')
+          const password = deps.secrets.open(approved.sealedPassword)
           redact.add(password)
-          out(`ssh ${host.sshUser}@${run.target}:${host.sshPort} (keyboard-interactive)\n`)
-          out(`trusted host keys: ${checkin.sshHostKeys.map((k) => k.fingerprint).join(', ')}\n`)
+          const { host, identity } = snapshot
+          out(`ssh ${host.sshUser}@${identity.address}:${host.sshPort} (keyboard-interactive)\n`)
+          out(`trusted host keys: ${identity.fingerprints.join(', ')}\n`)
           session = await deps.connect({
-            host: run.target,
+            host: identity.address,
             port: host.sshPort,
             username: host.sshUser,
             password,
-            trustedFingerprints: checkin.sshHostKeys.map((k) => k.fingerprint),
+            trustedFingerprints: identity.fingerprints,
             connectTimeoutMs: deps.connectTimeoutMs,
             commandTimeoutMs: deps.commandTimeoutMs,
           })
-          out('connected; host key matches the check-in\n')
+          out('connected; the host key is one bound to this host\n')
         } else {
-          const setting = host && settingsFor(host).find((s) => s.key === step.key)
+          const setting = settings.find((s) => s.key === step.key)
           if (!setting || !session) throw new Error(`step ${step.key} cannot run without a session`)
           await applySetting(logged(session, out), setting, out)
         }
@@ -112,10 +108,17 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<Run> {
   store.events.append(failure === null ? 'run.done' : 'run.failed', `run:${runId}`, {
     error: failure,
   })
+  deps.hostMoved?.(
+    failure === null ? 'configured' : 'failed',
+    failure === null
+      ? `run ${runId}: every setting applied and verified`
+      : `run ${runId} failed: ${failure}`,
+  )
   deps.logger.info(
     `run ${runId} on ${run.target}: ${failure === null ? 'done' : `failed: ${failure}`}`,
   )
-  return publish()
+  publish()
+  return store.runs.get(runId) as Run
 }
 
 /** Wraps a shell so every command and what it printed lands in the step output. */

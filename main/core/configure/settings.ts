@@ -1,4 +1,3 @@
-import type { Host } from '../../contract/schemas'
 import { shellQuote } from '../boot/material'
 import { parseHostname, parseKeyValues, parseList, parseNtp, parseRulesets } from '../esxi/parse'
 import type { EsxShell } from './ssh'
@@ -153,8 +152,13 @@ export function ntpSetting(servers: string[]): Setting<NtpValue> {
   }
 }
 
-/** The settings a host definition asks for, in the order they are applied. */
-export function settingsFor(host: Host): Array<Setting<unknown>> {
+/** The settings an approved host asks for, in the order they are applied. */
+export function settingsFor(host: {
+  hostname: string
+  domain: string
+  dnsServers: string[]
+  ntpServers: string[]
+}): Array<Setting<unknown>> {
   return [
     hostnameSetting({ host: host.hostname, domain: host.domain }),
     dnsServersSetting(host.dnsServers),

@@ -17,7 +17,7 @@ export interface ConnectOptions {
   port: number
   username: string
   password: string
-  /** SHA256 fingerprints the host reported at check-in; any other host key is refused. */
+  /** SHA256 fingerprints bound to the host; any other host key is refused before login. */
   trustedFingerprints: string[]
   connectTimeoutMs: number
   commandTimeoutMs: number
@@ -62,7 +62,7 @@ export class EsxSession implements EsxShell {
       const code = (err as { code?: string }).code
       if (presented !== null && !o.trustedFingerprints.includes(presented)) {
         throw new ConnectError(
-          `the SSH host key presented by ${where} (${presented}) is not one the server reported at check-in ` +
+          `the SSH host key presented by ${where} (${presented}) is not one bound to this host ` +
             `(${o.trustedFingerprints.join(', ') || 'none'}); refusing to log in`,
         )
       }

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { describeIssues } from '../../contract/api'
+import type { ReportedIdentity } from '../../contract/schemas'
 import {
   bootMacFrom,
   parseBootOptions,
@@ -10,46 +11,92 @@ import {
   parseVersion,
 } from '../esxi/parse'
 import { parsePublicKeyLine } from '../esxi/ssh-keys'
-import type { CheckinReport } from '../store'
+import { uniqueBy, type CheckinReport } from '../store'
+
+/**
+ * Raw esxcli output, bounded in bytes, lines and line length, so the cost of
+ * parsing one check-in is bounded whatever a client sends.
+ */
+function output(maxBytes: number, maxLines: number, maxColumns = 1024) {
+  return z
+    .string()
+    .max(maxBytes)
+    .superRefine((text, ctx) => {
+      let lines = 1
+      let column = 0
+      for (let i = 0; i < text.length; i++) {
+        if (text.charCodeAt(i) === 10) {
+          lines++
+          column = 0
+          if (lines > maxLines) {
+            ctx.addIssue({ code: 'custom', message: `more than ${maxLines} lines` })
+            return
+          }
+        } else if (++column > maxColumns) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `line ${lines} is longer than ${maxColumns} characters`,
+          })
+          return
+        }
+      }
+    })
+}
+
+/** A credential: a host's deployment token, or the site enrollment key (PBKEY). */
+const Secret = z.string().min(16).max(128)
 
 /**
  * What checkin.sh posts: the raw output of each command, so that parsing lives
  * here, in one tested place, rather than in BusyBox awk on every host.
  */
-export const CheckinPayload = z.object({
-  token: z.string(),
-  client: z.string().max(64),
-  outputs: z.object({
-    nicList: z.string().max(16_384),
-    platform: z.string().max(4_096),
-    version: z.string().max(4_096),
-    ipv4: z.string().max(8_192),
-    hostname: z.string().max(2_048).optional(),
-    bootCmdLine: z.string().max(4_096).optional(),
-  }),
-  sshHostKeys: z.array(z.string().max(4_096)).max(8),
-})
+export const CheckinPayload = z
+  .object({
+    token: Secret.optional(),
+    enrollment: Secret.optional(),
+    client: z.string().max(64),
+    outputs: z.object({
+      nicList: output(16_384, 256),
+      platform: output(4_096, 64),
+      version: output(4_096, 32),
+      ipv4: output(8_192, 128),
+      hostname: output(2_048, 16).optional(),
+      bootCmdLine: output(4_096, 8, 4_096).optional(),
+    }),
+    sshHostKeys: z.array(z.string().max(4_096)).max(8),
+  })
+  .refine((p) => (p.token === undefined) !== (p.enrollment === undefined), {
+    message: 'send either a deployment token or an enrollment key, not both',
+  })
 export type CheckinPayload = z.infer<typeof CheckinPayload>
+
+export type CredentialKind = 'token' | 'enrollment'
+export interface Credential {
+  kind: CredentialKind
+  value: string
+}
 
 export class CheckinRejected extends Error {
   constructor(
-    readonly status: 400 | 401 | 413,
+    readonly status: 400 | 401 | 409 | 410 | 413 | 429,
     message: string,
   ) {
     super(message)
   }
 }
 
-/** The token, if the body carries one, read before anything else is looked at. */
-export function tokenOf(body: unknown): string {
-  const token = (body as { token?: unknown } | null)?.token
-  if (typeof token !== 'string' || token === '') {
-    throw new CheckinRejected(401, 'missing deployment token')
-  }
-  return token
+/** The credential the body carries, read before anything else is looked at. */
+export function credentialOf(body: unknown): Credential {
+  const b = body as { token?: unknown; enrollment?: unknown } | null
+  const token = typeof b === 'object' && b !== null ? b.token : undefined
+  const enrollment = typeof b === 'object' && b !== null ? b.enrollment : undefined
+  if (typeof token === 'string' && token !== '') return { kind: 'token', value: token }
+  if (typeof enrollment === 'string' && enrollment !== '')
+    return { kind: 'enrollment', value: enrollment }
+  throw new CheckinRejected(401, 'missing deployment token or enrollment key')
 }
 
-/** Validates a check-in body and derives what Midwife needs from it. */
+/** Validates a check-in body and derives what Midwife needs from it, once. */
 export function interpretCheckin(body: unknown): {
   payload: CheckinPayload
   report: CheckinReport
@@ -59,14 +106,15 @@ export function interpretCheckin(body: unknown): {
   const payload = parsed.data
   const o = payload.outputs
 
-  const nics = parseNicList(o.nicList)
+  // A NIC name or a host key listed twice is one NIC or key: keep the first.
+  const nics = uniqueBy(parseNicList(o.nicList), (n) => n.name)
   if (nics.length === 0) {
     throw new CheckinRejected(
       400,
       'outputs.nicList: no NIC with a MAC address in `esxcli network nic list` output',
     )
   }
-  const sshHostKeys = payload.sshHostKeys.map((line, i) => {
+  const keys = payload.sshHostKeys.map((line, i) => {
     try {
       const k = parsePublicKeyLine(line)
       return { type: k.type, fingerprint: k.fingerprint }
@@ -74,6 +122,7 @@ export function interpretCheckin(body: unknown): {
       throw new CheckinRejected(400, `sshHostKeys.${i}: ${(err as Error).message}`)
     }
   })
+  const sshHostKeys = uniqueBy(keys, (k) => k.fingerprint)
   if (sshHostKeys.length === 0) {
     throw new CheckinRejected(
       400,
@@ -104,4 +153,29 @@ export function interpretCheckin(body: unknown): {
       sshHostKeys,
     },
   }
+}
+
+/** Who the server says it is; it was reached from `sourceIp` if it reported no address. */
+export function reportedIdentity(report: CheckinReport, sourceIp: string): ReportedIdentity {
+  return {
+    macs: report.nics.map((n) => n.mac),
+    serial: report.serial,
+    uuid: report.uuid,
+    sshHostKeys: report.sshHostKeys,
+    managementIp: report.managementIp ?? sourceIp,
+  }
+}
+
+/**
+ * The payload as it is kept: without the credential it carried, and without
+ * any credential it repeats (a reported boot line holds the kickstart URL with
+ * the token in it, or PBKEY=).
+ */
+export function storablePayload(payload: CheckinPayload, credential: Credential): string {
+  const { token: _t, enrollment: _e, ...rest } = payload
+  return JSON.stringify(rest)
+    .split(credential.value)
+    .join('***')
+    .replace(/\/(ks|c)\/(discover\/)?[A-Za-z0-9_-]{16,128}\.(cfg|sh)/g, '/$1/$2***.$3')
+    .replace(/(PBKEY=)[^\s"\\]+/g, '$1***')
 }

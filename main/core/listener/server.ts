@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { redactPath, type Logger } from '../log'
-import { CheckinRejected, tokenOf } from './checkin'
+import { CheckinRejected, credentialOf, type Credential } from './checkin'
 
 export const MAX_BODY_BYTES = 64 * 1024
 
@@ -11,18 +11,28 @@ export const MAX_BODY_BYTES = 64 * 1024
  * nothing an operator does.
  */
 export interface ListenerHandlers {
-  /** The kickstart for the host owning this token, or null for an unknown token. */
-  kickstart(token: string): string | null
-  /** checkin.sh with this host's listener URL and token preset, or null. */
-  personalClient(token: string): string | null
+  /** The kickstart for the host owning this token, or why not (401, 404, 410). */
+  kickstart(token: string, sourceIp: string): Served
+  /** The generic kickstart for unknown servers, behind the site enrollment key. */
+  discoveryKickstart(key: string): Served
+  /** checkin.sh with this host's listener URL and token preset, or why not. */
+  personalClient(token: string): Served
   /** The generic checkin.sh (no token inside). */
   client(): string
   /**
-   * Validates, matches and commits a check-in; resolves only once it is stored.
+   * Validates, matches and commits a check-in; returns only once it is stored.
    * Throws CheckinRejected for anything refused.
    */
-  checkin(token: string, body: unknown, sourceIp: string): { id: number; host: string }
+  checkin(
+    credential: Credential,
+    body: unknown,
+    sourceIp: string,
+  ): { id: number; host: string; repeat: boolean }
 }
+
+/** A file the listener serves: its text, or a status and a plain message. */
+export type Served =
+  { ok: true; text: string } | { ok: false; status: 401 | 404 | 410; message: string }
 
 export interface RunningListener {
   address: AddressInfo
@@ -68,7 +78,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   })
 }
 
-const TOKEN_ROUTE = /^\/(ks|c)\/([A-Za-z0-9_-]{16,128})\.(cfg|sh)$/
+const TOKEN_ROUTE = /^\/(ks|c)\/(discover\/)?([A-Za-z0-9_-]{16,128})\.(cfg|sh)$/
 
 export function startListener(
   handlers: ListenerHandlers,
@@ -90,10 +100,13 @@ export function startListener(
         } catch (err) {
           throw new CheckinRejected(400, `malformed JSON: ${(err as Error).message}`)
         }
-        const token = tokenOf(body)
-        const stored = handlers.checkin(token, body, from)
-        logger.info(`check-in #${stored.id} from ${from} stored (${stored.host})`)
-        sendJson(res, 201, { accepted: true, checkinId: stored.id, host: stored.host })
+        const stored = handlers.checkin(credentialOf(body), body, from)
+        sendJson(res, stored.repeat ? 200 : 201, {
+          accepted: true,
+          checkinId: stored.id,
+          host: stored.host,
+          repeat: stored.repeat,
+        })
       } catch (err) {
         if (err instanceof CheckinRejected) {
           logger.warn(`check-in from ${from} refused (${err.status}): ${err.message}`)
@@ -108,16 +121,20 @@ export function startListener(
 
     if (req.method === 'GET' || req.method === 'HEAD') {
       const m = TOKEN_ROUTE.exec(path)
-      if (m && ((m[1] === 'ks' && m[3] === 'cfg') || (m[1] === 'c' && m[3] === 'sh'))) {
-        const token = m[2] as string
-        const text = m[1] === 'ks' ? handlers.kickstart(token) : handlers.personalClient(token)
-        if (text === null) {
-          logger.warn(`${redactPath(path)} from ${from}: unknown token`)
-          send(res, 401, 'unknown deployment token\n', 'text/plain')
+      if (m && ((m[1] === 'ks' && m[4] === 'cfg') || (m[1] === 'c' && m[4] === 'sh' && !m[2]))) {
+        const secret = m[3] as string
+        const served = m[2]
+          ? handlers.discoveryKickstart(secret)
+          : m[1] === 'ks'
+            ? handlers.kickstart(secret, from)
+            : handlers.personalClient(secret)
+        if (!served.ok) {
+          logger.warn(`${redactPath(path)} from ${from}: ${served.status} ${served.message}`)
+          send(res, served.status, `${served.message}\n`, 'text/plain')
           return
         }
         logger.info(`served ${redactPath(path)} to ${from}`)
-        send(res, 200, text, 'text/plain')
+        send(res, 200, served.text, 'text/plain')
         return
       }
       if (path === '/client/checkin.sh') {

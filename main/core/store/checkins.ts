@@ -1,6 +1,7 @@
 import { z } from 'zod'
-import { Checkin } from '../../contract/schemas'
-import { now, type Db } from './db'
+import { Checkin, CheckinKind } from '../../contract/schemas'
+type CheckinKindName = z.infer<typeof CheckinKind>
+import { now, statements, type Db } from './db'
 
 /** What Midwife understood from a check-in: derived once, at receipt, from the raw outputs. */
 export const CheckinReport = Checkin.pick({
@@ -20,83 +21,127 @@ export type CheckinReport = z.infer<typeof CheckinReport>
 
 const Row = z.object({
   id: z.number().int(),
-  received_at: z.string(),
-  source_ip: z.string(),
   host_id: z.number().int().nullable(),
-  host_name: z.string().nullable(),
-  mac_matches: z.number().int(),
+  kind: CheckinKind,
+  received_at: z.string(),
+  last_seen_at: z.string(),
+  repeats: z.number().int(),
+  source_ip: z.string(),
   report: z.string(),
-  latest_run_id: z.number().int().nullable(),
-  latest_run_state: z.string().nullable(),
 })
 
-const SELECT = `SELECT c.id, c.received_at, c.source_ip, c.host_id, c.mac_matches, c.report,
-    CASE WHEN h.id IS NULL THEN NULL ELSE h.hostname || '.' || h.domain END AS host_name,
-    r.id AS latest_run_id, r.state AS latest_run_state
-  FROM checkins c
-  LEFT JOIN hosts h ON h.id = c.host_id
-  LEFT JOIN runs r ON r.id = (SELECT MAX(id) FROM runs WHERE checkin_id = c.id)`
+const COLUMNS = 'id, host_id, kind, received_at, last_seen_at, repeats, source_ip, report'
 
+/**
+ * Rows read back from disk are parsed, never trusted; NICs and keys are
+ * de-duplicated here too, so a row stored by an older build cannot give a
+ * screen two items with one key.
+ */
 function toCheckin(row: unknown): Checkin {
   const r = Row.parse(row)
   const report = CheckinReport.parse(JSON.parse(r.report))
-  const macMatches = r.mac_matches === 1
-  let note: string
-  if (r.host_id === null) note = 'the host definition this check-in matched was deleted'
-  else if (macMatches) note = `token and MAC match ${r.host_name}`
-  else note = `token matches ${r.host_name}, but none of the reported MACs is its MAC`
   return {
     id: r.id,
-    receivedAt: r.received_at,
-    sourceIp: r.source_ip,
     hostId: r.host_id,
-    hostName: r.host_name,
-    match: { byToken: r.host_id !== null, macMatches, note },
+    kind: r.kind,
+    receivedAt: r.received_at,
+    lastSeenAt: r.last_seen_at,
+    repeats: r.repeats,
+    sourceIp: r.source_ip,
     ...report,
-    latestRunId: r.latest_run_id,
-    latestRunState: r.latest_run_state,
+    nics: uniqueBy(report.nics, (n) => n.name),
+    sshHostKeys: uniqueBy(report.sshHostKeys, (k) => k.fingerprint),
   }
 }
 
+export function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {
+  const seen = new Set<string>()
+  return items.filter((i) => {
+    const k = key(i)
+    if (seen.has(k)) return false
+    seen.add(k)
+    return true
+  })
+}
+
 export interface NewCheckin {
-  sourceIp: string
   hostId: number
-  macMatches: boolean
-  /** The payload as received, without its token. */
-  payload: unknown
+  kind: CheckinKindName
+  sourceIp: string
+  /** Identifies an identical report from the same address: it is counted, not stored again. */
+  digest: string
+  /** The payload as received, with every credential removed. */
+  payload: string
+  /** Built by the check-in parser from the payload, so not validated again here. */
   report: CheckinReport
 }
 
 export class CheckinsTable {
-  constructor(private readonly db: Db) {}
+  private readonly q: ReturnType<typeof statements>
+
+  constructor(db: Db) {
+    this.q = statements(db)
+  }
 
   insert(c: NewCheckin): Checkin {
-    const info = this.db
-      .prepare(
-        `INSERT INTO checkins (received_at, source_ip, host_id, mac_matches, payload, report)
-         VALUES (?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        now(),
-        c.sourceIp,
-        c.hostId,
-        c.macMatches ? 1 : 0,
-        JSON.stringify(c.payload),
-        JSON.stringify(CheckinReport.parse(c.report)),
-      )
-    return this.get(Number(info.lastInsertRowid)) as Checkin
+    const t = now()
+    const info = this.q(
+      `INSERT INTO checkins (host_id, kind, received_at, last_seen_at, source_ip, digest, payload,
+         report) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(c.hostId, c.kind, t, t, c.sourceIp, c.digest, c.payload, JSON.stringify(c.report))
+    return {
+      id: Number(info.lastInsertRowid),
+      hostId: c.hostId,
+      kind: c.kind,
+      receivedAt: t,
+      lastSeenAt: t,
+      repeats: 0,
+      sourceIp: c.sourceIp,
+      ...c.report,
+    }
+  }
+
+  /** The host's latest check-in, if it carries this digest: the report is a repeat. */
+  latestWithDigest(hostId: number, digest: string): number | undefined {
+    const row = this.q(
+      'SELECT id, digest FROM checkins WHERE host_id = ? ORDER BY id DESC LIMIT 1',
+    ).get(hostId) as { id: number; digest: string } | undefined
+    return row && row.digest === digest ? row.id : undefined
+  }
+
+  /** Counts a repeat of a stored check-in and returns it. */
+  repeat(id: number): Checkin {
+    this.q('UPDATE checkins SET repeats = repeats + 1, last_seen_at = ? WHERE id = ?').run(
+      now(),
+      id,
+    )
+    return this.get(id) as Checkin
   }
 
   get(id: number): Checkin | undefined {
-    const row = this.db.prepare(`${SELECT} WHERE c.id = ?`).get(id)
+    const row = this.q(`SELECT ${COLUMNS} FROM checkins WHERE id = ?`).get(id)
     return row === undefined ? undefined : toCheckin(row)
   }
 
-  list(limit = 500): Checkin[] {
-    return this.db.prepare(`${SELECT} ORDER BY c.id DESC LIMIT ?`).all(limit).map(toCheckin)
+  latestFor(hostId: number): Checkin | undefined {
+    const row = this.q(
+      `SELECT ${COLUMNS} FROM checkins WHERE host_id = ? ORDER BY id DESC LIMIT 1`,
+    ).get(hostId)
+    return row === undefined ? undefined : toCheckin(row)
+  }
+
+  listFor(hostId: number): Checkin[] {
+    return this.q(`SELECT ${COLUMNS} FROM checkins WHERE host_id = ? ORDER BY id DESC`)
+      .all(hostId)
+      .map(toCheckin)
+  }
+
+  /** A discovered server's evidence follows it to the definition it is assigned to. */
+  moveToHost(fromHostId: number, toHostId: number): void {
+    this.q('UPDATE checkins SET host_id = ? WHERE host_id = ?').run(toHostId, fromHostId)
   }
 
   count(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM checkins').get() as { n: number }).n
+    return (this.q('SELECT COUNT(*) AS n FROM checkins').get() as { n: number }).n
   }
 }

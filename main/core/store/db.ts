@@ -1,22 +1,43 @@
 import Database from 'better-sqlite3'
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs'
 import { migrations } from './migrations'
 
 export type Db = Database.Database
+export type Statement = Database.Statement
+
+/** The database and its WAL files hold sealed secrets and evidence: owner only. */
+const FILE_MODE = 0o600
+
+function restrict(file: string): void {
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    if (existsSync(f)) chmodSync(f, FILE_MODE)
+  }
+}
 
 /**
  * Opens (creating if needed) a Midwife database and brings its schema up to
- * date. `nativeBinding` points at a better-sqlite3 binary built for another
- * ABI (the desktop app in development runs Electron, not Node).
+ * date (to `version`, by default the newest; tests stop earlier to migrate
+ * real rows). `nativeBinding` points at a better-sqlite3 binary built for
+ * another ABI (the desktop app in development runs Electron, not Node).
  */
-export function openDatabase(file: string, nativeBinding?: string): Db {
-  const db = new Database(file, nativeBinding ? { nativeBinding } : {})
+export function openDatabase(
+  file: string,
+  opts: { nativeBinding?: string; version?: number } = {},
+): Db {
+  if (file !== ':memory:') {
+    // Created 0600 before SQLite sees it: SQLite gives its WAL files the same mode.
+    if (!existsSync(file)) closeSync(openSync(file, 'a', FILE_MODE))
+    restrict(file)
+  }
+  const db = new Database(file, opts.nativeBinding ? { nativeBinding: opts.nativeBinding } : {})
   try {
     db.pragma('journal_mode = WAL')
-    db.pragma('foreign_keys = ON')
     db.pragma('busy_timeout = 5000')
     // WAL + NORMAL is durable across application crashes; a committed check-in survives.
     db.pragma('synchronous = NORMAL')
-    migrate(db)
+    migrate(db, opts.version ?? migrations.length)
+    db.pragma('foreign_keys = ON')
+    if (file !== ':memory:') restrict(file)
     return db
   } catch (err) {
     db.close()
@@ -24,18 +45,45 @@ export function openDatabase(file: string, nativeBinding?: string): Db {
   }
 }
 
-function migrate(db: Db): void {
+/**
+ * Foreign keys are off while migrating (SQLite's table-rebuild procedure: a
+ * DROP TABLE would otherwise null every reference to it) and checked before
+ * each version commits.
+ */
+function migrate(db: Db, target: number): void {
   const current = db.pragma('user_version', { simple: true }) as number
   if (current > migrations.length) {
     throw new Error(
       `this data folder was written by a newer Midwife (schema ${current}, this build knows ${migrations.length})`,
     )
   }
-  for (let v = current; v < migrations.length; v++) {
+  db.pragma('foreign_keys = OFF')
+  for (let v = current; v < target; v++) {
     db.transaction(() => {
-      db.exec(migrations[v] as string)
+      ;(migrations[v] as (db: Db) => void)(db)
+      const broken = db.pragma('foreign_key_check') as unknown[]
+      if (broken.length > 0) {
+        throw new Error(`schema ${v + 1} leaves ${broken.length} broken references`)
+      }
       db.pragma(`user_version = ${v + 1}`)
     })()
+  }
+}
+
+/**
+ * Prepared statements are compiled once per connection and reused: preparing
+ * costs more than running a small statement, and the listener runs the same
+ * few statements for every check-in.
+ */
+export function statements(db: Db): (sql: string) => Statement {
+  const cache = new Map<string, Statement>()
+  return (sql) => {
+    let s = cache.get(sql)
+    if (!s) {
+      s = db.prepare(sql)
+      cache.set(sql, s)
+    }
+    return s
   }
 }
 

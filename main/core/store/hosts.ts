@@ -1,6 +1,12 @@
 import { z } from 'zod'
-import type { Host } from '../../contract/schemas'
-import { now, type Db } from './db'
+import { HostState } from '../../contract/lifecycle'
+import {
+  Attention,
+  BoundIdentity,
+  type HostDefinition,
+  type ReportedIdentity,
+} from '../../contract/schemas'
+import { now, statements, type Db } from './db'
 
 const JsonStrings = z.string().transform((s, ctx) => {
   const parsed = z.array(z.string()).safeParse(JSON.parse(s))
@@ -11,49 +17,94 @@ const JsonStrings = z.string().transform((s, ctx) => {
   return parsed.data
 })
 
+function jsonOf<T extends z.ZodType>(schema: T) {
+  return z
+    .string()
+    .nullable()
+    .transform((s) => (s === null ? null : schema.parse(JSON.parse(s))))
+}
+
 const HostRow = z.object({
   id: z.number().int(),
-  hostname: z.string(),
-  domain: z.string(),
-  mac: z.string(),
+  state: HostState,
+  state_reason: z.string().nullable(),
+  state_changed_at: z.string(),
+  hostname: z.string().nullable(),
+  domain: z.string().nullable(),
+  mac: z.string().nullable(),
+  serial: z.string().nullable(),
   dns_servers: JsonStrings,
   ntp_servers: JsonStrings,
   ssh_user: z.string(),
   ssh_port: z.number().int(),
   has_password: z.number().int(),
+  token_hash: z.string().nullable(),
+  identity: jsonOf(BoundIdentity),
+  attention: jsonOf(Attention),
   created_at: z.string(),
   updated_at: z.string(),
 })
 
 const SecretsRow = z.object({
   root_password: z.instanceof(Buffer).nullable(),
-  token: z.instanceof(Buffer),
+  token: z.instanceof(Buffer).nullable(),
 })
 
-const COLUMNS = `id, hostname, domain, mac, dns_servers, ntp_servers, ssh_user, ssh_port,
-  root_password IS NOT NULL AS has_password, created_at, updated_at`
+const COLUMNS = `id, state, state_reason, state_changed_at, hostname, domain, mac, serial,
+  dns_servers, ntp_servers, ssh_user, ssh_port, root_password IS NOT NULL AS has_password,
+  token_hash, identity, attention, created_at, updated_at`
 
-function toHost(row: unknown): Host {
+/** A host as the store keeps it; services add what is derived (evidence, gates, suggestions). */
+export interface HostRecord {
+  id: number
+  state: HostState
+  stateReason: string | null
+  stateChangedAt: string
+  /** Null for a discovered server no definition claims yet. */
+  definition: HostDefinition | null
+  identity: BoundIdentity | null
+  attention: Attention | null
+  tokenHash: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+function toRecord(row: unknown): HostRecord {
   const r = HostRow.parse(row)
+  const definition: HostDefinition | null =
+    r.hostname === null || r.domain === null || r.mac === null
+      ? null
+      : {
+          hostname: r.hostname,
+          domain: r.domain,
+          mac: r.mac,
+          serial: r.serial,
+          dnsServers: r.dns_servers,
+          ntpServers: r.ntp_servers,
+          sshUser: r.ssh_user,
+          sshPort: r.ssh_port,
+          hasPassword: r.has_password === 1,
+        }
   return {
     id: r.id,
-    hostname: r.hostname,
-    domain: r.domain,
-    mac: r.mac,
-    dnsServers: r.dns_servers,
-    ntpServers: r.ntp_servers,
-    sshUser: r.ssh_user,
-    sshPort: r.ssh_port,
-    hasPassword: r.has_password === 1,
+    state: r.state,
+    stateReason: r.state_reason,
+    stateChangedAt: r.state_changed_at,
+    definition,
+    identity: r.identity,
+    attention: r.attention,
+    tokenHash: r.token_hash,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   }
 }
 
-export interface HostFields {
+/** What an operator defines; the password arrives separately, sealed. */
+export interface DefinitionFields {
   hostname: string
   domain: string
   mac: string
+  serial: string | null
   dnsServers: string[]
   ntpServers: string[]
   sshUser: string
@@ -63,96 +114,212 @@ export interface HostFields {
 /** Secrets arrive sealed by the SecretBox; this table never sees them in the clear. */
 export interface SealedHostSecrets {
   rootPassword: Buffer | null
-  token: Buffer
+  token: Buffer | null
 }
 
 export class HostsTable {
-  constructor(private readonly db: Db) {}
+  private readonly q: ReturnType<typeof statements>
 
-  list(): Host[] {
-    return this.db
-      .prepare(`SELECT ${COLUMNS} FROM hosts ORDER BY hostname, domain`)
+  constructor(db: Db) {
+    this.q = statements(db)
+  }
+
+  list(): HostRecord[] {
+    return this.q(`SELECT ${COLUMNS} FROM hosts ORDER BY hostname IS NULL, hostname, domain, id`)
       .all()
-      .map(toHost)
+      .map(toRecord)
   }
 
-  get(id: number): Host | undefined {
-    const row = this.db.prepare(`SELECT ${COLUMNS} FROM hosts WHERE id = ?`).get(id)
-    return row === undefined ? undefined : toHost(row)
+  get(id: number): HostRecord | undefined {
+    const row = this.q(`SELECT ${COLUMNS} FROM hosts WHERE id = ?`).get(id)
+    return row === undefined ? undefined : toRecord(row)
   }
 
-  findByTokenHash(tokenHash: string): Host | undefined {
-    const row = this.db.prepare(`SELECT ${COLUMNS} FROM hosts WHERE token_hash = ?`).get(tokenHash)
-    return row === undefined ? undefined : toHost(row)
+  byTokenHash(tokenHash: string): HostRecord | undefined {
+    const row = this.q(`SELECT ${COLUMNS} FROM hosts WHERE token_hash = ?`).get(tokenHash)
+    return row === undefined ? undefined : toRecord(row)
+  }
+
+  /** The host a retired (rotated) token belonged to, so its URLs can answer 410, not 401. */
+  retiredToken(tokenHash: string): number | undefined {
+    const row = this.q('SELECT host_id FROM retired_tokens WHERE token_hash = ?').get(tokenHash) as
+      { host_id: number | null } | undefined
+    return row?.host_id ?? undefined
+  }
+
+  /** Definitions no server is bound to yet whose MAC is one of these. */
+  unboundWithMac(macs: string[]): HostRecord[] {
+    if (macs.length === 0) return []
+    return this.q(
+      `SELECT ${COLUMNS} FROM hosts WHERE identity IS NULL AND mac IN (SELECT value FROM json_each(?))`,
+    )
+      .all(JSON.stringify(macs))
+      .map(toRecord)
+  }
+
+  unboundWithSerial(serial: string): HostRecord[] {
+    return this.q(`SELECT ${COLUMNS} FROM hosts WHERE identity IS NULL AND serial = ?`)
+      .all(serial)
+      .map(toRecord)
+  }
+
+  /**
+   * Hosts whose bound identity shares a hardware identifier or a host key with
+   * this report: the same machine, whatever credential it presented.
+   */
+  boundLike(r: ReportedIdentity): HostRecord[] {
+    return this.q(
+      `SELECT ${COLUMNS} FROM hosts WHERE identity IS NOT NULL AND (
+         (? IS NOT NULL AND json_extract(identity, '$.uuid') = ?)
+         OR (? IS NOT NULL AND json_extract(identity, '$.serial') = ?)
+         OR EXISTS (SELECT 1 FROM json_each(identity, '$.sshHostKeys') k
+                    WHERE json_extract(k.value, '$.fingerprint') IN (SELECT value FROM json_each(?))))
+       ORDER BY hostname IS NULL, id`,
+    )
+      .all(
+        r.uuid,
+        r.uuid,
+        r.serial,
+        r.serial,
+        JSON.stringify(r.sshHostKeys.map((k) => k.fingerprint)),
+      )
+      .map(toRecord)
   }
 
   /** Which host, other than `exceptId`, already uses this MAC or FQDN. */
-  findConflict(f: HostFields, exceptId?: number): string | null {
-    const byMac = this.db
-      .prepare('SELECT hostname FROM hosts WHERE mac = ? AND id IS NOT ?')
-      .get(f.mac, exceptId ?? null) as { hostname: string } | undefined
+  findConflict(f: DefinitionFields, exceptId?: number): string | null {
+    const byMac = this.q('SELECT hostname FROM hosts WHERE mac = ? AND id IS NOT ?').get(
+      f.mac,
+      exceptId ?? null,
+    ) as { hostname: string } | undefined
     if (byMac) return `MAC ${f.mac} is already used by host ${byMac.hostname}`
-    const byName = this.db
-      .prepare('SELECT id FROM hosts WHERE hostname = ? AND domain = ? AND id IS NOT ?')
-      .get(f.hostname, f.domain, exceptId ?? null)
+    const byName = this.q(
+      'SELECT id FROM hosts WHERE hostname = ? AND domain = ? AND id IS NOT ?',
+    ).get(f.hostname, f.domain, exceptId ?? null)
     if (byName) return `a host named ${f.hostname}.${f.domain} already exists`
     return null
   }
 
-  insert(f: HostFields, secrets: SealedHostSecrets, tokenHash: string): Host {
+  insertDefinition(f: DefinitionFields, secrets: SealedHostSecrets, tokenHash: string): number {
     const t = now()
-    const info = this.db
-      .prepare(
-        `INSERT INTO hosts (hostname, domain, mac, dns_servers, ntp_servers, ssh_user, ssh_port,
-           root_password, token_hash, token, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        f.hostname,
-        f.domain,
-        f.mac,
-        JSON.stringify(f.dnsServers),
-        JSON.stringify(f.ntpServers),
-        f.sshUser,
-        f.sshPort,
-        secrets.rootPassword,
-        tokenHash,
-        secrets.token,
-        t,
-        t,
-      )
-    return this.get(Number(info.lastInsertRowid)) as Host
+    const info = this.q(
+      `INSERT INTO hosts (state, state_reason, state_changed_at, hostname, domain, mac, serial,
+         dns_servers, ntp_servers, ssh_user, ssh_port, root_password, token_hash, token,
+         created_at, updated_at)
+       VALUES ('defined', 'defined by the operator', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      t,
+      f.hostname,
+      f.domain,
+      f.mac,
+      f.serial,
+      JSON.stringify(f.dnsServers),
+      JSON.stringify(f.ntpServers),
+      f.sshUser,
+      f.sshPort,
+      secrets.rootPassword,
+      tokenHash,
+      secrets.token,
+      t,
+      t,
+    )
+    return Number(info.lastInsertRowid)
   }
 
-  /** Updates the definition; a null password keeps the stored one. */
-  update(id: number, f: HostFields, rootPassword: Buffer | null): Host | undefined {
-    const info = this.db
-      .prepare(
-        `UPDATE hosts SET hostname = ?, domain = ?, mac = ?, dns_servers = ?, ntp_servers = ?,
-           ssh_user = ?, ssh_port = ?, root_password = COALESCE(?, root_password), updated_at = ?
-         WHERE id = ?`,
-      )
-      .run(
-        f.hostname,
-        f.domain,
-        f.mac,
-        JSON.stringify(f.dnsServers),
-        JSON.stringify(f.ntpServers),
-        f.sshUser,
-        f.sshPort,
-        rootPassword,
-        now(),
-        id,
-      )
-    return info.changes === 0 ? undefined : this.get(id)
+  /** A server that checked in with the enrollment key: a host with an identity and no definition. */
+  insertDiscovered(identity: BoundIdentity, reason: string): number {
+    const t = now()
+    const info = this.q(
+      `INSERT INTO hosts (state, state_reason, state_changed_at, identity, created_at, updated_at)
+       VALUES ('discovered', ?, ?, ?, ?, ?)`,
+    ).run(reason, t, JSON.stringify(identity), t, t)
+    return Number(info.lastInsertRowid)
+  }
+
+  /**
+   * Writes a definition. A null password keeps the stored one; a token (given
+   * when a discovered server is being defined) arms it for boot material.
+   */
+  writeDefinition(
+    id: number,
+    f: DefinitionFields,
+    rootPassword: Buffer | null,
+    token?: { sealed: Buffer; hash: string },
+  ): boolean {
+    const info = this.q(
+      `UPDATE hosts SET hostname = ?, domain = ?, mac = ?, serial = ?, dns_servers = ?,
+         ntp_servers = ?, ssh_user = ?, ssh_port = ?, root_password = COALESCE(?, root_password),
+         token = COALESCE(?, token), token_hash = COALESCE(?, token_hash), updated_at = ?
+       WHERE id = ?`,
+    ).run(
+      f.hostname,
+      f.domain,
+      f.mac,
+      f.serial,
+      JSON.stringify(f.dnsServers),
+      JSON.stringify(f.ntpServers),
+      f.sshUser,
+      f.sshPort,
+      rootPassword,
+      token?.sealed ?? null,
+      token?.hash ?? null,
+      now(),
+      id,
+    )
+    return info.changes > 0
+  }
+
+  setIdentity(id: number, identity: BoundIdentity | null): void {
+    this.q('UPDATE hosts SET identity = ?, updated_at = ? WHERE id = ?').run(
+      identity === null ? null : JSON.stringify(identity),
+      now(),
+      id,
+    )
+  }
+
+  setAttention(id: number, attention: Attention | null): void {
+    this.q('UPDATE hosts SET attention = ?, updated_at = ? WHERE id = ?').run(
+      attention === null ? null : JSON.stringify(attention),
+      now(),
+      id,
+    )
+  }
+
+  /** Only Store.moveHost calls this: it checks the lifecycle table and audits the move. */
+  setState(id: number, state: HostState, reason: string): void {
+    const t = now()
+    this.q(
+      'UPDATE hosts SET state = ?, state_reason = ?, state_changed_at = ?, updated_at = ? WHERE id = ?',
+    ).run(state, reason, t, t, id)
+  }
+
+  /** Something about the host changed that screens show (new evidence). */
+  touch(id: number): void {
+    this.q('UPDATE hosts SET updated_at = ? WHERE id = ?').run(now(), id)
+  }
+
+  /** A new token; the old one is remembered only by hash, so it can answer 410. */
+  rotateToken(id: number, sealed: Buffer, hash: string): void {
+    const old = this.get(id)?.tokenHash
+    if (old) {
+      this.q(
+        'INSERT OR IGNORE INTO retired_tokens (token_hash, host_id, retired_at) VALUES (?, ?, ?)',
+      ).run(old, id, now())
+    }
+    this.q('UPDATE hosts SET token = ?, token_hash = ?, updated_at = ? WHERE id = ?').run(
+      sealed,
+      hash,
+      now(),
+      id,
+    )
   }
 
   delete(id: number): boolean {
-    return this.db.prepare('DELETE FROM hosts WHERE id = ?').run(id).changes > 0
+    return this.q('DELETE FROM hosts WHERE id = ?').run(id).changes > 0
   }
 
   secrets(id: number): SealedHostSecrets | undefined {
-    const row = this.db.prepare('SELECT root_password, token FROM hosts WHERE id = ?').get(id)
+    const row = this.q('SELECT root_password, token FROM hosts WHERE id = ?').get(id)
     if (row === undefined) return undefined
     const r = SecretsRow.parse(row)
     return { rootPassword: r.root_password, token: r.token }

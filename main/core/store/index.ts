@@ -1,3 +1,5 @@
+import type { HostState } from '../../contract/lifecycle'
+import { canMove, IllegalTransition, TRANSITIONS } from '../lifecycle/table'
 import { CheckinsTable } from './checkins'
 import { openDatabase, type Db } from './db'
 import { EventLog } from './events'
@@ -5,11 +7,12 @@ import { HostsTable } from './hosts'
 import { RunsTable } from './runs'
 import { SettingsTable } from './settings'
 
-export { CheckinReport } from './checkins'
+export { CheckinReport, uniqueBy } from './checkins'
 export type { NewCheckin } from './checkins'
-export type { HostFields, SealedHostSecrets } from './hosts'
-export type { NewRun } from './runs'
+export type { DefinitionFields, HostRecord, SealedHostSecrets } from './hosts'
+export type { InterruptedRun, NewRun } from './runs'
 export { defaultSettings } from './settings'
+export type { SiteSecretName } from './settings'
 
 /** The only door to SQLite: named operations per table, no SQL outside this folder. */
 export class Store {
@@ -27,13 +30,44 @@ export class Store {
     this.events = new EventLog(db)
   }
 
-  static open(file: string, opts: { nativeBinding?: string } = {}): Store {
-    return new Store(openDatabase(file, opts.nativeBinding))
+  static open(file: string, opts: { nativeBinding?: string; version?: number } = {}): Store {
+    return new Store(openDatabase(file, opts))
   }
 
   /** Runs `fn` in one SQLite transaction: all of its writes land, or none. */
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)()
+  }
+
+  /**
+   * The only way a host changes state. In one transaction: the move is checked
+   * against the lifecycle table, `also` makes the writes that go with it (a
+   * binding, an attention record), and the audit log records from, to and why.
+   * A move the table does not allow throws IllegalTransition and writes nothing.
+   */
+  moveHost(
+    id: number,
+    to: HostState,
+    reason: string,
+    audit: Record<string, unknown> = {},
+    also?: () => void,
+  ): void {
+    this.transaction(() => {
+      const host = this.hosts.get(id)
+      if (!host) throw new Error(`host ${id} does not exist`)
+      if (!canMove(host.state, to)) {
+        const allowed = TRANSITIONS[host.state]
+        throw new IllegalTransition(
+          host.state,
+          to,
+          `a host that is ${host.state.replace('_', ' ')} cannot become ${to.replace('_', ' ')}` +
+            (allowed.length ? ` (from ${host.state} it can become: ${allowed.join(', ')})` : ''),
+        )
+      }
+      also?.()
+      this.hosts.setState(id, to, reason)
+      this.events.append('host.state', `host:${id}`, { ...audit, from: host.state, to, reason })
+    })
   }
 
   close(): void {

@@ -1,10 +1,10 @@
 import { z } from 'zod'
 import { RunState, StepState, type Run, type Step } from '../../contract/schemas'
-import { now, type Db } from './db'
+import { now, statements, type Db } from './db'
 
 const RunRow = z.object({
   id: z.number().int(),
-  checkin_id: z.number().int(),
+  checkin_id: z.number().int().nullable(),
   host_id: z.number().int().nullable(),
   host_name: z.string().nullable(),
   target: z.string(),
@@ -43,26 +43,51 @@ function toStep(row: unknown): Step {
 }
 
 export interface NewRun {
-  checkinId: number
-  hostId: number | null
-  hostName: string | null
+  checkinId: number | null
+  hostId: number
+  hostName: string
   target: string
+  /** What was approved (settings and identity, no secrets): the run executes this, nothing else. */
+  snapshot: unknown
+  /** The root password as it was when approved, still sealed. */
+  sealedPassword: Buffer
   steps: Array<{ key: string; title: string }>
 }
 
+/** A run interrupted by Midwife stopping, and the step it stopped in. */
+export interface InterruptedRun {
+  runId: number
+  hostId: number | null
+  step: string | null
+}
+
+const RUN_COLUMNS = `id, checkin_id, host_id, host_name, target, state, error, created_at,
+  started_at, finished_at`
+
 export class RunsTable {
-  constructor(private readonly db: Db) {}
+  private readonly q: ReturnType<typeof statements>
+
+  constructor(private readonly db: Db) {
+    this.q = statements(db)
+  }
 
   create(r: NewRun): Run {
     const id = this.db.transaction(() => {
-      const info = this.db
-        .prepare(
-          `INSERT INTO runs (checkin_id, host_id, host_name, target, state, created_at)
-           VALUES (?, ?, ?, ?, 'queued', ?)`,
-        )
-        .run(r.checkinId, r.hostId, r.hostName, r.target, now())
+      const info = this.q(
+        `INSERT INTO runs (checkin_id, host_id, host_name, target, state, snapshot,
+           sealed_password, created_at)
+         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)`,
+      ).run(
+        r.checkinId,
+        r.hostId,
+        r.hostName,
+        r.target,
+        JSON.stringify(r.snapshot),
+        r.sealedPassword,
+        now(),
+      )
       const runId = Number(info.lastInsertRowid)
-      const addStep = this.db.prepare(
+      const addStep = this.q(
         `INSERT INTO run_steps (run_id, seq, key, title, state) VALUES (?, ?, ?, ?, 'pending')`,
       )
       r.steps.forEach((s, i) => addStep.run(runId, i + 1, s.key, s.title))
@@ -71,12 +96,22 @@ export class RunsTable {
     return this.get(id) as Run
   }
 
+  /** The approved snapshot and the sealed password it logs in with. */
+  approved(id: number): { snapshot: unknown; sealedPassword: Buffer | null } | undefined {
+    const row = this.q('SELECT snapshot, sealed_password FROM runs WHERE id = ?').get(id) as
+      { snapshot: string | null; sealed_password: Buffer | null } | undefined
+    if (!row) return undefined
+    return {
+      snapshot: row.snapshot === null ? null : (JSON.parse(row.snapshot) as unknown),
+      sealedPassword: row.sealed_password,
+    }
+  }
+
   get(id: number): Run | undefined {
-    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id)
+    const row = this.q(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`).get(id)
     if (row === undefined) return undefined
     const r = RunRow.parse(row)
-    const steps = this.db
-      .prepare('SELECT * FROM run_steps WHERE run_id = ? ORDER BY seq')
+    const steps = this.q('SELECT * FROM run_steps WHERE run_id = ? ORDER BY seq')
       .all(id)
       .map(toStep)
     return {
@@ -95,73 +130,82 @@ export class RunsTable {
   }
 
   list(limit = 200): Run[] {
-    const ids = this.db.prepare('SELECT id FROM runs ORDER BY id DESC LIMIT ?').pluck().all(limit)
-    return z
-      .array(z.number())
-      .parse(ids)
-      .map((id) => this.get(id) as Run)
+    const rows = this.q('SELECT id FROM runs ORDER BY id DESC LIMIT ?').all(limit) as Array<{
+      id: number
+    }>
+    return rows.map((r) => this.get(r.id) as Run)
   }
 
-  /** A run that is queued or running for this check-in, if any. */
-  active(checkinId: number): number | undefined {
-    const id = this.db
-      .prepare(`SELECT id FROM runs WHERE checkin_id = ? AND state IN ('queued', 'running')`)
-      .pluck()
-      .get(checkinId)
-    return id === undefined ? undefined : z.number().parse(id)
+  /** The host's newest run, if any. */
+  latestFor(hostId: number): number | null {
+    const row = this.q('SELECT MAX(id) AS id FROM runs WHERE host_id = ?').get(hostId) as {
+      id: number | null
+    }
+    return row.id
+  }
+
+  /** A run that is queued or running for this host, if any. */
+  activeFor(hostId: number): number | undefined {
+    const row = this.q(
+      `SELECT id FROM runs WHERE host_id = ? AND state IN ('queued', 'running')`,
+    ).get(hostId) as { id: number } | undefined
+    return row?.id
   }
 
   markRunning(id: number): void {
-    this.db.prepare(`UPDATE runs SET state = 'running', started_at = ? WHERE id = ?`).run(now(), id)
+    this.q(`UPDATE runs SET state = 'running', started_at = ? WHERE id = ?`).run(now(), id)
   }
 
   finish(id: number, state: 'done' | 'failed', error: string | null): void {
-    this.db
-      .prepare('UPDATE runs SET state = ?, error = ?, finished_at = ? WHERE id = ?')
-      .run(state, error, now(), id)
+    this.q('UPDATE runs SET state = ?, error = ?, finished_at = ? WHERE id = ?').run(
+      state,
+      error,
+      now(),
+      id,
+    )
   }
 
   startStep(stepId: number): void {
-    this.db
-      .prepare(`UPDATE run_steps SET state = 'running', started_at = ? WHERE id = ?`)
-      .run(now(), stepId)
+    this.q(`UPDATE run_steps SET state = 'running', started_at = ? WHERE id = ?`).run(now(), stepId)
   }
 
   appendOutput(stepId: number, text: string): void {
-    this.db.prepare('UPDATE run_steps SET output = output || ? WHERE id = ?').run(text, stepId)
+    this.q('UPDATE run_steps SET output = output || ? WHERE id = ?').run(text, stepId)
   }
 
   finishStep(stepId: number, state: 'done' | 'failed' | 'skipped', error: string | null): void {
-    this.db
-      .prepare('UPDATE run_steps SET state = ?, error = ?, finished_at = ? WHERE id = ?')
-      .run(state, error, now(), stepId)
+    this.q('UPDATE run_steps SET state = ?, error = ?, finished_at = ? WHERE id = ?').run(
+      state,
+      error,
+      now(),
+      stepId,
+    )
   }
 
   /**
-   * Runs left queued or running by a Midwife that stopped: they cannot resume
-   * mid-command, so they are closed as failed with a reason, keeping their output.
+   * Runs left queued or running by a Midwife that stopped (a crash, kill -9, a
+   * power cut): they are marked interrupted, not failed, with the step they
+   * stopped in; pending steps stay pending, and every output line is kept.
    */
-  failInterrupted(reason: string): number[] {
+  markInterrupted(reason: string): InterruptedRun[] {
     return this.db.transaction(() => {
-      const ids = z
-        .array(z.number())
-        .parse(
-          this.db.prepare(`SELECT id FROM runs WHERE state IN ('queued', 'running')`).pluck().all(),
-        )
+      const runs = this.q(
+        `SELECT id, host_id FROM runs WHERE state IN ('queued', 'running') ORDER BY id`,
+      ).all() as Array<{ id: number; host_id: number | null }>
       const t = now()
-      for (const id of ids) {
-        this.db
-          .prepare(
-            `UPDATE run_steps SET state = CASE WHEN state = 'running' THEN 'failed' ELSE 'skipped' END,
-               error = CASE WHEN state = 'running' THEN ? ELSE error END, finished_at = ?
-             WHERE run_id = ? AND state IN ('pending', 'running')`,
-          )
-          .run(reason, t, id)
-        this.db
-          .prepare(`UPDATE runs SET state = 'failed', error = ?, finished_at = ? WHERE id = ?`)
-          .run(reason, t, id)
-      }
-      return ids
+      return runs.map((r) => {
+        const step = this.q(
+          `SELECT key FROM run_steps WHERE run_id = ? AND state = 'running' ORDER BY seq LIMIT 1`,
+        ).get(r.id) as { key: string } | undefined
+        this.q(
+          `UPDATE run_steps SET state = 'interrupted', error = ?, finished_at = ?
+           WHERE run_id = ? AND state = 'running'`,
+        ).run(reason, t, r.id)
+        this.q(
+          `UPDATE runs SET state = 'interrupted', error = ?, finished_at = ? WHERE id = ?`,
+        ).run(step ? `${reason} (in step "${step.key}")` : `${reason} (before it started)`, t, r.id)
+        return { runId: r.id, hostId: r.host_id, step: step?.key ?? null }
+      })
     })()
   }
 }

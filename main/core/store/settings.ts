@@ -1,18 +1,39 @@
 import { z } from 'zod'
 import { Settings } from '../../contract/schemas'
-import type { Db } from './db'
+import { statements, type Db } from './db'
 
 export const defaultSettings: Settings = {
   listenerHost: '0.0.0.0',
   listenerPort: 8080,
   advertisedAddress: '',
   mediaBaseUrl: '',
+  autoMatch: false,
 }
+
+/** Site-wide secrets (the enrollment key, the discovery root password), sealed. */
+export type SiteSecretName = 'enrollment_key' | 'discovery_root_password'
 
 const Row = z.object({ key: z.string(), value: z.string() })
 
 export class SettingsTable {
-  constructor(private readonly db: Db) {}
+  private readonly q: ReturnType<typeof statements>
+
+  constructor(private readonly db: Db) {
+    this.q = statements(db)
+  }
+
+  secret(name: SiteSecretName): { sealed: Buffer; hash: string | null } | undefined {
+    const row = this.q('SELECT sealed, hash FROM site_secrets WHERE name = ?').get(name) as
+      { sealed: Buffer; hash: string | null } | undefined
+    return row
+  }
+
+  putSecret(name: SiteSecretName, sealed: Buffer, hash: string | null): void {
+    this.q(
+      `INSERT INTO site_secrets (name, sealed, hash) VALUES (?, ?, ?)
+       ON CONFLICT(name) DO UPDATE SET sealed = excluded.sealed, hash = excluded.hash`,
+    ).run(name, sealed, hash)
+  }
 
   get(): Settings {
     const rows = z.array(Row).parse(this.db.prepare('SELECT key, value FROM settings').all())

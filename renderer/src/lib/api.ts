@@ -17,12 +17,17 @@ declare global {
   }
 }
 
+/** Why the UI lost Midwife: it restarted (this page's session is gone), or it is not answering. */
+export type Lost = 'restarted' | 'unreachable'
+
 export interface Transport {
   kind: 'ipc' | 'http'
   api: Api
   on<E extends EventName>(event: E, callback: (payload: EventPayload<E>) => void): () => void
   /** Called with false when the event stream drops and true when it is back. */
   onConnection(callback: (connected: boolean) => void): void
+  /** Called once the page can tell that reconnecting will not help. */
+  onLost(callback: (why: Lost) => void): void
 }
 
 function parseEvent<E extends EventName>(event: E, payload: unknown): EventPayload<E> | undefined {
@@ -44,13 +49,33 @@ function ipcTransport(preload: PreloadApi): Transport {
     onConnection(callback) {
       callback(true)
     },
+    onLost() {
+      // The desktop window lives and dies with the core: nothing to detect.
+    },
+  }
+}
+
+/**
+ * What became of the Midwife that served this page: a 401 means a new process
+ * holds the port (each start has a new session token, so this page's cookie is
+ * worthless); no answer at all means it stopped or moved to another port.
+ */
+async function probe(): Promise<Lost | 'up'> {
+  try {
+    const res = await fetch('api/getStatus', { method: 'POST', body: '{"args":[]}' })
+    return res.status === 401 ? 'restarted' : 'up'
+  } catch {
+    return 'unreachable'
   }
 }
 
 function httpTransport(): Transport {
   const listeners = new Map<EventName, Set<(payload: unknown) => void>>()
   const connection = new Set<(connected: boolean) => void>()
+  const lost = new Set<(why: Lost) => void>()
   let delay = 500
+  let failures = 0
+  let gone = false
 
   const open = () => {
     const ws = new WebSocket(
@@ -58,6 +83,7 @@ function httpTransport(): Transport {
     )
     ws.onopen = () => {
       delay = 500
+      failures = 0
       for (const c of connection) c(true)
     }
     ws.onmessage = (m) => {
@@ -66,8 +92,18 @@ function httpTransport(): Transport {
     }
     ws.onclose = () => {
       for (const c of connection) c(false)
-      setTimeout(open, delay)
-      delay = Math.min(delay * 2, 10_000)
+      void probe().then((state) => {
+        if (gone) return
+        failures = state === 'up' ? 0 : failures + 1
+        // A restart is certain at once; silence only after a few tries (a busy machine).
+        if (state === 'restarted' || (state === 'unreachable' && failures >= 4)) {
+          gone = true
+          for (const l of lost) l(state)
+          return
+        }
+        setTimeout(open, delay)
+        delay = Math.min(delay * 2, 10_000)
+      })
     }
   }
   open()
@@ -96,6 +132,9 @@ function httpTransport(): Transport {
     },
     onConnection(callback) {
       connection.add(callback)
+    },
+    onLost(callback) {
+      lost.add(callback)
     },
   }
 }

@@ -1,7 +1,8 @@
-// Versioned schema. Append a new entry to change the schema; never edit a
-// released one: user_version records how far a data folder has come.
-export const migrations: readonly string[] = [
-  /* 1: the walking skeleton */ `
+// Schema 1: the walking skeleton. Released: never edit it.
+import type { Db } from '../db'
+
+export function updateToSchemaVersion1(db: Db): void {
+  db.exec(`
   CREATE TABLE settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -74,5 +75,5 @@ export const migrations: readonly string[] = [
     BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
   CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
     BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
-  `,
-]
+  `)
+}

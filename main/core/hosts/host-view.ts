@@ -1,0 +1,90 @@
+// A host as the screens show it: the stored record plus what is derived from
+// it on the server side (its evidence, its gates, its suggestions), so the UI
+// shows states and reasons and never works them out itself.
+import { STATE_INFO } from '../../contract/lifecycle'
+import type { Gate, Host, Suggestion } from '../../contract/schemas'
+import { canMove } from '../lifecycle/table'
+import type { HostRecord, Store } from '../store'
+
+export function hostName(h: Pick<HostRecord, 'id' | 'definition' | 'identity'>): string {
+  if (h.definition) return `${h.definition.hostname}.${h.definition.domain}`
+  const id = h.identity
+  const tell = id?.serial ?? id?.macs[0] ?? null
+  return tell ? `Unknown server ${tell}` : `Unknown server #${h.id}`
+}
+
+/** Whether Approve is open, and if not, the reason written next to it. */
+export function approveGate(h: HostRecord): Gate {
+  const no = (reason: string): Gate => ({ allowed: false, reason })
+  if (!h.definition) {
+    return no('No host definition claims this server: assign it to one, or define a host from it.')
+  }
+  switch (h.state) {
+    case 'needs_attention':
+      return no(`Needs attention: ${h.attention?.message ?? 'resolve the conflict first.'}`)
+    case 'defined':
+    case 'booting':
+      return no('Waiting for the server to check in.')
+    case 'approved':
+    case 'configuring':
+      return no('A run is in progress.')
+    case 'retired':
+      return no('Retired: reinstall it to re-arm it.')
+    default:
+      break
+  }
+  if (!canMove(h.state, 'approved')) return no(`Not possible while ${STATE_INFO[h.state].label}.`)
+  if (!h.identity?.managementIp) return no('The server reported no management address.')
+  if (!h.definition.hasPassword) return no('The host has no root password stored.')
+  return {
+    allowed: true,
+    reason: `Configures ${hostName(h)} at ${h.identity.managementIp}, trusting only its bound host keys.`,
+  }
+}
+
+/** Definitions a discovered server may be: unbound ones with one of its MACs or its serial. */
+export function suggestionsFor(store: Store, h: HostRecord): Suggestion[] {
+  if (h.definition || !h.identity) return []
+  const out = new Map<number, Suggestion>()
+  for (const d of store.hosts.unboundWithMac(h.identity.macs)) {
+    if (!d.definition) continue
+    out.set(d.id, {
+      hostId: d.id,
+      name: hostName(d),
+      by: 'mac',
+      detail: `reported MAC ${d.definition.mac}`,
+    })
+  }
+  if (h.identity.serial) {
+    for (const d of store.hosts.unboundWithSerial(h.identity.serial)) {
+      if (!out.has(d.id)) {
+        out.set(d.id, {
+          hostId: d.id,
+          name: hostName(d),
+          by: 'serial',
+          detail: `reported serial ${h.identity.serial}`,
+        })
+      }
+    }
+  }
+  return [...out.values()]
+}
+
+export function toHost(store: Store, h: HostRecord): Host {
+  return {
+    id: h.id,
+    name: hostName(h),
+    state: h.state,
+    stateReason: h.stateReason,
+    stateChangedAt: h.stateChangedAt,
+    definition: h.definition,
+    identity: h.identity,
+    attention: h.attention,
+    lastCheckin: store.checkins.latestFor(h.id) ?? null,
+    suggestions: suggestionsFor(store, h),
+    approve: approveGate(h),
+    lastRunId: store.runs.latestFor(h.id),
+    createdAt: h.createdAt,
+    updatedAt: h.updatedAt,
+  }
+}

@@ -1,0 +1,304 @@
+import { ApiCallError } from '../../contract/api'
+import { STATE_INFO } from '../../contract/lifecycle'
+import { HostInput, type Checkin, type Host } from '../../contract/schemas'
+import { bind } from '../lifecycle/identity'
+import { BUSY, IllegalTransition } from '../lifecycle/table'
+import type { Notifier } from '../notify'
+import { newToken, tokenHash, type SecretBox } from '../secrets'
+import type { SiteService } from '../site/site-service'
+import type { DefinitionFields, HostRecord, Store } from '../store'
+import { hostName, toHost } from './host-view'
+
+/**
+ * Host definitions and the operator's decisions about servers: define,
+ * assign, trust again, reinstall, retire. Every state change goes through the
+ * lifecycle table (Store.moveHost) and is audited with its reason.
+ */
+export class HostsService {
+  constructor(
+    private readonly store: Store,
+    private readonly secrets: SecretBox,
+    private readonly site: SiteService,
+    private readonly notify: Notifier,
+  ) {}
+
+  private record(id: number): HostRecord {
+    const h = this.store.hosts.get(id)
+    if (!h) throw new ApiCallError('not_found', `host ${id} does not exist`)
+    return h
+  }
+
+  private view(id: number): Host {
+    return toHost(this.store, this.record(id))
+  }
+
+  /** Runs a lifecycle move, turning a refused one into an error the operator can read. */
+  private move(fn: () => void): void {
+    try {
+      fn()
+    } catch (err) {
+      if (err instanceof IllegalTransition) throw new ApiCallError('conflict', err.message)
+      throw err
+    }
+  }
+
+  private notBusy(h: HostRecord, doing: string): void {
+    if (BUSY.includes(h.state)) {
+      throw new ApiCallError(
+        'conflict',
+        `cannot ${doing} ${hostName(h)} while a run is in progress`,
+      )
+    }
+  }
+
+  list(): Host[] {
+    return this.store.hosts.list().map((h) => toHost(this.store, h))
+  }
+
+  get(id: number): Host {
+    return this.view(id)
+  }
+
+  checkins(id: number): Checkin[] {
+    this.record(id)
+    return this.store.checkins.listFor(id)
+  }
+
+  save(input: HostInput): Host {
+    const { id, rootPassword, ...rest } = HostInput.parse(input)
+    const fields: DefinitionFields = { ...rest, serial: rest.serial ?? null }
+    const conflict = this.store.hosts.findConflict(fields, id)
+    if (conflict) throw new ApiCallError('conflict', conflict)
+    const sealedPassword = rootPassword === undefined ? null : this.secrets.seal(rootPassword)
+    const existing = id === undefined ? undefined : this.record(id)
+
+    let hostId: number
+    if (!existing) {
+      if (!sealedPassword)
+        throw new ApiCallError('invalid', 'rootPassword: the root password is required')
+      const token = newToken()
+      hostId = this.store.transaction(() => {
+        const created = this.store.hosts.insertDefinition(
+          fields,
+          { rootPassword: sealedPassword, token: this.secrets.seal(token) },
+          tokenHash(token),
+        )
+        this.store.events.append('host.created', `host:${created}`, audited(fields))
+        return created
+      })
+    } else if (!existing.definition) {
+      hostId = this.defineDiscovered(existing, fields, sealedPassword)
+    } else {
+      // A queued or running run keeps the snapshot it was approved with; edits apply next time.
+      hostId = existing.id
+      this.store.transaction(() => {
+        this.store.hosts.writeDefinition(existing.id, fields, sealedPassword)
+        this.store.events.append('host.updated', `host:${existing.id}`, {
+          ...audited(fields),
+          passwordChanged: sealedPassword !== null,
+        })
+      })
+    }
+    this.notify.host(hostId)
+    return this.view(hostId)
+  }
+
+  /**
+   * A discovered server becomes a defined host, keeping the identity it
+   * reported. Without a password given, it keeps the one the generic
+   * kickstart installed on it: the site's discovery root password.
+   */
+  private defineDiscovered(h: HostRecord, fields: DefinitionFields, given: Buffer | null): number {
+    const discovery = this.site.discoveryPassword()
+    const sealedPassword = given ?? (discovery === null ? null : this.secrets.seal(discovery))
+    if (!sealedPassword) {
+      throw new ApiCallError(
+        'invalid',
+        'rootPassword: the root password is required (no discovery root password is set under Site)',
+      )
+    }
+    const macs = h.identity?.macs ?? []
+    if (!macs.includes(fields.mac)) {
+      throw new ApiCallError(
+        'invalid',
+        `mac: must be one this server reported (${macs.join(', ') || 'none'})`,
+      )
+    }
+    const token = newToken()
+    this.move(() =>
+      this.store.moveHost(
+        h.id,
+        'checked_in',
+        `defined as ${fields.hostname}.${fields.domain} from what it reported`,
+        audited(fields),
+        () => {
+          this.store.hosts.writeDefinition(h.id, fields, sealedPassword, {
+            sealed: this.secrets.seal(token),
+            hash: tokenHash(token),
+          })
+        },
+      ),
+    )
+    return h.id
+  }
+
+  delete(id: number): null {
+    const h = this.record(id)
+    this.notBusy(h, 'delete')
+    this.store.transaction(() => {
+      this.store.hosts.delete(id)
+      this.store.events.append('host.deleted', `host:${id}`, { name: hostName(h), state: h.state })
+    })
+    this.notify.hostRemoved(id)
+    return null
+  }
+
+  /**
+   * The operator trusts what the server reported last: it was reinstalled, it
+   * moved to another address, or its MACs are not the ones defined. Audited
+   * with the differences they accepted.
+   */
+  trustReported(id: number): Host {
+    const h = this.record(id)
+    const attention = h.attention
+    if (h.state !== 'needs_attention' || !attention) {
+      throw new ApiCallError(
+        'conflict',
+        `${hostName(h)} is ${STATE_INFO[h.state].label.toLowerCase()}; there is no reported identity waiting to be trusted`,
+      )
+    }
+    const how = attention.reason === 'mac_mismatch' ? 'assigned_despite_mac' : 'retrusted'
+    const reason =
+      attention.reason === 'mac_mismatch'
+        ? 'assigned anyway: the operator trusts a server whose MACs are not the defined one'
+        : attention.reason === 'address_changed'
+          ? 'the operator accepted its new management address'
+          : 'the operator confirmed this server was reinstalled and trusts its new identity'
+    this.move(() =>
+      this.store.moveHost(
+        id,
+        h.definition ? 'checked_in' : 'discovered',
+        reason,
+        { checkin: attention.checkinId, accepted: attention.differences },
+        () => {
+          this.store.hosts.setIdentity(id, bind(attention.reported, how, attention.checkinId))
+          this.store.hosts.setAttention(id, null)
+        },
+      ),
+    )
+    this.notify.host(id)
+    return this.view(id)
+  }
+
+  /** Gives a discovered server to a definition no server is bound to yet. */
+  assignDiscovered(discoveredId: number, hostId: number, confirmMacMismatch: boolean): Host {
+    const found = this.record(discoveredId)
+    const target = this.record(hostId)
+    if (found.definition || found.state !== 'discovered' || !found.identity) {
+      throw new ApiCallError('conflict', `${hostName(found)} is not a discovered server`)
+    }
+    if (!target.definition) {
+      throw new ApiCallError('invalid', `${hostName(target)} is not a host definition`)
+    }
+    if (target.identity) {
+      throw new ApiCallError(
+        'conflict',
+        `${hostName(target)} is already bound to a server; reinstall or retire it first`,
+      )
+    }
+    const identity = found.identity
+    const macMatches = identity.macs.includes(target.definition.mac)
+    if (!macMatches && !confirmMacMismatch) {
+      throw new ApiCallError(
+        'conflict',
+        `none of the MACs this server reported (${identity.macs.join(', ')}) is ${target.definition.mac}, ` +
+          `the MAC ${hostName(target)} is defined with; confirm to assign it anyway`,
+      )
+    }
+    this.move(() =>
+      this.store.transaction(() => {
+        this.store.checkins.moveToHost(found.id, target.id)
+        this.store.moveHost(
+          target.id,
+          'checked_in',
+          macMatches
+            ? `assigned the discovered server ${hostName(found)}`
+            : `assigned the discovered server ${hostName(found)} despite its MACs`,
+          { discovered: found.id, identity },
+          () => {
+            this.store.hosts.setIdentity(
+              target.id,
+              bind(identity, macMatches ? 'assigned' : 'assigned_despite_mac', identity.checkinId),
+            )
+            this.store.hosts.setAttention(target.id, null)
+          },
+        )
+        this.store.hosts.delete(found.id)
+      }),
+    )
+    this.notify.hostRemoved(found.id)
+    this.notify.host(target.id)
+    return this.view(target.id)
+  }
+
+  /**
+   * Re-arms a host for a new install: a new token (the old one answers 410),
+   * and the host waits to check in again. Its hardware identity is kept and
+   * checked; its host keys and address are forgotten, since a new install
+   * has new ones.
+   */
+  reinstall(id: number): Host {
+    const h = this.record(id)
+    if (!h.definition) {
+      throw new ApiCallError('invalid', 'a discovered server has no installation to re-arm')
+    }
+    this.notBusy(h, 'reinstall')
+    const token = newToken()
+    const rearm = () => {
+      this.store.hosts.rotateToken(id, this.secrets.seal(token), tokenHash(token))
+      if (h.identity) {
+        this.store.hosts.setIdentity(id, { ...h.identity, sshHostKeys: [], managementIp: null })
+      }
+      this.store.hosts.setAttention(id, null)
+    }
+    this.move(() => {
+      if (h.state === 'defined') {
+        this.store.transaction(() => {
+          rearm()
+          this.store.events.append('host.token_rotated', `host:${id}`, {})
+        })
+      } else {
+        this.store.moveHost(
+          id,
+          'defined',
+          're-armed for a reinstall; the old token is retired',
+          {},
+          rearm,
+        )
+      }
+    })
+    this.notify.host(id)
+    return this.view(id)
+  }
+
+  retire(id: number): Host {
+    const h = this.record(id)
+    this.notBusy(h, 'retire')
+    this.move(() =>
+      this.store.moveHost(
+        id,
+        'retired',
+        'retired by the operator; its token no longer works',
+        {},
+        () => this.store.hosts.setAttention(id, null),
+      ),
+    )
+    this.notify.host(id)
+    return this.view(id)
+  }
+}
+
+/** What the audit log keeps of a definition (no secrets). */
+function audited(f: DefinitionFields): Record<string, unknown> {
+  return { fqdn: `${f.hostname}.${f.domain}`, mac: f.mac, serial: f.serial }
+}

@@ -1,0 +1,11 @@
+// One file per schema version (after Signal Desktop's migrations): each is
+// released once and never edited; user_version records how far a data folder
+// has come. Each has a data test that migrates a database holding real rows.
+import type { Db } from '../db'
+import { updateToSchemaVersion1 } from './0001-walking-skeleton'
+import { updateToSchemaVersion2 } from './0002-host-lifecycle'
+
+export const migrations: ReadonlyArray<(db: Db) => void> = [
+  updateToSchemaVersion1,
+  updateToSchemaVersion2,
+]
