@@ -1,0 +1,83 @@
+// Midwife killed with SIGKILL in the middle of a run (no handler runs, no
+// cleanup): started again on the same data folder, the run and its host say
+// "interrupted", not "failed", with the step it stopped in, and the output
+// it had so far.
+import { afterEach, describe, expect, it } from 'vitest'
+import { sampleHost, tempDir } from '../support/app'
+import { createSimHost, type SimHost } from '../support/esxi-host'
+import { clientScript } from '../support/flow'
+import { startServeProcess, type ServeProcess } from '../support/serve-process'
+
+const cleanup: Array<() => Promise<unknown> | void> = []
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c()
+})
+
+function stop(p: ServeProcess) {
+  return async () => {
+    if (p.child.exitCode === null && p.child.signalCode === null) {
+      p.child.kill('SIGTERM')
+      await p.exited
+    }
+  }
+}
+
+describe('kill -9 during a run', () => {
+  it('leaves the host interrupted, with the step it stopped in', async () => {
+    const data = tempDir('killed')
+    cleanup.push(() => data.remove())
+    const esx: SimHost = await createSimHost()
+    cleanup.push(() => esx.close())
+    const ssh = await esx.startSsh(sampleHost.rootPassword)
+    // The DNS read hangs long enough to be killed in the middle of it.
+    esx.update((s) =>
+      s.faults.push({ match: 'esxcli network ip dns server list', delayMs: 60_000 }),
+    )
+
+    const first = await startServeProcess(data.path)
+    cleanup.push(stop(first))
+    const host = await first.api.saveHost({
+      ...sampleHost,
+      mac: esx.state().nics[0]?.mac as string,
+      sshPort: ssh.port,
+    })
+    const { listener } = await first.api.getStatus()
+    const checkin = await esx.sh([clientScript], {
+      MIDWIFE_URL: listener.advertisedUrl,
+      MIDWIFE_TOKEN: /\/ks\/([^/]+)\.cfg$/.exec(
+        (await first.api.getBootMaterial(host.id)).kickstartUrl,
+      )?.[1] as string,
+    })
+    expect(checkin.code).toBe(0)
+    const run = await first.api.approveHost(host.id)
+
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      const r = await first.api.getRun(run.id)
+      if (r.steps.find((s) => s.key === 'dns')?.state === 'running') break
+      if (Date.now() > deadline) throw new Error(`the run never reached DNS: ${JSON.stringify(r)}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    first.child.kill('SIGKILL')
+    await first.exited
+
+    const second = await startServeProcess(data.path)
+    cleanup.push(stop(second))
+    const after = await second.api.getHost(host.id)
+    expect(after.state).toBe('interrupted')
+    expect(after.stateReason).toBe(`Midwife stopped during run ${run.id}, in step "dns"`)
+    expect(after.approve.allowed).toBe(true)
+    const r = await second.api.getRun(run.id)
+    expect(r.state).toBe('interrupted')
+    expect(r.error).toBe('Midwife stopped while this run was in progress (in step "dns")')
+    expect(r.steps.map((s) => [s.key, s.state])).toEqual([
+      ['connect', 'done'],
+      ['hostname', 'done'],
+      ['dns', 'interrupted'],
+      ['ntp', 'pending'],
+    ])
+    expect(r.steps.find((s) => s.key === 'dns')?.output).toContain(
+      '$ esxcli network ip dns server list',
+    )
+  })
+})
