@@ -82,7 +82,8 @@ describe('POST /checkin', () => {
     expect(h.identity).toBeNull()
     expect(h.attention?.reason).toBe('mac_mismatch')
     expect(h.approve.allowed).toBe(false)
-    expect(h.approve.reason).toContain('00:50:56:00:00:99')
+    expect(h.attention?.message).toContain('00:50:56:00:00:99')
+    expect(h.approve.reason).toBe('Needs attention: decide what to trust first.')
   })
 
   it('counts an identical repeated check-in instead of storing it again', async () => {

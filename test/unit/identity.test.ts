@@ -44,7 +44,7 @@ describe('comparing a report with the bound identity', () => {
     ])
     const a = attentionFor(c, trusted, 7)
     expect(a?.reason).toBe('identity_changed')
-    expect(a?.message).toContain('ssh host keys')
+    expect(a?.message).toContain('(SSH host keys)')
     expect(a?.checkinId).toBe(7)
   })
 

@@ -21,7 +21,7 @@ export function approveGate(h: HostRecord): Gate {
   }
   switch (h.state) {
     case 'needs_attention':
-      return no(`Needs attention: ${h.attention?.message ?? 'resolve the conflict first.'}`)
+      return no('Needs attention: decide what to trust first.')
     case 'defined':
     case 'booting':
       return no('Waiting for the server to check in.')

@@ -92,12 +92,12 @@ export function attentionFor(
   if (c.identityChanged) {
     const what = c.differences
       .filter((d) => d.field !== 'managementIp')
-      .map((d) => d.label.toLowerCase())
+      .map((d) => d.label)
       .join(', ')
     return {
       reason: 'identity_changed',
       message:
-        `this server reports different ${what} than the one Midwife trusts: ` +
+        `What this server reports (${what}) is not what Midwife trusts: ` +
         'a reinstall, or another machine using its token. Nothing runs on it until you trust it again.',
       checkinId,
       differences: c.differences,
@@ -108,8 +108,8 @@ export function attentionFor(
     return {
       reason: 'address_changed',
       message:
-        'the same server now reports another management address; Midwife connects only to the ' +
-        'address it trusts until you accept the new one',
+        'The same server now reports another management address. Midwife connects only to the ' +
+        'address it trusts until you accept the new one.',
       checkinId,
       differences: c.differences,
       reported,
@@ -128,7 +128,7 @@ export function macMismatch(
   return {
     reason: 'mac_mismatch',
     message:
-      `none of the MACs this server reported is ${definitionMac}, the MAC this host is defined with. ` +
+      `None of the MACs this server reported is ${definitionMac}, the MAC this host is defined with. ` +
       'It may be another server using this host’s token; assign it anyway only if you are sure.',
     checkinId,
     differences: [

@@ -1,0 +1,162 @@
+// The Servers screen as an operator lives with it, in Chromium against a real
+// `midwife serve`: a server that boots a generic line is discovered and
+// assigned; a hostile check-in cannot blank the screen; deleting a definition
+// elsewhere updates the open screen; a restarted Midwife says so.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { checkinBody } from '../fixtures/esxi-outputs'
+import { freePort, sampleHost, tempDir } from '../support/app'
+import { openBrowser, type Browser } from '../support/browser'
+import { createSimHost, type SimHost } from '../support/esxi-host'
+import { clientScript } from '../support/flow'
+import { startServeProcess, type ServeProcess } from '../support/serve-process'
+
+let serve: ServeProcess
+let browser: Browser
+let page: Page
+let esx: SimHost
+let uiPort: number
+let enrollmentKey: string
+const data = tempDir('e2e-servers')
+
+beforeAll(async () => {
+  uiPort = await freePort()
+  serve = await startServeProcess(data.path, ['--port', String(uiPort)])
+  esx = await createSimHost()
+  browser = await openBrowser(new URL(serve.url).origin)
+  page = browser.page
+  const material = await serve.api.getDiscoveryMaterial()
+  enrollmentKey = /PBKEY=(\S+)/.exec(material.bootOptions)?.[1] as string
+  esx.update(
+    (s) => (s.bootCmdLine = `runweasel ${material.bootOptions} BOOTIF=01-00-50-56-aa-bb-01`),
+  )
+})
+
+afterAll(async () => {
+  await browser?.close()
+  serve?.child.kill('SIGTERM')
+  await esx?.close()
+  data.remove()
+})
+
+const secrets = () => [enrollmentKey, serve.token, sampleHost.rootPassword]
+
+describe('the Servers screen', () => {
+  it('shows a server that booted the generic line as discovered, and assigns it to its host', async () => {
+    const def = await serve.api.saveHost({ ...sampleHost, mac: '00:50:56:aa:bb:01' })
+    await page.goto(serve.url)
+    await page.getByRole('button', { name: /Servers/ }).click()
+    await expect.poll(() => page.getByText('Waiting to check in').count()).toBe(1)
+
+    expect((await esx.sh([clientScript], {})).code).toBe(0)
+    const card = page.getByRole('article', { name: /^Unknown server/ })
+    await expect.poll(() => card.count()).toBe(1)
+    expect(await card.getByTestId('host-state').innerText()).toBe('Discovered')
+    expect(await card.innerText()).toContain('No host definition claims this server')
+    await browser.screenshot('servers-1-discovered', secrets())
+
+    await card.getByRole('button', { name: 'Assign to esx01.lab.local' }).click()
+    const assigned = page.getByRole('article', { name: 'esx01.lab.local' })
+    await expect.poll(() => assigned.count()).toBe(1)
+    await expect.poll(() => page.getByRole('article', { name: /^Unknown server/ }).count()).toBe(0)
+    expect(await assigned.getByTestId('host-state').innerText()).toBe('Checked in')
+    expect(await assigned.getByRole('button', { name: 'Approve' }).isEnabled()).toBe(true)
+    expect((await serve.api.getHost(def.id)).identity?.how).toBe('assigned')
+    await browser.screenshot('servers-2-assigned', secrets())
+  })
+
+  it('shows a conflicting check-in side by side, and trusts it only when confirmed', async () => {
+    const [esx01] = await serve.api.listHosts()
+    const material = await serve.api.getBootMaterial(esx01?.id as number)
+    const token = /\/ks\/([^/]+)\.cfg$/.exec(material.kickstartUrl)?.[1] as string
+    // Reinstalled: the same machine, new host keys.
+    const { rmSync } = await import('node:fs')
+    const { generateHostKeys } = await import('../esxi-sim/shims')
+    rmSync(esx.keyDir, { recursive: true })
+    generateHostKeys(esx.keyDir)
+    const { listener } = await serve.api.getStatus()
+    const run = await esx.sh([clientScript], {
+      MIDWIFE_URL: listener.advertisedUrl,
+      MIDWIFE_TOKEN: token,
+    })
+    expect(run.code).toBe(0)
+    const card = page.getByRole('article', { name: 'esx01.lab.local' })
+    await expect.poll(() => card.getByTestId('host-state').innerText()).toBe('Needs attention')
+    expect(await card.getByRole('button', { name: /Approve/ }).isDisabled()).toBe(true)
+    const table = card.getByRole('region', { name: 'Needs attention' })
+    expect(await table.innerText()).toContain('SSH host keys')
+    await browser.screenshot('servers-2b-needs-attention', [...secrets(), token])
+
+    page.once('dialog', (d) => void d.dismiss())
+    await card.getByRole('button', { name: /This server was reinstalled/ }).click()
+    expect(await card.getByTestId('host-state').innerText()).toBe('Needs attention')
+    page.once('dialog', (d) => void d.accept())
+    await card.getByRole('button', { name: /This server was reinstalled/ }).click()
+    await expect.poll(() => card.getByTestId('host-state').innerText()).toBe('Checked in')
+    expect(await card.getByRole('button', { name: 'Approve' }).isEnabled()).toBe(true)
+  })
+
+  it('survives a check-in that lists one NIC name and one host key twice', async () => {
+    const body = checkinBody(enrollmentKey) as Record<string, unknown> & {
+      outputs: Record<string, string>
+      sshHostKeys: string[]
+    }
+    const { token: _t, ...rest } = body
+    const line = body.outputs.nicList?.split('\n')[2] ?? ''
+    // Another machine than the simulated one: its own serial and UUID.
+    const platform = (body.outputs.platform ?? '')
+      .replace('0xff 0x0 0x33', '0xee 0x0 0x33')
+      .replace('VMware-42 33 00 ff', 'VMware-42 33 00 ee')
+    const twice = {
+      ...rest,
+      enrollment: enrollmentKey,
+      outputs: {
+        ...body.outputs,
+        platform,
+        nicList: `${body.outputs.nicList}\n${line}\n${line}`,
+      },
+      sshHostKeys: [body.sshHostKeys[0], body.sshHostKeys[0]],
+    }
+    const { listener } = await serve.api.getStatus()
+    const res = await fetch(`${listener.advertisedUrl}/checkin`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(twice),
+    })
+    expect(res.status).toBe(201)
+    const card = page.getByRole('article', { name: /^Unknown server/ })
+    await expect.poll(() => card.count()).toBe(1)
+    const text = await card.innerText()
+    expect(text.match(/vmnic0 00:50:56:b3:b9:89/g)).toHaveLength(1)
+    // The rest of the screen is still there.
+    expect(await page.getByRole('article', { name: 'esx01.lab.local' }).count()).toBe(1)
+    expect(await page.getByRole('heading', { name: 'Servers' }).count()).toBe(1)
+  })
+
+  it('drops a deleted definition from the open screen without a reload', async () => {
+    const doomed = await serve.api.saveHost({
+      ...sampleHost,
+      hostname: 'esx09',
+      mac: '00:50:56:aa:bb:09',
+    })
+    await expect.poll(() => page.getByText('esx09.lab.local').count()).toBe(1)
+    const before = await page.evaluate('performance.getEntriesByType("navigation").length')
+    await serve.api.deleteHost(doomed.id)
+    await expect.poll(() => page.getByText('esx09.lab.local').count()).toBe(0)
+    const all = await serve.api.listHosts()
+    const esx01 = all.find((h) => h.name === 'esx01.lab.local')
+    await serve.api.deleteHost(esx01?.id as number)
+    await expect.poll(() => page.getByRole('article', { name: 'esx01.lab.local' }).count()).toBe(0)
+    expect(await page.evaluate('performance.getEntriesByType("navigation").length')).toBe(before)
+  })
+
+  it('says so when Midwife restarts, instead of reconnecting forever', async () => {
+    serve.child.kill('SIGTERM')
+    await serve.exited
+    serve = await startServeProcess(data.path, ['--port', String(uiPort)])
+    const banner = page.getByRole('alert').filter({ hasText: 'Midwife restarted' })
+    await expect.poll(() => banner.count(), { timeout: 30_000 }).toBe(1)
+    expect(await banner.innerText()).toContain('Open the new URL it printed')
+    await browser.screenshot('servers-3-restarted', secrets())
+  })
+})
