@@ -62,10 +62,14 @@ export class CheckinService {
     const result = this.store.transaction(() => {
       const host = tokenHost ?? this.claimant(reported)
       if (host) {
+        touched.add(host.id)
         const repeatOf = this.store.checkins.latestWithDigest(host.id, digest)
         if (repeatOf !== undefined) {
-          touched.add(host.id)
-          return { checkin: this.store.checkins.repeat(repeatOf), host: host.id, repeat: true }
+          return {
+            checkin: this.store.checkins.repeat(repeatOf),
+            name: hostName(host),
+            repeat: true,
+          }
         }
         if (BUSY.includes(host.state)) {
           throw new CheckinRejected(
@@ -75,34 +79,31 @@ export class CheckinService {
         }
         const checkin = this.insert(host.id, credential, source, digest, stored, report)
         this.judge(host, reported, checkin.id)
-        touched.add(host.id)
-        return { checkin, host: host.id, repeat: false }
+        return { checkin, name: hostName(host), repeat: false }
       }
-      const discovered = this.discover(reported, credential, source, digest, stored, report)
-      touched.add(discovered.hostId)
-      if (discovered.claimedBy !== null) {
-        touched.add(discovered.claimedBy)
-        removed = discovered.hostId
+      const found = this.discover(reported, credential, source, digest, stored, report)
+      touched.add(found.hostId)
+      if (found.claimedBy !== null) {
+        touched.add(found.claimedBy.id)
+        removed = found.hostId
       }
-      return {
-        checkin: discovered.checkin,
-        host: discovered.claimedBy ?? discovered.hostId,
-        repeat: false,
-      }
+      const name = found.claimedBy
+        ? hostName(found.claimedBy)
+        : hostName({
+            id: found.hostId,
+            definition: null,
+            identity: bind(reported, 'discovered', null),
+          })
+      return { checkin: found.checkin, name, repeat: false }
     })
 
     for (const id of touched) if (id !== removed) this.notify.host(id)
     if (removed !== null) this.notify.hostRemoved(removed)
-    const checkin = result.repeat
-      ? result.checkin
-      : (this.store.checkins.get(result.checkin.id) ?? result.checkin)
-    this.notify.checkin(checkin)
-    const record = this.store.hosts.get(result.host)
-    const name = record ? hostName(record) : `host ${result.host}`
+    this.notify.checkin(result.checkin)
     this.logger.info(
-      `check-in #${checkin.id} from ${escapeForLog(source)} ${result.repeat ? 'repeated' : 'stored'} (${escapeForLog(name)})`,
+      `check-in #${result.checkin.id} from ${escapeForLog(source)} ${result.repeat ? 'repeated' : 'stored'} (${escapeForLog(result.name)})`,
     )
-    return { id: checkin.id, host: name, repeat: result.repeat }
+    return { id: result.checkin.id, host: result.name, repeat: result.repeat }
   }
 
   /**
@@ -129,8 +130,8 @@ export class CheckinService {
       payload,
       report,
     })
-    this.store.events.append('checkin.accepted', `checkin:${checkin.id}`, {
-      host: hostId,
+    this.store.events.append('checkin.accepted', `host:${hostId}`, {
+      checkin: checkin.id,
       kind: credential.kind,
       sourceIp,
     })
@@ -180,9 +181,8 @@ export class CheckinService {
       )
       return
     }
-    // The same server again: new evidence for the same host, not a new card.
-    store.hosts.touch(host.id)
-    store.events.append('host.evidence', `host:${host.id}`, { checkin: checkinId })
+    // The same server again: new evidence for the same host (its check-in is
+    // audited above), not a new card.
   }
 
   /**
@@ -197,7 +197,7 @@ export class CheckinService {
     digest: string,
     payload: string,
     report: CheckinReport,
-  ): { checkin: Checkin; hostId: number; claimedBy: number | null } {
+  ): { checkin: Checkin; hostId: number; claimedBy: HostRecord | null } {
     const { store } = this
     const hostId = store.hosts.insertDiscovered(
       bind(reported, 'discovered', null),
@@ -227,6 +227,6 @@ export class CheckinService {
       },
     )
     store.hosts.delete(hostId)
-    return { checkin: { ...checkin, hostId: only.id }, hostId, claimedBy: only.id }
+    return { checkin: { ...checkin, hostId: only.id }, hostId, claimedBy: only }
   }
 }

@@ -1,0 +1,31 @@
+// Runs a TypeScript entry point (benchmarks) in plain Node: bundled by esbuild
+// to a temp file first, node_modules left external.
+import { build } from 'esbuild'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const [entry, ...args] = process.argv.slice(2)
+if (!entry) {
+  console.error('usage: node scripts/run-ts.mjs <file.ts> [args...]')
+  process.exit(2)
+}
+const dir = mkdtempSync(join(process.cwd(), 'node_modules', '.run-ts-'))
+const outfile = join(dir, 'entry.mjs')
+await build({
+  entryPoints: [entry],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  logLevel: 'warning',
+  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+})
+const child = spawn(process.execPath, [outfile, ...args], { stdio: 'inherit' })
+child.on('exit', (code, signal) => {
+  rmSync(dir, { recursive: true, force: true })
+  process.exit(code ?? (signal ? 1 : 0))
+})
