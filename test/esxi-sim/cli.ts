@@ -1,11 +1,12 @@
 // Entry point of the command shims, bundled to sim-cli.mjs by buildSimCli:
 //   node sim-cli.mjs <statePath> <program> [args...]
 //   node sim-cli.mjs <statePath> firewall-wget [wget args...]
+//   node sim-cli.mjs <statePath> record-exec <command line>   (OpenSSH's ForceCommand)
 import { spawn } from 'node:child_process'
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import { firewallDropsOutbound } from './firewall'
-import { runInStateFile } from './interpreter'
+import { recordExec, runInStateFile } from './interpreter'
 import { loadState } from './state'
 
 const URL_ARG = /^(https?|ftp):\/\//i
@@ -46,6 +47,12 @@ async function main(argv: string[]): Promise<number> {
     return 2
   }
   if (program === 'firewall-wget') return firewallWget(statePath, args)
+  if (program === 'record-exec') {
+    // SSH_CONNECTION is "client-ip client-port server-ip server-port".
+    const address = (process.env.SSH_CONNECTION ?? '').split(' ')[2] ?? ''
+    await recordExec(statePath, { address, line: args.join(' ') })
+    return 0
+  }
   const result = await runInStateFile(statePath, [program, ...args])
   await new Promise<void>((resolve) => process.stdout.write(result.stdout, () => resolve()))
   await new Promise<void>((resolve) => process.stderr.write(result.stderr, () => resolve()))
