@@ -7,9 +7,9 @@ import ssh2 from 'ssh2'
 import type { Algorithms, Connection, ParsedKey, ServerChannel } from 'ssh2'
 import { isSimProgram, recordExec, runInStateFile, splitOrRefuse } from './interpreter'
 import type { CommandResult } from './result'
-import { isLoopback, managementAddress } from './net'
+import { followManagement, startingAddress, type Follower } from './follow'
+import { isLoopback } from './net'
 import { loadState, saveState, withStateLock, type SimState } from './state'
-import { watchState } from './watch'
 
 // The sshd algorithm lists of ESXi 8 (esxi.md). ssh2 only offers a host key algorithm for which
 // it holds a key, so with nistp256 + RSA keys the offer is nistp256, rsa-sha2-512, rsa-sha2-256.
@@ -148,8 +148,9 @@ export async function startSimSshServer(opts: SimSshOptions): Promise<SimSshServ
   let port = opts.port ?? 0
   let server: InstanceType<typeof ssh2.Server> | null = null
   let current: string | null = null
-  let closed = false
-  let waiters: Array<{ address: string | null; resolve: () => void }> = []
+  let lastAddress = opts.host ?? ''
+  // Until the follower exists (and always for a fixed address) there is nothing to re-read.
+  let resync = (): Promise<void> => Promise.resolve()
 
   const readState = (): SimState | null => {
     try {
@@ -332,65 +333,33 @@ export async function startSimSshServer(opts: SimSshOptions): Promise<SimSshServ
     current = null
   }
 
-  let lastAddress = opts.host ?? ''
-  let seenChanges = 0
-  let seenAddress: string | null = null
-
-  async function sync(): Promise<void> {
-    if (closed || opts.host !== undefined) return
-    const s = readState()
-    if (!s) return
-    const address = managementAddress(s)
-    if (address !== seenAddress || s.managementChanges !== seenChanges) {
-      for (const conn of conns.values()) drop(conn, s.quirks.oldAddressSessions)
-      seenAddress = address
-      seenChanges = s.managementChanges
-    }
-    const want = address !== null && isLoopback(address) && s.services.ssh.running ? address : null
-    if (want !== current) {
-      stopListening()
-      // An address outside 127.0.0.0/8 is a network the tests cannot reach: nobody answers.
-      if (want !== null) await listenAt(want)
-    }
-  }
-
-  let queue: Promise<void> = Promise.resolve()
-  function resync(): Promise<void> {
-    queue = queue
-      .then(sync)
-      .catch(() => undefined)
-      .then(() => {
-        const ready = waiters.filter((w) => w.address === current)
-        waiters = waiters.filter((w) => w.address !== current)
-        for (const w of ready) w.resolve()
-      })
-    return queue
-  }
-
+  let follower: Follower | null = null
   if (opts.host !== undefined) {
     assertLoopback(opts.host)
     await listenAt(opts.host)
   } else {
-    // Starting the sshd is starting the host's SSH service.
     const address = await withStateLock(statePath, () => {
       const s = loadState(statePath)
-      const at = managementAddress(s)
-      if (at === null) {
-        throw new Error('vmk0 has no reachable address: the SSH simulator has nowhere to listen')
-      }
-      assertLoopback(at)
-      seenChanges = s.managementChanges
+      const at = startingAddress(s)
       if (!s.services.ssh.running) {
         s.services.ssh.running = true
         saveState(statePath, s)
       }
       return at
     })
-    seenAddress = address
     await listenAt(address)
+    const f = followManagement(statePath, address, {
+      drop: (how) => {
+        for (const conn of conns.values()) drop(conn, how)
+      },
+      moveTo: async (to) => {
+        stopListening()
+        if (to !== null) await listenAt(to)
+      },
+    })
+    follower = f
+    resync = () => f.resync()
   }
-  const unwatch =
-    opts.host === undefined ? watchState(statePath, () => void resync()) : () => undefined
 
   return {
     get port() {
@@ -401,14 +370,12 @@ export async function startSimSshServer(opts: SimSshOptions): Promise<SimSshServ
     },
     listening: () => current,
     waitForAddress: (address) =>
-      address === current
-        ? Promise.resolve()
-        : new Promise((resolve) => waiters.push({ address, resolve })),
+      follower === null
+        ? Promise.reject(new Error('an SSH simulator on a fixed address does not move'))
+        : follower.waitForAddress(address),
     connections: () => conns.size,
     async close() {
-      closed = true
-      unwatch()
-      await queue
+      await follower?.stop()
       // A clean disconnect for live sessions; ones left hanging by an address change just go.
       for (const [client, c] of conns) {
         if (c.dropped) c.sock.destroy()
