@@ -4,6 +4,7 @@
 //   node sim-cli.mjs <statePath> record-exec <command line>   (OpenSSH's ForceCommand)
 import { spawn } from 'node:child_process'
 import { lookup } from 'node:dns/promises'
+import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { firewallDropsOutbound } from './firewall'
 import { recordExec, runInStateFile } from './interpreter'
@@ -40,6 +41,22 @@ async function firewallWget(statePath: string, args: string[]): Promise<number> 
   })
 }
 
+/**
+ * A program started with SIGHUP ignored (a script's `trap '' HUP`) keeps it ignored, as ESXi's
+ * own tools do. Node resets inherited dispositions at startup, so take the ignore back from the
+ * parent that forked this shim with it (SigIgn bit 0 is SIGHUP).
+ */
+function keepIgnoredHangup(): void {
+  try {
+    const status = readFileSync(`/proc/${process.ppid}/status`, 'utf8')
+    const mask = /^SigIgn:\s*([0-9a-f]+)$/m.exec(status)?.[1]
+    if (mask !== undefined && (BigInt(`0x${mask}`) & 1n) === 1n)
+      process.on('SIGHUP', () => undefined)
+  } catch {
+    // No /proc: leave the default.
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [statePath, program, ...args] = argv
   if (statePath === undefined || program === undefined) {
@@ -59,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
   return result.code
 }
 
+keepIgnoredHangup()
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code

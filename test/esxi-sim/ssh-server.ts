@@ -192,6 +192,8 @@ export async function startSimSshServer(opts: SimSshOptions): Promise<SimSshServ
     shell: { binDir: string; cwd: string },
   ) {
     const child = spawn(join(shell.binDir, 'sh'), ['-c', line], {
+      // BusyBox names itself after argv[0] in its messages: `sh: cat: not found`, as on ESXi.
+      argv0: 'sh',
       cwd: shell.cwd,
       env: {
         PATH: shell.binDir,

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { writeCommands } from '../esxi-sim/interpreter'
+import { runCommandLine, writeCommands } from '../esxi-sim/interpreter'
 import { noteManagementChange, managementAddress } from '../esxi-sim/net'
 import { buildSimCli, generateHostKeys, installEsxiBin, syncQuirkTools } from '../esxi-sim/shims'
 import { startSimSshServer, type SimSshServer } from '../esxi-sim/ssh-server'
@@ -12,6 +12,26 @@ import {
   type SimState,
 } from '../esxi-sim/state'
 import { tempDir } from './app'
+
+/**
+ * State overrides that put vmk0 at a static address (in 127.0.0.0/8, so its sshd can listen
+ * there) with a default route, e.g. `createSimHost({ profile: '9.0',
+ * ...managementNetwork('127.0.10.10', '255.255.255.0', '127.0.10.1') })`.
+ */
+export function managementNetwork(
+  address: string,
+  netmask: string,
+  gateway?: string,
+): Pick<SimState, 'vmknics' | 'routes'> {
+  const s = defaultState()
+  const ipv4 = `esxcli network ip interface ipv4 set -i vmk0 -t static -I ${address} -N ${netmask}`
+  const route = `esxcli network ip route ipv4 add --gateway ${gateway ?? ''} --network default`
+  for (const line of gateway === undefined ? [ipv4] : [ipv4, route]) {
+    const r = runCommandLine(line, s)
+    if (r.code !== 0) throw new Error(`${line}: ${r.stdout}${r.stderr}`)
+  }
+  return { vmknics: s.vmknics, routes: s.routes }
+}
 
 export interface ShellRun {
   code: number | null
