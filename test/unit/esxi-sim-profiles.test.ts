@@ -11,15 +11,11 @@ const run = (s: SimState, line: string) => runCommandLine(line, s)
 const KEY = 'AAAAA-BBBBB-CCCCC-DDDDD-EEEEE'
 
 describe('version profiles print what esxi.md says each release prints', () => {
-  it('8.0.2 is the default and prints esxi.md’s sample exactly', () => {
+  it('8.0.2 (esxi.md’s sample, checked in esxi-sim-interpreter.test.ts) is the default', () => {
     const s = defaultState()
     expect(s.profile).toBe('8.0.2')
-    expect(run(s, 'esxcli system version get').stdout).toBe(
-      '   Product: VMware ESXi\n' +
-        '   Version: 8.0.2\n' +
-        '   Build: Releasebuild-22380479\n' +
-        '   Update: 2\n' +
-        '   Patch: 0\n',
+    expect(run(s, 'esxcli system version get')).toEqual(
+      run(defaultState({ profile: '8.0.2' }), 'esxcli system version get'),
     )
     expect(run(s, 'vmware -v').stdout).toBe('VMware ESXi 8.0.2 build-22380479\n')
   })
