@@ -333,6 +333,24 @@ describe('management address change over the ssh2 simulator', () => {
     expect(at.hostKey).toBe(s.hostKey)
   })
 
+  it('vmk0 switched to DHCP answers at its lease', async () => {
+    const lease = { address: '127.0.40.7', netmask: '255.255.255.0', gateway: '127.0.40.1' }
+    const esx = await simHost({ dhcpLeases: { vmk0: lease } })
+    const sshd = await ssh2Sshd(esx)
+    const s = await connect(esx, sshd, OLD.ip)
+    expect(
+      (
+        await s.run(
+          '(sleep 1; esxcli network ip interface ipv4 set -i vmk0 -t dhcp) >/dev/null 2>&1 </dev/null &',
+        )
+      ).code,
+    ).toBe(0)
+    await s.closed
+    await sshd.waitForAddress(lease.address)
+    const at = await connectWhenUp(esx, sshd, lease.address)
+    expect((await at.run('esxcfg-route')).stdout).toBe('VMkernel default gateway is 127.0.40.1\n')
+  })
+
   it('with the hang quirk, the old session is left hanging until the client gives up', async () => {
     const esx = await simHost({ quirks: { oldAddressSessions: 'hang' } })
     const sshd = await ssh2Sshd(esx)

@@ -242,14 +242,19 @@ describe('shell syntax over the ssh2 simulator', () => {
     const mark = esx.logMark()
     const lines = esx.state().execLog.length
     await ssh.execCommand('esxcli network ip dns server list')
-    await ssh.execCommand(
-      'esxcli system hostname get | grep Host; esxcfg-route; /etc/init.d/SSH status',
-    )
+    await ssh.execCommand('esxcli system hostname get | grep Host; esxcfg-route')
+    // The init scripts live outside PATH: a simple line reaches them, BusyBox does not.
+    expect(await ssh.execCommand('/etc/init.d/SSH status')).toMatchObject({
+      code: 0,
+      stdout: 'SSH is running',
+    })
+    expect((await ssh.execCommand('/etc/init.d/SSH status; echo rc=$?')).stdout).toBe('rc=127')
     expect(esx.writesSince(mark)).toEqual([])
     expect(esx.state().log.slice(mark)).toEqual([
       'esxcli network ip dns server list',
       'esxcli system hostname get',
       'esxcfg-route',
+      '/etc/init.d/SSH status',
     ])
     expect(
       esx
@@ -258,7 +263,9 @@ describe('shell syntax over the ssh2 simulator', () => {
         .map((e) => e.line),
     ).toEqual([
       'esxcli network ip dns server list',
-      'esxcli system hostname get | grep Host; esxcfg-route; /etc/init.d/SSH status',
+      'esxcli system hostname get | grep Host; esxcfg-route',
+      '/etc/init.d/SSH status',
+      '/etc/init.d/SSH status; echo rc=$?',
     ])
     await ssh.execCommand('esxcfg-route 127.0.0.254')
     expect(esx.writesSince(mark)).toEqual(['esxcfg-route 127.0.0.254'])
