@@ -1,5 +1,16 @@
 import type { Output } from './format'
-import type { Route, SimState, Vmknic } from './state'
+import {
+  broadcastOf,
+  dropUnusableRoutes,
+  isIPv4,
+  isIPv6,
+  isNetmask,
+  networkOf,
+  prefixToMask,
+  routeTable,
+  vmknicFor,
+} from './net'
+import type { SimState, Vmknic } from './state'
 
 // Error texts below that are not in esxi.md are marked `invented`: they are plausible, but tests
 // and product code must not rely on their wording, only on the non-zero exit code.
@@ -151,17 +162,6 @@ export function usage(program: string, cmd: CmdDef): string {
 
 // --- small helpers -------------------------------------------------------------------------
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/
-const isIPv4 = (s: string) => IPV4.test(s)
-const isIPv6 = (s: string) => /^[0-9a-fA-F:]+$/.test(s) && s.includes(':')
-
-const ip2n = (ip: string) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0)
-const n2ip = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.')
-const networkOf = (ip: string, mask: string) => n2ip((ip2n(ip) & ip2n(mask)) >>> 0)
-const broadcastOf = (ip: string, mask: string) =>
-  n2ip(((ip2n(ip) & ip2n(mask)) | (~ip2n(mask) >>> 0)) >>> 0)
-const prefixToMask = (bits: number) => n2ip(bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0)
-
 function ensureIp(value: string, what: string): string {
   if (!isIPv4(value) && !isIPv6(value)) fail(`Invalid ${what} address: ${value}`) // invented
   return value
@@ -170,6 +170,11 @@ function ensureIp(value: string, what: string): string {
 function ensureIPv4(value: string, what: string): string {
   if (!isIPv4(value)) fail(`Invalid ${what}: ${value}`) // invented
   return value
+}
+
+function checkMtu(mtu: number): number {
+  if (mtu < 1280 || mtu > 9000) fail(`Invalid MTU ${mtu}. The valid range is 1280-9000.`) // invented
+  return mtu
 }
 
 function vmknic(s: SimState, name: string): Vmknic {
@@ -199,6 +204,8 @@ const TAGS = [
   'nvmeTCP',
   'nvmeRDMA',
 ]
+
+const DEFAULT_LOGDIR = '[] /scratch/log'
 
 interface AdvancedDef {
   type: 'integer' | 'string'
@@ -252,6 +259,19 @@ const ADVANCED: Record<string, AdvancedDef> = {
     def: '',
     description: 'The remote host to output logs to.',
   },
+  '/Syslog/global/logDir': {
+    type: 'string',
+    def: DEFAULT_LOGDIR,
+    description: 'Datastore path of directory to output logs to.',
+  },
+  // invented: the range; the default is what 7.0 and later ship.
+  '/Net/TcpipHeapMax': {
+    type: 'integer',
+    def: 1024,
+    min: 32,
+    max: 1576,
+    description: 'Max megabytes the tcpip module heap can grow to. (REQUIRES REBOOT!)',
+  },
 }
 
 function advancedDef(s: SimState, path: string): AdvancedDef {
@@ -286,20 +306,105 @@ function advancedBlock(s: SimState, path: string) {
   }
 }
 
-function activeClients(s: SimState, portgroup: string): number {
-  return s.vmknics.filter((v) => v.portgroup === portgroup).length
+function routeOpts(verb: string): OptDef[] {
+  return [
+    {
+      long: 'gateway',
+      short: 'g',
+      type: 'str',
+      required: true,
+      help: `The IPv4 address of the gateway through which a route to be ${verb}.`,
+    },
+    {
+      long: 'network',
+      short: 'n',
+      type: 'str',
+      required: true,
+      help: `The IPv4 address and prefix length of the network to ${verb === 'added' ? 'add the route to' : 'remove'}. Specify default to indicate the default network.`,
+    },
+  ]
 }
 
-function connectedRoutes(s: SimState): Route[] {
-  return s.vmknics
-    .filter((v) => v.ipv4.type !== 'NONE' && isIPv4(v.ipv4.address) && v.ipv4.address !== '0.0.0.0')
-    .map((v) => ({
-      network: networkOf(v.ipv4.address, v.ipv4.netmask),
-      netmask: v.ipv4.netmask,
-      gateway: '0.0.0.0',
-      interface: v.name,
-      source: 'MANUAL' as const,
-    }))
+function routeNetwork(raw: string): { network: string; netmask: string } {
+  if (raw === 'default') return { network: 'default', netmask: '0.0.0.0' }
+  const m = /^([\d.]+)\/(\d{1,2})$/.exec(raw)
+  if (!m || !isIPv4(m[1] ?? '') || Number(m[2]) > 32) fail(`Invalid network: ${raw}`) // invented
+  const netmask = prefixToMask(Number(m[2]))
+  return { network: networkOf(m[1] ?? '', netmask), netmask }
+}
+
+/**
+ * esxi.md: the gateway must be inside a vmknic's subnet, or ESXi says "Unable to set VMkernel
+ * gateway" (the rest of the message is invented).
+ */
+export function usableGateway(s: SimState, gateway: string): Vmknic {
+  return (
+    vmknicFor(s, gateway) ??
+    fail(
+      `Unable to set VMkernel gateway to ${gateway}: it is not in the subnet of any VMkernel interface`,
+    )
+  )
+}
+
+/** Replaces the manual default route (what `esxcfg-route G` does). */
+export function setDefaultGateway(s: SimState, gateway: string): void {
+  const via = usableGateway(s, gateway)
+  s.routes = [
+    { network: 'default', netmask: '0.0.0.0', gateway, interface: via.name, source: 'MANUAL' },
+    ...s.routes.filter((r) => r.network !== 'default'),
+  ]
+}
+
+// The syslog settings live in two places on ESXi (syslog config and the Syslog.global advanced
+// options); both write through these so they always agree.
+// invented: the validation rules and their messages.
+function setLoghost(s: SimState, loghost: string): void {
+  const entries = loghost === '' ? [] : loghost.split(',')
+  for (const e of entries) {
+    if (!/^((udp|tcp|ssl):\/\/)?[A-Za-z0-9.:[\]-]+$/.test(e.trim())) fail(`Invalid loghost: ${e}`)
+  }
+  s.syslog.remoteHost = loghost
+  s.advanced['/Syslog/global/logHost'] = loghost
+}
+
+function setLogdir(s: SimState, logdir: string): void {
+  const configured = logdir === DEFAULT_LOGDIR ? '' : logdir
+  if (configured !== '' && !/^(\/|\[[^\]]*\] )/.test(configured)) {
+    fail(`Invalid logdir: ${logdir}. Use an absolute path or a [datastore] path.`)
+  }
+  s.syslog.logDir = configured
+  s.advanced['/Syslog/global/logDir'] = configured === '' ? DEFAULT_LOGDIR : configured
+}
+
+/**
+ * esxi.md's root password rules (the 7.0/8.0 default Security.PasswordQualityControl): 7-39
+ * characters, at least 3 of the 4 character classes, where a leading capital and a trailing digit
+ * do not count, and no part of the user name. Dictionary words are not simulated. 9.0's defaults
+ * are unconfirmed; the same rules apply to every profile. Returns the first rule broken, or null.
+ */
+export function passwordProblem(password: string, user = 'root'): string | null {
+  if (password.length < 7) return 'it must have at least 7 characters'
+  if (password.length > 39) return 'it must have at most 39 characters'
+  const chars = [...password]
+  const classes = [
+    chars.some((ch) => /[a-z]/.test(ch)),
+    chars.some((ch, i) => /[A-Z]/.test(ch) && i > 0),
+    chars.some((ch, i) => /[0-9]/.test(ch) && i < chars.length - 1),
+    chars.some((ch) => !/[A-Za-z0-9]/.test(ch)),
+  ].filter(Boolean).length
+  if (classes < 3) {
+    return (
+      'it must mix at least 3 of lower case, upper case, digits and other characters ' +
+      '(a leading capital and a trailing digit do not count)'
+    )
+  }
+  if (password.toLowerCase().includes(user.toLowerCase()))
+    return 'it must not contain the user name'
+  return null
+}
+
+function activeClients(s: SimState, portgroup: string): number {
+  return s.vmknics.filter((v) => v.portgroup === portgroup).length
 }
 
 // --- the commands ----------------------------------------------------------------------------
@@ -487,6 +592,12 @@ export const COMMANDS: CmdDef[] = [
     opts: [
       { long: 'enabled', short: 'e', type: 'bool', help: 'Enable or disable the NTP service.' },
       {
+        long: 'reset',
+        short: 'r',
+        type: 'flag',
+        help: 'Reset the NTP configuration to its defaults before applying the other options.',
+      },
+      {
         long: 'server',
         short: 's',
         type: 'str',
@@ -495,16 +606,25 @@ export const COMMANDS: CmdDef[] = [
       },
     ],
     run: (o, s) => {
-      if (o.has('server')) {
-        const servers = o.all('server').map(String)
-        for (const server of servers) {
-          const literal = isIPv4(server) || isIPv6(server)
-          if (!literal && s.resolvableNames !== null && !s.resolvableNames.includes(server)) {
-            // invented: esxi.md only says the names must resolve.
-            fail(`Invalid server specified: ${server}. Unable to resolve the host name.`)
-          }
+      if (!o.has('server') && !o.has('enabled') && !o.bool('reset')) {
+        fail('At least one option must be specified') // invented
+      }
+      const servers = o.all('server').map(String)
+      for (const server of servers) {
+        const literal = isIPv4(server) || isIPv6(server)
+        if (!literal && s.resolvableNames !== null && !s.resolvableNames.includes(server)) {
+          // invented: esxi.md only says the names must resolve.
+          fail(`Invalid server specified: ${server}. Unable to resolve the host name.`)
         }
-        s.ntp.servers = servers
+      }
+      // invented: the defaults --reset returns to (no servers, service off).
+      if (o.bool('reset')) s.ntp = { enabled: false, servers: [] }
+      if (o.has('server')) {
+        // esxi.md: whether -s replaces or appends is unconfirmed; the quirk picks one.
+        s.ntp.servers =
+          s.quirks.ntpSetServers === 'append'
+            ? [...s.ntp.servers, ...servers.filter((x) => !s.ntp.servers.includes(x))]
+            : servers
       }
       const enabled = o.bool('enabled')
       if (enabled !== undefined) s.ntp.enabled = enabled
@@ -768,12 +888,14 @@ export const COMMANDS: CmdDef[] = [
       const ip = o.str('ipv4')
       const mask = o.str('netmask')
       const gw = o.str('gateway')
+      if (gw !== undefined) ensureIPv4(gw, 'gateway')
+      const unset = { address: '0.0.0.0', netmask: '0.0.0.0', broadcast: '0.0.0.0' }
       if (type === 'static' || ((ip !== undefined || mask !== undefined) && type === undefined)) {
         if (ip === undefined || mask === undefined) {
           fail('IPv4 address and netmask must be specified for static configuration') // invented
         }
         ensureIPv4(ip, 'IPv4 address')
-        ensureIPv4(mask, 'IPv4 netmask')
+        if (!isNetmask(mask)) fail(`Invalid IPv4 netmask: ${mask}`) // invented
         v.ipv4 = {
           address: ip,
           netmask: mask,
@@ -782,17 +904,23 @@ export const COMMANDS: CmdDef[] = [
           gateway: v.ipv4.gateway,
         }
       } else if (type === 'dhcp') {
-        v.ipv4.type = 'DHCP'
+        // invented: the lease the state holds for this vmknic, or no address when none answers.
+        const lease = s.dhcpLeases[v.name]
+        v.ipv4 = lease
+          ? {
+              address: lease.address,
+              netmask: lease.netmask,
+              broadcast: broadcastOf(lease.address, lease.netmask),
+              type: 'DHCP',
+              gateway: v.ipv4.gateway,
+            }
+          : { ...unset, type: 'DHCP', gateway: v.ipv4.gateway }
       } else if (type === 'none') {
-        v.ipv4 = {
-          address: '0.0.0.0',
-          netmask: '0.0.0.0',
-          broadcast: '0.0.0.0',
-          type: 'NONE',
-          gateway: '0.0.0.0',
-        }
+        v.ipv4 = { ...unset, type: 'NONE', gateway: '0.0.0.0' }
       }
-      if (gw !== undefined) v.ipv4.gateway = ensureIPv4(gw, 'gateway')
+      // esxi.md: -g is a per-adapter gateway override, not the default route.
+      if (gw !== undefined) v.ipv4.gateway = gw
+      dropUnusableRoutes(s)
       return none
     },
   },
@@ -866,7 +994,7 @@ export const COMMANDS: CmdDef[] = [
         name,
         portgroup: pg,
         mac: `00:50:56:6${index % 10}:${(0x10 + index).toString(16).padStart(2, '0')}:${(0x20 + index).toString(16).padStart(2, '0')}`,
-        mtu: o.int('mtu') ?? 1500,
+        mtu: checkMtu(o.int('mtu') ?? 1500),
         enabled: true,
         ipv4: {
           address: '0.0.0.0',
@@ -877,6 +1005,59 @@ export const COMMANDS: CmdDef[] = [
         },
         tags: [],
       })
+      return none
+    },
+  },
+  {
+    // esxi.md: `-e false` then `-e true` restarts an interface with its configuration.
+    path: 'network ip interface set',
+    help: 'This command sets the enabled status and MTU size of a given IP interface',
+    opts: [
+      {
+        long: 'enabled',
+        short: 'e',
+        type: 'bool',
+        help: 'Set to true to enable the interface, set to false to disable it.',
+      },
+      {
+        long: 'interface-name',
+        short: 'i',
+        type: 'str',
+        required: true,
+        help: 'The name of the interface to apply the configurations.',
+      },
+      { long: 'mtu', short: 'm', type: 'long', help: 'The MTU size of the IP interface.' },
+    ],
+    run: (o, s) => {
+      const v = vmknic(s, o.req('interface-name'))
+      const enabled = o.bool('enabled')
+      const mtu = o.int('mtu')
+      if (enabled === undefined && mtu === undefined) {
+        fail('At least one option must be specified') // invented
+      }
+      if (mtu !== undefined) v.mtu = checkMtu(mtu)
+      if (enabled !== undefined) v.enabled = enabled
+      dropUnusableRoutes(s)
+      return none
+    },
+  },
+  {
+    // Not in esxi.md's tables; a real esxcli command, with an invented error.
+    path: 'network ip interface remove',
+    help: 'Remove a VMkernel network interface.',
+    opts: [
+      {
+        long: 'interface-name',
+        short: 'i',
+        type: 'str',
+        required: true,
+        help: 'The name of the VMkernel network interface to remove.',
+      },
+    ],
+    run: (o, s) => {
+      const v = vmknic(s, o.req('interface-name'))
+      s.vmknics = s.vmknics.filter((x) => x !== v)
+      dropUnusableRoutes(s)
       return none
     },
   },
@@ -955,57 +1136,36 @@ export const COMMANDS: CmdDef[] = [
       kind: 'table',
       type: 'IPv4Route',
       columns: ['Network', 'Netmask', 'Gateway', 'Interface', 'Source'].map((label) => ({ label })),
-      rows: [...s.routes, ...connectedRoutes(s)].map((r) => [
-        r.network,
-        r.netmask,
-        r.gateway,
-        r.interface,
-        r.source,
-      ]),
+      rows: routeTable(s).map((r) => [r.network, r.netmask, r.gateway, r.interface, r.source]),
     }),
   },
   {
     path: 'network ip route ipv4 add',
     help: 'Add IPv4 route to the VMkernel.',
-    opts: [
-      {
-        long: 'gateway',
-        short: 'g',
-        type: 'str',
-        required: true,
-        help: 'The IPv4 address of the gateway through which a route to be added.',
-      },
-      {
-        long: 'network',
-        short: 'n',
-        type: 'str',
-        required: true,
-        help: 'The IPv4 address and prefix length of the network to add the route to. Specify default to indicate the default network.',
-      },
-    ],
+    opts: routeOpts('added'),
     run: (o, s) => {
       const gateway = ensureIPv4(o.req('gateway'), 'gateway')
-      const raw = o.req('network')
-      let network = 'default'
-      let netmask = '0.0.0.0'
-      if (raw !== 'default') {
-        const m = /^([\d.]+)\/(\d{1,2})$/.exec(raw)
-        if (!m || !isIPv4(m[1] ?? '') || Number(m[2]) > 32) fail(`Invalid network: ${raw}`) // invented
-        netmask = prefixToMask(Number(m?.[2]))
-        network = networkOf(m?.[1] ?? '', netmask)
-      }
+      const { network, netmask } = routeNetwork(o.req('network'))
       if (s.routes.some((r) => r.network === network && r.netmask === netmask)) {
         return duplicate(s, 'Unable to add route: route already exists') // invented
       }
-      const via =
-        s.vmknics.find(
-          (v) =>
-            v.ipv4.type !== 'NONE' &&
-            networkOf(v.ipv4.address, v.ipv4.netmask) === networkOf(gateway, v.ipv4.netmask),
-        )?.name ??
-        s.vmknics[0]?.name ??
-        'vmk0'
-      s.routes.push({ network, netmask, gateway, interface: via, source: 'MANUAL' })
+      const via = usableGateway(s, gateway)
+      s.routes.push({ network, netmask, gateway, interface: via.name, source: 'MANUAL' })
+      return none
+    },
+  },
+  {
+    // Not in esxi.md's tables; a real esxcli command, with an invented error.
+    path: 'network ip route ipv4 remove',
+    help: 'Remove IPv4 route from the VMkernel.',
+    opts: routeOpts('removed'),
+    run: (o, s) => {
+      const gateway = ensureIPv4(o.req('gateway'), 'gateway')
+      const { network, netmask } = routeNetwork(o.req('network'))
+      const match = (r: { network: string; netmask: string; gateway: string }) =>
+        r.network === network && r.netmask === netmask && r.gateway === gateway
+      if (!s.routes.some(match)) return duplicate(s, 'Unable to remove route: Not found') // invented
+      s.routes = s.routes.filter((r) => !match(r))
       return none
     },
   },
@@ -1082,6 +1242,27 @@ export const COMMANDS: CmdDef[] = [
     },
   },
   {
+    // Not in esxi.md's tables; a real esxcli command, with invented errors.
+    path: 'network vswitch standard remove',
+    help: 'Remove a virtual switch from the ESX networking system.',
+    opts: [
+      {
+        long: 'vswitch-name',
+        short: 'v',
+        type: 'str',
+        required: true,
+        help: 'The name of the virtual switch to remove.',
+      },
+    ],
+    run: (o, s) => {
+      const v = vswitch(s, o.req('vswitch-name'))
+      if (v.portgroups.some((pg) => activeClients(s, pg) > 0)) fail('Sysinfo error: Busy') // invented
+      s.vswitches = s.vswitches.filter((x) => x !== v)
+      s.portgroups = s.portgroups.filter((p) => p.vswitch !== v.name)
+      return none
+    },
+  },
+  {
     path: 'network vswitch standard set',
     help: 'This command sets the MTU size and CDP status of a given virtual switch.',
     opts: [
@@ -1103,10 +1284,7 @@ export const COMMANDS: CmdDef[] = [
     run: (o, s) => {
       const v = vswitch(s, o.req('vswitch-name'))
       const mtu = o.int('mtu')
-      if (mtu !== undefined) {
-        if (mtu < 1280 || mtu > 9000) fail(`Invalid MTU ${mtu}. The valid range is 1280-9000.`) // invented
-        v.mtu = mtu
-      }
+      if (mtu !== undefined) v.mtu = checkMtu(mtu)
       return none
     },
   },
@@ -1275,8 +1453,8 @@ export const COMMANDS: CmdDef[] = [
       type: 'SyslogConfig',
       fields: [
         { label: 'Default Network Retry Timeout', value: 180 },
-        { label: 'Local Log Output', value: '/scratch/log' },
-        { label: 'Local Log Output Is Configured', value: false },
+        { label: 'Local Log Output', value: s.syslog.logDir || '/scratch/log' },
+        { label: 'Local Log Output Is Configured', value: s.syslog.logDir !== '' },
         { label: 'Local Log Output Is Persistent', value: true },
         { label: 'Log To Unique Subdirectory', value: false },
         {
@@ -1291,6 +1469,11 @@ export const COMMANDS: CmdDef[] = [
     help: 'Set global log configuration options',
     opts: [
       {
+        long: 'logdir',
+        type: 'str',
+        help: 'The directory to output local logs to.',
+      },
+      {
         long: 'loghost',
         type: 'str',
         help: 'The remote host(s) to send logs to. Provide an empty string to disable.',
@@ -1298,10 +1481,12 @@ export const COMMANDS: CmdDef[] = [
     ],
     run: (o, s) => {
       const loghost = o.str('loghost')
-      if (loghost !== undefined) {
-        s.syslog.remoteHost = loghost
-        s.advanced['/Syslog/global/logHost'] = loghost
+      const logdir = o.str('logdir')
+      if (loghost === undefined && logdir === undefined) {
+        fail('At least one option must be specified') // invented
       }
+      if (loghost !== undefined) setLoghost(s, loghost)
+      if (logdir !== undefined) setLogdir(s, logdir)
       return none
     },
   },
@@ -1399,7 +1584,9 @@ export const COMMANDS: CmdDef[] = [
       const path = o.req('option')
       const def = advancedDef(s, path)
       if (o.bool('default')) {
-        s.advanced[path] = def.def
+        if (path === '/Syslog/global/logHost') setLoghost(s, '')
+        else if (path === '/Syslog/global/logDir') setLogdir(s, '')
+        else s.advanced[path] = def.def
         return none
       }
       const i = o.int('int-value')
@@ -1413,8 +1600,9 @@ export const COMMANDS: CmdDef[] = [
         s.advanced[path] = n
       } else {
         if (str === undefined) fail(`Option ${path} is a string option; use --string-value`) // invented
-        s.advanced[path] = str
-        if (path === '/Syslog/global/logHost') s.syslog.remoteHost = str
+        if (path === '/Syslog/global/logHost') setLoghost(s, str)
+        else if (path === '/Syslog/global/logDir') setLogdir(s, str)
+        else s.advanced[path] = str
       }
       return none
     },
@@ -1451,7 +1639,10 @@ export const COMMANDS: CmdDef[] = [
       const c = o.str('password-confirmation')
       if (p !== undefined || c !== undefined) {
         if (p !== c) fail('Password and confirmation password do not match') // invented
-        s.rootPassword = p as string
+        const problem = passwordProblem(p ?? '', id)
+        // invented wording; it names the rule broken, never the password.
+        if (problem) fail(`Password does not meet the password policy requirements: ${problem}`)
+        s.rootPassword = p ?? ''
       }
       return none
     },

@@ -1,43 +1,45 @@
 import { COMMANDS, EsxcliError, NAMESPACES, childrenOf, parseOpts, usage } from './esxcli'
 import { FORMATTERS, render } from './format'
 import type { Formatter } from './format'
+import { managementAddress, noteManagementChange } from './net'
+import { hasNtpCommands } from './profile'
+import { failure, notFound, ok, type CommandResult } from './result'
 import { loadState, saveState, withStateLock } from './state'
-import type { SimState } from './state'
+import type { ExecRecord, SimState } from './state'
+import { TOOLS } from './tools'
 
-export interface CommandResult {
-  stdout: string
-  stderr: string
-  code: number
-}
+export type { CommandResult } from './result'
 
-const ok = (stdout = ''): CommandResult => ({ stdout, stderr: '', code: 0 })
-
-// esxi.md leaves open whether esxcli errors go to stdout or stderr; the state decides.
-function failure(s: SimState, text: string, code = 1): CommandResult {
-  const body = text.endsWith('\n') ? text : `${text}\n`
-  return s.quirks.errorStream === 'stdout'
-    ? { stdout: body, stderr: '', code }
-    : { stdout: '', stderr: body, code }
-}
-
-function esxcli(program: string, args: string[], s: SimState): CommandResult {
+/** Splits esxcli's arguments into its own options, the command path and the command's options. */
+function esxcliWords(
+  args: string[],
+): { formatter: Formatter; path: string; rest: string[] } | { error: string } {
   let formatter: Formatter = 'plain'
   let i = 0
   for (; i < args.length; i++) {
     const arg = args[i] ?? ''
     if (!arg.startsWith('-')) break
     const m = /^--formatter(?:=(.*))?$/s.exec(arg)
-    if (!m) return failure(s, `Error: Invalid option ${arg}`) // invented
+    if (!m) return { error: `Error: Invalid option ${arg}` } // invented
     const value = m[1] ?? args[++i]
     if (!FORMATTERS.includes(value as Formatter)) {
-      return failure(s, `Error: Invalid formatter: ${value ?? ''}`) // invented; xml is not simulated
+      return { error: `Error: Invalid formatter: ${value ?? ''}` } // invented; xml is not simulated
     }
     formatter = value as Formatter
   }
   const words: string[] = []
   for (; i < args.length && !(args[i] ?? '').startsWith('-'); i++) words.push(args[i] ?? '')
-  const path = words.join(' ')
-  const cmd = COMMANDS.find((c) => c.path === path)
+  return { formatter, path: words.join(' '), rest: args.slice(i) }
+}
+
+function esxcli(program: string, args: string[], s: SimState): CommandResult {
+  const parsed = esxcliWords(args)
+  if ('error' in parsed) return failure(s, parsed.error)
+  const { formatter, path, rest } = parsed
+  // esxi.md: the ntp namespace arrived in 7.0 Update 1.
+  const cmd = COMMANDS.find(
+    (c) => c.path === path && (hasNtpCommands(s) || !c.path.startsWith('system ntp ')),
+  )
   if (!cmd) {
     if (path === '' || NAMESPACES.has(path)) {
       // invented: a namespace alone prints what it contains.
@@ -49,7 +51,7 @@ function esxcli(program: string, args: string[], s: SimState): CommandResult {
     return failure(s, `Error: Unknown command or namespace ${path}`)
   }
   try {
-    const out = cmd.run(parseOpts(cmd, args.slice(i)), s)
+    const out = cmd.run(parseOpts(cmd, rest), s)
     return ok(render(out, formatter))
   } catch (err) {
     if (!(err instanceof EsxcliError)) throw err
@@ -57,99 +59,48 @@ function esxcli(program: string, args: string[], s: SimState): CommandResult {
   }
 }
 
-// Not from esxi.md: the exact vim-cmd license output is a plausible rendering of what the host
-// agent prints; only `serial:` carries meaning.
-function licenseShow(key: string): string {
-  const evaluation = /^0{5}(-0{5}){4}$/.test(key)
-  return (
-    '[200] Sending request for installed licenses...[200] Complete, result is:\n' +
-    `  serial: ${key}\n` +
-    `  vmodl key: ${evaluation ? 'eval' : 'esx.enterprisePlus.cpuPackage'}\n` +
-    `  name: ${evaluation ? 'Evaluation Mode' : 'VMware vSphere 8 Enterprise Plus'}\n` +
-    '  total: 0\n' +
-    '  used:  1\n' +
-    '  unit: cpuPackage\n'
-  )
-}
-
-function vimCmd(args: string[], s: SimState): CommandResult {
-  const [cmd, ...rest] = args
-  const services: Record<string, () => void> = {
-    'hostsvc/enable_ssh': () => (s.services.ssh.enabled = true),
-    'hostsvc/disable_ssh': () => (s.services.ssh.enabled = false),
-    'hostsvc/start_ssh': () => (s.services.ssh.running = true),
-    'hostsvc/stop_ssh': () => (s.services.ssh.running = false),
-    'hostsvc/enable_esx_shell': () => (s.services.esxShell.enabled = true),
-    'hostsvc/disable_esx_shell': () => (s.services.esxShell.enabled = false),
-    'hostsvc/start_esx_shell': () => (s.services.esxShell.running = true),
-    'hostsvc/stop_esx_shell': () => (s.services.esxShell.running = false),
-  }
-  const service = cmd === undefined ? undefined : services[cmd]
-  if (service) {
-    service()
-    return ok()
-  }
-  if (cmd === 'vimsvc/license') {
-    if (rest[0] === '--show') return ok(licenseShow(s.licenseKey))
-    if (rest[0] === '--set' && rest[1] !== undefined) {
-      if (!/^[A-Z0-9]{5}(-[A-Z0-9]{5}){4}$/i.test(rest[1])) {
-        return failure(s, `License key is invalid: ${rest[1]}`) // invented
-      }
-      s.licenseKey = rest[1].toUpperCase()
-      return ok(licenseShow(s.licenseKey))
-    }
-    return failure(s, 'Usage: license --show | --set <key>') // invented
-  }
-  return failure(s, `Command not found: ${cmd ?? ''}`) // invented
-}
-
-function vsish(args: string[], s: SimState): CommandResult {
-  // esxi.md leaves the surrounding output unconfirmed: the node prints the stored string as is,
-  // so tests that want a wrapper can store it in bootCmdLine.
-  if (
-    args[0] === '-e' &&
-    args[1] === 'get' &&
-    args[2] === '/system/bootCmdLine' &&
-    args.length === 3
-  ) {
-    return ok(`${s.bootCmdLine}\n`)
-  }
-  return failure(s, `vsish: unsupported request: ${args.join(' ')}`) // invented
-}
-
-// Extras esxi.md mentions as read-backs, reachable over SSH; not exposed as shims.
-function extras(program: string, args: string[], s: SimState): CommandResult | undefined {
-  if (program === 'vmware' && args.length === 1 && args[0] === '-v') {
-    const build = s.version.build.replace(/^Releasebuild-/, '')
-    return ok(`${s.version.product} ${s.version.version} build-${build}\n`)
-  }
-  if (program === '/etc/init.d/SSH' && args.length === 1) {
-    // invented: message wording and exit status 3 for "not running" (LSB convention).
-    if (args[0] === 'status') {
-      return s.services.ssh.running
-        ? ok('SSH is running\n')
-        : { stdout: 'SSH is not running\n', stderr: '', code: 3 }
-    }
-    if (args[0] === 'start' || args[0] === 'stop') {
-      s.services.ssh.running = args[0] === 'start'
-      return ok()
-    }
-  }
-  return undefined
-}
-
-const PROGRAMS = ['esxcli', 'localcli', 'vim-cmd', 'vsish', 'vmware']
+/** The programs the simulator runs itself; anything else is left to BusyBox (or not found). */
+export const SIM_PROGRAMS: readonly string[] = ['esxcli', 'localcli', ...Object.keys(TOOLS)]
 
 // Products may call the tools by absolute path, as ESXi keeps them in /bin (and /sbin).
 function programName(arg0: string): string {
   const m = /^\/(?:usr\/)?s?bin\/([^/]+)$/.exec(arg0)
-  return m?.[1] !== undefined && PROGRAMS.includes(m[1]) ? m[1] : arg0
+  return m?.[1] !== undefined && SIM_PROGRAMS.includes(m[1]) ? m[1] : arg0
 }
+
+/** Whether the host has this program (vmkping may be switched off by a quirk). */
+function installed(program: string, s: SimState): boolean {
+  if (program === 'vmkping') return s.quirks.vmkping === 'present'
+  return SIM_PROGRAMS.includes(program)
+}
+
+/** Whether argv names a program the simulator runs itself (on a host that has it). */
+export function isSimProgram(argv: string[]): boolean {
+  return argv[0] !== undefined && SIM_PROGRAMS.includes(programName(argv[0]))
+}
+
+/**
+ * Whether a command (as `log` records it) changes the host: esxcli commands other than get/list,
+ * and the tools' own writes. A run that changed nothing has no such line in its slice of the log.
+ */
+export function isWriteCommand(line: string): boolean {
+  const [program = '', ...args] = line.split(' ').filter((w) => w !== '')
+  if (program === 'esxcli' || program === 'localcli') {
+    const parsed = esxcliWords(args)
+    if ('error' in parsed || !COMMANDS.some((c) => c.path === parsed.path)) return false
+    return !/ (get|list)$/.test(parsed.path)
+  }
+  return TOOLS[program]?.writes(args) ?? false
+}
+
+/** The write commands among log lines (see isWriteCommand). */
+export const writeCommands = (log: readonly string[]): string[] => log.filter(isWriteCommand)
 
 function execute(argv: string[], s: SimState): { result: CommandResult; delayMs: number } {
   if (argv.length === 0) return { result: ok(), delayMs: 0 }
   const [arg0 = '', ...args] = argv
   const program = programName(arg0)
+  if (!installed(program, s)) return { result: notFound(arg0), delayMs: 0 }
   const line = [program, ...args].join(' ')
   s.log.push(line)
   const fault = s.faults.find((f) => line.startsWith(f.match))
@@ -159,17 +110,10 @@ function execute(argv: string[], s: SimState): { result: CommandResult; delayMs:
       delayMs: fault.delayMs ?? 0,
     }
   }
-  let result: CommandResult
-  if (program === 'esxcli' || program === 'localcli') result = esxcli(program, args, s)
-  else if (program === 'vim-cmd') result = vimCmd(args, s)
-  else if (program === 'vsish') result = vsish(args, s)
-  else {
-    result = extras(program, args, s) ?? {
-      stdout: '',
-      stderr: `sh: ${arg0}: not found\n`,
-      code: 127,
-    }
-  }
+  const before = managementAddress(s)
+  const tool = TOOLS[program]
+  const result = tool ? tool.run(args, s) : esxcli(program, args, s)
+  noteManagementChange(s, before)
   return { result, delayMs: 0 }
 }
 
@@ -267,7 +211,7 @@ export function splitCommandLine(line: string): string[] {
 }
 
 /** The words of a command line, or the result a shell gives for a line it refuses (exit 2). */
-function splitOrRefuse(line: string): string[] | CommandResult {
+export function splitOrRefuse(line: string): string[] | CommandResult {
   try {
     return splitCommandLine(line)
   } catch (err) {
@@ -303,4 +247,13 @@ export async function runInStateFile(statePath: string, argv: string[]): Promise
 export async function runLineInStateFile(statePath: string, line: string): Promise<CommandResult> {
   const argv = splitOrRefuse(line)
   return Array.isArray(argv) ? runInStateFile(statePath, argv) : argv
+}
+
+/** Adds a line an SSH session asked to run to the host's execLog. */
+export function recordExec(statePath: string, record: ExecRecord): Promise<void> {
+  return withStateLock(statePath, () => {
+    const s = loadState(statePath)
+    s.execLog.push(record)
+    saveState(statePath, s)
+  })
 }

@@ -12,6 +12,7 @@ import {
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { loadState } from './state'
 
 /** Bundles cli.ts so shims start with plain node, without a TypeScript loader. */
 export async function buildSimCli(outDir: string): Promise<string> {
@@ -49,7 +50,10 @@ export const ESXI_APPLETS: readonly string[] = [
   'sleep',
 ]
 
-const SIM_PROGRAMS = ['esxcli', 'localcli', 'vim-cmd', 'vsish']
+// The simulator's programs that sit on ESXi's PATH (/bin, /sbin). vmkping is added or removed
+// by its quirk; the init scripts live outside PATH and exist only for simple command lines.
+const SHIM_PROGRAMS = ['esxcli', 'localcli', 'vim-cmd', 'vsish', 'vmware', 'esxcfg-route']
+const QUIRK_TOOLS = ['vmkping', 'nohup', 'setsid']
 
 const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 
@@ -69,7 +73,7 @@ export function installEsxiBin(
   opts: { statePath: string; simCli: string; enforceFirewall?: boolean },
 ): void {
   mkdirSync(binDir, { recursive: true })
-  const ours = new Set([...ESXI_APPLETS, ...SIM_PROGRAMS])
+  const ours = new Set([...ESXI_APPLETS, ...SHIM_PROGRAMS, ...QUIRK_TOOLS])
   const foreign = readdirSync(binDir).filter((f) => !ours.has(f))
   if (foreign.length > 0) {
     throw new Error(`${binDir} holds files the ESXi bin may not have: ${foreign.join(', ')}`)
@@ -82,8 +86,35 @@ export function installEsxiBin(
       symlinkSync('/bin/busybox', join(binDir, applet))
     }
   }
-  for (const program of SIM_PROGRAMS) {
+  for (const program of SHIM_PROGRAMS) {
     writeShim(join(binDir, program), opts.simCli, opts.statePath, program)
+  }
+  syncQuirkTools(binDir, opts)
+}
+
+/**
+ * Adds or removes the tools whose presence a quirk decides (vmkping; nohup and setsid), from the
+ * quirks in the state file. Call it again after changing those quirks.
+ */
+export function syncQuirkTools(binDir: string, opts: { statePath: string; simCli: string }): void {
+  const { quirks } = loadState(opts.statePath)
+  const want = {
+    vmkping: quirks.vmkping === 'present',
+    nohup: quirks.nohupSetsid === 'present',
+    setsid: quirks.nohupSetsid === 'present',
+  }
+  for (const [name, present] of Object.entries(want)) {
+    const path = join(binDir, name)
+    const there = existsSync(path)
+    if (there === present) continue
+    if (!present) rmSync(path, { force: true })
+    else if (name === 'vmkping') writeShim(path, opts.simCli, opts.statePath, 'vmkping')
+    else if (name === 'setsid') symlinkSync('/bin/busybox', path)
+    else {
+      // Debian's BusyBox has no nohup applet; this is what nohup does when nothing is a terminal.
+      writeFileSync(path, `#!/bin/busybox sh\ntrap '' HUP\nexec "$@"\n`)
+      chmodSync(path, 0o755)
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
+import { profileVersion, type EsxiProfile } from './profile'
 
 export interface Nic {
   name: string
@@ -62,7 +63,44 @@ export interface Fault {
   delayMs?: number
 }
 
+/** What an invented DHCP server on the vmknic's network would hand out. */
+export interface DhcpLease {
+  address: string
+  netmask: string
+  gateway: string
+}
+
+/** One line the SSH server was asked to run, and the address the session had connected to. */
+export interface ExecRecord {
+  address: string
+  line: string
+}
+
+// esxi.md leaves these behaviours unconfirmed (or does not describe them at all), so tests can
+// exercise every answer the product must survive.
+export interface Quirks {
+  // Stream that esxcli/vim-cmd error messages go to.
+  errorStream: 'stdout' | 'stderr'
+  // Duplicate DNS server/search domain/route adds and removals of absent ones: fail or no-op.
+  duplicates: 'error' | 'ignore'
+  // Whether `esxcli system ntp set -s` replaces the server list or appends to it.
+  ntpSetServers: 'replace' | 'append'
+  // What a session to vmk0's old address sees when the address changes: the connection is reset
+  // at once, or it hangs (packets to the old address go nowhere) until the client gives up.
+  oldAddressSessions: 'reset' | 'hang'
+  // invented: whether a closing SSH connection sends SIGHUP to everything its shells started
+  // (background jobs included). 'HUP' is the harsher answer: a detached script must `trap '' HUP`.
+  sessionCloseSignal: 'HUP' | 'none'
+  // vmkping is not in esxi.md: the product must also work on a host without it.
+  vmkping: 'present' | 'absent'
+  // esxi.md: whether ESXi's BusyBox has nohup/setsid is unconfirmed.
+  nohupSetsid: 'absent' | 'present'
+}
+
 export interface SimState {
+  // The release the host runs; sets `version` unless that is given too. Behaviour that differs
+  // between releases is derived from `version` (see profile.ts), so a test can also hand-set one.
+  profile: EsxiProfile
   hostname: string
   domain: string
   dns: { servers: string[]; search: string[] }
@@ -82,9 +120,20 @@ export interface SimState {
   }
   vmknics: Vmknic[]
   routes: Route[]
+  // invented: leases by vmknic name, taken by `ipv4 set -t dhcp`; no lease leaves 0.0.0.0.
+  dhcpLeases: Record<string, DhcpLease>
+  // invented: addresses that answer vmkping (gateways, peers). Nothing else answers.
+  reachable: string[]
+  // Bumped whenever vmk0's reachable address changes (see net.ts managementAddress), so an SSH
+  // server drops its sessions even when a change is undone before it looks at the state.
+  managementChanges: number
+  // invented: the VLANs on which the management network reaches Midwife. null: any VLAN does.
+  // Otherwise vmk0 answers SSH (and vmkping) only while its port group's VLAN is listed here.
+  managementVlans: number[] | null
   vswitches: VSwitch[]
   portgroups: Portgroup[]
-  syslog: { remoteHost: string }
+  // logDir '' means the default local log output (/scratch/log).
+  syslog: { remoteHost: string; logDir: string }
   services: {
     ssh: { enabled: boolean; running: boolean }
     esxShell: { enabled: boolean; running: boolean }
@@ -98,19 +147,32 @@ export interface SimState {
   // Set by `esxcli system account set -i root`; the SSH simulator then expects it instead of the
   // password it was started with, so a product that changes the password must use the new one.
   rootPassword: string | null
-  // esxi.md leaves these behaviours unconfirmed, so tests can exercise both answers.
-  quirks: {
-    // Stream that esxcli/vim-cmd error messages go to.
-    errorStream: 'stdout' | 'stderr'
-    // Duplicate DNS server/search domain/route adds and removals of absent ones: fail or no-op.
-    duplicates: 'error' | 'ignore'
-  }
+  quirks: Quirks
   faults: Fault[]
+  // Every esxcli/localcli/vim-cmd/vsish/vmware/esxcfg-route/vmkping/init-script command run, from
+  // SSH sessions and shims alike, as `program arg arg`. isWriteCommand() tells writes from reads.
   log: string[]
+  // Every command line an SSH session asked to run (shell syntax and all).
+  execLog: ExecRecord[]
 }
 
-export function defaultState(overrides?: Partial<SimState>): SimState {
+/** A state override: any field, and any subset of the quirks. */
+export type SimOverrides = Partial<Omit<SimState, 'quirks'>> & { quirks?: Partial<Quirks> }
+
+export const DEFAULT_QUIRKS: Quirks = {
+  errorStream: 'stdout',
+  duplicates: 'error',
+  ntpSetServers: 'replace',
+  oldAddressSessions: 'reset',
+  sessionCloseSignal: 'HUP',
+  vmkping: 'present',
+  nohupSetsid: 'absent',
+}
+
+export function defaultState(overrides: SimOverrides = {}): SimState {
+  const profile = overrides.profile ?? '8.0.2'
   const base: SimState = {
+    profile,
     hostname: 'localhost',
     domain: '',
     dns: { servers: [], search: [] },
@@ -183,13 +245,7 @@ export function defaultState(overrides?: Partial<SimState>): SimState {
       vendorName: 'VMware, Inc.',
       serialNumber: 'VMware-42 33 00 ff d6 dc ba 71-0a 6a f9 1c 57 13 25 99',
     },
-    version: {
-      product: 'VMware ESXi',
-      version: '8.0.2',
-      build: 'Releasebuild-22380479',
-      update: '2',
-      patch: '0',
-    },
+    version: profileVersion(profile),
     vmknics: [
       {
         name: 'vmk0',
@@ -208,6 +264,10 @@ export function defaultState(overrides?: Partial<SimState>): SimState {
       },
     ],
     routes: [],
+    dhcpLeases: {},
+    reachable: [],
+    managementChanges: 0,
+    managementVlans: null,
     vswitches: [
       {
         name: 'vSwitch0',
@@ -221,7 +281,7 @@ export function defaultState(overrides?: Partial<SimState>): SimState {
       { name: 'VM Network', vswitch: 'vSwitch0', vlanId: 0 },
       { name: 'Management Network', vswitch: 'vSwitch0', vlanId: 0 },
     ],
-    syslog: { remoteHost: '' },
+    syslog: { remoteHost: '', logDir: '' },
     services: {
       ssh: { enabled: false, running: false },
       esxShell: { enabled: false, running: false },
@@ -235,17 +295,24 @@ export function defaultState(overrides?: Partial<SimState>): SimState {
       '/UserVars/HostClientCEIPOptIn': 0,
       '/Net/FollowHardwareMac': 0,
       '/Syslog/global/logHost': '',
+      '/Syslog/global/logDir': '[] /scratch/log',
+      '/Net/TcpipHeapMax': 1024,
     },
     // Not from esxi.md: an installed host boots its own boot.cfg, whose kernelopt is usually short.
     bootCmdLine: 'autoPartition=FALSE',
     resolvableNames: null,
     rootPassword: null,
-    quirks: { errorStream: 'stdout', duplicates: 'error' },
+    quirks: DEFAULT_QUIRKS,
     faults: [],
     log: [],
+    execLog: [],
   }
   // A structured clone keeps callers from sharing nested arrays between states.
-  return structuredClone({ ...base, ...overrides })
+  return structuredClone({
+    ...base,
+    ...overrides,
+    quirks: { ...DEFAULT_QUIRKS, ...overrides.quirks },
+  })
 }
 
 export function loadState(path: string): SimState {

@@ -223,7 +223,16 @@ describe('the simulated ESXi sshd', () => {
 describe('the ESXi shell built from shims', () => {
   it('holds only the BusyBox applets ESXi has and the ESXi tools', () => {
     expect(readdirSync(binDir).sort()).toEqual(
-      [...ESXI_APPLETS, 'esxcli', 'localcli', 'vim-cmd', 'vsish'].sort(),
+      [
+        ...ESXI_APPLETS,
+        'esxcli',
+        'esxcfg-route',
+        'localcli',
+        'vim-cmd',
+        'vmkping',
+        'vmware',
+        'vsish',
+      ].sort(),
     )
   })
 
