@@ -3,7 +3,6 @@
 import { build } from 'esbuild'
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const [entry, ...args] = process.argv.slice(2)
@@ -22,7 +21,9 @@ await build({
   target: 'node20',
   packages: 'external',
   logLevel: 'warning',
-  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+  },
 })
 const child = spawn(process.execPath, [outfile, ...args], { stdio: 'inherit' })
 child.on('exit', (code, signal) => {
