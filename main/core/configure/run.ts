@@ -1,6 +1,6 @@
 import type { Checkin, Host, Run } from '../../contract/schemas'
 import type { EventBus } from '../events'
-import { Redactor, type Logger } from '../log'
+import { escapeControl, Redactor, type Logger } from '../log'
 import type { SecretBox } from '../secrets'
 import type { Store } from '../store'
 import { run as runCommand, settingsFor, type Setting } from './settings'
@@ -113,7 +113,7 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<Run> {
     error: failure,
   })
   deps.logger.info(
-    `run ${runId} on ${run.target}: ${failure === null ? 'done' : `failed: ${failure}`}`,
+    `run ${runId} on ${escapeControl(run.target)}: ${failure === null ? 'done' : `failed: ${escapeControl(failure)}`}`,
   )
   return publish()
 }
