@@ -18,7 +18,12 @@ import { EsxSession } from './configure/ssh'
 import { EventBus } from './events'
 import { JobQueue } from './jobs/queue'
 import { CheckinRejected, interpretCheckin } from './listener/checkin'
-import { startListener, type ListenerHandlers, type RunningListener } from './listener/server'
+import {
+  startListener,
+  type ListenerHandlers,
+  type ListenerLimits,
+  type RunningListener,
+} from './listener/server'
 import { consoleLogger, type Logger } from './log'
 import { LocalKeySecretBox, newToken, tokenHash, type SecretBox } from './secrets'
 import { Store } from './store'
@@ -33,6 +38,8 @@ export interface AppOptions {
   logger?: Logger
   /** Fixes the listener address for this process, overriding the saved settings. */
   listen?: { host: string; port: number }
+  /** Rate limits, connection caps and timeouts of the check-in listener; defaults suit a provisioning network. */
+  listenerLimits?: Partial<ListenerLimits>
   connect?: Connect
   connectTimeoutMs?: number
   commandTimeoutMs?: number
@@ -125,6 +132,7 @@ export class App implements ApiHandlers {
         host,
         port,
         logger: this.logger,
+        limits: this.opts.listenerLimits,
       })
       this.listenerError = null
       this.logger.info(`check-in listener on ${host}:${this.listener.address.port}`)
@@ -142,7 +150,12 @@ export class App implements ApiHandlers {
   private async moveListener(host: string, port: number): Promise<void> {
     let next: RunningListener
     try {
-      next = await startListener(this.listenerHandlers(), { host, port, logger: this.logger })
+      next = await startListener(this.listenerHandlers(), {
+        host,
+        port,
+        logger: this.logger,
+        limits: this.opts.listenerLimits,
+      })
     } catch (err) {
       throw new ApiCallError(
         'invalid',
