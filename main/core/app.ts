@@ -19,7 +19,12 @@ import { CheckinService } from './checkins/checkin-service'
 import type { Connect } from './configure/run'
 import { EventBus } from './events'
 import { HostsService } from './hosts/hosts-service'
-import { startListener, type ListenerHandlers, type RunningListener } from './listener/server'
+import {
+  startListener,
+  type ListenerHandlers,
+  type ListenerLimits,
+  type RunningListener,
+} from './listener/server'
 import { consoleLogger, type Logger } from './log'
 import { Notifier } from './notify'
 import { RunService } from './runs/run-service'
@@ -37,6 +42,8 @@ export interface AppOptions {
   logger?: Logger
   /** Fixes the listener address for this process, overriding the saved settings. */
   listen?: { host: string; port: number }
+  /** Rate limits, connection caps and timeouts of the check-in listener; defaults suit a provisioning network. */
+  listenerLimits?: Partial<ListenerLimits>
   connect?: Connect
   connectTimeoutMs?: number
   commandTimeoutMs?: number
@@ -157,6 +164,7 @@ export class App implements ApiHandlers {
         host,
         port,
         logger: this.logger,
+        limits: this.opts.listenerLimits,
       })
       this.listenerError = null
       this.logger.info(`check-in listener on ${host}:${this.listener.address.port}`)
@@ -174,7 +182,12 @@ export class App implements ApiHandlers {
   private async moveListener(host: string, port: number): Promise<void> {
     let next: RunningListener
     try {
-      next = await startListener(this.listenerHandlers(), { host, port, logger: this.logger })
+      next = await startListener(this.listenerHandlers(), {
+        host,
+        port,
+        logger: this.logger,
+        limits: this.opts.listenerLimits,
+      })
     } catch (err) {
       throw new ApiCallError(
         'invalid',

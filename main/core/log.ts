@@ -5,18 +5,6 @@ export interface Logger {
   error(message: string): void
 }
 
-/**
- * Makes a reported or requested string safe to put in a log line: control
- * characters become visible escapes, so nobody can start a forged line.
- */
-export function escapeForLog(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
-    const code = c.charCodeAt(0)
-    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`
-  })
-}
-
 export class Redactor {
   private readonly secrets = new Set<string>()
 
@@ -36,9 +24,35 @@ export function redactPath(path: string): string {
   return path.replace(/\/(ks|c)\/(discover\/)?[^/?#.]+/g, '/$1/$2***')
 }
 
+// C0 (with \n \r \t), DEL, C1 (with NEL), the Unicode line and paragraph
+// separators, and the bidi overrides that can make a terminal show a line in
+// another order than it was written.
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
+const CONTROLS = new RegExp(CONTROL.source, 'g')
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' }
+const hex = (n: number, width: number) => n.toString(16).padStart(width, '0')
+
+/**
+ * Shows control characters as visible escapes (\n, \x1b, \u2028), so text a
+ * host reported or a client requested can never start a line of its own in a
+ * log. Idempotent: its output holds no control character.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(CONTROLS, (c) => {
+    const code = c.charCodeAt(0)
+    return NAMED[c] ?? (code <= 0xff ? `\\x${hex(code, 2)}` : `\\u${hex(code, 4)}`)
+  })
+}
+
+export function hasControl(text: string): boolean {
+  return CONTROL.test(text)
+}
+
+/** One line per message on stderr, whatever the message holds. */
 export function consoleLogger(prefix = 'midwife'): Logger {
   const line = (level: string, m: string) =>
-    process.stderr.write(`${new Date().toISOString()} ${prefix} ${level} ${m}\n`)
+    process.stderr.write(`${new Date().toISOString()} ${prefix} ${level} ${escapeControl(m)}\n`)
   return {
     info: (m) => line('info', m),
     warn: (m) => line('warn', m),

@@ -2,10 +2,20 @@ import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { extname, join, normalize, sep } from 'node:path'
 import { WebSocketServer, type WebSocket } from 'ws'
+import { z } from 'zod'
 import { dispatch, type ApiHandlers } from '../contract/api'
 import type { EventBus } from '../core/events'
+import {
+  BodyRefused,
+  guardServer,
+  readBody,
+  refuse,
+  refuseSocket,
+  type Target,
+} from '../core/listener/guard'
 import type { Logger } from '../core/log'
 import { sameSecret } from '../core/secrets'
 
@@ -21,6 +31,9 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
   '.woff2': 'font/woff2',
 }
+
+/** An API call's body: `{ "args": [...] }`; what the arguments must be is the contract's business. */
+const ApiBody = z.object({ args: z.unknown().optional() })
 
 export interface ServeOptions {
   handlers: ApiHandlers
@@ -95,23 +108,18 @@ export function startServe(o: ServeOptions): Promise<RunningServe> {
       "base-uri 'none'",
     ].join('; ')
 
-  function refuse(res: ServerResponse, status: number, message: string) {
-    res.writeHead(status, {
-      'Content-Type': 'text/plain; charset=utf-8',
-      'Cache-Control': 'no-store',
-    })
-    res.end(`${message}\n`)
-  }
+  const plain = (res: ServerResponse, status: number, message: string) =>
+    refuse(res, { status, message })
 
-  async function serveStatic(res: ServerResponse, path: string) {
-    const rel = path === '/' ? 'index.html' : decodeURIComponent(path.slice(1))
+  async function serveStatic(res: ServerResponse, target: Target) {
+    const rel = target.path === '/' ? 'index.html' : target.decodedPath.slice(1)
     const file = normalize(join(o.staticDir, rel))
-    if (!file.startsWith(normalize(o.staticDir) + sep)) return refuse(res, 404, 'not found')
+    if (!file.startsWith(normalize(o.staticDir) + sep)) return plain(res, 404, 'not found')
     let body: Buffer
     try {
       body = await readFile(file)
     } catch {
-      return refuse(res, 404, 'not found')
+      return plain(res, 404, 'not found')
     }
     res.writeHead(200, {
       'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
@@ -123,25 +131,27 @@ export function startServe(o: ServeOptions): Promise<RunningServe> {
     res.end(body)
   }
 
-  async function readJson(req: IncomingMessage): Promise<unknown> {
-    const chunks: Buffer[] = []
-    let size = 0
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length
-      if (size > MAX_API_BODY) throw new Error('request body too large')
-      chunks.push(chunk as Buffer)
+  /** The arguments of an API call; a BodyRefused names what is wrong with the body. */
+  async function readArgs(req: IncomingMessage): Promise<unknown> {
+    const raw = await readBody(req, MAX_API_BODY)
+    let json: unknown
+    try {
+      json = JSON.parse(raw.toString('utf8') || '{}')
+    } catch (err) {
+      throw new BodyRefused(400, `malformed JSON: ${(err as Error).message}`)
     }
-    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}')
+    const body = ApiBody.safeParse(json)
+    if (!body.success) throw new BodyRefused(400, 'the body must be a JSON object: {"args": [...]}')
+    return body.data.args ?? []
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse) {
-    if (!hostOk(req)) return refuse(res, 421, 'wrong Host header')
-    const url = new URL(req.url ?? '/', `http://${req.headers.host}`)
+  async function handle(req: IncomingMessage, res: ServerResponse, target: Target) {
+    if (!hostOk(req)) return plain(res, 421, 'wrong Host header')
 
     // The printed URL: trade the token for a cookie, then drop it from the address bar.
-    if (req.method === 'GET' && url.pathname === '/' && url.searchParams.has('token')) {
-      if (!sameSecret(url.searchParams.get('token') ?? '', token))
-        return refuse(res, 401, 'wrong session token')
+    if (req.method === 'GET' && target.path === '/' && target.query.has('token')) {
+      if (!sameSecret(target.query.get('token') ?? '', token))
+        return plain(res, 401, 'wrong session token')
       res.writeHead(303, {
         Location: '/',
         'Set-Cookie': `${cookieName()}=${token}; HttpOnly; SameSite=Strict; Path=/`,
@@ -150,22 +160,23 @@ export function startServe(o: ServeOptions): Promise<RunningServe> {
       return res.end()
     }
     if (!authed(req)) {
-      return refuse(
+      return plain(
         res,
         401,
         'Midwife: open the URL printed by `midwife serve` (it carries the session token).',
       )
     }
 
-    const api = /^\/api\/(\w+)$/.exec(url.pathname)
+    const api = /^\/api\/(\w+)$/.exec(target.path)
     if (api) {
-      if (req.method !== 'POST') return refuse(res, 405, 'use POST')
-      if (!originOk(req)) return refuse(res, 403, 'cross-origin request refused')
+      if (req.method !== 'POST') return plain(res, 405, 'use POST')
+      if (!originOk(req)) return plain(res, 403, 'cross-origin request refused')
       let args: unknown
       try {
-        args = ((await readJson(req)) as { args?: unknown }).args ?? []
+        args = await readArgs(req)
       } catch (err) {
-        res.writeHead(400, { 'Content-Type': 'application/json' })
+        if (!(err instanceof BodyRefused)) throw err
+        res.writeHead(err.status, { 'Content-Type': 'application/json', Connection: 'close' })
         return res.end(
           JSON.stringify({
             ok: false,
@@ -177,33 +188,38 @@ export function startServe(o: ServeOptions): Promise<RunningServe> {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' })
       return res.end(JSON.stringify(reply))
     }
-    if (req.method === 'GET' || req.method === 'HEAD') return serveStatic(res, url.pathname)
-    return refuse(res, 405, 'method not allowed')
+    if (req.method === 'GET' || req.method === 'HEAD') return serveStatic(res, target)
+    return plain(res, 405, 'method not allowed')
   }
-
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      o.logger.error(`serve: ${(err as Error).message}`)
-      if (!res.headersSent) refuse(res, 500, 'internal error')
-    })
-  })
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
   const sockets = new Set<WebSocket>()
-  server.on('upgrade', (req, socket, head) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname
-    if (path !== '/events' || !hostOk(req) || !originOk(req) || !authed(req)) {
-      socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n')
-      return
-    }
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: Target) {
+    const refusal = (status: number, message: string) => refuseSocket(socket, { status, message })
+    if (target.path !== '/events') return refusal(404, 'the event stream is at /events')
+    if (!hostOk(req)) return refusal(421, 'wrong Host header')
+    if (!originOk(req)) return refusal(403, 'cross-origin event stream refused')
+    if (!authed(req)) return refusal(401, 'Midwife: the event stream needs the session token')
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws)
       ws.on('close', () => sockets.delete(ws))
+      // A frame over maxPayload or a protocol error arrives here; unheard, it would throw.
+      ws.on('error', () => ws.terminate())
       // The browser only listens; anything it sends is ignored.
       ws.on('message', () => undefined)
     })
+  }
+
+  const server = createServer()
+  guardServer(server, {
+    name: 'UI server',
+    logger: o.logger,
+    onRequest: handle,
+    onUpgrade: upgrade,
   })
+
   const unsubscribe = o.events.subscribe((event, payload) => {
+    if (sockets.size === 0) return
     const msg = JSON.stringify({ event, payload })
     for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(msg)
   })

@@ -5,7 +5,7 @@ import type { BootMaterial, DiscoveryMaterial } from '../../contract/schemas'
 import { checkToken } from '../checkins/tokens'
 import { hostName } from '../hosts/host-view'
 import type { Served } from '../listener/server'
-import { escapeForLog, type Logger } from '../log'
+import { escapeControl, type Logger } from '../log'
 import type { Notifier } from '../notify'
 import type { SecretBox } from '../secrets'
 import type { SiteService } from '../site/site-service'
@@ -93,7 +93,7 @@ export class BootService {
       this.store.events.append('host.kickstart_served', `host:${host.id}`, { from })
     }
     this.logger.info(
-      `kickstart for ${escapeForLog(hostName(host))} served to ${escapeForLog(from)}`,
+      `kickstart for ${escapeControl(hostName(host))} served to ${escapeControl(from)}`,
     )
     return { ok: true, text }
   }

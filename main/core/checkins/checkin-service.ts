@@ -10,7 +10,7 @@ import {
   storablePayload,
   type Credential,
 } from '../listener/checkin'
-import { escapeForLog, type Logger } from '../log'
+import { escapeControl, type Logger } from '../log'
 import type { Notifier } from '../notify'
 import type { SiteService } from '../site/site-service'
 import type { CheckinReport, HostRecord, Store } from '../store'
@@ -101,7 +101,7 @@ export class CheckinService {
     if (removed !== null) this.notify.hostRemoved(removed)
     this.notify.checkin(result.checkin)
     this.logger.info(
-      `check-in #${result.checkin.id} from ${escapeForLog(source)} ${result.repeat ? 'repeated' : 'stored'} (${escapeForLog(result.name)})`,
+      `check-in #${result.checkin.id} from ${escapeControl(source)} ${result.repeat ? 'repeated' : 'stored'} (${escapeControl(result.name)})`,
     )
     return { id: result.checkin.id, host: result.name, repeat: result.repeat }
   }

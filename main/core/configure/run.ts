@@ -1,5 +1,5 @@
 import type { Run } from '../../contract/schemas'
-import { Redactor, type Logger } from '../log'
+import { escapeControl, Redactor, type Logger } from '../log'
 import { RunSnapshot } from '../runs/snapshot'
 import type { SecretBox } from '../secrets'
 import type { Store } from '../store'
@@ -115,7 +115,7 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<Run> {
       : `run ${runId} failed: ${failure}`,
   )
   deps.logger.info(
-    `run ${runId} on ${run.target}: ${failure === null ? 'done' : `failed: ${failure}`}`,
+    `run ${runId} on ${escapeControl(run.target)}: ${failure === null ? 'done' : `failed: ${escapeControl(failure)}`}`,
   )
   publish()
   return store.runs.get(runId) as Run

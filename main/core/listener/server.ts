@@ -1,7 +1,20 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createHash } from 'node:crypto'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { redactPath, type Logger } from '../log'
+import { z } from 'zod'
+import { describeIssues } from '../../contract/api'
+import { escapeControl, redactPath, type Logger } from '../log'
 import { CheckinRejected, credentialOf, type Credential } from './checkin'
+import {
+  BodyRefused,
+  guardServer,
+  readBody,
+  refuse,
+  sourceKey,
+  type Refusal,
+  type Target,
+} from './guard'
+import { TokenBuckets, type Take } from './rate-limit'
 
 export const MAX_BODY_BYTES = 64 * 1024
 
@@ -39,6 +52,69 @@ export interface RunningListener {
   close(): Promise<void>
 }
 
+const count = z.number().int().positive()
+const ListenerLimits = z
+  .object({
+    sourceBurst: count,
+    sourcePerMinute: count,
+    credentialBurst: count,
+    credentialPerMinute: count,
+    trackedKeys: count,
+    connectionsPerSource: count,
+    connectionsTotal: count,
+    headersTimeoutMs: count,
+    requestTimeoutMs: count,
+    keepAliveTimeoutMs: count,
+    idleTimeoutMs: count,
+  })
+  .strict()
+  .refine((l) => l.headersTimeoutMs <= l.requestTimeoutMs, {
+    message: 'headersTimeoutMs must not exceed requestTimeoutMs',
+  })
+  .refine((l) => l.connectionsPerSource <= l.connectionsTotal, {
+    message: 'connectionsPerSource must not exceed connectionsTotal',
+  })
+
+/** How much the listener lets one source address, one credential and everyone together ask of it. */
+export type ListenerLimits = z.infer<typeof ListenerLimits>
+
+/**
+ * Sized for a provisioning network: an installer fetches its kickstart once
+ * (a few tries at most), the host checks in once from %firstboot and retries
+ * with backoff (checkin.sh: 8 tries over about six minutes), and a rack of
+ * 200 servers may power on together, each from its own address.
+ */
+export const defaultListenerLimits: ListenerLimits = {
+  // One host needs a handful of requests. 120 at once and two a second after
+  // covers a host on a bad link, an operator running checkin.sh by hand and a
+  // few hosts behind one NAT (behind a NAT for a whole rack, raise these),
+  // while one address flooding the listener gets two requests a second.
+  sourceBurst: 120,
+  sourcePerMinute: 120,
+  // One token is one server: kickstart, client, check-in and seven retries
+  // come to about ten. 20 at once, then two a minute, lets a reinstalled host
+  // check in again, and turns 3,000 check-ins with one stolen token into 20
+  // plus two a minute.
+  credentialBurst: 20,
+  credentialPerMinute: 2,
+  // Buckets remembered per kind (sources; credentials): a site of thousands of
+  // hosts fits, and 10,000 buckets are about a megabyte.
+  trackedKeys: 10_000,
+  // A host uses one connection at a time; 32 leaves room for a NAT. 512 in all
+  // lets a rack of 200 connect at once twice over and stays far below the
+  // usual limit of 1,024 open files, which SQLite, SSH runs and the UI share.
+  connectionsPerSource: 32,
+  connectionsTotal: 512,
+  // ESXi's wget sends its headers in one packet, and a 64 KiB check-in takes
+  // milliseconds on a LAN: ten seconds for the headers (also the most a socket
+  // that never sends anything is kept), thirty for the whole request.
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  // No byte either way for this long, at any stage, and the socket is closed.
+  idleTimeoutMs: 30_000,
+}
+
 function send(res: ServerResponse, status: number, body: string, type = 'application/json') {
   res.writeHead(status, {
     'Content-Type': `${type}; charset=utf-8`,
@@ -53,69 +129,81 @@ function sendJson(res: ServerResponse, status: number, value: unknown) {
   send(res, status, `${JSON.stringify(value)}\n`)
 }
 
-/** Reads a body up to `limit` bytes; past it, rejects with 413 without buffering the rest. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'])
-    if (Number.isFinite(declared) && declared > limit) {
-      reject(new CheckinRejected(413, `check-in body is ${declared} bytes; the limit is ${limit}`))
-      return
-    }
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > limit) {
-        req.removeAllListeners('data')
-        req.pause()
-        reject(new CheckinRejected(413, `check-in body exceeds the limit of ${limit} bytes`))
-        return
-      }
-      chunks.push(chunk)
-    })
-    req.on('end', () => resolve(Buffer.concat(chunks)))
-    req.on('error', reject)
-  })
+async function readCheckin(req: IncomingMessage): Promise<unknown> {
+  let raw: Buffer
+  try {
+    raw = await readBody(req, MAX_BODY_BYTES)
+  } catch (err) {
+    if (err instanceof BodyRefused) throw new CheckinRejected(err.status, `check-in ${err.message}`)
+    throw err
+  }
+  try {
+    return JSON.parse(raw.toString('utf8'))
+  } catch (err) {
+    throw new CheckinRejected(400, `malformed JSON: ${(err as Error).message}`)
+  }
 }
 
 const TOKEN_ROUTE = /^\/(ks|c)\/(discover\/)?([A-Za-z0-9_-]{16,128})\.(cfg|sh)$/
 
-export function startListener(
+/**
+ * The credentials a request presents, as bucket keys: a deployment token in
+ * the path or the body, an enrollment key in the body. Hashed, so a 64 KiB
+ * "token" costs a bucket no more than a real one, and no secret sits in the map.
+ */
+function credentialsOf(path: string, body: unknown): string[] {
+  const found: string[] = []
+  const m = TOKEN_ROUTE.exec(path)
+  if (m?.[3]) found.push(`${m[2] ? 'enrollment' : 'token'}:${m[3]}`)
+  if (typeof body === 'object' && body !== null) {
+    const { token, enrollment } = body as { token?: unknown; enrollment?: unknown }
+    if (typeof token === 'string' && token !== '') found.push(`token:${token}`)
+    if (typeof enrollment === 'string' && enrollment !== '') found.push(`enrollment:${enrollment}`)
+  }
+  return [...new Set(found)].map((c) => createHash('sha256').update(c).digest('base64url'))
+}
+
+function tooMany(taken: Take & { ok: false }, what: string): Refusal {
+  const s = taken.retryAfterSeconds
+  return {
+    status: 429,
+    message: `too many requests ${what}; try again in ${s} s`,
+    headers: { 'Retry-After': String(s) },
+  }
+}
+
+function parseLimits(given: Partial<ListenerLimits> | undefined): ListenerLimits {
+  const parsed = ListenerLimits.safeParse({ ...defaultListenerLimits, ...given })
+  if (!parsed.success) throw new Error(`listener limits: ${describeIssues(parsed.error)}`)
+  return parsed.data
+}
+
+export async function startListener(
   handlers: ListenerHandlers,
-  opts: { host: string; port: number; logger: Logger },
+  opts: { host: string; port: number; logger: Logger; limits?: Partial<ListenerLimits> },
 ): Promise<RunningListener> {
   const { logger } = opts
+  const limits = parseLimits(opts.limits)
+  const sources = new TokenBuckets(
+    { burst: limits.sourceBurst, perMinute: limits.sourcePerMinute },
+    limits.trackedKeys,
+  )
+  const credentials = new TokenBuckets(
+    { burst: limits.credentialBurst, perMinute: limits.credentialPerMinute },
+    limits.trackedKeys,
+  )
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://listener')
-    const path = url.pathname
+  /** The listener's routes; the guard and the limits are already behind this. */
+  function route(req: IncomingMessage, res: ServerResponse, path: string, body: unknown) {
     const from = req.socket.remoteAddress ?? 'unknown'
-
     if (req.method === 'POST' && path === '/checkin') {
-      try {
-        const raw = await readBody(req, MAX_BODY_BYTES)
-        let body: unknown
-        try {
-          body = JSON.parse(raw.toString('utf8'))
-        } catch (err) {
-          throw new CheckinRejected(400, `malformed JSON: ${(err as Error).message}`)
-        }
-        const stored = handlers.checkin(credentialOf(body), body, from)
-        sendJson(res, stored.repeat ? 200 : 201, {
-          accepted: true,
-          checkinId: stored.id,
-          host: stored.host,
-          repeat: stored.repeat,
-        })
-      } catch (err) {
-        if (err instanceof CheckinRejected) {
-          logger.warn(`check-in from ${from} refused (${err.status}): ${err.message}`)
-          res.setHeader('Connection', 'close')
-          sendJson(res, err.status, { accepted: false, error: err.message })
-          return
-        }
-        throw err
-      }
+      const stored = handlers.checkin(credentialOf(body), body, from)
+      sendJson(res, stored.repeat ? 200 : 201, {
+        accepted: true,
+        checkinId: stored.id,
+        host: stored.host,
+        repeat: stored.repeat,
+      })
       return
     }
 
@@ -128,12 +216,13 @@ export function startListener(
           : m[1] === 'ks'
             ? handlers.kickstart(secret, from)
             : handlers.personalClient(secret)
+        const shown = escapeControl(redactPath(path))
         if (!served.ok) {
-          logger.warn(`${redactPath(path)} from ${from}: ${served.status} ${served.message}`)
+          logger.warn(`${shown} from ${from}: ${served.status} ${served.message}`)
           send(res, served.status, `${served.message}\n`, 'text/plain')
           return
         }
-        logger.info(`served ${redactPath(path)} to ${from}`)
+        logger.info(`served ${shown} to ${from}`)
         send(res, 200, served.text, 'text/plain')
         return
       }
@@ -149,17 +238,59 @@ export function startListener(
     send(res, 404, 'not found\n', 'text/plain')
   }
 
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      // A failure to store is a 500: the client retries, and nothing was acknowledged.
-      logger.error(`listener: ${redactPath(req.url ?? '')}: ${(err as Error).message}`)
-      if (!res.headersSent)
-        sendJson(res, 500, { accepted: false, error: 'internal error; try again' })
-      else res.destroy()
-    })
+  /** Reads a check-in body, charges each credential it presents, then routes. */
+  async function handle(req: IncomingMessage, res: ServerResponse, target: Target) {
+    const from = req.socket.remoteAddress ?? 'unknown'
+    try {
+      const isCheckin = req.method === 'POST' && target.path === '/checkin'
+      const body = isCheckin ? await readCheckin(req) : undefined
+      for (const key of credentialsOf(target.path, body)) {
+        const taken = credentials.take(key)
+        if (taken.ok) continue
+        if (taken.firstRefusal) {
+          logger.warn(
+            `rate limit: a deployment credential presented from ${from} is refused for now`,
+          )
+        }
+        refuse(res, tooMany(taken, 'with this credential'))
+        return
+      }
+      route(req, res, target.path, body)
+    } catch (err) {
+      if (!(err instanceof CheckinRejected)) throw err
+      logger.warn(`check-in from ${from} refused (${err.status}): ${escapeControl(err.message)}`)
+      res.setHeader('Connection', 'close')
+      sendJson(res, err.status, { accepted: false, error: err.message })
+    }
+  }
+
+  const server = createServer({
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // Node checks the two timeouts above on this interval (30 s by default),
+    // which would let a silent socket outlive its headers timeout by up to 30 s.
+    connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
   })
-  server.requestTimeout = 30_000
-  server.headersTimeout = 10_000
+  server.timeout = limits.idleTimeoutMs
+  guardServer(server, {
+    name: 'check-in listener',
+    logger,
+    redact: redactPath,
+    connections: { perSource: limits.connectionsPerSource, total: limits.connectionsTotal },
+    admit(req) {
+      const taken = sources.take(sourceKey(req.socket.remoteAddress))
+      if (taken.ok) return null
+      if (taken.firstRefusal) {
+        logger.warn(`rate limit: ${req.socket.remoteAddress ?? 'unknown'} is refused for now`)
+      }
+      return tooMany(taken, 'from this address')
+    },
+    onRequest: handle,
+    // A failure to store is a 500: the client retries, and nothing was acknowledged.
+    onInternalError: (res) =>
+      sendJson(res, 500, { accepted: false, error: 'internal error; try again' }),
+  })
 
   return new Promise((resolve, reject) => {
     server.once('error', reject)
