@@ -19,7 +19,7 @@ import {
   parseRulesets,
   parseTable,
   parseVersion,
-} from '../../main/core/esxi/parse'
+} from '../../main/catalogue/parse'
 import { fingerprint, parsePublicKeyLine } from '../../main/core/esxi/ssh-keys'
 
 // Fixtures copied verbatim from /work/shared/reference/esxi.md.

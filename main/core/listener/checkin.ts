@@ -9,7 +9,7 @@ import {
   parseNicList,
   parsePlatform,
   parseVersion,
-} from '../esxi/parse'
+} from '../../catalogue/parse'
 import { parsePublicKeyLine } from '../esxi/ssh-keys'
 import { uniqueBy, type CheckinReport } from '../store'
 

@@ -1,0 +1,98 @@
+// The catalogue: every setting Midwife manages, in the order they apply.
+// The host spec schema, the site profile, CSV columns, the form and the
+// conformance tests are all derived from this list; adding a setting is
+// adding a file and a line here.
+import { z } from 'zod'
+import { dnsSearch } from './settings/dns-search'
+import { dnsServers } from './settings/dns-servers'
+import { hostname } from './settings/hostname'
+import { ntp } from './settings/ntp'
+import type { AnySetting, Source } from './types'
+
+export const SETTINGS: readonly AnySetting[] = [hostname, dnsServers, dnsSearch, ntp]
+
+const byKey = new Map(SETTINGS.map((s) => [s.key, s]))
+
+export function settingByKey(key: string): AnySetting | undefined {
+  return byKey.get(key)
+}
+
+/** Settings a spec document may hold: everything but what the definition decides. */
+export const SPEC_SETTINGS = SETTINGS.filter((s) => s.scope !== 'identity')
+
+/**
+ * A host's wanted configuration (or the site profile's defaults): one
+ * document, each key validated by its setting's own schema. A key that is
+ * absent is not managed.
+ */
+export const HostSpec = z
+  .object(Object.fromEntries(SPEC_SETTINGS.map((s) => [s.key, s.value.optional()])))
+  .strict()
+export type HostSpec = Record<string, unknown>
+
+/** The site profile holds defaults for site-scoped settings only. */
+export const SiteProfile = z
+  .object(
+    Object.fromEntries(
+      SPEC_SETTINGS.filter((s) => s.scope === 'site').map((s) => [s.key, s.value.optional()]),
+    ),
+  )
+  .strict()
+
+export interface ResolvedValue {
+  key: string
+  value: unknown
+  source: Source
+}
+
+/**
+ * The spec a host is configured to: its identity, the site profile's
+ * defaults, and its own overrides on top, each value with where it came
+ * from. In catalogue order, which respects every `after`.
+ */
+export function resolveSpec(
+  identity: { hostname: string; domain: string },
+  profile: HostSpec,
+  own: HostSpec,
+): ResolvedValue[] {
+  const out: ResolvedValue[] = []
+  for (const s of SETTINGS) {
+    if (s.scope === 'identity') {
+      if (s.key === 'hostname') {
+        out.push({
+          key: s.key,
+          value: { host: identity.hostname, domain: identity.domain },
+          source: 'identity',
+        })
+      }
+      continue
+    }
+    if (own[s.key] !== undefined) out.push({ key: s.key, value: own[s.key], source: 'host' })
+    else if (s.scope === 'site' && profile[s.key] !== undefined)
+      out.push({ key: s.key, value: profile[s.key], source: 'site' })
+  }
+  return out
+}
+
+/** Catalogue order honours `after`: a setting never precedes what it depends on. */
+export function checkOrder(settings: readonly AnySetting[] = SETTINGS): string[] {
+  const problems: string[] = []
+  const seen = new Set<string>()
+  for (const s of settings) {
+    for (const dep of s.after ?? []) {
+      if (!byKey.has(dep)) problems.push(`${s.key} is after unknown setting ${dep}`)
+      else if (!seen.has(dep)) problems.push(`${s.key} comes before ${dep}, which it is after`)
+    }
+    seen.add(s.key)
+  }
+  const moving = settings.filter((s) => s.connection === 'moves')
+  if (moving.some((s) => settings.indexOf(s) < settings.length - moving.length)) {
+    problems.push('settings that move the connection must come last')
+  }
+  return problems
+}
+
+/** Every CSV column the catalogue defines, in catalogue order. */
+export function csvColumns(): string[] {
+  return SPEC_SETTINGS.flatMap((s) => s.csv?.columns ?? [])
+}

@@ -1,0 +1,93 @@
+import { z } from 'zod'
+import { parseNtp, parseRulesets } from '../parse'
+import { esxcli, sameList } from '../shell'
+import { defineSetting } from '../types'
+import { hostOrAddress, splitWords } from '../values'
+
+export interface NtpValue {
+  servers: string[]
+  enabled: boolean
+  /** The ntpClient firewall ruleset (read only): without it the daemon reaches nobody. */
+  firewallOpen?: boolean
+}
+
+const rulesetOn = {
+  words: esxcli('network', 'firewall', 'ruleset', 'set', '-r', 'ntpClient', '-e', 'true'),
+}
+
+/**
+ * NTP (7.0U1+). Whether `set -s` replaces or appends is unconfirmed, so the
+ * servers are reset first, then set, then the service enabled, as public
+ * scripts do; names must resolve on the host or ESXi refuses them.
+ */
+export const ntp = defineSetting<NtpValue>({
+  key: 'ntp',
+  title: 'NTP',
+  group: 'time',
+  description: 'Time servers; names must resolve on the host.',
+  value: z.object({
+    servers: z
+      .array(hostOrAddress)
+      .min(1, 'add at least one NTP server')
+      .max(8, 'at most 8 NTP servers')
+      .refine((l) => new Set(l).size === l.length, 'an NTP server is listed twice'),
+    enabled: z.boolean().default(true),
+  }),
+  scope: 'site',
+  field: {
+    kind: 'object',
+    fields: [
+      {
+        key: 'servers',
+        title: 'NTP servers',
+        field: { kind: 'list', placeholder: 'ntp1.lab.local' },
+      },
+      {
+        key: 'enabled',
+        title: 'Enabled',
+        field: { kind: 'boolean', label: 'Run the NTP service' },
+      },
+    ],
+  },
+  csv: {
+    columns: ['ntp_servers'],
+    toCsv: (v) => ({ ntp_servers: v.servers.join(' ') }),
+    fromCsv: (row) =>
+      row.ntp_servers ? { servers: splitWords(row.ntp_servers), enabled: true } : undefined,
+  },
+  async read(r) {
+    const current = parseNtp(await r.read(esxcli('system', 'ntp', 'get')))
+    const rules = parseRulesets(await r.read(esxcli('network', 'firewall', 'ruleset', 'list')))
+    return { ...current, firewallOpen: rules['ntpClient'] === true }
+  },
+  diff(current, wanted) {
+    const changes = []
+    if (!sameList(current.servers, wanted.servers)) {
+      changes.push({
+        summary: `NTP servers ${wanted.servers.join(', ')}`,
+        commands: [
+          { words: esxcli('system', 'ntp', 'set', '--reset') },
+          { words: esxcli('system', 'ntp', 'set', ...wanted.servers.flatMap((s) => ['-s', s])) },
+          { words: esxcli('system', 'ntp', 'set', '-e', String(wanted.enabled)) },
+        ],
+      })
+    } else if (current.enabled !== wanted.enabled) {
+      changes.push({
+        summary: wanted.enabled ? 'start NTP' : 'stop NTP',
+        commands: [{ words: esxcli('system', 'ntp', 'set', '-e', String(wanted.enabled)) }],
+      })
+    }
+    if (wanted.enabled && current.firewallOpen === false) {
+      changes.push({ summary: 'open the ntpClient firewall ruleset', commands: [rulesetOn] })
+    }
+    return changes
+  },
+  verify: (after, wanted) =>
+    sameList(after.servers, wanted.servers) &&
+    after.enabled === wanted.enabled &&
+    (!wanted.enabled || after.firewallOpen === true),
+  show: (v) =>
+    `${v.enabled ? 'enabled' : 'disabled'}: ${v.servers.join(', ') || '(no servers)'}` +
+    (v.firewallOpen === false ? ' (ntpClient firewall closed)' : ''),
+  connection: 'keeps',
+})

@@ -1,0 +1,145 @@
+// The shape of one ESXi setting, declared once: its value schema (the API,
+// the form, the CSV import and the store all validate with it), how a form
+// draws it, its CSV columns, its part of the kickstart, and how to read it
+// from a host, plan the difference and show it. Pure: shared with the
+// renderer, so no Node, no Electron, no core.
+import type { z } from 'zod'
+
+export const GROUPS = [
+  { id: 'identity', title: 'Identity' },
+  { id: 'management', title: 'Management network' },
+  { id: 'switching', title: 'Virtual switching' },
+  { id: 'vmkernel', title: 'VMkernel NICs' },
+  { id: 'time', title: 'Time and logging' },
+  { id: 'security', title: 'Security and services' },
+  { id: 'advanced', title: 'Advanced' },
+  { id: 'custom', title: 'Custom steps' },
+] as const
+export type GroupId = (typeof GROUPS)[number]['id']
+
+/** How a form draws a value; one form component switches on `kind`. */
+export type Field =
+  | { kind: 'text'; placeholder?: string; hint?: string }
+  | { kind: 'secret'; hint?: string }
+  | { kind: 'number'; min?: number; max?: number; hint?: string }
+  | { kind: 'boolean'; label: string; hint?: string }
+  | { kind: 'select'; options: ReadonlyArray<{ value: string; label: string }>; hint?: string }
+  /** Strings, one per line or comma separated (DNS servers, NTP servers). */
+  | { kind: 'list'; placeholder?: string; hint?: string }
+  /** An IPv4 address with its prefix length: 10.0.0.11/24. */
+  | { kind: 'ipv4-prefix'; placeholder?: string; hint?: string }
+  /** Several objects, one row each (vSwitches, port groups, VMkernel NICs). */
+  | { kind: 'table'; columns: ReadonlyArray<TableColumn>; hint?: string }
+  /** Fields of one object, side by side. */
+  | { kind: 'object'; fields: ReadonlyArray<TableColumn>; hint?: string }
+
+export interface TableColumn {
+  key: string
+  title: string
+  field: Exclude<Field, { kind: 'table' } | { kind: 'object' }>
+}
+
+/** A host the catalogue reads from: one command, its result. */
+export interface Shell {
+  exec(command: string): Promise<{ stdout: string; stderr: string; code: number | null }>
+}
+
+/**
+ * What a setting's `read` gets: read-only commands, each run once per run
+ * (one `portgroup list` serves the VLAN, port group and VMkernel settings)
+ * until a write invalidates what was read.
+ */
+export interface Reader {
+  /** Runs a read-only command and returns its stdout; a non-zero exit throws with what the host said. */
+  read(words: string[]): Promise<string>
+  /** Like read, but gives the exit code and both streams instead of throwing. */
+  probe(words: string[]): Promise<{ stdout: string; stderr: string; code: number | null }>
+  /** The ESXi version the host reports (7.0.3, 8.0.2, 9.0.0), when known. */
+  readonly version: string | null
+}
+
+/** One command, as words (quoted by Midwife, never by the setting). */
+export interface Command {
+  words: string[]
+  /** Substrings that are secret (a password, a licence key): masked wherever the command is shown. */
+  secrets?: string[]
+}
+
+/** One change a setting plans: what it does, in words, and the exact commands. */
+export interface Change {
+  summary: string
+  commands: Command[]
+}
+
+/** Values every setting may use when planning or rendering (names and addresses of this host). */
+export interface PlanContext {
+  hostname: string
+  domain: string
+  /** The management address Midwife reaches the host at. */
+  address: string
+  /** The ESXi version the host reports, when known. */
+  version: string | null
+}
+
+/** What a setting adds to the kickstart when its value is known before the install. */
+export interface KickstartPart {
+  /** Options merged into the `network` line (ip=, netmask=, gateway=, vlanid=, nameserver=...). */
+  network?: Record<string, string>
+  /** Whole lines for the command section (before %firstboot). */
+  lines?: string[]
+  /** Lines for %firstboot, before the check-in. */
+  firstboot?: string[]
+  /** Kernel boot options (allowLegacyCPU=true). */
+  bootOptions?: string[]
+}
+
+export interface CsvMapping<T> {
+  /** Column names, in the order a template lists them. */
+  columns: readonly string[]
+  toCsv(value: T): Record<string, string>
+  /** undefined when every column is empty (not set for this host); throws a readable Error when malformed. */
+  fromCsv(row: Record<string, string>): T | undefined
+}
+
+/** Where a value in a resolved spec came from. */
+export type Source = 'site' | 'host' | 'identity'
+
+export interface Setting<T> {
+  key: string
+  title: string
+  group: GroupId
+  /** One sentence an operator reads next to the field. */
+  description: string
+  /** The wanted value; messages are written for people. */
+  value: z.ZodType<T>
+  /**
+   * identity: derived from the host's definition (hostname); host: per host only
+   * (a management address); site: a site default a host may override.
+   */
+  scope: 'identity' | 'host' | 'site'
+  field: Field
+  csv?: CsvMapping<T>
+  /** What the setting decides at install time instead, when its value is known then. */
+  kickstart?(value: T): KickstartPart
+  /** The host's current value. */
+  read(r: Reader, ctx: PlanContext): Promise<T>
+  /** The changes that take `current` to `wanted`; [] when nothing differs. */
+  diff(current: T, wanted: T, ctx: PlanContext): Change[]
+  /** Whether the read-back value is what was wanted (default: no change left to plan). */
+  verify?(after: T, wanted: T, ctx: PlanContext): boolean
+  show(value: T): string
+  /** Whether applying it moves the SSH connection (the management address). */
+  connection: 'keeps' | 'moves'
+  /** Keys of settings that must be applied before this one. */
+  after?: readonly string[]
+  /** Why this host cannot take the setting (9.0 hosts refuse a licence key), or null. */
+  unsupported?(version: string | null): string | null
+}
+
+/** A setting whose value type is not known statically (the registry's view). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnySetting = Setting<any>
+
+export function defineSetting<T>(s: Setting<T>): Setting<T> {
+  return s
+}
