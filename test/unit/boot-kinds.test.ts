@@ -289,6 +289,37 @@ describe('ISO, one-liner and PBHOST line', () => {
   })
 })
 
+describe('disarm', () => {
+  it('keeps every per-host file at its path but makes it boot the disk, with no kickstart left in it', () => {
+    const armed = renderBoot(SCENARIOS.armed as BootInput, [
+      'pxelinux-bios',
+      'uefi-pxe',
+      'uefi-http',
+      'ipxe',
+    ])
+    const disarmed = renderBoot(SCENARIOS.disarmed as BootInput, [
+      'pxelinux-bios',
+      'uefi-pxe',
+      'uefi-http',
+      'ipxe',
+    ])
+    const perHost = (r: typeof armed) =>
+      r.artifacts.filter((a): a is TextArtifact => a.scope === 'host' && isTextArtifact(a))
+    const before = perHost(armed)
+    const after = new Map(perHost(disarmed).map((a) => [`${a.delivery}:${a.path}`, a]))
+    // iPXE's own boot.cfg goes away: the disarmed script exits before it would be read.
+    expect(before.map((a) => `${a.delivery}:${a.path}`).filter((k) => !after.has(k))).toEqual([
+      `http:/ipxe/${MAC_DIR}/boot.cfg`,
+    ])
+    // Armed, each installs: the kickstart is in the file, or in the boot.cfg the iPXE script names.
+    for (const a of before) expect(a.text).toMatch(a.syntax === 'ipxe' ? /^kernel .* -c /m : /ks=/m)
+    for (const a of after.values()) {
+      expect(a.text).not.toContain('ks=')
+      expect(a.text).toMatch(/^(skip=1| {2}LOCALBOOT 0|exit)$/m)
+    }
+  })
+})
+
 describe('the registry', () => {
   it('lists each kind once, and reports kinds whose media is missing instead of rendering them', () => {
     expect(new Set(BOOT_KINDS.map((k) => k.id)).size).toBe(BOOT_KINDS.length)
