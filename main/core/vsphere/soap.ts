@@ -108,8 +108,8 @@ export function parseResponse(xml: string): SoapResult {
   return { ok: true, body }
 }
 
-/** Builds a response or fault envelope (the test fake answers with these). */
-export function buildResponse(method: string, returnval?: Record<string, unknown>): string {
+/** A whole response envelope around `body`, as a host sends it. */
+function responseEnvelope(body: Record<string, unknown>): string {
   return builder.build({
     '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' },
     'soapenv:Envelope': {
@@ -117,32 +117,29 @@ export function buildResponse(method: string, returnval?: Record<string, unknown
       '@_xmlns:soapenv': SOAP_ENV,
       '@_xmlns:xsd': 'http://www.w3.org/2001/XMLSchema',
       '@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance',
-      'soapenv:Body': {
-        [`${method}Response`]: { '@_xmlns': VIM25, ...(returnval ? { returnval } : {}) },
-      },
+      'soapenv:Body': body,
     },
   })
 }
 
+/** Builds a response envelope (the test fake answers with these). */
+export function buildResponse(method: string, returnval?: Record<string, unknown>): string {
+  return responseEnvelope({
+    [`${method}Response`]: { '@_xmlns': VIM25, ...(returnval ? { returnval } : {}) },
+  })
+}
+
+/** Builds a fault envelope: ServerFaultCode, the message, and the typed detail. */
 export function buildFault(
   type: string,
   message: string,
   detail: Record<string, unknown> = {},
 ): string {
-  return builder.build({
-    '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' },
-    'soapenv:Envelope': {
-      '@_xmlns:soapenc': 'http://schemas.xmlsoap.org/soap/encoding/',
-      '@_xmlns:soapenv': SOAP_ENV,
-      '@_xmlns:xsd': 'http://www.w3.org/2001/XMLSchema',
-      '@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance',
-      'soapenv:Body': {
-        'soapenv:Fault': {
-          faultcode: 'ServerFaultCode',
-          faultstring: message,
-          detail: { [`${type}Fault`]: { '@_xmlns': VIM25, '@_xsi:type': type, ...detail } },
-        },
-      },
+  return responseEnvelope({
+    'soapenv:Fault': {
+      faultcode: 'ServerFaultCode',
+      faultstring: message,
+      detail: { [`${type}Fault`]: { '@_xmlns': VIM25, '@_xsi:type': type, ...detail } },
     },
   })
 }

@@ -8,7 +8,14 @@ import {
   skipBootCfg,
   type BootCfg,
 } from '../boot-cfg'
-import type { BootContext, BootContextHost, EsxiVersion, MediaInfo } from '../input'
+import type {
+  Artifact,
+  BootContext,
+  BootContextHost,
+  EsxiVersion,
+  KindResult,
+  MediaInfo,
+} from '../input'
 import {
   defaultVersion,
   genericKernelOptions,
@@ -103,4 +110,89 @@ export function hostSecrets(h: BootContextHost): string[] {
 
 export function genericSecrets(c: BootContext): string[] {
   return [c.site.enrollment.pbkey]
+}
+
+/** Where one UEFI kind puts its boot.cfg files, and how prefix= reaches the installer. */
+export interface BootCfgPlace {
+  kind: string
+  /** For titles and warnings: "UEFI PXE", "UEFI HTTP boot". */
+  label: string
+  delivery: 'tftp' | 'http'
+  genericPath: string
+  hostPath: (mac: string) => string
+  prefix: (m: MediaInfo, v: EsxiVersion) => string
+  urlOf?: (path: string) => string
+}
+
+/**
+ * The boot.cfg next to mboot.efi for unknown servers and the per-MAC one for
+ * the host: what mboot reads when started without -c (UEFI PXE and HTTP boot).
+ */
+export function uefiBootCfgs(c: BootContext, p: BootCfgPlace): KindResult {
+  const at = (path: string) => (p.urlOf === undefined ? {} : { url: p.urlOf(path) })
+  const generic = genericBootCfg(`${p.label} boot.cfg`, c, p.prefix)
+  const artifacts: Artifact[] = [
+    {
+      kind: p.kind,
+      scope: 'generic',
+      title: `${p.label} boot.cfg for unknown servers`,
+      delivery: p.delivery,
+      path: p.genericPath,
+      ...at(p.genericPath),
+      text: generic.text,
+      syntax: 'boot.cfg',
+      secrets: genericSecrets(c),
+    },
+  ]
+  const warnings = [...generic.warnings]
+  const h = c.host
+  if (h !== undefined) {
+    const m = mediaFor(c, h.esxiVersion)
+    if (m === undefined || !m.hasBootx64Efi) {
+      warnings.push(noMediaWarning(p.label, h))
+    } else {
+      const r = hostBootCfg(`${p.label} boot.cfg`, c, h, m, p.prefix(m, h.esxiVersion))
+      warnings.push(...r.warnings)
+      const path = p.hostPath(h.mac)
+      artifacts.push({
+        kind: p.kind,
+        scope: 'host',
+        title: `${p.label} boot.cfg for ${hostLabel(h)}`,
+        delivery: p.delivery,
+        path,
+        ...at(path),
+        text: r.text,
+        syntax: 'boot.cfg',
+        secrets: hostSecrets(h),
+      })
+    }
+  }
+  return { artifacts, warnings }
+}
+
+/** mboot.efi and crypto64.efi, copied from the newest media that has a UEFI loader. */
+export function loaderArtifacts(
+  kind: string,
+  c: BootContext,
+  delivery: 'tftp' | 'http',
+  paths: { mbootEfi: string; crypto64Efi: string },
+  urlOf?: (path: string) => string,
+): Artifact[] {
+  const v = newestUefiMedia(c)
+  const m = v === undefined ? undefined : mediaFor(c, v)
+  if (v === undefined || m === undefined) return []
+  const files: [string, string][] = [['mbootEfi', 'efi/boot/bootx64.efi']]
+  if (m.hasCrypto64Efi) files.push(['crypto64Efi', 'efi/boot/crypto64.efi'])
+  return files.map(([which, file]) => {
+    const path = paths[which as keyof typeof paths]
+    return {
+      kind,
+      scope: 'generic',
+      title: `${path.split('/').at(-1)} (from the ESXi ${v} media)`,
+      delivery,
+      path,
+      ...(urlOf === undefined ? {} : { url: urlOf(path) }),
+      media: { version: v, file },
+    }
+  })
 }

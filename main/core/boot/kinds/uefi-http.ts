@@ -2,17 +2,9 @@
 // http:// URL of mboot.efi; mboot then reads 01-<mac>/boot.cfg next to it,
 // and the modules come from prefix= over HTTP. All of it is served by the
 // listener, so disarming a host takes effect at its next boot.
-import type { Artifact, BootContext, BootKind, KindResult } from '../input'
-import {
-  HTTP_PATHS,
-  hostLabel,
-  httpPaths,
-  listenerBase,
-  mediaFor,
-  newestUefiMedia,
-} from '../layout'
-import { loaderArtifacts } from './uefi-pxe'
-import { genericBootCfg, genericSecrets, hostBootCfg, hostSecrets, noMediaWarning } from './shared'
+import type { BootContext, BootKind, KindResult } from '../input'
+import { HTTP_PATHS, httpPaths, listenerBase, newestUefiMedia } from '../layout'
+import { loaderArtifacts, uefiBootCfgs } from './shared'
 
 const ID = 'uefi-http'
 
@@ -40,56 +32,29 @@ function mediaPrefix(c: BootContext, url: string, version: string): string {
 
 function render(c: BootContext): KindResult {
   const warnings: string[] = []
-  const base = httpBootBase(c)
-  const urlOf = (path: string) => `${base}${path}`
-  const artifacts: Artifact[] = loaderArtifacts(
+  const urlOf = (path: string) => `${httpBootBase(c)}${path}`
+  if (c.site.firmwareHttpsOnly && c.site.httpsBootBaseUrl === undefined) {
+    warnings.push(
+      'The firmware is set to HTTPS-only, but the site has no HTTPS boot URL; put a TLS front (with a certificate from a CA enrolled in the firmware) before the listener and set it under Site, or allow HTTP boot in the firmware.',
+    )
+  }
+  const loaders = loaderArtifacts(
     ID,
     c,
     'http',
     { mbootEfi: httpPaths.mbootEfi, crypto64Efi: httpPaths.crypto64Efi },
     urlOf,
   )
-  if (c.site.firmwareHttpsOnly && c.site.httpsBootBaseUrl === undefined) {
-    warnings.push(
-      'The firmware is set to HTTPS-only, but the site has no HTTPS boot URL; put a TLS front (with a certificate from a CA enrolled in the firmware) before the listener and set it under Site, or allow HTTP boot in the firmware.',
-    )
-  }
-  const generic = genericBootCfg('UEFI HTTP boot.cfg', c, (m, v) => mediaPrefix(c, m.url, v))
-  warnings.push(...generic.warnings)
-  artifacts.push({
+  const cfgs = uefiBootCfgs(c, {
     kind: ID,
-    scope: 'generic',
-    title: 'UEFI HTTP boot.cfg for unknown servers',
+    label: 'UEFI HTTP',
     delivery: 'http',
-    path: httpPaths.genericBootCfg,
-    url: urlOf(httpPaths.genericBootCfg),
-    text: generic.text,
-    syntax: 'boot.cfg',
-    secrets: genericSecrets(c),
+    genericPath: httpPaths.genericBootCfg,
+    hostPath: httpPaths.perMacBootCfg,
+    prefix: (m, v) => mediaPrefix(c, m.url, v),
+    urlOf,
   })
-  const h = c.host
-  if (h !== undefined) {
-    const m = mediaFor(c, h.esxiVersion)
-    if (m === undefined || !m.hasBootx64Efi) {
-      warnings.push(noMediaWarning('UEFI HTTP boot', h))
-    } else {
-      const r = hostBootCfg('UEFI HTTP boot.cfg', c, h, m, mediaPrefix(c, m.url, h.esxiVersion))
-      warnings.push(...r.warnings)
-      const path = httpPaths.perMacBootCfg(h.mac)
-      artifacts.push({
-        kind: ID,
-        scope: 'host',
-        title: `boot.cfg for ${hostLabel(h)} (HTTP)`,
-        delivery: 'http',
-        path,
-        url: urlOf(path),
-        text: r.text,
-        syntax: 'boot.cfg',
-        secrets: hostSecrets(h),
-      })
-    }
-  }
-  return { artifacts, warnings }
+  return { artifacts: [...loaders, ...cfgs.artifacts], warnings: [...warnings, ...cfgs.warnings] }
 }
 
 export const uefiHttp: BootKind = {
