@@ -17,7 +17,20 @@ const needs = [
     pkg: 'openssh-client',
     why: 'SSH host keys for the simulated ESXi host',
   },
+  // The DHCP configuration Midwife generates is checked by each server's own
+  // syntax check; the daemons themselves are never started by the tests.
+  { path: '/usr/sbin/dnsmasq', pkg: 'dnsmasq-base', why: 'dnsmasq --test checks generated config' },
+  { path: '/usr/sbin/dhcpd', pkg: 'isc-dhcp-server', why: 'dhcpd -t checks generated config' },
+  {
+    path: '/usr/sbin/kea-dhcp4',
+    pkg: 'kea-dhcp4-server',
+    why: 'kea-dhcp4 -t checks generated config',
+  },
 ]
+
+// Installing a DHCP server package may enable its service; a test machine
+// must not answer DHCP on a real network, so those services are disabled.
+const dhcpServices = new Set(['isc-dhcp-server', 'kea-dhcp4-server'])
 
 const missing = needs.filter((n) => !existsSync(n.path))
 if (missing.length > 0) {
@@ -37,6 +50,10 @@ if (missing.length > 0) {
     stdio: 'inherit',
     env,
   })
+  const services = pkgs.filter((p) => dhcpServices.has(p))
+  if (services.length > 0 && spawnSync('systemctl', ['--version']).status === 0) {
+    spawnSync('systemctl', ['disable', '--now', ...services], { stdio: 'inherit' })
+  }
 }
 // sshd's privilege separation directory; tmpfs on most systems, so it may be gone.
 if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 })

@@ -1,0 +1,198 @@
+// What several kinds share: the per-host boot.cfg, the generic one, and the
+// warnings that follow from the media the site has.
+import {
+  kernelLineWarning,
+  netbootBootCfg,
+  parseBootCfg,
+  renderBootCfg,
+  skipBootCfg,
+  type BootCfg,
+} from '../boot-cfg'
+import type {
+  Artifact,
+  BootContext,
+  BootContextHost,
+  EsxiVersion,
+  KindResult,
+  MediaInfo,
+} from '../input'
+import {
+  defaultVersion,
+  genericKernelOptions,
+  hostLabel,
+  kickstartUrlOf,
+  mediaFor,
+  newestUefiMedia,
+} from '../layout'
+
+export interface Rendered {
+  text: string
+  warnings: string[]
+}
+
+const fqdn = (h: BootContextHost) => `${h.hostname}.${h.domain}`
+
+export function noMediaWarning(kind: string, h: BootContextHost): string {
+  return `${kind}: no ESXi ${h.esxiVersion} media in the library, so ${fqdn(h)} gets no boot files; add an extracted ${h.esxiVersion} ISO under Media.`
+}
+
+/** The boot.cfg a host gets: its installer with its kickstart, or skip=1 once installed. */
+export function hostBootCfg(
+  what: string,
+  c: BootContext,
+  h: BootContextHost,
+  media: MediaInfo,
+  prefix: string,
+): Rendered {
+  if (!h.armed) {
+    return {
+      text: renderBootCfg(skipBootCfg(`Midwife: ${fqdn(h)} is installed; booting the local disk`)),
+      warnings: skipWarnings(c),
+    }
+  }
+  const cfg = netbootBootCfg(parseBootCfg(media.bootCfg), {
+    prefix,
+    kernelOptions: `ks=${kickstartUrlOf(c, h)}`,
+    title: `Midwife: installing ESXi ${h.esxiVersion} on ${fqdn(h)}`,
+  })
+  return { text: renderBootCfg(cfg), warnings: lineWarnings(`${what} for ${hostLabel(h)}`, cfg) }
+}
+
+/** The boot.cfg for servers without a per-MAC folder (UEFI PXE and HTTP boot). */
+export function genericBootCfg(
+  what: string,
+  c: BootContext,
+  prefixOf: (m: MediaInfo, v: EsxiVersion) => string,
+): Rendered {
+  const v = defaultVersion(c)
+  const media = v === undefined ? undefined : mediaFor(c, v)
+  if (!c.site.enrollment.installUnknown || v === undefined || media === undefined) {
+    return {
+      text: renderBootCfg(
+        skipBootCfg('Midwife: this server has no host definition; booting the local disk'),
+      ),
+      warnings: [],
+    }
+  }
+  const cfg = netbootBootCfg(parseBootCfg(media.bootCfg), {
+    prefix: prefixOf(media, v),
+    kernelOptions: genericKernelOptions(c),
+    title: `Midwife: installing ESXi ${v} on an unknown server (enrolls with PBHOST)`,
+  })
+  return { text: renderBootCfg(cfg), warnings: lineWarnings(`${what} for unknown servers`, cfg) }
+}
+
+/** A version's boot.cfg for network boot, with no kickstart: the target of `-c`. */
+export function versionBootCfg(media: MediaInfo, prefix: string, v: EsxiVersion): BootCfg {
+  return netbootBootCfg(parseBootCfg(media.bootCfg), {
+    prefix,
+    title: `Midwife: ESXi ${v} installer`,
+  })
+}
+
+export function lineWarnings(what: string, cfg: BootCfg, extra = ''): string[] {
+  const w = kernelLineWarning(what, cfg, extra)
+  return w === undefined ? [] : [w]
+}
+
+/** skip=1 is confirmed in the 9.0 loader's source only (esxi.md). */
+export function skipWarnings(c: BootContext): string[] {
+  const v = newestUefiMedia(c)
+  if (v === '9.0') return []
+  return [
+    `Disarm uses skip=1 in boot.cfg, which only the ESXi 9.0 loader is confirmed to honour; add 9.0 media so its mboot.efi is served, or remove the host's per-MAC folder after install.`,
+  ]
+}
+
+export function hostSecrets(h: BootContextHost): string[] {
+  return [h.token]
+}
+
+export function genericSecrets(c: BootContext): string[] {
+  return [c.site.enrollment.pbkey]
+}
+
+/** Where one UEFI kind puts its boot.cfg files, and how prefix= reaches the installer. */
+export interface BootCfgPlace {
+  kind: string
+  /** For titles and warnings: "UEFI PXE", "UEFI HTTP boot". */
+  label: string
+  delivery: 'tftp' | 'http'
+  genericPath: string
+  hostPath: (mac: string) => string
+  prefix: (m: MediaInfo, v: EsxiVersion) => string
+  urlOf?: (path: string) => string
+}
+
+/**
+ * The boot.cfg next to mboot.efi for unknown servers and the per-MAC one for
+ * the host: what mboot reads when started without -c (UEFI PXE and HTTP boot).
+ */
+export function uefiBootCfgs(c: BootContext, p: BootCfgPlace): KindResult {
+  const at = (path: string) => (p.urlOf === undefined ? {} : { url: p.urlOf(path) })
+  const generic = genericBootCfg(`${p.label} boot.cfg`, c, p.prefix)
+  const artifacts: Artifact[] = [
+    {
+      kind: p.kind,
+      scope: 'generic',
+      title: `${p.label} boot.cfg for unknown servers`,
+      delivery: p.delivery,
+      path: p.genericPath,
+      ...at(p.genericPath),
+      text: generic.text,
+      syntax: 'boot.cfg',
+      secrets: genericSecrets(c),
+    },
+  ]
+  const warnings = [...generic.warnings]
+  const h = c.host
+  if (h !== undefined) {
+    const m = mediaFor(c, h.esxiVersion)
+    if (m === undefined || !m.hasBootx64Efi) {
+      warnings.push(noMediaWarning(p.label, h))
+    } else {
+      const r = hostBootCfg(`${p.label} boot.cfg`, c, h, m, p.prefix(m, h.esxiVersion))
+      warnings.push(...r.warnings)
+      const path = p.hostPath(h.mac)
+      artifacts.push({
+        kind: p.kind,
+        scope: 'host',
+        title: `${p.label} boot.cfg for ${hostLabel(h)}`,
+        delivery: p.delivery,
+        path,
+        ...at(path),
+        text: r.text,
+        syntax: 'boot.cfg',
+        secrets: hostSecrets(h),
+      })
+    }
+  }
+  return { artifacts, warnings }
+}
+
+/** mboot.efi and crypto64.efi, copied from the newest media that has a UEFI loader. */
+export function loaderArtifacts(
+  kind: string,
+  c: BootContext,
+  delivery: 'tftp' | 'http',
+  paths: { mbootEfi: string; crypto64Efi: string },
+  urlOf?: (path: string) => string,
+): Artifact[] {
+  const v = newestUefiMedia(c)
+  const m = v === undefined ? undefined : mediaFor(c, v)
+  if (v === undefined || m === undefined) return []
+  const files: [string, string][] = [['mbootEfi', 'efi/boot/bootx64.efi']]
+  if (m.hasCrypto64Efi) files.push(['crypto64Efi', 'efi/boot/crypto64.efi'])
+  return files.map(([which, file]) => {
+    const path = paths[which as keyof typeof paths]
+    return {
+      kind,
+      scope: 'generic',
+      title: `${path.split('/').at(-1)} (from the ESXi ${v} media)`,
+      delivery,
+      path,
+      ...(urlOf === undefined ? {} : { url: urlOf(path) }),
+      media: { version: v, file },
+    }
+  })
+}

@@ -1,0 +1,359 @@
+// The host's own vSphere API, for the Secure Boot path: %firstboot never
+// runs there, so SSH stays off until something turns it on from outside.
+// Four calls (as Cisco's ESXi auto-installer makes them): RetrieveServiceContent,
+// SessionManager.Login, then on the HostServiceSystem UpdateServicePolicy
+// (TSM-SSH -> on) and StartService (TSM-SSH).
+//
+// The host's certificate is self-signed, so it is trusted by fingerprint:
+// every connection is checked against the expected SHA-256 (or the one seen
+// on first contact) before a byte of the request, password included, is sent.
+import { request } from 'node:http'
+import { connect, type TLSSocket } from 'node:tls'
+import { z } from 'zod'
+import {
+  buildRequest,
+  MoRefXml,
+  parseResponse,
+  SoapProtocolError,
+  type MoRef,
+  type SoapParam,
+} from './soap'
+
+export type VsphereErrorCode =
+  | 'invalid-login'
+  | 'not-authenticated'
+  | 'connection-refused'
+  | 'certificate-mismatch'
+  | 'timeout'
+  | 'fault'
+  | 'protocol'
+
+export class VsphereError extends Error {
+  override name = 'VsphereError'
+  constructor(
+    readonly code: VsphereErrorCode,
+    message: string,
+    /** The vim25 fault type, when the host answered with a fault. */
+    readonly faultType?: string,
+  ) {
+    super(message)
+  }
+}
+
+/** AA:BB:... upper-case, the form node:tls and `openssl x509 -fingerprint -sha256` print. */
+export function normalizeFingerprint(fp: string): string {
+  const hex = fp
+    .replace(/^sha256[:=]/i, '')
+    .replace(/[:\s]/g, '')
+    .toUpperCase()
+  if (!/^[0-9A-F]{64}$/.test(hex)) {
+    throw new VsphereError('protocol', 'a SHA-256 fingerprint is 64 hex digits (colons allowed)')
+  }
+  return hex.match(/../g)?.join(':') ?? hex
+}
+
+export interface VsphereTarget {
+  /** The host's management address. */
+  address: string
+  port?: number
+  /** The certificate fingerprint the host is known by; absent: pin on first contact. */
+  expectedSha256?: string
+  /** Per request. */
+  timeoutMs?: number
+  /** The HostServiceSystem's managed object id; on a standalone ESXi host it is `serviceSystem`. */
+  serviceSystem?: string
+}
+
+const About = z.object({
+  fullName: z.string(),
+  version: z.string(),
+  build: z.string(),
+  apiVersion: z.string(),
+  apiType: z.string().optional(),
+})
+export type About = z.infer<typeof About>
+
+const ServiceContent = z.object({
+  sessionManager: MoRefXml,
+  about: About,
+})
+
+const UserSession = z.object({ key: z.string(), userName: z.string() })
+
+/** The API version every ESXi 7.0 to 9.0 host understands, for the first call. */
+const FIRST_API_VERSION = '7.0'
+const SSH_SERVICE = 'TSM-SSH'
+
+export class VsphereClient {
+  readonly #target: Required<
+    Pick<VsphereTarget, 'address' | 'port' | 'timeoutMs' | 'serviceSystem'>
+  >
+  #pinned: string | undefined
+  #pinnedOnFirstContact = false
+  #cookie: string | undefined
+  #apiVersion = FIRST_API_VERSION
+  #sessionManager: MoRef | undefined
+  /** Method names in the order they were sent, for the caller's step log. */
+  readonly calls: string[] = []
+
+  constructor(target: VsphereTarget) {
+    this.#target = {
+      address: target.address,
+      port: target.port ?? 443,
+      timeoutMs: target.timeoutMs ?? 20_000,
+      serviceSystem: target.serviceSystem ?? 'serviceSystem',
+    }
+    if (target.expectedSha256 !== undefined)
+      this.#pinned = normalizeFingerprint(target.expectedSha256)
+  }
+
+  /** The fingerprint trusted for this host: the expected one, or the one pinned on first contact. */
+  get fingerprint(): string | undefined {
+    return this.#pinned
+  }
+
+  /** True when no fingerprint was given and the first one seen was pinned: show it to the operator. */
+  get pinnedOnFirstContact(): boolean {
+    return this.#pinnedOnFirstContact
+  }
+
+  get #where(): string {
+    return `https://${this.#target.address}:${this.#target.port}/sdk`
+  }
+
+  /** A TLS connection whose certificate matches the pin (or becomes it). */
+  #connect(): Promise<TLSSocket> {
+    const { address, port, timeoutMs } = this.#target
+    return new Promise((resolve, reject) => {
+      // The certificate is self-signed: trust is the fingerprint check below, not a CA.
+      const socket = connect({ host: address, port, rejectUnauthorized: false })
+      socket.setTimeout(timeoutMs, () => {
+        socket.destroy()
+        reject(
+          new VsphereError('timeout', `${this.#where} did not answer within ${timeoutMs / 1000} s`),
+        )
+      })
+      socket.once('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ECONNREFUSED') {
+          reject(
+            new VsphereError(
+              'connection-refused',
+              `${this.#where} refused the connection; the host is not up yet, or hostd is not running`,
+            ),
+          )
+        } else {
+          reject(new VsphereError('protocol', `${this.#where}: ${err.message}`))
+        }
+      })
+      socket.once('secureConnect', () => {
+        const seen = socket.getPeerCertificate().fingerprint256
+        if (!seen) {
+          socket.destroy()
+          reject(
+            new VsphereError('certificate-mismatch', `${this.#where} presented no certificate`),
+          )
+          return
+        }
+        if (this.#pinned === undefined) {
+          this.#pinned = seen
+          this.#pinnedOnFirstContact = true
+        } else if (seen !== this.#pinned) {
+          socket.destroy()
+          reject(
+            new VsphereError(
+              'certificate-mismatch',
+              `${this.#where} presented certificate ${seen}, not the expected ${this.#pinned}; nothing was sent. If the host was reinstalled, confirm its new fingerprint on its console.`,
+            ),
+          )
+          return
+        }
+        socket.setTimeout(0)
+        resolve(socket)
+      })
+    })
+  }
+
+  async #call(
+    method: string,
+    self: MoRef,
+    params: [string, SoapParam][] = [],
+  ): Promise<Record<string, unknown>> {
+    const socket = await this.#connect()
+    this.calls.push(method)
+    const body = buildRequest(method, self, params)
+    const { status, text, setCookie } = await new Promise<{
+      status: number
+      text: string
+      setCookie: string[]
+    }>((resolve, reject) => {
+      const req = request(
+        {
+          method: 'POST',
+          path: '/sdk',
+          host: this.#target.address,
+          port: this.#target.port,
+          // No agent: with createConnection and no agent, Node uses this socket (already checked)
+          // for this one request and never pools it.
+          createConnection: () => socket,
+          headers: {
+            'Content-Type': 'text/xml; charset=utf-8',
+            SOAPAction: `urn:vim25/${this.#apiVersion}`,
+            'Content-Length': Buffer.byteLength(body),
+            ...(this.#cookie !== undefined ? { Cookie: this.#cookie } : {}),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (c: Buffer) => chunks.push(c))
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              text: Buffer.concat(chunks).toString('utf8'),
+              setCookie: res.headers['set-cookie'] ?? [],
+            }),
+          )
+          res.on('error', reject)
+        },
+      )
+      req.setTimeout(this.#target.timeoutMs, () => {
+        req.destroy(new VsphereError('timeout', `${this.#where} did not answer ${method} in time`))
+      })
+      req.on('error', (err) =>
+        reject(
+          err instanceof VsphereError
+            ? err
+            : new VsphereError('protocol', `${this.#where}: ${err.message}`),
+        ),
+      )
+      req.end(body)
+    })
+    const session = setCookie
+      .map((c) => c.split(';')[0])
+      .find((c) => c?.startsWith('vmware_soap_session='))
+    if (session !== undefined) this.#cookie = session
+    let result
+    try {
+      result = parseResponse(text)
+    } catch (err) {
+      const why = err instanceof SoapProtocolError ? err.message : String(err)
+      throw new VsphereError(
+        'protocol',
+        `${method} at ${this.#where} answered HTTP ${status}: ${why}`,
+      )
+    }
+    if (!result.ok) throw faultError(method, result.fault.type, result.fault.message)
+    const response = result.body[`${method}Response`]
+    if (response === undefined) {
+      throw new VsphereError(
+        'protocol',
+        `${method} at ${this.#where} answered without ${method}Response`,
+      )
+    }
+    return typeof response === 'object' && response !== null
+      ? (response as Record<string, unknown>)
+      : {}
+  }
+
+  /** The first call: no login needed. Fixes the API version for the calls after it. */
+  async retrieveServiceContent(): Promise<About> {
+    const r = await this.#call('RetrieveServiceContent', {
+      type: 'ServiceInstance',
+      value: 'ServiceInstance',
+    })
+    const sc = ServiceContent.safeParse(r.returnval)
+    if (!sc.success) {
+      throw new VsphereError(
+        'protocol',
+        `RetrieveServiceContent at ${this.#where} lacks sessionManager or about`,
+      )
+    }
+    this.#sessionManager = {
+      type: sc.data.sessionManager['@_type'],
+      value: sc.data.sessionManager['#text'],
+    }
+    this.#apiVersion = sc.data.about.apiVersion
+    return sc.data.about
+  }
+
+  async login(userName: string, password: string): Promise<{ key: string; userName: string }> {
+    if (this.#sessionManager === undefined) await this.retrieveServiceContent()
+    const r = await this.#call('Login', this.#sessionManager as MoRef, [
+      ['userName', userName],
+      ['password', password],
+    ])
+    const s = UserSession.safeParse(r.returnval)
+    if (!s.success)
+      throw new VsphereError('protocol', `Login at ${this.#where} returned no session`)
+    if (this.#cookie === undefined) {
+      throw new VsphereError(
+        'protocol',
+        `Login at ${this.#where} set no vmware_soap_session cookie`,
+      )
+    }
+    return { key: s.data.key, userName: s.data.userName }
+  }
+
+  async updateServicePolicy(id: string, policy: 'on' | 'off' | 'automatic'): Promise<void> {
+    await this.#call('UpdateServicePolicy', this.#serviceSystem, [
+      ['id', id],
+      ['policy', policy],
+    ])
+  }
+
+  async startService(id: string): Promise<void> {
+    await this.#call('StartService', this.#serviceSystem, [['id', id]])
+  }
+
+  get #serviceSystem(): MoRef {
+    return { type: 'HostServiceSystem', value: this.#target.serviceSystem }
+  }
+}
+
+function faultError(method: string, type: string, message: string): VsphereError {
+  switch (type) {
+    case 'InvalidLogin':
+      return new VsphereError(
+        'invalid-login',
+        "the host refused the root password (InvalidLogin): the password is wrong, or the kickstart's rootpw differs from the host definition",
+        type,
+      )
+    case 'NotAuthenticated':
+      return new VsphereError(
+        'not-authenticated',
+        `${method} was refused because the session is not logged in (NotAuthenticated); the session expired or the host restarted hostd: log in again`,
+        type,
+      )
+    default:
+      return new VsphereError('fault', `${method} failed on the host: ${type}: ${message}`, type)
+  }
+}
+
+export interface EnableSshResult {
+  about: About
+  /** The certificate fingerprint the host was trusted by. */
+  fingerprint: string
+  /** No fingerprint was expected; this one was pinned on first contact. */
+  pinnedOnFirstContact: boolean
+  calls: string[]
+}
+
+/**
+ * Turns SSH on (policy on, so it survives reboots) and starts it. Any
+ * failure stops at that call: after InvalidLogin nothing else is sent.
+ */
+export async function enableSshOverVsphere(
+  target: VsphereTarget,
+  credentials: { userName: string; password: string },
+): Promise<EnableSshResult> {
+  const client = new VsphereClient(target)
+  const about = await client.retrieveServiceContent()
+  await client.login(credentials.userName, credentials.password)
+  await client.updateServicePolicy(SSH_SERVICE, 'on')
+  await client.startService(SSH_SERVICE)
+  return {
+    about,
+    fingerprint: client.fingerprint as string,
+    pinnedOnFirstContact: client.pinnedOnFirstContact,
+    calls: [...client.calls],
+  }
+}

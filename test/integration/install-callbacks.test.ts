@@ -1,0 +1,187 @@
+// The kickstart's %pre and %post callbacks, their real text run by BusyBox
+// ash with only ESXi's applets and the simulator's esxcli/vsish (whose wget
+// drops what ESXi's firewall drops), against a loopback HTTP server.
+import { chmodSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import {
+  InstallReport,
+  installCallbackPath,
+  postSection,
+  preSection,
+  sectionScript,
+  type InstallCallbackOptions,
+} from '../../main/core/boot/install-callbacks'
+import { freePort } from '../support/app'
+import { createSimHost, type SimHost } from '../support/esxi-host'
+
+const TOKEN = 'tok_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcd'
+
+interface Received {
+  method: string
+  path: string
+  type: string
+  body: string
+}
+
+let esx: SimHost
+let server: Server
+let port: number
+let received: Received[]
+let answer: { status: number; body: string }
+
+beforeEach(async () => {
+  esx = await createSimHost()
+  received = []
+  answer = { status: 200, body: '{"accepted":true}' }
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      received.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        type: String(req.headers['content-type']),
+        body: Buffer.concat(chunks).toString('utf8'),
+      })
+      res.writeHead(answer.status, { 'Content-Type': 'application/json' })
+      res.end(answer.body)
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  port = (server.address() as AddressInfo).port
+})
+afterEach(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  await esx.close()
+})
+
+const options = (over: Partial<InstallCallbackOptions> = {}): InstallCallbackOptions => ({
+  listener: { address: '127.0.0.1', port },
+  token: TOKEN,
+  timeoutSeconds: 5,
+  attempts: 2,
+  retrySeconds: 0,
+  ...over,
+})
+
+/** Runs a section's script as the installer would, under the simulated host's BusyBox. */
+async function runSection(section: string, env: Record<string, string> = {}) {
+  const file = join(esx.dir, 'section.sh')
+  writeFileSync(file, sectionScript(section))
+  return esx.sh([file], env)
+}
+
+describe('%pre', () => {
+  it('reports installing over plain HTTP, opening the firewall only for the call', async () => {
+    const section = preSection(options())
+    expect(section.split('\n')[0]).toBe('%pre --interpreter=busybox')
+    const run = await runSection(section)
+    expect(run.stdout).toContain('midwife: reported installing')
+    expect(run.code).toBe(0)
+    expect(received).toHaveLength(1)
+    const [r] = received
+    expect(r).toMatchObject({
+      method: 'POST',
+      path: installCallbackPath(TOKEN, 'installing'),
+      type: 'application/json',
+    })
+    const report = InstallReport.parse(JSON.parse(r?.body ?? ''))
+    expect(report.state).toBe('installing')
+    for (const nic of esx.state().nics) expect(report.outputs.nicList).toContain(nic.mac)
+    // The listener is not on 80/443: the firewall was off for the call, and is back on.
+    const sim = esx.state()
+    expect(sim.firewall.enabled).toBe(true)
+    expect(sim.log.filter((l) => l.startsWith('esxcli network firewall set'))).toEqual([
+      'esxcli network firewall set --enabled false',
+      'esxcli network firewall set --enabled true',
+    ])
+  })
+})
+
+describe('%post', () => {
+  it('reports installed with what the installer can read: MACs, serial, UUID, address, boot line', async () => {
+    const section = postSection(options())
+    expect(section.split('\n')[0]).toBe(
+      '%post --interpreter=busybox --ignorefailure=true --timeout=70',
+    )
+    esx.update((s) => {
+      s.bootCmdLine = `runweasel ks=http://127.0.0.1:${port}/ks/${TOKEN}.cfg BOOTIF=01-00-50-56-aa-bb-01`
+    })
+    const run = await runSection(section)
+    expect(run.code).toBe(0)
+    const report = InstallReport.parse(JSON.parse(received[0]?.body ?? ''))
+    const sim = esx.state()
+    expect(received[0]?.path).toBe(`/install/${TOKEN}/installed`)
+    expect(report.state).toBe('installed')
+    expect(report.outputs.platform).toContain(sim.platform.serialNumber)
+    expect(report.outputs.platform).toContain(sim.platform.uuid)
+    expect(report.outputs.ipv4).toContain(sim.vmknics[0]?.ipv4.address)
+    expect(report.outputs.bootCmdLine).toContain('BOOTIF=01-00-50-56-aa-bb-01')
+    // This environment has no secureBoot.py: the state is unknown, not guessed.
+    expect(report.secureBoot).toBe('unknown')
+  })
+
+  it('reports Secure Boot as the host tool prints it', async () => {
+    for (const [printed, expected] of [
+      ['Enabled', 'on'],
+      ['Disabled', 'off'],
+    ] as const) {
+      received = []
+      const tool = join(esx.dir, `secureBoot-${printed}.py`)
+      writeFileSync(tool, `#!/bin/busybox sh\n[ "$1" = -s ] && echo ${printed}\n`)
+      chmodSync(tool, 0o755)
+      await runSection(postSection(options()), { MIDWIFE_SECUREBOOT_TOOL: tool })
+      expect(InstallReport.parse(JSON.parse(received[0]?.body ?? '')).secureBoot).toBe(expected)
+    }
+  })
+
+  it('never fails the install: retries, gives up, exits 0 when the listener is gone', async () => {
+    const closed = await freePort()
+    const run = await runSection(
+      postSection(options({ listener: { address: '127.0.0.1', port: closed } })),
+    )
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain('midwife: could not report installed after 2 attempts')
+    // Each attempt opened the firewall and closed it again.
+    const toggles = esx.state().log.filter((l) => l.startsWith('esxcli network firewall set'))
+    expect(toggles).toHaveLength(4)
+    expect(esx.state().firewall.enabled).toBe(true)
+  })
+
+  it('stops at once when the listener refuses the token', async () => {
+    answer = { status: 410, body: '{"error":"this token is spent"}' }
+    const run = await runSection(postSection(options({ attempts: 5 })))
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain('the listener refused the installed report')
+    expect(received).toHaveLength(1)
+  })
+
+  it('escapes awkward output into valid JSON', async () => {
+    esx.update((s) => {
+      s.platform.productName = 'Box "quoted" \\ back\ttab'
+    })
+    await runSection(postSection(options()))
+    const report = InstallReport.parse(JSON.parse(received[0]?.body ?? ''))
+    expect(report.outputs.platform).toContain('Box "quoted" \\ back\ttab')
+  })
+})
+
+describe('the generator', () => {
+  it('refuses a DNS name, a short or unsafe token', () => {
+    expect(() =>
+      preSection(options({ listener: { address: 'midwife.lab.local', port: 80 } })),
+    ).toThrow(/IPv4/)
+    expect(() => preSection(options({ token: 'short' }))).toThrow('URL-safe')
+    expect(() => preSection(options({ token: `${TOKEN}';reboot;'` }))).toThrow('URL-safe')
+  })
+
+  it('gives the %post time for every attempt', () => {
+    const post = postSection(options({ attempts: 5, timeoutSeconds: 20, retrySeconds: 5 }))
+    expect(post.split('\n')[0]).toBe(
+      '%post --interpreter=busybox --ignorefailure=true --timeout=185',
+    )
+  })
+})
