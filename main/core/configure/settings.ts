@@ -1,5 +1,11 @@
 import { shellQuote } from '../boot/material'
-import { parseHostname, parseKeyValues, parseList, parseNtp, parseRulesets } from '../../catalogue/parse'
+import {
+  parseHostname,
+  parseKeyValues,
+  parseList,
+  parseNtp,
+  parseRulesets,
+} from '../../catalogue/parse'
 import type { EsxShell } from './ssh'
 
 /** A command that ran and failed; its message carries both streams, as ESXi is inconsistent. */
