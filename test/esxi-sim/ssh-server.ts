@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import type { AddressInfo, Socket } from 'node:net'
 import { join } from 'node:path'
 // ssh2 is CommonJS; Node's ESM loader cannot see its named exports, so take the default export.
@@ -134,6 +134,51 @@ const signal = (pgid: number, sig: NodeJS.Signals) => {
   }
 }
 
+function ignoresHangup(pid: number): boolean {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const mask = /^SigIgn:\s*([0-9a-f]+)$/m.exec(status)?.[1]
+    return mask !== undefined && (BigInt(`0x${mask}`) & 1n) === 1n
+  } catch {
+    return true
+  }
+}
+
+/**
+ * SIGHUP to every process of a group that has not ignored it. A process whose parent ignores it
+ * counts as ignoring it too: on ESXi an ignored signal survives exec, but the shims are Node,
+ * which resets every disposition at startup and only takes the ignore back a moment later; a
+ * hangup in that moment would kill a command a real host would have finished.
+ */
+function hangUp(pgid: number): void {
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e))
+  } catch {
+    signal(pgid, 'SIGHUP')
+    return
+  }
+  for (const entry of entries) {
+    const pid = Number(entry)
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    } catch {
+      continue
+    }
+    // pid (comm) state ppid pgrp ...: comm may hold spaces, so split after its ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const ppid = Number(fields[1])
+    if (Number(fields[2]) !== pgid) continue
+    if (ignoresHangup(pid) || ignoresHangup(ppid)) continue
+    try {
+      process.kill(pid, 'SIGHUP')
+    } catch {
+      // Ended meanwhile.
+    }
+  }
+}
+
 /**
  * The simulated sshd of an ESXi host. When vmk0's address changes (by any command, from a session
  * or a shim), every session drops at once (reset, or left hanging: quirk oldAddressSessions) and
@@ -165,7 +210,7 @@ export async function startSimSshServer(opts: SimSshOptions): Promise<SimSshServ
 
   function release(conn: Conn): void {
     if (readState()?.quirks.sessionCloseSignal === 'none') return
-    for (const pgid of conn.groups) signal(pgid, 'SIGHUP')
+    for (const pgid of conn.groups) hangUp(pgid)
   }
 
   function drop(conn: Conn, how: 'reset' | 'hang'): void {
