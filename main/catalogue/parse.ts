@@ -10,7 +10,7 @@ export type Row = Record<string, string>
  * a cell may be empty and a value may contain single spaces.
  */
 export function parseTable(text: string): Row[] {
-  const lines = text.split(/\r?\n/)
+  const lines = splitLines(text)
   const dashIdx = lines.findIndex((l) => /^-+( +-+)*\s*$/.test(l) && l.includes('-'))
   if (dashIdx < 1) return []
   const header = lines[dashIdx - 1] as string
@@ -34,12 +34,25 @@ export function parseTable(text: string): Row[] {
   return rows
 }
 
+/** Lines without their line ends (esxcli prints \n; a client may have added \r). */
+function splitLines(text: string): string[] {
+  const lines = text.split('\n')
+  if (text.includes('\r'))
+    for (let i = 0; i < lines.length; i++) lines[i] = (lines[i] as string).replace(/\r$/, '')
+  return lines
+}
+
 /** Parses `   Key: value` lines (the shape of every esxcli "get"). Later keys win. */
 export function parseKeyValues(text: string): Row {
   const out: Row = {}
-  for (const line of text.split(/\r?\n/)) {
-    const m = /^\s*([^:]+?):\s?(.*)$/.exec(line)
-    if (m && /^\s/.test(line)) out[(m[1] as string).trim()] = (m[2] as string).trim()
+  for (const line of splitLines(text)) {
+    const first = line.charCodeAt(0)
+    // Indented lines only: 32 space, 9 tab.
+    if (first !== 32 && first !== 9) continue
+    const colon = line.indexOf(':')
+    if (colon === -1) continue
+    const key = line.slice(0, colon).trim()
+    if (key !== '') out[key] = line.slice(colon + 1).trim()
   }
   return out
 }
@@ -51,7 +64,7 @@ export function parseKeyValues(text: string): Row {
 export function parseBlocks(text: string): Row[] {
   const blocks: Row[] = []
   let current: Row | null = null
-  for (const line of text.split(/\r?\n/)) {
+  for (const line of splitLines(text)) {
     if (line.trim() === '') continue
     if (!/^\s/.test(line)) {
       current = { '': line.trim() }
@@ -109,8 +122,8 @@ export function parseNicList(text: string): NicInfo[] {
  * (`0xff 0x0 0x33 ...`); this gives the usual 8-4-4-4-12 form.
  */
 export function normalizeUuid(raw: string): string | null {
+  if (!/^\s*(0x[0-9a-f]{1,2}\s+){15}0x[0-9a-f]{1,2}\s*$/i.test(raw)) return null
   const bytes = raw.trim().split(/\s+/)
-  if (bytes.length !== 16 || !bytes.every((b) => /^0x[0-9a-f]{1,2}$/i.test(b))) return null
   const hex = bytes.map((b) => b.slice(2).toLowerCase().padStart(2, '0')).join('')
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
 }

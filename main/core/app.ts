@@ -221,7 +221,8 @@ export class App implements ApiHandlers {
       discoveryKickstart: (key) => this.boot.discoveryKickstart(key),
       personalClient: (token) => this.boot.personalClient(token),
       client: () => this.boot.genericClient(),
-      checkin: (credential, body, sourceIp) => this.checkins.accept(credential, body, sourceIp),
+      checkin: (credential, body, rawBody, sourceIp) =>
+        this.checkins.accept(credential, body, rawBody, sourceIp),
     }
   }
 

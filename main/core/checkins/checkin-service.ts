@@ -16,6 +16,31 @@ import type { SiteService } from '../site/site-service'
 import type { CheckinReport, HostRecord, Store } from '../store'
 import { checkToken } from './tokens'
 
+interface Pending {
+  credential: Credential
+  /** The host its token names, as read when the check-in arrived. */
+  tokenHost: HostRecord | null
+  /** The hosts table's write count then: if it moved, the host is read again. */
+  generation: number
+  report: CheckinReport
+  reported: ReportedIdentity
+  source: string
+  stored: string
+  digest: string
+  resolve: (ack: CheckinAck) => void
+  reject: (error: unknown) => void
+}
+
+type Outcome = { ok: true; value: Stored } | { ok: false; error: unknown }
+
+interface Stored {
+  checkin: Checkin
+  name: string
+  repeat: boolean
+  touched: number[]
+  removed: number | null
+}
+
 export interface CheckinAck {
   id: number
   host: string
@@ -37,10 +62,26 @@ export class CheckinService {
     private readonly logger: Logger,
   ) {}
 
-  /** Validates, matches and commits a check-in; returns only once SQLite has it. */
-  accept(credential: Credential, body: unknown, sourceIp: string): CheckinAck {
+  /** Check-ins validated and waiting for the next group commit. */
+  private pending: Pending[] = []
+
+  /**
+   * Validates, matches and commits a check-in; resolves only once SQLite has
+   * it. Everything that can refuse a check-in cheaply (its credential, its
+   * body) runs at once; the store step is group-committed: the check-ins
+   * that arrive while the event loop is busy share one transaction (each in
+   * its own savepoint, so one refusal rolls back only itself), which is what
+   * lets the listener keep up with a rack booting at once.
+   */
+  accept(
+    credential: Credential,
+    body: unknown,
+    rawBody: string,
+    sourceIp: string,
+  ): Promise<CheckinAck> {
     // The credential is checked before the body is parsed: refusing is cheap.
-    let tokenHost: HostRecord | undefined
+    let tokenHost: HostRecord | null = null
+    const generation = this.store.hosts.generation
     if (credential.kind === 'token') {
       const check = checkToken(this.store, credential.value)
       if (!check.ok) throw new CheckinRejected(check.status, check.message)
@@ -48,62 +89,110 @@ export class CheckinService {
     } else if (!this.site.enrollmentMatches(credential.value)) {
       throw new CheckinRejected(401, 'wrong enrollment key')
     }
-
-    const { payload, report } = interpretCheckin(body)
+    const { report } = interpretCheckin(body)
     const source = sourceIp.replace(/^::ffff:/, '')
-    const reported = reportedIdentity(report, source)
-    const stored = storablePayload(payload, credential)
-    const digest = createHash('sha256')
-      .update(`${credential.kind}\n${source}\n${stored}`)
-      .digest('hex')
-
-    const touched = new Set<number>()
-    let removed: number | null = null
-    const result = this.store.transaction(() => {
-      const host = tokenHost ?? this.claimant(reported)
-      if (host) {
-        touched.add(host.id)
-        const repeatOf = this.store.checkins.latestWithDigest(host.id, digest)
-        if (repeatOf !== undefined) {
-          return {
-            checkin: this.store.checkins.repeat(repeatOf),
-            name: hostName(host),
-            repeat: true,
-          }
-        }
-        if (BUSY.includes(host.state)) {
-          throw new CheckinRejected(
-            409,
-            `a configuration run is in progress for ${hostName(host)}; check in again when it ends`,
-          )
-        }
-        const checkin = this.insert(host.id, credential, source, digest, stored, report)
-        this.judge(host, reported, checkin.id)
-        return { checkin, name: hostName(host), repeat: false }
-      }
-      const found = this.discover(reported, credential, source, digest, stored, report)
-      touched.add(found.hostId)
-      if (found.claimedBy !== null) {
-        touched.add(found.claimedBy.id)
-        removed = found.hostId
-      }
-      const name = found.claimedBy
-        ? hostName(found.claimedBy)
-        : hostName({
-            id: found.hostId,
-            definition: null,
-            identity: bind(reported, 'discovered', null),
-          })
-      return { checkin: found.checkin, name, repeat: false }
+    const stored = storablePayload(rawBody, credential)
+    const item: Omit<Pending, 'resolve' | 'reject'> = {
+      credential,
+      tokenHost,
+      generation,
+      report,
+      reported: reportedIdentity(report, source),
+      source,
+      stored,
+      digest: createHash('sha256').update(`${credential.kind}\n${source}\n${stored}`).digest('hex'),
+    }
+    return new Promise((resolve, reject) => {
+      if (this.pending.length === 0) setImmediate(() => this.commitPending())
+      this.pending.push({ ...item, resolve, reject })
     })
+  }
 
-    for (const id of touched) if (id !== removed) this.notify.host(id)
-    if (removed !== null) this.notify.hostRemoved(removed)
-    this.notify.checkin(result.checkin)
-    this.logger.info(
-      `check-in #${result.checkin.id} from ${escapeControl(source)} ${result.repeat ? 'repeated' : 'stored'} (${escapeControl(result.name)})`,
-    )
-    return { id: result.checkin.id, host: result.name, repeat: result.repeat }
+  /**
+   * Stores the waiting check-ins in one transaction. Refusals are rare (a
+   * check-in during a run), so the batch runs optimistically: if any
+   * check-in throws, the whole transaction rolls back and each is stored
+   * again in a transaction of its own, so one refusal costs only itself.
+   */
+  private commitPending(): void {
+    const batch = this.pending
+    this.pending = []
+    let outcomes: Outcome[]
+    try {
+      outcomes = this.store
+        .transaction(() => batch.map((item) => this.storeOne(item)))
+        .map((value): Outcome => ({ ok: true, value }))
+    } catch {
+      outcomes = batch.map((item): Outcome => {
+        try {
+          return { ok: true, value: this.store.transaction(() => this.storeOne(item)) }
+        } catch (error) {
+          return { ok: false, error }
+        }
+      })
+    }
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i]
+      if (!outcome?.ok) return item.reject(outcome?.error)
+      const r = outcome.value
+      for (const id of r.touched) if (id !== r.removed) this.notify.host(id)
+      if (r.removed !== null) this.notify.hostRemoved(r.removed)
+      this.notify.checkin(r.checkin)
+      this.logger.info(
+        `check-in #${r.checkin.id} from ${escapeControl(item.source)} ${r.repeat ? 'repeated' : 'stored'} (${escapeControl(r.name)})`,
+      )
+      item.resolve({ id: r.checkin.id, host: r.name, repeat: r.repeat })
+    })
+  }
+
+  /** One check-in, inside the group commit: matched, compared, stored, judged. */
+  private storeOne(item: Pending): Stored {
+    const { credential, source, digest, stored, report, reported } = item
+    const touched: number[] = []
+    // The host its token named, unless a host was written since: then read it again.
+    const host = !item.tokenHost
+      ? this.claimant(reported)
+      : this.store.hosts.generation === item.generation
+        ? item.tokenHost
+        : this.store.hosts.get(item.tokenHost.id)
+    if (item.tokenHost && !host) {
+      throw new CheckinRejected(401, 'unknown deployment token')
+    }
+    if (host) {
+      touched.push(host.id)
+      const repeatOf = this.store.checkins.latestWithDigest(host.id, digest)
+      if (repeatOf !== undefined) {
+        const checkin = this.store.checkins.repeat(repeatOf)
+        return { checkin, name: hostName(host), repeat: true, touched, removed: null }
+      }
+      if (BUSY.includes(host.state)) {
+        throw new CheckinRejected(
+          409,
+          `a configuration run is in progress for ${hostName(host)}; check in again when it ends`,
+        )
+      }
+      const checkin = this.insert(host.id, credential, source, digest, stored, report)
+      this.judge(host, reported, checkin.id)
+      return { checkin, name: hostName(host), repeat: false, touched, removed: null }
+    }
+    const found = this.discover(reported, credential, source, digest, stored, report)
+    touched.push(found.hostId)
+    if (found.claimedBy === null) {
+      const name = hostName({
+        id: found.hostId,
+        definition: null,
+        identity: bind(reported, 'discovered', null),
+      })
+      return { checkin: found.checkin, name, repeat: false, touched, removed: null }
+    }
+    touched.push(found.claimedBy.id)
+    return {
+      checkin: found.checkin,
+      name: hostName(found.claimedBy),
+      repeat: false,
+      touched,
+      removed: found.hostId,
+    }
   }
 
   /**
@@ -129,11 +218,6 @@ export class CheckinService {
       digest,
       payload,
       report,
-    })
-    this.store.events.append('checkin.accepted', `host:${hostId}`, {
-      checkin: checkin.id,
-      kind: credential.kind,
-      sourceIp,
     })
     return checkin
   }

@@ -22,23 +22,23 @@ function output(maxBytes: number, maxLines: number, maxColumns = 1024) {
     .string()
     .max(maxBytes)
     .superRefine((text, ctx) => {
-      let lines = 1
-      let column = 0
-      for (let i = 0; i < text.length; i++) {
-        if (text.charCodeAt(i) === 10) {
-          lines++
-          column = 0
-          if (lines > maxLines) {
-            ctx.addIssue({ code: 'custom', message: `more than ${maxLines} lines` })
-            return
-          }
-        } else if (++column > maxColumns) {
+      let start = 0
+      for (let line = 1; ; line++) {
+        const end = text.indexOf('\n', start)
+        const length = (end === -1 ? text.length : end) - start
+        if (length > maxColumns) {
           ctx.addIssue({
             code: 'custom',
-            message: `line ${lines} is longer than ${maxColumns} characters`,
+            message: `line ${line} is longer than ${maxColumns} characters`,
           })
           return
         }
+        if (end === -1) return
+        if (line === maxLines) {
+          ctx.addIssue({ code: 'custom', message: `more than ${maxLines} lines` })
+          return
+        }
+        start = end + 1
       }
     })
 }
@@ -167,15 +167,15 @@ export function reportedIdentity(report: CheckinReport, sourceIp: string): Repor
 }
 
 /**
- * The payload as it is kept: without the credential it carried, and without
- * any credential it repeats (a reported boot line holds the kickstart URL with
- * the token in it, or PBKEY=).
+ * The payload as it is kept: the body as received, with the credential it
+ * carried masked wherever it appears (a reported boot line holds the
+ * kickstart URL with the token in it), and any PBKEY= masked too.
  */
-export function storablePayload(payload: CheckinPayload, credential: Credential): string {
-  const { token: _t, enrollment: _e, ...rest } = payload
-  return JSON.stringify(rest)
-    .split(credential.value)
-    .join('***')
-    .replace(/\/(ks|c)\/(discover\/)?[A-Za-z0-9_-]{16,128}\.(cfg|sh)/g, '/$1/$2***.$3')
-    .replace(/(PBKEY=)[^\s"\\]+/g, '$1***')
+export function storablePayload(rawBody: string, credential: Credential): string {
+  let text = rawBody.split(credential.value).join('***')
+  if (text.includes('/ks/') || text.includes('/c/')) {
+    text = text.replace(/\/(ks|c)\/(discover\/)?[A-Za-z0-9_-]{16,128}\.(cfg|sh)/g, '/$1/$2***.$3')
+  }
+  if (text.includes('PBKEY=')) text = text.replace(/(PBKEY=)[^\s"\\]+/g, '$1***')
+  return text
 }

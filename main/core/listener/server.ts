@@ -39,8 +39,9 @@ export interface ListenerHandlers {
   checkin(
     credential: Credential,
     body: unknown,
+    rawBody: string,
     sourceIp: string,
-  ): { id: number; host: string; repeat: boolean }
+  ): Promise<{ id: number; host: string; repeat: boolean }>
 }
 
 /** A file the listener serves: its text, or a status and a plain message. */
@@ -129,7 +130,13 @@ function sendJson(res: ServerResponse, status: number, value: unknown) {
   send(res, status, `${JSON.stringify(value)}\n`)
 }
 
-async function readCheckin(req: IncomingMessage): Promise<unknown> {
+/** A check-in body: its text as received (what is stored, masked) and the JSON it holds. */
+interface CheckinBody {
+  text: string
+  json: unknown
+}
+
+async function readCheckin(req: IncomingMessage): Promise<CheckinBody> {
   let raw: Buffer
   try {
     raw = await readBody(req, MAX_BODY_BYTES)
@@ -137,8 +144,9 @@ async function readCheckin(req: IncomingMessage): Promise<unknown> {
     if (err instanceof BodyRefused) throw new CheckinRejected(err.status, `check-in ${err.message}`)
     throw err
   }
+  const text = raw.toString('utf8')
   try {
-    return JSON.parse(raw.toString('utf8'))
+    return { text, json: JSON.parse(text) as unknown }
   } catch (err) {
     throw new CheckinRejected(400, `malformed JSON: ${(err as Error).message}`)
   }
@@ -148,8 +156,9 @@ const TOKEN_ROUTE = /^\/(ks|c)\/(discover\/)?([A-Za-z0-9_-]{16,128})\.(cfg|sh)$/
 
 /**
  * The credentials a request presents, as bucket keys: a deployment token in
- * the path or the body, an enrollment key in the body. Hashed, so a 64 KiB
- * "token" costs a bucket no more than a real one, and no secret sits in the map.
+ * the path or the body, an enrollment key in the body. A value longer than
+ * any real credential (128) is hashed, so a 64 KiB "token" costs a bucket no
+ * more than a real one; the map lives in memory only and is never logged.
  */
 function credentialsOf(path: string, body: unknown): string[] {
   const found: string[] = []
@@ -160,7 +169,10 @@ function credentialsOf(path: string, body: unknown): string[] {
     if (typeof token === 'string' && token !== '') found.push(`token:${token}`)
     if (typeof enrollment === 'string' && enrollment !== '') found.push(`enrollment:${enrollment}`)
   }
-  return [...new Set(found)].map((c) => createHash('sha256').update(c).digest('base64url'))
+  const keys = found.map((c) =>
+    c.length <= 140 ? c : `#${createHash('sha256').update(c).digest('base64url')}`,
+  )
+  return keys.length > 1 ? [...new Set(keys)] : keys
 }
 
 function tooMany(taken: Take & { ok: false }, what: string): Refusal {
@@ -194,10 +206,15 @@ export async function startListener(
   )
 
   /** The listener's routes; the guard and the limits are already behind this. */
-  function route(req: IncomingMessage, res: ServerResponse, path: string, body: unknown) {
+  async function route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    body: CheckinBody | undefined,
+  ) {
     const from = req.socket.remoteAddress ?? 'unknown'
-    if (req.method === 'POST' && path === '/checkin') {
-      const stored = handlers.checkin(credentialOf(body), body, from)
+    if (req.method === 'POST' && path === '/checkin' && body) {
+      const stored = await handlers.checkin(credentialOf(body.json), body.json, body.text, from)
       sendJson(res, stored.repeat ? 200 : 201, {
         accepted: true,
         checkinId: stored.id,
@@ -244,7 +261,7 @@ export async function startListener(
     try {
       const isCheckin = req.method === 'POST' && target.path === '/checkin'
       const body = isCheckin ? await readCheckin(req) : undefined
-      for (const key of credentialsOf(target.path, body)) {
+      for (const key of credentialsOf(target.path, body?.json)) {
         const taken = credentials.take(key)
         if (taken.ok) continue
         if (taken.firstRefusal) {
@@ -255,7 +272,7 @@ export async function startListener(
         refuse(res, tooMany(taken, 'with this credential'))
         return
       }
-      route(req, res, target.path, body)
+      await route(req, res, target.path, body)
     } catch (err) {
       if (!(err instanceof CheckinRejected)) throw err
       logger.warn(`check-in from ${from} refused (${err.status}): ${escapeControl(err.message)}`)

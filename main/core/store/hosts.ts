@@ -119,9 +119,37 @@ export interface SealedHostSecrets {
 
 export class HostsTable {
   private readonly q: ReturnType<typeof statements>
+  /**
+   * Hosts as last read outside a transaction, by id and by token hash: every
+   * check-in looks its host up, and parsing the row (its identity JSON
+   * through zod) cost more than storing the check-in. Any write through this
+   * table empties both; only reads outside a transaction fill them, so what
+   * is cached is always committed, and a transaction that wrote reads past it.
+   */
+  private readonly byToken = new Map<string, HostRecord>()
+  private readonly byId = new Map<number, HostRecord>()
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.q = statements(db)
+  }
+
+  /** Counts writes, so a record read earlier can be known to be still current. */
+  private writes = 0
+
+  get generation(): number {
+    return this.writes
+  }
+
+  private changed(): void {
+    this.writes++
+    this.byToken.clear()
+    this.byId.clear()
+  }
+
+  private remember<K>(map: Map<K, HostRecord>, key: K, record: HostRecord): void {
+    if (this.db.inTransaction) return
+    if (map.size >= 10_000) map.clear()
+    map.set(key, record)
   }
 
   list(): HostRecord[] {
@@ -131,13 +159,23 @@ export class HostsTable {
   }
 
   get(id: number): HostRecord | undefined {
+    const cached = this.byId.get(id)
+    if (cached) return cached
     const row = this.q(`SELECT ${COLUMNS} FROM hosts WHERE id = ?`).get(id)
-    return row === undefined ? undefined : toRecord(row)
+    if (row === undefined) return undefined
+    const record = toRecord(row)
+    this.remember(this.byId, id, record)
+    return record
   }
 
   byTokenHash(tokenHash: string): HostRecord | undefined {
+    const cached = this.byToken.get(tokenHash)
+    if (cached) return cached
     const row = this.q(`SELECT ${COLUMNS} FROM hosts WHERE token_hash = ?`).get(tokenHash)
-    return row === undefined ? undefined : toRecord(row)
+    if (row === undefined) return undefined
+    const record = toRecord(row)
+    this.remember(this.byToken, tokenHash, record)
+    return record
   }
 
   /** The host a retired (rotated) token belonged to, so its URLs can answer 410, not 401. */
@@ -201,6 +239,7 @@ export class HostsTable {
   }
 
   insertDefinition(f: DefinitionFields, secrets: SealedHostSecrets, tokenHash: string): number {
+    this.changed()
     const t = now()
     const info = this.q(
       `INSERT INTO hosts (state, state_reason, state_changed_at, hostname, domain, mac, serial,
@@ -228,6 +267,7 @@ export class HostsTable {
 
   /** A server that checked in with the enrollment key: a host with an identity and no definition. */
   insertDiscovered(identity: BoundIdentity, reason: string): number {
+    this.changed()
     const t = now()
     const info = this.q(
       `INSERT INTO hosts (state, state_reason, state_changed_at, identity, created_at, updated_at)
@@ -246,6 +286,7 @@ export class HostsTable {
     rootPassword: Buffer | null,
     token?: { sealed: Buffer; hash: string },
   ): boolean {
+    this.changed()
     const info = this.q(
       `UPDATE hosts SET hostname = ?, domain = ?, mac = ?, serial = ?, dns_servers = ?,
          ntp_servers = ?, ssh_user = ?, ssh_port = ?, root_password = COALESCE(?, root_password),
@@ -270,6 +311,7 @@ export class HostsTable {
   }
 
   setIdentity(id: number, identity: BoundIdentity | null): void {
+    this.changed()
     this.q('UPDATE hosts SET identity = ?, updated_at = ? WHERE id = ?').run(
       identity === null ? null : JSON.stringify(identity),
       now(),
@@ -278,6 +320,7 @@ export class HostsTable {
   }
 
   setAttention(id: number, attention: Attention | null): void {
+    this.changed()
     this.q('UPDATE hosts SET attention = ?, updated_at = ? WHERE id = ?').run(
       attention === null ? null : JSON.stringify(attention),
       now(),
@@ -287,6 +330,7 @@ export class HostsTable {
 
   /** Only Store.moveHost calls this: it checks the lifecycle table and audits the move. */
   setState(id: number, state: HostState, reason: string): void {
+    this.changed()
     const t = now()
     this.q(
       'UPDATE hosts SET state = ?, state_reason = ?, state_changed_at = ?, updated_at = ? WHERE id = ?',
@@ -295,11 +339,13 @@ export class HostsTable {
 
   /** Something about the host changed that screens show (new evidence). */
   touch(id: number): void {
+    this.changed()
     this.q('UPDATE hosts SET updated_at = ? WHERE id = ?').run(now(), id)
   }
 
   /** A new token; the old one is remembered only by hash, so it can answer 410. */
   rotateToken(id: number, sealed: Buffer, hash: string): void {
+    this.changed()
     const old = this.get(id)?.tokenHash
     if (old) {
       this.q(
@@ -315,6 +361,7 @@ export class HostsTable {
   }
 
   delete(id: number): boolean {
+    this.changed()
     return this.q('DELETE FROM hosts WHERE id = ?').run(id).changes > 0
   }
 
