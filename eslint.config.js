@@ -58,6 +58,25 @@ export default tseslint.config(
     },
   },
   {
+    files: ['main/catalogue/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noElectron],
+          patterns: [
+            nodeBuiltins,
+            {
+              group: ['**/core/**', '**/electron/**', '**/serve/**'],
+              message: 'The catalogue is pure data and logic, shared with the renderer.',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', 'window', 'document', 'process', 'Buffer'],
+    },
+  },
+  {
     files: ['main/contract/**/*.ts'],
     rules: {
       'no-restricted-imports': [

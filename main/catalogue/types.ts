@@ -110,6 +110,11 @@ export interface Setting<T> {
   group: GroupId
   /** One sentence an operator reads next to the field. */
   description: string
+  /**
+   * A value a site could really use: shown as the form's example and driven
+   * through the conformance tests on every ESXi release the simulator knows.
+   */
+  example: T
   /** The wanted value; messages are written for people. */
   value: z.ZodType<T>
   /**

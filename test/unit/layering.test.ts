@@ -35,6 +35,18 @@ describe('layering, enforced by lint', () => {
     expect(msgs.join('\n')).toContain('The contract depends on nothing but zod.')
   }, 60_000)
 
+  it('the catalogue may not import Node built-ins, electron or the core', async () => {
+    const code = [
+      "import { spawn } from 'node:child_process'",
+      "import { Store } from '../core/store'",
+      'export const x = [spawn, Store]',
+      '',
+    ].join('\n')
+    const msgs = await restricted(code, 'main/catalogue/registry.ts')
+    expect(msgs).toHaveLength(2)
+    expect(msgs.join('\n')).toContain('The catalogue is pure data and logic')
+  }, 60_000)
+
   it('the renderer reaches the core only through the contract', async () => {
     const code = "import { App } from '../../../main/core/app'\nexport const x = App\n"
     const msgs = await restricted(code, 'renderer/src/lib/api.ts')

@@ -12,6 +12,7 @@ export const dnsSearch = defineSetting<string[]>({
   title: 'DNS search domains',
   group: 'management',
   description: 'Tried in this order for short names.',
+  example: ['lab.local', 'corp.local'],
   value: z
     .array(domainName)
     .max(6, 'at most 6 search domains')

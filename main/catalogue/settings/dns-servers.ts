@@ -16,6 +16,7 @@ export const dnsServers = defineSetting<string[]>({
   title: 'DNS servers',
   group: 'management',
   description: 'Asked in this order.',
+  example: ['10.0.0.2', '10.0.0.3'],
   value: z
     .array(ipv4)
     .min(1, 'add at least one DNS server')

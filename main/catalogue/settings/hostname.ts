@@ -15,6 +15,7 @@ export const hostname = defineSetting<HostnameValue>({
   title: 'Hostname and domain',
   group: 'identity',
   description: 'The name the host answers to, from its definition.',
+  example: { host: 'esx01', domain: 'lab.local' },
   value: z.object({ host: hostLabel, domain: domainName }),
   scope: 'identity',
   field: { kind: 'text' },

@@ -25,6 +25,7 @@ export const ntp = defineSetting<NtpValue>({
   title: 'NTP',
   group: 'time',
   description: 'Time servers; names must resolve on the host.',
+  example: { servers: ['0.pool.ntp.org', '10.0.0.5'], enabled: true },
   value: z.object({
     servers: z
       .array(hostOrAddress)

@@ -1,0 +1,146 @@
+// The engine every catalogue setting goes through: read -> diff -> apply ->
+// read back and verify. Reads are cached for the run, so one `portgroup list`
+// serves every setting that needs it, until a write makes it stale.
+import { commandLine, shownCommand } from '../../catalogue/shell'
+import type { AnySetting, Change, PlanContext, Reader, Shell } from '../../catalogue/types'
+
+/** A command that ran and failed; its message carries both streams, as ESXi is inconsistent. */
+export class CommandFailed extends Error {}
+
+export function failureOf(
+  line: string,
+  r: { stdout: string; stderr: string; code: number | null },
+) {
+  const said = [r.stderr, r.stdout]
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .join(' / ')
+    .split('\n')[0]
+  return new CommandFailed(`\`${line}\` failed (exit ${r.code ?? 'none'}): ${said || 'no output'}`)
+}
+
+/** A Reader over a shell: each read-only command runs once until `invalidate`. */
+export class CachedReader implements Reader {
+  private readonly cache = new Map<
+    string,
+    Promise<{ stdout: string; stderr: string; code: number | null }>
+  >()
+
+  constructor(
+    private readonly shell: Shell,
+    readonly version: string | null,
+  ) {}
+
+  probe(words: string[]) {
+    const line = commandLine(words)
+    let r = this.cache.get(line)
+    if (!r) {
+      r = this.shell.exec(line)
+      this.cache.set(line, r)
+      // A failed read is not remembered: the next one may succeed.
+      r.catch(() => this.cache.delete(line))
+    }
+    return r
+  }
+
+  async read(words: string[]): Promise<string> {
+    const r = await this.probe(words)
+    if (r.code !== 0) {
+      this.cache.delete(commandLine(words))
+      throw failureOf(commandLine(words), r)
+    }
+    return r.stdout
+  }
+
+  /** After a write, everything read before may be stale. */
+  invalidate(): void {
+    this.cache.clear()
+  }
+}
+
+/** Runs one planned command; a non-zero exit throws with what the host said. */
+export async function runCommand(shell: Shell, words: string[]): Promise<string> {
+  const line = commandLine(words)
+  const r = await shell.exec(line)
+  if (r.code !== 0) throw failureOf(line, r)
+  return r.stdout
+}
+
+/** What a plan shows of one change: its words and its commands with secrets masked. */
+export function shownChanges(changes: Change[]): Array<{ summary: string; commands: string[] }> {
+  return changes.map((c) => ({ summary: c.summary, commands: c.commands.map(shownCommand) }))
+}
+
+export interface SettingPlan {
+  current: unknown
+  changes: Change[]
+}
+
+export async function planSetting(
+  reader: Reader,
+  setting: AnySetting,
+  wanted: unknown,
+  ctx: PlanContext,
+): Promise<SettingPlan> {
+  const current: unknown = await setting.read(reader, ctx)
+  return { current, changes: setting.diff(current, wanted, ctx) }
+}
+
+/** Whether what was read back is what was wanted. */
+export function verified(setting: AnySetting, after: unknown, wanted: unknown, ctx: PlanContext) {
+  return setting.verify
+    ? setting.verify(after, wanted, ctx)
+    : setting.diff(after, wanted, ctx).length === 0
+}
+
+export interface ApplyResult {
+  /** How many write commands ran: 0 when the host already matched. */
+  writes: number
+  before: unknown
+  after: unknown
+}
+
+/**
+ * read -> diff -> apply what differs -> read back and verify, for a setting
+ * that keeps the SSH connection. `out` gets the words an operator reads.
+ */
+export async function applySetting(
+  shell: Shell,
+  reader: CachedReader,
+  setting: AnySetting,
+  wanted: unknown,
+  ctx: PlanContext,
+  out: (text: string) => void,
+  /** Told every secret a command carries before it runs, so output can mask it. */
+  secret: (value: string) => void = () => undefined,
+): Promise<ApplyResult> {
+  const unsupported = setting.unsupported?.(ctx.version)
+  if (unsupported) throw new Error(unsupported)
+  const { current, changes } = await planSetting(reader, setting, wanted, ctx)
+  if (changes.length === 0) {
+    out(`already ${setting.show(current)}; nothing to change\n`)
+    return { writes: 0, before: current, after: current }
+  }
+  out(`current: ${setting.show(current)}; wanted: ${setting.show(wanted)}\n`)
+  let writes = 0
+  for (const change of changes) {
+    out(`- ${change.summary}\n`)
+    for (const command of change.commands) {
+      for (const s of command.secrets ?? []) secret(s)
+      writes++
+      try {
+        await runCommand(shell, command.words)
+      } finally {
+        reader.invalidate()
+      }
+    }
+  }
+  const after: unknown = await setting.read(reader, ctx)
+  if (!verified(setting, after, wanted, ctx)) {
+    throw new Error(
+      `verification failed: read back ${setting.show(after)}, wanted ${setting.show(wanted)}`,
+    )
+  }
+  out(`verified: ${setting.show(after)}\n`)
+  return { writes, before: current, after }
+}
