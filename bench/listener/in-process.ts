@@ -24,8 +24,7 @@ for (let i = 0; i < 200; i++) {
     hostname: `esx${i}`,
     domain: 'bench.local',
     mac: macOf(i),
-    dnsServers: ['10.0.0.2'],
-    ntpServers: ['10.0.0.3'],
+    spec: { dns: ['10.0.0.2'], ntp: { servers: ['10.0.0.3'] } },
     rootPassword: 'Bench-pw-1',
   })
   tokens.push(/\/ks\/([^/]+)\.cfg$/.exec(app.getBootMaterial(h.id).kickstartUrl)?.[1] as string)

@@ -31,8 +31,7 @@ for (let i = 0; i < HOSTS; i++) {
     hostname: `esx${i}`,
     domain: 'bench.local',
     mac: macOf(i),
-    dnsServers: ['10.0.0.2'],
-    ntpServers: ['10.0.0.3'],
+    spec: { dns: ['10.0.0.2'], ntp: { servers: ['10.0.0.3'] } },
     rootPassword: 'Bench-pw-1',
   })
   const url = app.getBootMaterial(host.id).kickstartUrl

@@ -139,6 +139,13 @@ export interface Setting<T> {
   after?: readonly string[]
   /** Why this host cannot take the setting (9.0 hosts refuse a licence key), or null. */
   unsupported?(version: string | null): string | null
+  /**
+   * The whole value is a secret (a password, a licence key): sealed at rest,
+   * never returned by the API, never shown; its commands list it in `secrets`.
+   */
+  secret?: boolean
+  /** IPv4 addresses the value gives this host, so no two hosts or NICs share one. */
+  addresses?(value: T): string[]
 }
 
 /** A setting whose value type is not known statically (the registry's view). */

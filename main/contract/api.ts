@@ -8,6 +8,10 @@ import {
   DiscoveryMaterial,
   Host,
   HostInput,
+  Plan,
+  ProfileImpact,
+  ProfileInput,
+  Profile,
   Run,
   Settings,
   SettingsInput,
@@ -27,6 +31,10 @@ export const methods = {
   getStatus: method(z.tuple([]), Status),
   getSettings: method(z.tuple([]), Settings),
   saveSettings: method(z.tuple([SettingsInput]), Settings),
+  getProfile: method(z.tuple([]), Profile),
+  /** What saving this profile would change, host by host; nothing is saved. */
+  previewProfile: method(z.tuple([ProfileInput]), ProfileImpact),
+  saveProfile: method(z.tuple([ProfileInput]), ProfileImpact),
   getDiscoveryMaterial: method(z.tuple([]), DiscoveryMaterial),
   rotateEnrollmentKey: method(z.tuple([]), DiscoveryMaterial),
   listHosts: method(z.tuple([]), z.array(Host)),
@@ -37,8 +45,10 @@ export const methods = {
   getBootMaterial: method(z.tuple([Id]), BootMaterial),
   /** Every check-in a host sent, newest first: the evidence behind its identity. */
   listCheckins: method(z.tuple([Id]), z.array(Checkin)),
-  /** Snapshots the host's settings and identity and queues a run of that snapshot. */
-  approveHost: method(z.tuple([Id]), Run),
+  /** Reads the host over SSH (nothing is changed) and shows what a run would do. */
+  planHost: method(z.tuple([Id]), Plan),
+  /** Approves a plan: snapshots it with the host's identity and queues a run of it. */
+  approveHost: method(z.tuple([Id, z.string().min(1, 'approve a plan: plan the host first')]), Run),
   /** Trusts what the server reported last (reinstalled, re-addressed, or MACs not as defined). */
   trustReported: method(z.tuple([Id, Confirmed]), Host),
   /** Gives a discovered server's identity to a definition; the discovered record goes. */

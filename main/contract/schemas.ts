@@ -1,7 +1,11 @@
 // Shapes that cross a boundary (IPC, HTTP, disk). Pure: imported by main,
 // preload and renderer alike, so no node:, electron or DOM imports here.
 import { z } from 'zod'
+import { InstallOptions } from '../catalogue/install'
+import { HostSpec, SiteProfile } from '../catalogue/registry'
 import { HostState } from './lifecycle'
+
+export { HostSpec, InstallOptions, SiteProfile }
 
 const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i
 
@@ -56,12 +60,16 @@ export const HostInput = z.object({
     .max(128)
     .optional()
     .transform((s) => (s ? s : undefined)),
-  dnsServers: z.array(Ipv4).min(1, 'add at least one DNS server').max(8),
-  ntpServers: z.array(NtpServer).min(1, 'add at least one NTP server').max(8),
   sshUser: z.string().trim().min(1).max(64).default('root'),
   sshPort: z.number().int().min(1).max(65535).default(22),
   /** Write-only. Omit when editing a host to keep the stored password. */
   rootPassword: z.string().min(1, 'the root password is required').max(128).optional(),
+  /**
+   * The host's own values: each overrides the site profile's. A secret
+   * setting left out keeps its stored value; list it in clearSecrets to drop it.
+   */
+  spec: HostSpec.default({}),
+  clearSecrets: z.array(z.string()).default([]),
 })
 export type HostInput = z.input<typeof HostInput>
 
@@ -71,13 +79,27 @@ export const HostDefinition = z.object({
   domain: z.string(),
   mac: z.string(),
   serial: z.string().nullable(),
-  dnsServers: z.array(z.string()),
-  ntpServers: z.array(z.string()),
   sshUser: z.string(),
   sshPort: z.number().int(),
   hasPassword: z.boolean(),
+  /** Its own values (secrets left out: see secretsSet). */
+  spec: z.record(z.string(), z.unknown()),
+  /** Secret settings the host holds a value for. */
+  secretsSet: z.array(z.string()),
 })
 export type HostDefinition = z.infer<typeof HostDefinition>
+
+/** One value of the spec a host is configured to, and where it came from. */
+export const ResolvedValue = z.object({
+  key: z.string(),
+  title: z.string(),
+  source: z.enum(['site', 'host', 'identity']),
+  /** Null for a secret: it is never sent to a screen. */
+  value: z.unknown(),
+  shown: z.string(),
+  secret: z.boolean(),
+})
+export type ResolvedValue = z.infer<typeof ResolvedValue>
 
 export const SshHostKey = z.object({
   type: z.string(),
@@ -200,6 +222,8 @@ export const Host = z.object({
   stateChangedAt: Timestamp,
   /** Null for a discovered server that no definition claims yet. */
   definition: HostDefinition.nullable(),
+  /** The spec it is configured to: site profile, its own values, its identity. */
+  resolved: z.array(ResolvedValue),
   /** What Midwife trusts this server to be; SSH connects only to this address and these keys. */
   identity: BoundIdentity.nullable(),
   attention: Attention.nullable(),
@@ -272,6 +296,64 @@ export const DiscoveryMaterial = z.object({
 })
 export type DiscoveryMaterial = z.infer<typeof DiscoveryMaterial>
 
+/** The site profile: default values for any setting, and the install options. */
+export const Profile = z.object({
+  spec: z.record(z.string(), z.unknown()),
+  secretsSet: z.array(z.string()),
+  install: InstallOptions,
+})
+export type Profile = z.infer<typeof Profile>
+
+export const ProfileInput = z.object({
+  spec: SiteProfile.default({}),
+  install: InstallOptions.default({
+    disk: { kind: 'first', types: ['local'] },
+    overwriteVmfs: false,
+    allowLegacyCpu: false,
+  }),
+  clearSecrets: z.array(z.string()).default([]),
+})
+export type ProfileInput = z.input<typeof ProfileInput>
+
+/** What saving a profile changes: the hosts whose resolved spec differs, and in which settings. */
+export const ProfileImpact = z.object({
+  profile: Profile,
+  changes: z.array(
+    z.object({ hostId: z.number().int(), name: z.string(), keys: z.array(z.string()) }),
+  ),
+})
+export type ProfileImpact = z.infer<typeof ProfileImpact>
+
+export const PlanItem = z.object({
+  key: z.string(),
+  title: z.string(),
+  group: z.string(),
+  source: z.enum(['site', 'host', 'identity']),
+  status: z.enum(['change', 'same', 'unsupported']),
+  current: z.string(),
+  wanted: z.string(),
+  /** Each change in words, with its exact commands (secrets masked). */
+  changes: z.array(z.object({ summary: z.string(), commands: z.array(z.string()) })),
+  note: z.string().nullable(),
+})
+export type PlanItem = z.infer<typeof PlanItem>
+
+/** What a run would do on a host, read from the host itself before anything changes. */
+export const Plan = z.object({
+  id: z.string(),
+  hostId: z.number().int(),
+  hostName: z.string(),
+  address: z.string(),
+  esxiVersion: z.string().nullable(),
+  createdAt: Timestamp,
+  items: z.array(PlanItem),
+  /** Write commands the plan would run (0: nothing to change). */
+  writes: z.number().int(),
+  /** Why this plan cannot be approved (an unsupported setting), or null. */
+  blocked: z.string().nullable(),
+})
+export type Plan = z.infer<typeof Plan>
+
 export const ListenerStatus = z.object({
   listening: z.boolean(),
   address: z.string().nullable(),
@@ -323,6 +405,8 @@ export type Step = z.infer<typeof Step>
 
 export const Run = z.object({
   id: z.number().int(),
+  /** The plan the operator approved: what it showed, item by item. */
+  plan: z.array(PlanItem),
   /** The check-in whose identity the approval trusted. */
   checkinId: z.number().int().nullable(),
   hostId: z.number().int().nullable(),

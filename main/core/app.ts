@@ -9,6 +9,10 @@ import {
   type DiscoveryMaterial,
   type Host,
   type HostInput,
+  type Plan,
+  type Profile,
+  type ProfileImpact,
+  type ProfileInput,
   type Run,
   type Settings,
   type Status,
@@ -29,6 +33,7 @@ import { consoleLogger, type Logger } from './log'
 import { Notifier } from './notify'
 import { RunService } from './runs/run-service'
 import { LocalKeySecretBox, type SecretBox } from './secrets'
+import { ProfileService } from './site/profile-service'
 import { SiteService } from './site/site-service'
 import { Store } from './store'
 
@@ -82,6 +87,7 @@ export class App implements ApiHandlers {
   private listenerError: string | null = null
   private readonly notify: Notifier
   private readonly site: SiteService
+  private readonly profile: ProfileService
   private readonly hosts: HostsService
   private readonly checkins: CheckinService
   private readonly boot: BootService
@@ -100,6 +106,7 @@ export class App implements ApiHandlers {
       status: this.getStatus(),
     }))
     this.site = new SiteService(store, secrets)
+    this.profile = new ProfileService(store, secrets, this.notify)
     this.hosts = new HostsService(store, secrets, this.site, this.notify)
     this.checkins = new CheckinService(store, this.site, this.notify, logger)
     this.boot = new BootService(
@@ -262,6 +269,18 @@ export class App implements ApiHandlers {
     return saved
   }
 
+  getProfile(): Profile {
+    return this.profile.get()
+  }
+
+  previewProfile(input: ProfileInput): ProfileImpact {
+    return this.profile.preview(input)
+  }
+
+  saveProfile(input: ProfileInput): ProfileImpact {
+    return this.profile.save(input)
+  }
+
   getDiscoveryMaterial(): DiscoveryMaterial {
     return this.boot.discovery()
   }
@@ -295,8 +314,12 @@ export class App implements ApiHandlers {
     return this.hosts.checkins(hostId)
   }
 
-  approveHost(hostId: number): Run {
-    return this.runs.approve(hostId)
+  planHost(hostId: number): Promise<Plan> {
+    return this.runs.plan(hostId)
+  }
+
+  approveHost(hostId: number, planId: string): Run {
+    return this.runs.approve(hostId, planId)
   }
 
   trustReported(hostId: number): Host {

@@ -60,7 +60,9 @@ describe('the Servers screen', () => {
     await expect.poll(() => assigned.count()).toBe(1)
     await expect.poll(() => page.getByRole('article', { name: /^Unknown server/ }).count()).toBe(0)
     expect(await assigned.getByTestId('host-state').innerText()).toBe('Checked in')
-    expect(await assigned.getByRole('button', { name: 'Approve' }).isEnabled()).toBe(true)
+    expect(await assigned.getByRole('button', { name: 'Approve', exact: true }).isEnabled()).toBe(
+      true,
+    )
     expect((await serve.api.getHost(def.id)).identity?.how).toBe('assigned')
     await browser.screenshot('servers-2-assigned', secrets())
   })
@@ -93,7 +95,7 @@ describe('the Servers screen', () => {
     page.once('dialog', (d) => void d.accept())
     await card.getByRole('button', { name: /This server was reinstalled/ }).click()
     await expect.poll(() => card.getByTestId('host-state').innerText()).toBe('Checked in')
-    expect(await card.getByRole('button', { name: 'Approve' }).isEnabled()).toBe(true)
+    expect(await card.getByRole('button', { name: 'Approve', exact: true }).isEnabled()).toBe(true)
   })
 
   it('survives a check-in that lists one NIC name and one host key twice', async () => {

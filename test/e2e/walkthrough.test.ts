@@ -117,8 +117,8 @@ describe('first host, from boot material to configured', () => {
     await page.getByLabel('Hostname').fill(sampleHost.hostname)
     await page.getByLabel('Domain').fill(sampleHost.domain)
     await page.getByLabel('MAC address').fill(esx.state().nics[0]?.mac as string)
-    await page.getByLabel('DNS servers').fill(sampleHost.dnsServers.join(', '))
-    await page.getByLabel('NTP servers').fill(sampleHost.ntpServers.join(' '))
+    await page.getByLabel('DNS servers').fill(sampleHost.spec.dns.join(', '))
+    await page.getByLabel('NTP servers').fill(sampleHost.spec.ntp.servers.join(' '))
     await page.getByLabel('Root password').fill(sampleHost.rootPassword)
     await page.getByLabel('SSH port').fill(String(ssh.port))
     await page.getByRole('button', { name: 'Add host' }).click()
@@ -165,7 +165,15 @@ describe('first host, from boot material to configured', () => {
 
   it('approves, and watches every step finish', async () => {
     const card = page.getByRole('article', { name: 'esx01.lab.local' })
-    await card.getByRole('button', { name: 'Approve' }).click()
+    await card.getByRole('button', { name: 'Approve', exact: true }).click()
+    // The plan first: read from the host, every change with its exact commands.
+    const plan = card.getByRole('region', { name: 'Plan for esx01.lab.local' })
+    await expect.poll(() => plan.count()).toBe(1)
+    expect(await plan.innerText()).toContain(
+      'esxcli system hostname set --host=esx01 --domain=lab.local',
+    )
+    await screenshot('4b-plan', [token, sampleHost.rootPassword])
+    await card.getByRole('button', { name: 'Approve this plan' }).click()
     await expect
       .poll(() => card.getByTestId('run-state').innerText(), { timeout: 30_000 })
       .toBe('done')
@@ -179,7 +187,7 @@ describe('first host, from boot material to configured', () => {
 
     const sim = esx.state()
     expect(`${sim.hostname}.${sim.domain}`).toBe('esx01.lab.local')
-    expect(sim.dns.servers).toEqual(sampleHost.dnsServers)
-    expect(sim.ntp).toEqual({ enabled: true, servers: sampleHost.ntpServers })
+    expect(sim.dns.servers).toEqual(sampleHost.spec.dns)
+    expect(sim.ntp).toEqual({ enabled: true, servers: sampleHost.spec.ntp.servers })
   })
 })

@@ -45,9 +45,7 @@ describe('configuration over SSH (real OpenSSH, BusyBox login shell)', () => {
     define('not-it')
     await checkIn(t.app, esx, host)
     const before = esx.state().log.length
-    const run = await approveAndWait(t.app, host.id)
-    expect(run.state).toBe('failed')
-    expect(run.error).toBe(
+    await expect(t.app.planHost(host.id)).rejects.toThrow(
       `SSH login as ${ESX_USER}@127.0.0.1:${sshd.port} was refused: wrong password or user (keyboard-interactive)`,
     )
     expect(esx.state().log.length).toBe(before)
@@ -69,10 +67,8 @@ describe('configuration over SSH (real OpenSSH, BusyBox login shell)', () => {
     expect(run0.code).toBe(0)
     expect(t.app.getHost(host.id).state).toBe('checked_in')
     const before = esx.state().log.length
-    const run = await approveAndWait(t.app, host.id)
-    expect(run.state).toBe('failed')
-    expect(run.error).toMatch(
-      /^the SSH host key presented by 127\.0\.0\.1:\d+ \(SHA256:.+\) is not one bound to this host/,
+    await expect(t.app.planHost(host.id)).rejects.toThrow(
+      /the SSH host key presented by 127\.0\.0\.1:\d+ \(SHA256:.+\) is not one bound to this host/,
     )
     expect(esx.state().log.length).toBe(before)
   })
@@ -83,7 +79,7 @@ describe('configuration over SSH (real OpenSSH, BusyBox login shell)', () => {
     const waiting = t.app.getHost(host.id)
     expect(waiting.state).toBe('needs_attention')
     expect(waiting.attention?.reason).toBe('identity_changed')
-    expect(() => t.app.approveHost(host.id)).toThrow(/cannot approve/)
+    await expect(t.app.planHost(host.id)).rejects.toThrow(/cannot approve/)
     t.app.trustReported(host.id)
     const run = await approveAndWait(t.app, host.id)
     expect(run.error).toBeNull()
@@ -95,8 +91,8 @@ describe('configuration over SSH (real OpenSSH, BusyBox login shell)', () => {
     ])
     const sim = esx.state()
     expect(`${sim.hostname}.${sim.domain}`).toBe('esx01.lab.local')
-    expect(sim.dns.servers).toEqual(sampleHost.dnsServers)
-    expect(sim.ntp).toEqual({ enabled: true, servers: sampleHost.ntpServers })
+    expect(sim.dns.servers).toEqual(sampleHost.spec.dns)
+    expect(sim.ntp).toEqual({ enabled: true, servers: sampleHost.spec.ntp.servers })
     expect(sim.firewall.rulesets.ntpClient).toBe(true)
     // The shell really ran the shims: every command reached the host's log.
     expect(sim.log).toContain('esxcli system hostname set --host=esx01 --domain=lab.local')

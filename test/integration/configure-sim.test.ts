@@ -10,7 +10,7 @@ import { generateHostKeys } from '../esxi-sim/shims'
 import { rmSync } from 'node:fs'
 import { sampleHost, startTestApp, type TestApp } from '../support/app'
 import { createSimHost, type SimHost } from '../support/esxi-host'
-import { approveAndWait, checkIn } from '../support/flow'
+import { approve, approveAndWait, checkIn } from '../support/flow'
 
 let t: TestApp | undefined
 let esx: SimHost | undefined
@@ -103,19 +103,12 @@ describe('configuration over SSH (ssh2 simulator)', () => {
     expect(everything).not.toContain(sampleHost.rootPassword)
   })
 
-  it('fails cleanly on a wrong password: nothing runs on the host', async () => {
+  it('fails cleanly on a wrong password: not even the plan is made, nothing runs', async () => {
     const { t, esx, host, logBefore } = await setup({ password: 'the-real-one' })
-    const run = await approveAndWait(t.app, host.id)
-    expect(run.state).toBe('failed')
-    expect(states(run)).toEqual({
-      connect: 'failed',
-      hostname: 'skipped',
-      dns: 'skipped',
-      ntp: 'skipped',
-    })
-    expect(run.error).toMatch(
-      /^SSH login as root@127\.0\.0\.1:\d+ was refused: wrong password or user \(keyboard-interactive\)$/,
+    await expect(t.app.planHost(host.id)).rejects.toThrow(
+      /^cannot plan esx01\.lab\.local: SSH login as root@127\.0\.0\.1:\d+ was refused: wrong password or user \(keyboard-interactive\)$/,
     )
+    expect(t.app.listRuns()).toEqual([])
     expect(esx.state().log.length).toBe(logBefore)
     expect(esx.state().hostname).toBe('localhost')
   })
@@ -134,12 +127,10 @@ describe('configuration over SSH (ssh2 simulator)', () => {
       sshPort: impostor.port,
     })
 
-    const run = await approveAndWait(t.app, host.id)
-    expect(run.state).toBe('failed')
-    expect(states(run).connect).toBe('failed')
-    expect(run.error).toMatch(
-      /^the SSH host key presented by 127\.0\.0\.1:\d+ \(SHA256:[\w+/]+\) is not one bound to this host \(SHA256:.+\); refusing to log in$/,
+    await expect(t.app.planHost(host.id)).rejects.toThrow(
+      /^cannot plan esx01\.lab\.local: the SSH host key presented by 127\.0\.0\.1:\d+ \(SHA256:[\w+/]+\) is not one bound to this host \(SHA256:.+\); refusing to log in$/,
     )
+    expect(t.app.listRuns()).toEqual([])
     expect(esx.state().log.length).toBe(logBefore)
   })
 
@@ -150,15 +141,18 @@ describe('configuration over SSH (ssh2 simulator)', () => {
     const run = await approveAndWait(t.app, host.id)
     expect(states(run)).toEqual({ connect: 'done', hostname: 'done', dns: 'done', ntp: 'failed' })
     expect(run.error).toMatch(
-      /^`esxcli system ntp set -s 0\.pool\.ntp\.org -s 10\.0\.0\.5 -e true` failed \(exit 1\): .*0\.pool\.ntp\.org/,
+      /^`esxcli system ntp set -s 0\.pool\.ntp\.org -s 10\.0\.0\.5` failed \(exit 1\): .*0\.pool\.ntp\.org/,
     )
     expect(esx.state().ntp.servers).toEqual([])
   })
 
   it('times out a command that does not answer', async () => {
     const { t, esx, host } = await setup({ app: { commandTimeoutMs: 800 } })
+    const plan = await t.app.planHost(host.id)
     esx.update((s) => s.faults.push({ match: 'esxcli network ip dns server list', delayMs: 5000 }))
-    const run = await approveAndWait(t.app, host.id)
+    t.app.approveHost(host.id, plan.id)
+    await t.app.idle()
+    const run = t.app.listRuns()[0] as Run
     expect(states(run)).toMatchObject({ hostname: 'done', dns: 'failed', ntp: 'skipped' })
     expect(run.error).toBe('no answer within 0.8 s')
   })
@@ -166,14 +160,15 @@ describe('configuration over SSH (ssh2 simulator)', () => {
   it('says so when the host cannot be reached', async () => {
     const { t, ssh, host } = await setup()
     await ssh.close()
-    const run = await approveAndWait(t.app, host.id)
-    expect(run.error).toMatch(/^cannot reach 127\.0\.0\.1:\d+: connection refused$/)
+    await expect(t.app.planHost(host.id)).rejects.toThrow(
+      /^cannot plan esx01\.lab\.local: cannot reach 127\.0\.0\.1:\d+: connection refused$/,
+    )
   })
 
   it('refuses to start a second run while one is in progress', async () => {
     const { t, host } = await setup()
-    t.app.approveHost(host.id)
-    expect(() => t.app.approveHost(host.id)).toThrow(/A run is in progress/)
+    await approve(t.app, host.id)
+    await expect(t.app.planHost(host.id)).rejects.toThrow(/A run is in progress/)
     await t.app.idle()
   })
 })

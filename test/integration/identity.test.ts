@@ -11,7 +11,7 @@ import type { SimSshServer } from '../esxi-sim/ssh-server'
 import { checkinBody } from '../fixtures/esxi-outputs'
 import { hostToken, sampleHost, startTestApp, type TestApp } from '../support/app'
 import { createSimHost, type SimHost } from '../support/esxi-host'
-import { approveAndWait, checkIn } from '../support/flow'
+import { approve, approveAndWait, checkIn } from '../support/flow'
 import { countingProxy, countingTrap, type Counted } from '../support/tcp'
 
 let t: TestApp
@@ -85,8 +85,8 @@ describe('a replayed token', () => {
     expect(h.approve).toMatchObject({ allowed: false })
     expect(h.approve.reason).toMatch(/^Needs attention: /)
 
-    // Through the API, as the UI calls it.
-    const reply = await dispatch(t.app, 'approveHost', [host.id])
+    // Through the API, as the UI calls it: not even a plan (a read over SSH) is made.
+    const reply = await dispatch(t.app, 'planHost', [host.id])
     expect(reply).toMatchObject({ ok: false, error: { code: 'conflict' } })
     await t.app.idle()
     expect(t.app.listRuns()).toEqual([])
@@ -130,7 +130,7 @@ describe('a server whose MACs do not include the defined MAC', () => {
     const h = t.app.getHost(host.id)
     expect(h).toMatchObject({ state: 'needs_attention', identity: null })
     expect(h.attention?.reason).toBe('mac_mismatch')
-    expect(() => t.app.approveHost(host.id)).toThrow(
+    await expect(t.app.planHost(host.id)).rejects.toThrow(
       /cannot approve esx01\.lab\.local: Needs attention/,
     )
     // "Assign anyway" must be confirmed explicitly.
@@ -172,13 +172,14 @@ describe('a reinstalled server (same MAC and serial, new host keys)', () => {
     const h = t.app.getHost(host.id)
     expect(h.state).toBe('needs_attention')
     expect(h.attention?.differences.map((d) => d.field)).toEqual(['sshHostKeys'])
-    expect(() => t.app.approveHost(host.id)).toThrow(/cannot approve/)
+    await expect(t.app.planHost(host.id)).rejects.toThrow(/cannot approve/)
     expect(proxy2.count()).toBe(0)
 
     expect(t.app.trustReported(host.id).identity?.how).toBe('retrusted')
     const run = await approveAndWait(t.app, host.id)
     expect(run.state).toBe('done')
-    expect(proxy2.count()).toBe(1)
+    // One connection to plan, one to run.
+    expect(proxy2.count()).toBe(2)
     const moves = t.app.store.events
       .about(`host:${host.id}`)
       .filter((e) => e.type === 'host.state')
@@ -237,23 +238,23 @@ describe('approval', () => {
   it('runs the snapshot it approved, whatever the definition says by the time it runs', async () => {
     const host = await setup()
     await checkIn(t.app, esx, host)
-    const run = t.app.approveHost(host.id)
+    const run = await approve(t.app, host.id)
     // Edited while the run is queued: the edit is for the next run.
     t.app.saveHost({
       ...sampleHost,
       id: host.id,
       mac: host.definition?.mac as string,
       sshPort: proxy.port,
-      dnsServers: ['10.9.9.9'],
+      spec: { ...sampleHost.spec, dns: ['10.9.9.9'] },
     })
     await t.app.idle()
     expect(t.app.getRun(run.id).state).toBe('done')
-    expect(esx.state().dns.servers).toEqual(sampleHost.dnsServers)
+    expect(esx.state().dns.servers).toEqual(sampleHost.spec.dns)
     const approved = t.app.store.events
       .about(`host:${host.id}`)
-      .map((e) => e.data as { to?: string; snapshot?: { host: { dnsServers: string[] } } })
+      .map((e) => e.data as { to?: string; snapshot?: { settings: { dns: string[] } } })
       .find((d) => d.to === 'approved')
-    expect(approved?.snapshot?.host.dnsServers).toEqual(sampleHost.dnsServers)
+    expect(approved?.snapshot?.settings.dns).toEqual(sampleHost.spec.dns)
   })
 
   it('is open only in the states that allow it', async () => {
@@ -269,6 +270,6 @@ describe('approval', () => {
       allowed: false,
       reason: 'Retired: reinstall it to re-arm it.',
     })
-    expect(() => t.app.approveHost(host.id)).toThrow(/Retired/)
+    await expect(t.app.planHost(host.id)).rejects.toThrow(/Retired/)
   })
 })

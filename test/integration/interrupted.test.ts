@@ -29,10 +29,6 @@ describe('kill -9 during a run', () => {
     const esx: SimHost = await createSimHost()
     cleanup.push(() => esx.close())
     const ssh = await esx.startSsh(sampleHost.rootPassword)
-    // The DNS read hangs long enough to be killed in the middle of it.
-    esx.update((s) =>
-      s.faults.push({ match: 'esxcli network ip dns server list', delayMs: 60_000 }),
-    )
 
     const first = await startServeProcess(data.path)
     cleanup.push(stop(first))
@@ -49,7 +45,12 @@ describe('kill -9 during a run', () => {
       )?.[1] as string,
     })
     expect(checkin.code).toBe(0)
-    const run = await first.api.approveHost(host.id)
+    const plan = await first.api.planHost(host.id)
+    // The run's DNS read hangs long enough to be killed in the middle of it.
+    esx.update((s) =>
+      s.faults.push({ match: 'esxcli network ip dns server list', delayMs: 60_000 }),
+    )
+    const run = await first.api.approveHost(host.id, plan.id)
 
     const deadline = Date.now() + 30_000
     for (;;) {

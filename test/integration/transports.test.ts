@@ -105,7 +105,9 @@ describe('one contract, two transports', () => {
       ['saveHost', [sampleHost]],
       ['listCheckins', [host.id]],
       ['approveHost', [host.id]],
-      ['approveHost', [42]],
+      ['approveHost', [host.id, 'no-such-plan']],
+      ['planHost', [host.id]],
+      ['planHost', [42]],
       ['trustReported', [host.id, { confirm: false }]],
       ['getRun', [1]],
     ]

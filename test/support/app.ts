@@ -77,8 +77,10 @@ export const sampleHost = {
   hostname: 'esx01',
   domain: 'lab.local',
   mac: '00:50:56:aa:bb:01',
-  dnsServers: ['10.0.0.2', '10.0.0.3'],
-  ntpServers: ['0.pool.ntp.org', '10.0.0.5'],
+  spec: {
+    dns: ['10.0.0.2', '10.0.0.3'],
+    ntp: { servers: ['0.pool.ntp.org', '10.0.0.5'], enabled: true },
+  },
   rootPassword: 'Rt!pw-"quote"-$HOME-12345',
 }
 

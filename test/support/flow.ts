@@ -20,9 +20,15 @@ export async function checkIn(app: App, esx: SimHost, host: Host): Promise<numbe
   return Number(id)
 }
 
-/** Approves the host and waits for the run to end; returns the finished run as the API shows it. */
+/** Plans the host and approves that plan, as the UI does; returns the queued run. */
+export async function approve(app: App, hostId: number) {
+  const plan = await app.planHost(hostId)
+  return app.approveHost(hostId, plan.id)
+}
+
+/** Plans, approves and waits for the run to end; returns the finished run as the API shows it. */
 export async function approveAndWait(app: App, hostId: number) {
-  const run = app.approveHost(hostId)
+  const run = await approve(app, hostId)
   await app.idle()
   return app.getRun(run.id)
 }

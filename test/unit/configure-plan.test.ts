@@ -1,15 +1,21 @@
 import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import {
-  CommandFailed,
-  commandLine,
-  dnsServersSetting,
-  hostnameSetting,
-  ntpSetting,
-  run,
-  settingsFor,
-} from '../../main/core/configure/settings'
+import { commandLine } from '../../main/catalogue/shell'
+import { dnsServers } from '../../main/catalogue/settings/dns-servers'
+import { hostname } from '../../main/catalogue/settings/hostname'
+import { ntp } from '../../main/catalogue/settings/ntp'
+import type { Change, PlanContext } from '../../main/catalogue/types'
+import { CachedReader, CommandFailed, runCommand as run } from '../../main/core/configure/apply'
 import type { EsxShell, ShellResult } from '../../main/core/configure/ssh'
+
+const ctx: PlanContext = {
+  hostname: 'esx01',
+  domain: 'lab.local',
+  address: '10.0.0.11',
+  version: '8.0.2',
+}
+/** The commands of a plan, as word lists. */
+const words = (changes: Change[]) => changes.flatMap((c) => c.commands.map((x) => x.words))
 
 /** An EsxShell that answers from a script and records every command line it was given. */
 function fakeShell(answer: (command: string) => Partial<ShellResult>) {
@@ -79,7 +85,7 @@ describe('commandLine', () => {
 
 describe('DNS servers plan', () => {
   const plan = (current: string[], desired: string[]) =>
-    dnsServersSetting(desired).plan(current, desired)
+    words(dnsServers.diff(current, desired, ctx))
 
   it('adds each server in order to an empty list', () => {
     expect(plan([], ['10.0.0.2', '10.0.0.3'])).toEqual([
@@ -124,20 +130,20 @@ describe('DNS servers plan', () => {
   })
 
   it('knows when the list is already right, order included', () => {
-    const s = dnsServersSetting(['10.0.0.2', '10.0.0.3'])
-    expect(s.same(['10.0.0.2', '10.0.0.3'], s.desired)).toBe(true)
-    expect(s.same(['10.0.0.3', '10.0.0.2'], s.desired)).toBe(false)
-    expect(s.same(['10.0.0.2'], s.desired)).toBe(false)
-    expect(s.plan(['10.0.0.2', '10.0.0.3'], s.desired)).toEqual([])
-    expect(s.show([])).toBe('(none)')
-    expect(s.show(s.desired)).toBe('10.0.0.2, 10.0.0.3')
+    expect(plan(['10.0.0.2', '10.0.0.3'], ['10.0.0.2', '10.0.0.3'])).toEqual([])
+    expect(plan(['10.0.0.3', '10.0.0.2'], ['10.0.0.2', '10.0.0.3'])).not.toEqual([])
+    expect(dnsServers.show([])).toBe('(none)')
+    expect(dnsServers.show(['10.0.0.2', '10.0.0.3'])).toBe('10.0.0.2, 10.0.0.3')
   })
 
   it('reads the list the way ESXi prints it', async () => {
     const { shell, commands } = fakeShell(() => ({
       stdout: '   DNSServers: 192.168.76.2, 8.8.8.8\n',
     }))
-    expect(await dnsServersSetting([]).read(shell)).toEqual(['192.168.76.2', '8.8.8.8'])
+    expect(await dnsServers.read(new CachedReader(shell, null), ctx)).toEqual([
+      '192.168.76.2',
+      '8.8.8.8',
+    ])
     expect(commands).toEqual(['esxcli network ip dns server list'])
   })
 })
@@ -155,38 +161,37 @@ describe('NTP plan', () => {
     '-e',
     'true',
   ]
+  const wanted = (s: string[]) => ({ servers: s, enabled: true })
 
   it('only opens the ntpClient ruleset when the servers are already right', () => {
-    const s = ntpSetting(servers)
     const current = { enabled: true, servers, firewallOpen: false }
-    expect(s.same(current, s.desired)).toBe(false)
-    expect(s.plan(current, s.desired)).toEqual([ruleset])
+    expect(words(ntp.diff(current, wanted(servers), ctx))).toEqual([ruleset])
   })
 
-  it('sets all servers in one command when they differ', () => {
-    const s = ntpSetting(['a', 'b'])
+  it('resets, sets every server, then enables, when they differ (set -s may append)', () => {
     const current = { enabled: true, servers: ['a'], firewallOpen: true }
-    expect(s.plan(current, s.desired)).toEqual([
-      ['esxcli', 'system', 'ntp', 'set', '-s', 'a', '-s', 'b', '-e', 'true'],
+    expect(words(ntp.diff(current, wanted(['a', 'b']), ctx))).toEqual([
+      ['esxcli', 'system', 'ntp', 'set', '--reset'],
+      ['esxcli', 'system', 'ntp', 'set', '-s', 'a', '-s', 'b'],
+      ['esxcli', 'system', 'ntp', 'set', '-e', 'true'],
     ])
   })
 
   it('enables NTP and opens the firewall on a fresh host', () => {
-    const s = ntpSetting(['a', 'b'])
     const current = { enabled: false, servers: [], firewallOpen: false }
-    expect(s.plan(current, s.desired)).toEqual([
-      ['esxcli', 'system', 'ntp', 'set', '-s', 'a', '-s', 'b', '-e', 'true'],
+    expect(words(ntp.diff(current, wanted(['a', 'b']), ctx))).toEqual([
+      ['esxcli', 'system', 'ntp', 'set', '--reset'],
+      ['esxcli', 'system', 'ntp', 'set', '-s', 'a', '-s', 'b'],
+      ['esxcli', 'system', 'ntp', 'set', '-e', 'true'],
       ruleset,
     ])
-    expect(s.show(current)).toBe('disabled: (no servers) (ntpClient firewall closed)')
+    expect(ntp.show(current)).toBe('disabled: (no servers) (ntpClient firewall closed)')
   })
 
   it('has nothing to do when everything is right', () => {
-    const s = ntpSetting(servers)
-    expect(s.desired).toEqual({ enabled: true, servers, firewallOpen: true })
-    expect(s.same({ enabled: true, servers, firewallOpen: true }, s.desired)).toBe(true)
-    expect(s.plan({ enabled: true, servers, firewallOpen: true }, s.desired)).toEqual([])
-    expect(s.show(s.desired)).toBe('enabled: 10.0.0.4, ntp.lab.local')
+    const current = { enabled: true, servers, firewallOpen: true }
+    expect(ntp.diff(current, wanted(servers), ctx)).toEqual([])
+    expect(ntp.show(current)).toBe('enabled: 10.0.0.4, ntp.lab.local')
   })
 
   it('reads ntp get and the ruleset list', async () => {
@@ -201,7 +206,7 @@ describe('NTP plan', () => {
               'ntpClient     false\n',
           },
     )
-    expect(await ntpSetting(['a', 'b']).read(shell)).toEqual({
+    expect(await ntp.read(new CachedReader(shell, null), ctx)).toEqual({
       enabled: true,
       servers: ['a', 'b'],
       firewallOpen: false,
@@ -212,29 +217,26 @@ describe('NTP plan', () => {
 
 describe('hostname setting', () => {
   it('plans one set and compares the domain case-insensitively', () => {
-    const s = hostnameSetting({ host: 'esx01', domain: 'lab.local' })
-    expect(s.plan({ host: 'localhost', domain: '' }, s.desired)).toEqual([
+    const want = { host: 'esx01', domain: 'lab.local' }
+    expect(hostname.diff({ host: 'esx01', domain: 'LAB.local' }, want, ctx)).toEqual([])
+    expect(words(hostname.diff({ host: 'localhost', domain: '' }, want, ctx))).toEqual([
       ['esxcli', 'system', 'hostname', 'set', '--host=esx01', '--domain=lab.local'],
     ])
-    expect(s.same({ host: 'esx01', domain: 'LAB.local' }, s.desired)).toBe(true)
-    expect(s.same({ host: 'esx02', domain: 'lab.local' }, s.desired)).toBe(false)
-    expect(s.show({ host: 'localhost', domain: '' })).toBe('localhost')
-    expect(s.show(s.desired)).toBe('esx01.lab.local')
+    expect(hostname.show({ host: 'localhost', domain: '' })).toBe('localhost')
+    expect(hostname.show(want)).toBe('esx01.lab.local')
   })
+})
 
-  it('settingsFor gives hostname, DNS and NTP in that order', () => {
-    const settings = settingsFor({
-      hostname: 'esx01',
-      domain: 'lab.local',
-      dnsServers: ['10.0.0.2'],
-      ntpServers: ['10.0.0.4'],
-    })
-    expect(settings.map((s) => s.key)).toEqual(['hostname', 'dns', 'ntp'])
-    expect(settings.map((s) => s.desired)).toEqual([
-      { host: 'esx01', domain: 'lab.local' },
-      ['10.0.0.2'],
-      { enabled: true, servers: ['10.0.0.4'], firewallOpen: true },
-    ])
+describe('the read cache', () => {
+  it('runs a read once per run, and again after a write made it stale', async () => {
+    const { shell, commands } = fakeShell(() => ({ stdout: '   DNSServers: 10.0.0.2\n' }))
+    const reader = new CachedReader(shell, null)
+    await dnsServers.read(reader, ctx)
+    await dnsServers.read(new CachedReader(shell, null, reader), ctx)
+    expect(commands).toEqual(['esxcli network ip dns server list'])
+    reader.invalidate()
+    await dnsServers.read(reader, ctx)
+    expect(commands).toHaveLength(2)
   })
 })
 

@@ -19,10 +19,13 @@ const goodInput = {
   hostname: 'esx01',
   domain: 'lab.local',
   mac: '00:50:56:B3:B9:89',
-  dnsServers: ['10.0.0.2', '10.0.0.3'],
-  ntpServers: ['10.0.0.4', 'ntp.lab.local'],
+  spec: {
+    dns: ['10.0.0.2', '10.0.0.3'],
+    ntp: { servers: ['10.0.0.4', 'ntp.lab.local'] },
+  },
   rootPassword: 'VMware1!',
 }
+const withSpec = (spec: Record<string, unknown>) => ({ ...goodInput, spec })
 
 const host: Host = {
   id: 1,
@@ -35,12 +38,13 @@ const host: Host = {
     domain: 'lab.local',
     mac: '00:50:56:b3:b9:89',
     serial: null,
-    dnsServers: ['10.0.0.2', '10.0.0.3'],
-    ntpServers: ['10.0.0.4', 'ntp.lab.local'],
     sshUser: 'root',
     sshPort: 22,
     hasPassword: true,
+    spec: { dns: ['10.0.0.2', '10.0.0.3'] },
+    secretsSet: [],
   },
+  resolved: [],
   identity: null,
   attention: null,
   lastCheckin: null,
@@ -53,6 +57,7 @@ const host: Host = {
 
 const run: Run = {
   id: 5,
+  plan: [],
   checkinId: 3,
   hostId: 1,
   hostName: 'esx01.lab.local',
@@ -78,8 +83,11 @@ describe('HostInput', () => {
       hostname: 'esx01',
       domain: 'lab.local',
       mac: '00:50:56:b3:b9:89',
-      dnsServers: ['10.0.0.2', '10.0.0.3'],
-      ntpServers: ['10.0.0.4', 'ntp.lab.local'],
+      spec: {
+        dns: ['10.0.0.2', '10.0.0.3'],
+        ntp: { servers: ['10.0.0.4', 'ntp.lab.local'], enabled: true },
+      },
+      clearSecrets: [],
       sshUser: 'root',
       sshPort: 22,
       rootPassword: 'VMware1!',
@@ -156,36 +164,29 @@ describe('HostInput', () => {
     }
   })
 
-  it('needs one to eight IPv4 DNS servers', () => {
-    expect(issues({ ...goodInput, dnsServers: [] })).toEqual([
-      'dnsServers: add at least one DNS server',
+  it('validates each setting in the spec with the catalogue, in words for people', () => {
+    expect(issues(withSpec({ dns: [] }))).toEqual(['spec.dns: add at least one DNS server'])
+    expect(issues(withSpec({ dns: ['10.0.0.2', 'dns.lab.local'] }))).toEqual([
+      'spec.dns.1: dns.lab.local is not an IPv4 address like 10.0.0.2',
     ])
-    expect(issues({ ...goodInput, dnsServers: ['10.0.0.2', 'dns.lab.local'] })).toEqual([
-      'dnsServers.1: must be an IPv4 address like 10.0.0.2',
+    expect(issues(withSpec({ dns: ['10.0.0.256'] }))).toEqual([
+      'spec.dns.0: 10.0.0.256 is not an IPv4 address like 10.0.0.2',
     ])
-    expect(issues({ ...goodInput, dnsServers: ['10.0.0.256'] })).toEqual([
-      'dnsServers.0: must be an IPv4 address like 10.0.0.2',
-    ])
-    expect(issues({ ...goodInput, dnsServers: ['fe80::1'] })).toEqual([
-      'dnsServers.0: must be an IPv4 address like 10.0.0.2',
+    expect(issues(withSpec({ dns: ['10.0.0.2', '10.0.0.2'] }))).toEqual([
+      'spec.dns: a DNS server is listed twice',
     ])
     const nine = Array.from({ length: 9 }, (_, i) => `10.0.0.${i + 1}`)
-    expect(HostInput.safeParse({ ...goodInput, dnsServers: nine }).success).toBe(false)
-  })
-
-  it('needs NTP servers that are IPv4 addresses or DNS names', () => {
+    expect(HostInput.safeParse(withSpec({ dns: nine })).success).toBe(false)
     expect(
-      HostInput.safeParse({ ...goodInput, ntpServers: ['10.0.0.4', 'pool.ntp.org', 'ntp1'] })
+      HostInput.safeParse(withSpec({ ntp: { servers: ['10.0.0.4', 'pool.ntp.org', 'ntp1'] } }))
         .success,
     ).toBe(true)
-    expect(issues({ ...goodInput, ntpServers: [] })).toEqual([
-      'ntpServers: add at least one NTP server',
-    ])
     for (const bad of ['ntp_1.lab.local', 'ntp..lab', 'udp://10.0.0.4', '10.0.0.4:123', '-ntp']) {
-      expect(issues({ ...goodInput, ntpServers: ['10.0.0.4', bad] })).toEqual([
-        'ntpServers.1: must be an IPv4 address or a DNS name',
+      expect(issues(withSpec({ ntp: { servers: ['10.0.0.4', bad] } }))).toEqual([
+        `spec.ntp.servers.1: ${bad} is not an IPv4 address or a DNS name`,
       ])
     }
+    expect(issues(withSpec({ nonsense: true }))).toEqual(['spec: Unrecognized key: "nonsense"'])
   })
 
   it('refuses an empty password, an empty SSH user and an impossible port', () => {
@@ -239,13 +240,15 @@ describe('dispatch', () => {
       ok: false,
       error: { code: 'invalid', message: 'mac: must be a MAC address like aa:bb:cc:dd:ee:ff' },
     })
-    const two = await dispatch(handlers, 'saveHost', [{ ...goodInput, mac: 'x', dnsServers: [] }])
+    const two = await dispatch(handlers, 'saveHost', [
+      { ...goodInput, mac: 'x', spec: { dns: [] } },
+    ])
     expect(two).toEqual({
       ok: false,
       error: {
         code: 'invalid',
         message:
-          'mac: must be a MAC address like aa:bb:cc:dd:ee:ff; dnsServers: add at least one DNS server',
+          'mac: must be a MAC address like aa:bb:cc:dd:ee:ff; spec.dns: add at least one DNS server',
       },
     })
     const missing = await dispatch(handlers, 'getRun', undefined)
@@ -263,7 +266,19 @@ describe('dispatch', () => {
     const reply = await dispatch(handlers, 'saveHost', [{ ...goodInput, mac: '00-50-56-B3-B9-89' }])
     expect(reply).toEqual({ ok: true, result: host })
     expect(calls).toEqual([
-      ['saveHost', [{ ...goodInput, mac: '00:50:56:b3:b9:89', sshUser: 'root', sshPort: 22 }]],
+      [
+        'saveHost',
+        [
+          {
+            ...goodInput,
+            mac: '00:50:56:b3:b9:89',
+            sshUser: 'root',
+            sshPort: 22,
+            clearSecrets: [],
+            spec: { ...goodInput.spec, ntp: { ...goodInput.spec.ntp, enabled: true } },
+          },
+        ],
+      ],
     ])
   })
 

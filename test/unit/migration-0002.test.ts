@@ -7,7 +7,6 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { Store } from '../../main/core/store'
 import { openDatabase } from '../../main/core/store/db'
 import { checkinBody, sshHostKeys } from '../fixtures/esxi-outputs'
 
@@ -76,52 +75,65 @@ function seedVersion1(): void {
 describe('schema 2: host lifecycle', () => {
   it('gives every host its state and identity, and keeps every row', () => {
     seedVersion1()
-    const store = Store.open(file)
+    // Read at schema 2 with plain SQL: the live store reads the newest schema.
+    const db = openDatabase(file, { version: 2 })
     try {
-      const [esx01, esx02, esx03] = [1, 2, 3].map((id) => store.hosts.get(id))
-      expect(esx01).toMatchObject({
+      const hosts = db
+        .prepare(
+          'SELECT id, state, identity, attention, token_hash, hostname, ssh_user, root_password, token FROM hosts ORDER BY id',
+        )
+        .all() as Array<Record<string, unknown>>
+      const json = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as unknown) : null)
+      expect(hosts[0]).toMatchObject({
+        id: 1,
         state: 'configured',
-        identity: {
-          macs: ['00:50:56:aa:bb:01'],
-          serial: 'SN-1',
-          managementIp: '10.0.0.11',
-          how: 'first_checkin',
-          checkinId: 1,
-        },
-        attention: null,
-        tokenHash: 'hash-1',
+        token_hash: 'hash-1',
+        hostname: 'esx01',
+        ssh_user: 'root',
       })
-      expect(esx01?.definition).toMatchObject({ hostname: 'esx01', dnsServers: ['10.0.0.2'] })
-      expect(esx02).toMatchObject({
-        state: 'needs_attention',
-        identity: null,
-        attention: { reason: 'mac_mismatch', checkinId: 2 },
-      })
-      expect(esx03).toMatchObject({ state: 'defined', identity: null, attention: null })
-      expect(store.hosts.secrets(1)).toEqual({
-        rootPassword: Buffer.from([1]),
-        token: Buffer.from([2]),
-      })
-
-      expect(store.checkins.listFor(1).map((c) => [c.id, c.kind, c.repeats])).toEqual([
-        [1, 'token', 0],
-      ])
-      expect(store.checkins.get(2)?.nics[0]?.mac).toBe('00:50:56:ff:ff:ff')
-      expect(store.runs.get(1)).toMatchObject({
-        state: 'done',
-        hostId: 1,
+      expect(json(hosts[0]?.identity)).toMatchObject({
+        macs: ['00:50:56:aa:bb:01'],
+        serial: 'SN-1',
+        managementIp: '10.0.0.11',
+        how: 'first_checkin',
         checkinId: 1,
-        steps: [{ key: 'connect', output: 'connected\n' }],
       })
-      expect(store.events.about('host:1').map((e) => e.type)).toEqual(['host.created'])
+      expect(hosts[0]?.attention).toBeNull()
+      expect(hosts[1]).toMatchObject({ state: 'needs_attention', identity: null })
+      expect(json(hosts[1]?.attention)).toMatchObject({ reason: 'mac_mismatch', checkinId: 2 })
+      expect(hosts[2]).toMatchObject({ state: 'defined', identity: null, attention: null })
+      expect(hosts[0]?.root_password).toEqual(Buffer.from([1]))
+      expect(hosts[0]?.token).toEqual(Buffer.from([2]))
+
+      expect(
+        db.prepare('SELECT id, kind, repeats, host_id FROM checkins ORDER BY id').all(),
+      ).toEqual([
+        { id: 1, kind: 'token', repeats: 0, host_id: 1 },
+        { id: 2, kind: 'token', repeats: 0, host_id: 2 },
+      ])
+      const report = JSON.parse(
+        String(db.prepare('SELECT report FROM checkins WHERE id = 2').pluck().get()),
+      ) as { nics: Array<{ mac: string }> }
+      expect(report.nics[0]?.mac).toBe('00:50:56:ff:ff:ff')
+      expect(db.prepare('SELECT state, host_id, checkin_id FROM runs').get()).toEqual({
+        state: 'done',
+        host_id: 1,
+        checkin_id: 1,
+      })
+      expect(db.prepare('SELECT key, output FROM run_steps').all()).toEqual([
+        { key: 'connect', output: 'connected\n' },
+      ])
+      expect(db.prepare("SELECT type FROM events WHERE subject = 'host:1'").pluck().all()).toEqual([
+        'host.created',
+      ])
     } finally {
-      store.close()
+      db.close()
     }
   })
 
   it('keeps no token or enrollment key in a stored payload', () => {
     seedVersion1()
-    Store.open(file).close()
+    openDatabase(file, { version: 2 }).close()
     const db = new Database(file, { readonly: true })
     try {
       const payloads = db.prepare('SELECT payload FROM checkins').pluck().all() as string[]

@@ -41,8 +41,7 @@ const esx01: DefinitionFields = {
   domain: 'lab.local',
   mac: '00:50:56:b3:b9:89',
   serial: null,
-  dnsServers: ['10.0.0.2', '10.0.0.3'],
-  ntpServers: ['10.0.0.4', 'ntp.lab.local'],
+  spec: { dns: ['10.0.0.2', '10.0.0.3'] },
   sshUser: 'root',
   sshPort: 22,
 }
@@ -51,7 +50,7 @@ const esx02: DefinitionFields = {
   ...esx01,
   hostname: 'esx02',
   mac: '00:50:56:b3:b9:8a',
-  dnsServers: ['10.0.0.9'],
+  spec: { dns: ['10.0.0.9'] },
 }
 
 const sealedPw = Buffer.from('sealed-password-1')
@@ -146,6 +145,7 @@ describe('opening a data file', () => {
         target: 'x',
         snapshot: {},
         sealedPassword: sealedPw,
+        plan: [],
         steps: [],
       }),
     ).toThrow(/FOREIGN KEY constraint failed/)
@@ -227,11 +227,10 @@ describe('hosts', () => {
         domain: 'lab.local',
         mac: '00:50:56:b3:b9:89',
         serial: null,
-        dnsServers: ['10.0.0.2', '10.0.0.3'],
-        ntpServers: ['10.0.0.4', 'ntp.lab.local'],
         sshUser: 'root',
         sshPort: 22,
         hasPassword: true,
+        spec: { dns: ['10.0.0.2', '10.0.0.3'] },
       },
       identity: null,
       attention: null,
@@ -267,10 +266,10 @@ describe('hosts', () => {
   it('writes a definition; a null password keeps the sealed one, a new one replaces it', () => {
     const store = open()
     const id = addHost(store)
-    const changed = { ...esx01, dnsServers: ['10.9.9.9'], sshPort: 2222 }
+    const changed = { ...esx01, spec: { dns: ['10.9.9.9'] }, sshPort: 2222 }
     expect(store.hosts.writeDefinition(id, changed, null)).toBe(true)
     expect(store.hosts.get(id)?.definition).toMatchObject({
-      dnsServers: ['10.9.9.9'],
+      spec: { dns: ['10.9.9.9'] },
       sshPort: 2222,
     })
     expect(store.hosts.secrets(id)?.rootPassword).toEqual(sealedPw)
@@ -504,6 +503,7 @@ describe('runs', () => {
         target: '10.0.0.1',
         snapshot: { host: { name: 'esx01.lab.local' } },
         sealedPassword: sealedPw,
+        plan: [],
         steps: [
           { key: 'hostname', title: 'Hostname and domain' },
           { key: 'dns', title: 'DNS servers' },

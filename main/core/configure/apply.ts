@@ -21,15 +21,21 @@ export function failureOf(
 
 /** A Reader over a shell: each read-only command runs once until `invalidate`. */
 export class CachedReader implements Reader {
-  private readonly cache = new Map<
+  private readonly cache: Map<
     string,
     Promise<{ stdout: string; stderr: string; code: number | null }>
-  >()
+  >
 
+  /** `sharing`: a reader of the same run whose cache this one continues. */
   constructor(
     private readonly shell: Shell,
     readonly version: string | null,
-  ) {}
+    sharing?: CachedReader,
+  ) {
+    this.cache =
+      sharing?.cache ??
+      new Map<string, Promise<{ stdout: string; stderr: string; code: number | null }>>()
+  }
 
   probe(words: string[]) {
     const line = commandLine(words)

@@ -1,9 +1,13 @@
+import { settingByKey } from '../../catalogue/registry'
+import { shellQuote } from '../../catalogue/shell'
+import type { PlanContext } from '../../catalogue/types'
 import type { Run } from '../../contract/schemas'
 import { escapeControl, Redactor, type Logger } from '../log'
+import { hostVersion } from '../runs/planner'
 import { RunSnapshot } from '../runs/snapshot'
 import type { SecretBox } from '../secrets'
 import type { Store } from '../store'
-import { run as runCommand, settingsFor, type Setting } from './settings'
+import { applySetting, CachedReader } from './apply'
 import type { ConnectOptions, EsxShell } from './ssh'
 
 export type Connect = (o: ConnectOptions) => Promise<EsxShell & { close(): void }>
@@ -13,6 +17,8 @@ export interface RunDeps {
   /** Called after every persisted change, so screens follow the run live. */
   changed: (runId: number) => void
   secrets: SecretBox
+  /** Opens a stored spec value's secrets, for this run only. */
+  open: (stored: Record<string, unknown>) => Record<string, unknown>
   logger: Logger
   connect: Connect
   connectTimeoutMs: number
@@ -21,17 +27,25 @@ export interface RunDeps {
   hostMoved?: (state: 'configuring' | 'configured' | 'failed', reason: string) => void
 }
 
-const CONNECT_STEP = { key: 'connect', title: 'Connect over SSH and check the host key' }
+export const CONNECT_STEP = { key: 'connect', title: 'Connect over SSH and check the host key' }
 
-/** The steps a run of this snapshot will have, in order. */
+/** The steps a run of this snapshot will have, in order: connect, then each setting. */
 export function plannedSteps(snapshot: RunSnapshot): Array<{ key: string; title: string }> {
-  return [CONNECT_STEP, ...settingsFor(snapshot.host).map((s) => ({ key: s.key, title: s.title }))]
+  return [
+    CONNECT_STEP,
+    ...snapshot.settings.map((s) => ({
+      key: s.key,
+      title: settingByKey(s.key)?.title ?? s.key,
+    })),
+  ]
 }
 
 /**
  * Executes one approved run from its snapshot: every step is persisted before
  * and after it runs, and every change is published, so the UI and the
  * database always agree on what happened. Stops at the first failed step.
+ * Reads are shared across steps (one listing serves several settings) until a
+ * write makes them stale.
  */
 export async function executeRun(deps: RunDeps, runId: number): Promise<Run> {
   const { store } = deps
@@ -48,6 +62,8 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<Run> {
 
   const steps = [...run.steps]
   let session: (EsxShell & { close(): void }) | undefined
+  let reader: CachedReader | undefined
+  let ctx: PlanContext | undefined
   let failure: string | null = null
 
   const finishRest = (from: number) => {
@@ -57,7 +73,9 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<Run> {
   try {
     const parsed = RunSnapshot.safeParse(approved.snapshot)
     const snapshot = parsed.success ? parsed.data : null
-    const settings = snapshot ? settingsFor(snapshot.host) : []
+    const values = snapshot
+      ? deps.open(Object.fromEntries(snapshot.settings.map((s) => [s.key, s.value])))
+      : {}
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i] as Run['steps'][number]
       store.runs.startStep(step.id)
@@ -67,8 +85,8 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<Run> {
         publish()
       }
       try {
-        if (!snapshot) throw new Error('this run has no approved snapshot; approve the host again')
-        if (step.key === CONNECT_STEP.key) {
+        if (!snapshot) throw new Error('this run has no approved snapshot; plan and approve again')
+        if (step.key === 'connect') {
           if (!approved.sealedPassword) throw new Error('the approval holds no root password')
           const password = deps.secrets.open(approved.sealedPassword)
           redact.add(password)
@@ -85,10 +103,33 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<Run> {
             commandTimeoutMs: deps.commandTimeoutMs,
           })
           out('connected; the host key is one bound to this host\n')
+          reader = new CachedReader(logged(session, out), null)
+          const version = await hostVersion(reader)
+          out(`ESXi ${version ?? 'version unknown'}\n`)
+          ctx = {
+            hostname: host.hostname,
+            domain: host.domain,
+            address: identity.address,
+            version,
+          }
         } else {
-          const setting = settings.find((s) => s.key === step.key)
-          if (!setting || !session) throw new Error(`step ${step.key} cannot run without a session`)
-          await applySetting(logged(session, out), setting, out)
+          const setting = settingByKey(step.key)
+          if (!setting) throw new Error(`this Midwife does not know the setting "${step.key}"`)
+          if (!session || !reader || !ctx)
+            throw new Error(`${step.key} cannot run without a session`)
+          if (setting.connection === 'moves') {
+            throw new Error(
+              `${setting.title} moves the SSH connection; this build cannot change it in-band`,
+            )
+          }
+          const shell = logged(session, out)
+          // Output from this step goes through its own logger; reads stay shared.
+          reader = new CachedReader(shell, ctx.version, reader)
+          await applySetting(shell, reader, setting, values[step.key], ctx, out, (s) => {
+            // As typed and as Midwife quotes it on a command line.
+            redact.add(s)
+            redact.add(shellQuote(s))
+          })
         }
         store.runs.finishStep(step.id, 'done', null)
         publish()
@@ -133,28 +174,4 @@ function logged(sh: EsxShell, out: (text: string) => void): EsxShell {
       return r
     },
   }
-}
-
-/** read -> compare -> apply what differs -> read back and verify. */
-export async function applySetting<T>(
-  sh: EsxShell,
-  setting: Setting<T>,
-  out: (text: string) => void,
-): Promise<void> {
-  const current = await setting.read(sh)
-  if (setting.same(current, setting.desired)) {
-    out(`already ${setting.show(current)}; nothing to change\n`)
-    return
-  }
-  out(`current: ${setting.show(current)}; wanted: ${setting.show(setting.desired)}\n`)
-  for (const words of setting.plan(current, setting.desired)) {
-    await runCommand(sh, words)
-  }
-  const after = await setting.read(sh)
-  if (!setting.same(after, setting.desired)) {
-    throw new Error(
-      `verification failed: read back ${setting.show(after)}, wanted ${setting.show(setting.desired)}`,
-    )
-  }
-  out(`verified: ${setting.show(after)}\n`)
 }

@@ -4,7 +4,8 @@
 import { STATE_INFO } from '../../contract/lifecycle'
 import type { Gate, Host, Suggestion } from '../../contract/schemas'
 import { canMove } from '../lifecycle/table'
-import type { HostRecord, Store } from '../store'
+import type { HostRecord, Store, StoredSpec } from '../store'
+import { publicSpec, resolvedForScreen } from './spec'
 
 export function hostName(h: Pick<HostRecord, 'id' | 'definition' | 'identity'>): string {
   if (h.definition) return `${h.definition.hostname}.${h.definition.domain}`
@@ -70,14 +71,29 @@ export function suggestionsFor(store: Store, h: HostRecord): Suggestion[] {
   return [...out.values()]
 }
 
-export function toHost(store: Store, h: HostRecord): Host {
+/** `profile`: the site profile's stored spec, when the caller has it (a list reads it once). */
+export function toHost(store: Store, h: HostRecord, profile?: StoredSpec): Host {
+  const d = h.definition
+  const site = profile ?? (d ? store.settings.profile().spec : {})
   return {
     id: h.id,
     name: hostName(h),
     state: h.state,
     stateReason: h.stateReason,
     stateChangedAt: h.stateChangedAt,
-    definition: h.definition,
+    definition: d
+      ? {
+          hostname: d.hostname,
+          domain: d.domain,
+          mac: d.mac,
+          serial: d.serial,
+          sshUser: d.sshUser,
+          sshPort: d.sshPort,
+          hasPassword: d.hasPassword,
+          ...publicSpec(d.spec),
+        }
+      : null,
+    resolved: d ? resolvedForScreen(d, site, d.spec) : [],
     identity: h.identity,
     attention: h.attention,
     lastCheckin: store.checkins.latestFor(h.id) ?? null,

@@ -6,7 +6,9 @@ import { BUSY, IllegalTransition } from '../lifecycle/table'
 import type { Notifier } from '../notify'
 import { newToken, tokenHash, type SecretBox } from '../secrets'
 import type { SiteService } from '../site/site-service'
-import type { DefinitionFields, HostRecord, Store } from '../store'
+import { settingByKey } from '../../catalogue/registry'
+import type { DefinitionFields, HostRecord, Store, StoredSpec } from '../store'
+import { publicSpec, sealSpec } from './spec'
 import { hostName, toHost } from './host-view'
 
 /**
@@ -52,7 +54,8 @@ export class HostsService {
   }
 
   list(): Host[] {
-    return this.store.hosts.list().map((h) => toHost(this.store, h))
+    const profile = this.store.settings.profile().spec
+    return this.store.hosts.list().map((h) => toHost(this.store, h, profile))
   }
 
   get(id: number): Host {
@@ -65,12 +68,17 @@ export class HostsService {
   }
 
   save(input: HostInput): Host {
-    const { id, rootPassword, ...rest } = HostInput.parse(input)
-    const fields: DefinitionFields = { ...rest, serial: rest.serial ?? null }
-    const conflict = this.store.hosts.findConflict(fields, id)
+    const { id, rootPassword, spec, clearSecrets, ...rest } = HostInput.parse(input)
+    const existing = id === undefined ? undefined : this.record(id)
+    const fields: DefinitionFields = {
+      ...rest,
+      serial: rest.serial ?? null,
+      spec: sealSpec(this.secrets, spec, existing?.definition?.spec ?? {}, clearSecrets),
+    }
+    const conflict =
+      this.store.hosts.findConflict(fields, id) ?? this.addressConflict(fields.spec, id)
     if (conflict) throw new ApiCallError('conflict', conflict)
     const sealedPassword = rootPassword === undefined ? null : this.secrets.seal(rootPassword)
-    const existing = id === undefined ? undefined : this.record(id)
 
     let hostId: number
     if (!existing) {
@@ -101,6 +109,23 @@ export class HostsService {
     }
     this.notify.host(hostId)
     return this.view(hostId)
+  }
+
+  /** An address this spec gives the host that another host's resolved spec already uses. */
+  private addressConflict(spec: StoredSpec, exceptId?: number): string | null {
+    const mine = addressesOf(spec)
+    if (mine.length === 0) return null
+    const seen = new Set<string>()
+    for (const a of mine) {
+      if (seen.has(a)) return `address ${a} is used twice in this host's settings`
+      seen.add(a)
+    }
+    for (const other of this.store.hosts.list()) {
+      if (other.id === exceptId || !other.definition) continue
+      const taken = addressesOf(other.definition.spec).find((a) => seen.has(a))
+      if (taken) return `address ${taken} is already used by ${hostName(other)}`
+    }
+    return null
   }
 
   /**
@@ -298,7 +323,20 @@ export class HostsService {
   }
 }
 
-/** What the audit log keeps of a definition (no secrets). */
+/** What the audit log keeps of a definition: its spec with secrets left out. */
 function audited(f: DefinitionFields): Record<string, unknown> {
-  return { fqdn: `${f.hostname}.${f.domain}`, mac: f.mac, serial: f.serial }
+  return {
+    fqdn: `${f.hostname}.${f.domain}`,
+    mac: f.mac,
+    serial: f.serial,
+    spec: publicSpec(f.spec).spec,
+  }
+}
+
+/** The IPv4 addresses a host's own values give it (management address, VMkernel NICs). */
+function addressesOf(spec: StoredSpec): string[] {
+  return Object.entries(spec).flatMap(([key, value]) => {
+    const setting = settingByKey(key)
+    return setting?.addresses && !setting.secret ? setting.addresses(value) : []
+  })
 }

@@ -1,17 +1,16 @@
 import { z } from 'zod'
 
 /**
- * What an approval froze: the settings to apply and the identity to trust.
- * The run executes this, not whatever the host's row holds when it runs, and
- * the audit log records it. No secrets: the password travels sealed beside it.
+ * What an approval froze: the settings to apply (in catalogue order, secrets
+ * still sealed) and the identity to trust. The run executes this, not
+ * whatever the host's row holds when it runs, and the audit log records it
+ * (secrets left out).
  */
 export const RunSnapshot = z.object({
   host: z.object({
     name: z.string(),
     hostname: z.string(),
     domain: z.string(),
-    dnsServers: z.array(z.string()),
-    ntpServers: z.array(z.string()),
     sshUser: z.string(),
     sshPort: z.number().int(),
   }),
@@ -22,5 +21,8 @@ export const RunSnapshot = z.object({
     fingerprints: z.array(z.string()).min(1),
     checkinId: z.number().int().nullable(),
   }),
+  /** The resolved spec, as stored (a secret value is { $sealed }). */
+  settings: z.array(z.object({ key: z.string(), value: z.unknown() })),
+  planId: z.string(),
 })
 export type RunSnapshot = z.infer<typeof RunSnapshot>

@@ -1,21 +1,11 @@
 import { z } from 'zod'
 import { HostState } from '../../contract/lifecycle'
-import {
-  Attention,
-  BoundIdentity,
-  type HostDefinition,
-  type ReportedIdentity,
-} from '../../contract/schemas'
+import { Attention, BoundIdentity, type ReportedIdentity } from '../../contract/schemas'
 import { now, statements, type Db } from './db'
 
-const JsonStrings = z.string().transform((s, ctx) => {
-  const parsed = z.array(z.string()).safeParse(JSON.parse(s))
-  if (!parsed.success) {
-    ctx.addIssue({ code: 'custom', message: 'stored list is not a list of strings' })
-    return z.NEVER
-  }
-  return parsed.data
-})
+/** A stored spec: setting values by key, secret ones sealed ({ $sealed: base64 }). */
+export type StoredSpec = Record<string, unknown>
+const SpecJson = z.string().transform((s) => z.record(z.string(), z.unknown()).parse(JSON.parse(s)))
 
 function jsonOf<T extends z.ZodType>(schema: T) {
   return z
@@ -33,8 +23,7 @@ const HostRow = z.object({
   domain: z.string().nullable(),
   mac: z.string().nullable(),
   serial: z.string().nullable(),
-  dns_servers: JsonStrings,
-  ntp_servers: JsonStrings,
+  spec: SpecJson,
   ssh_user: z.string(),
   ssh_port: z.number().int(),
   has_password: z.number().int(),
@@ -51,8 +40,20 @@ const SecretsRow = z.object({
 })
 
 const COLUMNS = `id, state, state_reason, state_changed_at, hostname, domain, mac, serial,
-  dns_servers, ntp_servers, ssh_user, ssh_port, root_password IS NOT NULL AS has_password,
+  spec, ssh_user, ssh_port, root_password IS NOT NULL AS has_password,
   token_hash, identity, attention, created_at, updated_at`
+
+/** What the operator defined, as stored (its spec may hold sealed secrets). */
+export interface StoredDefinition {
+  hostname: string
+  domain: string
+  mac: string
+  serial: string | null
+  sshUser: string
+  sshPort: number
+  hasPassword: boolean
+  spec: StoredSpec
+}
 
 /** A host as the store keeps it; services add what is derived (evidence, gates, suggestions). */
 export interface HostRecord {
@@ -61,7 +62,7 @@ export interface HostRecord {
   stateReason: string | null
   stateChangedAt: string
   /** Null for a discovered server no definition claims yet. */
-  definition: HostDefinition | null
+  definition: StoredDefinition | null
   identity: BoundIdentity | null
   attention: Attention | null
   tokenHash: string | null
@@ -71,7 +72,7 @@ export interface HostRecord {
 
 function toRecord(row: unknown): HostRecord {
   const r = HostRow.parse(row)
-  const definition: HostDefinition | null =
+  const definition: StoredDefinition | null =
     r.hostname === null || r.domain === null || r.mac === null
       ? null
       : {
@@ -79,11 +80,10 @@ function toRecord(row: unknown): HostRecord {
           domain: r.domain,
           mac: r.mac,
           serial: r.serial,
-          dnsServers: r.dns_servers,
-          ntpServers: r.ntp_servers,
           sshUser: r.ssh_user,
           sshPort: r.ssh_port,
           hasPassword: r.has_password === 1,
+          spec: r.spec,
         }
   return {
     id: r.id,
@@ -105,10 +105,10 @@ export interface DefinitionFields {
   domain: string
   mac: string
   serial: string | null
-  dnsServers: string[]
-  ntpServers: string[]
   sshUser: string
   sshPort: number
+  /** The host's own values, secrets already sealed. */
+  spec: StoredSpec
 }
 
 /** Secrets arrive sealed by the SecretBox; this table never sees them in the clear. */
@@ -243,17 +243,15 @@ export class HostsTable {
     const t = now()
     const info = this.q(
       `INSERT INTO hosts (state, state_reason, state_changed_at, hostname, domain, mac, serial,
-         dns_servers, ntp_servers, ssh_user, ssh_port, root_password, token_hash, token,
-         created_at, updated_at)
-       VALUES ('defined', 'defined by the operator', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         spec, ssh_user, ssh_port, root_password, token_hash, token, created_at, updated_at)
+       VALUES ('defined', 'defined by the operator', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       t,
       f.hostname,
       f.domain,
       f.mac,
       f.serial,
-      JSON.stringify(f.dnsServers),
-      JSON.stringify(f.ntpServers),
+      JSON.stringify(f.spec),
       f.sshUser,
       f.sshPort,
       secrets.rootPassword,
@@ -288,8 +286,8 @@ export class HostsTable {
   ): boolean {
     this.changed()
     const info = this.q(
-      `UPDATE hosts SET hostname = ?, domain = ?, mac = ?, serial = ?, dns_servers = ?,
-         ntp_servers = ?, ssh_user = ?, ssh_port = ?, root_password = COALESCE(?, root_password),
+      `UPDATE hosts SET hostname = ?, domain = ?, mac = ?, serial = ?, spec = ?,
+         ssh_user = ?, ssh_port = ?, root_password = COALESCE(?, root_password),
          token = COALESCE(?, token), token_hash = COALESCE(?, token_hash), updated_at = ?
        WHERE id = ?`,
     ).run(
@@ -297,8 +295,7 @@ export class HostsTable {
       f.domain,
       f.mac,
       f.serial,
-      JSON.stringify(f.dnsServers),
-      JSON.stringify(f.ntpServers),
+      JSON.stringify(f.spec),
       f.sshUser,
       f.sshPort,
       rootPassword,

@@ -9,7 +9,13 @@ import { SettingsTable } from './settings'
 
 export { CheckinReport, uniqueBy } from './checkins'
 export type { NewCheckin } from './checkins'
-export type { DefinitionFields, HostRecord, SealedHostSecrets } from './hosts'
+export type {
+  DefinitionFields,
+  HostRecord,
+  SealedHostSecrets,
+  StoredDefinition,
+  StoredSpec,
+} from './hosts'
 export type { InterruptedRun, NewRun } from './runs'
 export { defaultSettings } from './settings'
 export type { SiteSecretName } from './settings'

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { RunState, StepState, type Run, type Step } from '../../contract/schemas'
+import { PlanItem, RunState, StepState, type Run, type Step } from '../../contract/schemas'
 import { now, statements, type Db } from './db'
 
 const RunRow = z.object({
@@ -13,6 +13,7 @@ const RunRow = z.object({
   created_at: z.string(),
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
+  plan: z.string().transform((s) => z.array(PlanItem).parse(JSON.parse(s))),
 })
 
 const StepRow = z.object({
@@ -51,6 +52,8 @@ export interface NewRun {
   snapshot: unknown
   /** The root password as it was when approved, still sealed. */
   sealedPassword: Buffer
+  /** The plan as the operator saw it when approving. */
+  plan: PlanItem[]
   steps: Array<{ key: string; title: string }>
 }
 
@@ -62,7 +65,7 @@ export interface InterruptedRun {
 }
 
 const RUN_COLUMNS = `id, checkin_id, host_id, host_name, target, state, error, created_at,
-  started_at, finished_at`
+  started_at, finished_at, plan`
 
 export class RunsTable {
   private readonly q: ReturnType<typeof statements>
@@ -75,8 +78,8 @@ export class RunsTable {
     const id = this.db.transaction(() => {
       const info = this.q(
         `INSERT INTO runs (checkin_id, host_id, host_name, target, state, snapshot,
-           sealed_password, created_at)
-         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)`,
+           sealed_password, plan, created_at)
+         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
       ).run(
         r.checkinId,
         r.hostId,
@@ -84,6 +87,7 @@ export class RunsTable {
         r.target,
         JSON.stringify(r.snapshot),
         r.sealedPassword,
+        JSON.stringify(r.plan),
         now(),
       )
       const runId = Number(info.lastInsertRowid)
@@ -116,6 +120,7 @@ export class RunsTable {
       .map(toStep)
     return {
       id: r.id,
+      plan: r.plan,
       checkinId: r.checkin_id,
       hostId: r.host_id,
       hostName: r.host_name,

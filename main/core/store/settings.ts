@@ -28,6 +28,24 @@ export class SettingsTable {
     return row
   }
 
+  /** The site profile: default setting values (secrets sealed) and install options. */
+  profile(): { spec: Record<string, unknown>; install: Record<string, unknown> } {
+    const row = this.q('SELECT spec, install FROM site_profile WHERE id = 1').get() as
+      { spec: string; install: string } | undefined
+    const obj = z.record(z.string(), z.unknown())
+    return {
+      spec: obj.parse(JSON.parse(row?.spec ?? '{}')),
+      install: obj.parse(JSON.parse(row?.install ?? '{}')),
+    }
+  }
+
+  saveProfile(spec: Record<string, unknown>, install: Record<string, unknown>): void {
+    this.q(
+      `INSERT INTO site_profile (id, spec, install) VALUES (1, ?, ?)
+       ON CONFLICT(id) DO UPDATE SET spec = excluded.spec, install = excluded.install`,
+    ).run(JSON.stringify(spec), JSON.stringify(install))
+  }
+
   putSecret(name: SiteSecretName, sealed: Buffer, hash: string | null): void {
     this.q(
       `INSERT INTO site_secrets (name, sealed, hash) VALUES (?, ?, ?)

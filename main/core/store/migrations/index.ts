@@ -4,8 +4,10 @@
 import type { Db } from '../db'
 import { updateToSchemaVersion1 } from './0001-walking-skeleton'
 import { updateToSchemaVersion2 } from './0002-host-lifecycle'
+import { updateToSchemaVersion3 } from './0003-host-spec'
 
 export const migrations: ReadonlyArray<(db: Db) => void> = [
   updateToSchemaVersion1,
   updateToSchemaVersion2,
+  updateToSchemaVersion3,
 ]

@@ -1,0 +1,68 @@
+// What the installer decides and nothing after it can: which disk ESXi goes
+// on (and that it is erased), the keyboard, and whether an unsupported CPU may
+// be installed on. Part of the site profile; rendered into the kickstart.
+import { z } from 'zod'
+
+export const DISK_TYPES = ['local', 'remote', 'usb'] as const
+
+export const InstallDisk = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('first'),
+    /** `install --firstdisk=local,remote,usb`: the first disk of these types, in this order. */
+    types: z
+      .array(z.enum(DISK_TYPES))
+      .min(1, 'choose at least one disk type')
+      .refine((t) => new Set(t).size === t.length, 'a disk type is listed twice'),
+  }),
+  z.object({
+    kind: z.literal('named'),
+    /** `install --disk=...`: a device name (mpx.vmhba0:C0:T0:L0), or a model or vendor. */
+    disk: z
+      .string()
+      .trim()
+      .min(1, 'name the disk: a device like mpx.vmhba0:C0:T0:L0, or a model or vendor')
+      .max(200)
+      .refine((d) => !/[\s'"\\]/.test(d), 'a disk name has no spaces or quotes'),
+  }),
+])
+export type InstallDisk = z.infer<typeof InstallDisk>
+
+export const InstallOptions = z.object({
+  disk: InstallDisk.default({ kind: 'first', types: ['local'] }),
+  /**
+   * Overwrite an existing VMFS datastore on the install disk. Without it the
+   * installer stops on a disk that already holds one; with it, that data is gone.
+   */
+  overwriteVmfs: z.boolean().default(false),
+  /** A layout name, like 'US Default' or 'German'. */
+  keyboard: z
+    .string()
+    .trim()
+    .max(64)
+    .refine((k) => !/['"\\\n]/.test(k), 'a keyboard layout name has no quotes')
+    .optional(),
+  /** Install on a CPU the release no longer supports (allowLegacyCPU=true, --forceunsupportedinstall). */
+  allowLegacyCpu: z.boolean().default(false),
+})
+export type InstallOptions = z.infer<typeof InstallOptions>
+
+/** The kickstart's `install` and `keyboard` lines, and any boot options the choice needs. */
+export function installLines(o: InstallOptions): { lines: string[]; bootOptions: string[] } {
+  const install = ['install']
+  if (o.disk.kind === 'first') install.push(`--firstdisk=${o.disk.types.join(',')}`)
+  else install.push(`--disk=${o.disk.disk}`)
+  if (o.overwriteVmfs) install.push('--overwritevmfs')
+  if (o.allowLegacyCpu) install.push('--forceunsupportedinstall')
+  const lines = [install.join(' ')]
+  if (o.keyboard) lines.push(`keyboard '${o.keyboard}'`)
+  return { lines, bootOptions: o.allowLegacyCpu ? ['allowLegacyCPU=true'] : [] }
+}
+
+/** The plain words an operator reads before copying boot material. */
+export function installWarning(o: InstallOptions): string {
+  const disk =
+    o.disk.kind === 'first' ? `the first ${o.disk.types.join('/')} disk` : `disk ${o.disk.disk}`
+  return o.overwriteVmfs
+    ? `The install ERASES ${disk}, including any VMFS datastore on it.`
+    : `The install ERASES ${disk}; it stops if that disk holds a VMFS datastore (overwrite is off).`
+}

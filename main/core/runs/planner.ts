@@ -1,0 +1,117 @@
+// Plans a host: connects over SSH with its bound identity, reads every
+// setting of its resolved spec and works out the changes, without writing
+// anything. What a plan shows is what the operator approves.
+import { randomUUID } from 'node:crypto'
+import { parseVersion } from '../../catalogue/parse'
+import { resolveSpec, settingByKey } from '../../catalogue/registry'
+import { esxcli } from '../../catalogue/shell'
+import type { PlanContext } from '../../catalogue/types'
+import type { Plan, PlanItem } from '../../contract/schemas'
+import { CachedReader, planSetting, shownChanges } from '../configure/apply'
+import type { Connect } from '../configure/run'
+import type { HostRecord } from '../store'
+import type { RunSnapshot } from './snapshot'
+
+/** Reads the ESXi version the host reports (once: the reader caches it). */
+export async function hostVersion(reader: CachedReader): Promise<string | null> {
+  try {
+    return parseVersion(await reader.read(esxcli('system', 'version', 'get'))).version
+  } catch {
+    return null
+  }
+}
+
+export interface PlanInput {
+  host: HostRecord
+  name: string
+  profile: Record<string, unknown>
+  /** Opens a stored spec's secrets (plans read with the real values, show them masked). */
+  open: (stored: Record<string, unknown>) => Record<string, unknown>
+  password: string
+  connect: Connect
+  connectTimeoutMs: number
+  commandTimeoutMs: number
+}
+
+export interface MadePlan {
+  plan: Plan
+  /** The resolved spec as stored, frozen into the run if this plan is approved. */
+  settings: RunSnapshot['settings']
+}
+
+export async function makePlan(i: PlanInput): Promise<MadePlan> {
+  const def = i.host.definition
+  const identity = i.host.identity
+  if (!def || !identity?.managementIp) throw new Error('this host has no definition or address')
+  const resolved = resolveSpec(def, i.profile, def.spec)
+  const opened = resolveSpec(def, i.open(i.profile), i.open(def.spec))
+  const session = await i.connect({
+    host: identity.managementIp,
+    port: def.sshPort,
+    username: def.sshUser,
+    password: i.password,
+    trustedFingerprints: identity.sshHostKeys.map((k) => k.fingerprint),
+    connectTimeoutMs: i.connectTimeoutMs,
+    commandTimeoutMs: i.commandTimeoutMs,
+  })
+  try {
+    const reader = new CachedReader(session, null)
+    const version = await hostVersion(reader)
+    const ctx: PlanContext = {
+      hostname: def.hostname,
+      domain: def.domain,
+      address: identity.managementIp,
+      version,
+    }
+    const items: PlanItem[] = []
+    for (const r of opened) {
+      const setting = settingByKey(r.key)
+      if (!setting) continue
+      const base = { key: r.key, title: setting.title, group: setting.group, source: r.source }
+      const wanted = setting.secret ? '(secret)' : setting.show(r.value)
+      const unsupported = setting.unsupported?.(version) ?? null
+      if (unsupported) {
+        items.push({
+          ...base,
+          status: 'unsupported',
+          current: '',
+          wanted,
+          changes: [],
+          note: unsupported,
+        })
+        continue
+      }
+      const { current, changes } = await planSetting(reader, setting, r.value, ctx)
+      items.push({
+        ...base,
+        status: changes.length ? 'change' : 'same',
+        current: setting.secret ? '(secret)' : setting.show(current),
+        wanted,
+        changes: shownChanges(changes),
+        note: setting.connection === 'moves' && changes.length ? 'moves the SSH connection' : null,
+      })
+    }
+    const blocked = items.find((it) => it.status === 'unsupported')
+    return {
+      plan: {
+        id: randomUUID(),
+        hostId: i.host.id,
+        hostName: i.name,
+        address: identity.managementIp,
+        esxiVersion: version,
+        createdAt: new Date().toISOString(),
+        items,
+        writes: items.reduce(
+          (n, it) => n + it.changes.reduce((m, c) => m + c.commands.length, 0),
+          0,
+        ),
+        blocked: blocked
+          ? `${blocked.title}: ${blocked.note ?? 'not supported on this host'}`
+          : null,
+      },
+      settings: resolved.map((r) => ({ key: r.key, value: r.value })),
+    }
+  } finally {
+    session.close()
+  }
+}

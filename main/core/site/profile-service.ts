@@ -1,0 +1,85 @@
+import { resolveSpec } from '../../catalogue/registry'
+import { InstallOptions } from '../../catalogue/install'
+import { ProfileInput, type Profile, type ProfileImpact } from '../../contract/schemas'
+import { hostName } from '../hosts/host-view'
+import { publicSpec, sealSpec } from '../hosts/spec'
+import type { Notifier } from '../notify'
+import type { SecretBox } from '../secrets'
+import type { Store, StoredSpec } from '../store'
+
+/**
+ * The site profile: defaults for any site-scoped setting (a host overrides
+ * what differs) and the install options. Saving it says which hosts it
+ * changes, setting by setting.
+ */
+export class ProfileService {
+  constructor(
+    private readonly store: Store,
+    private readonly secrets: SecretBox,
+    private readonly notify: Notifier,
+  ) {}
+
+  private stored(): { spec: StoredSpec; install: InstallOptions } {
+    const p = this.store.settings.profile()
+    return { spec: p.spec, install: InstallOptions.parse(p.install) }
+  }
+
+  get(): Profile {
+    const p = this.stored()
+    return { ...publicSpec(p.spec), install: p.install }
+  }
+
+  install(): InstallOptions {
+    return this.stored().install
+  }
+
+  private next(input: ProfileInput): { spec: StoredSpec; install: InstallOptions } {
+    const parsed = ProfileInput.parse(input)
+    return {
+      spec: sealSpec(this.secrets, parsed.spec, this.stored().spec, parsed.clearSecrets),
+      install: parsed.install,
+    }
+  }
+
+  /** The hosts whose resolved spec would differ, and in which settings. */
+  private impact(before: StoredSpec, after: StoredSpec): ProfileImpact['changes'] {
+    const changes: ProfileImpact['changes'] = []
+    for (const h of this.store.hosts.list()) {
+      const d = h.definition
+      if (!d) continue
+      const was = new Map(
+        resolveSpec(d, before, d.spec).map((r) => [r.key, JSON.stringify(r.value)]),
+      )
+      const now = resolveSpec(d, after, d.spec)
+      const keys = new Set<string>()
+      for (const r of now) if (was.get(r.key) !== JSON.stringify(r.value)) keys.add(r.key)
+      for (const k of was.keys()) if (!now.some((r) => r.key === k)) keys.add(k)
+      if (keys.size > 0) changes.push({ hostId: h.id, name: hostName(h), keys: [...keys] })
+    }
+    return changes
+  }
+
+  preview(input: ProfileInput): ProfileImpact {
+    const next = this.next(input)
+    return {
+      profile: { ...publicSpec(next.spec), install: next.install },
+      changes: this.impact(this.stored().spec, next.spec),
+    }
+  }
+
+  save(input: ProfileInput): ProfileImpact {
+    const before = this.stored().spec
+    const next = this.next(input)
+    const changes = this.impact(before, next.spec)
+    this.store.transaction(() => {
+      this.store.settings.saveProfile(next.spec, next.install)
+      this.store.events.append('site.profile_saved', 'site', {
+        spec: publicSpec(next.spec).spec,
+        install: next.install,
+        hostsChanged: changes.map((c) => c.hostId),
+      })
+    })
+    for (const c of changes) this.notify.host(c.hostId)
+    return { profile: this.get(), changes }
+  }
+}
