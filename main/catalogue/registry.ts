@@ -3,13 +3,35 @@
 // conformance tests are all derived from this list; adding a setting is
 // adding a file and a line here.
 import { z } from 'zod'
+import { advanced } from './settings/advanced'
+import { customSteps } from './settings/custom-steps'
 import { dnsSearch } from './settings/dns-search'
 import { dnsServers } from './settings/dns-servers'
 import { hostname } from './settings/hostname'
+import { licence } from './settings/licence'
+import { maintenanceMode } from './settings/maintenance-mode'
 import { ntp } from './settings/ntp'
+import { rootPassword } from './settings/root-password'
+import { services } from './settings/services'
+import { sshOffAfterRun } from './settings/ssh-off-after-run'
 import type { AnySetting, Source } from './types'
 
-export const SETTINGS: readonly AnySetting[] = [hostname, dnsServers, dnsSearch, ntp]
+export const SETTINGS: readonly AnySetting[] = [
+  hostname,
+  dnsServers,
+  dnsSearch,
+  ntp,
+  advanced,
+  services,
+  licence,
+  maintenanceMode,
+  // The operator's own steps after Midwife's settings; the password change after them, so the
+  // run engine's new login comes before anything that reconnects (moving settings).
+  customSteps,
+  rootPassword,
+  // Ends SSH access: after everything, moving settings included.
+  sshOffAfterRun,
+]
 
 const byKey = new Map(SETTINGS.map((s) => [s.key, s]))
 
@@ -85,10 +107,16 @@ export function checkOrder(settings: readonly AnySetting[] = SETTINGS): string[]
     }
     seen.add(s.key)
   }
-  const moving = settings.filter((s) => s.connection === 'moves')
-  if (moving.some((s) => settings.indexOf(s) < settings.length - moving.length)) {
-    problems.push('settings that move the connection must come last')
-  }
+  // Settings that keep the connection first, then those that move it, then what ends SSH access.
+  const rank = { keeps: 0, moves: 1, ends: 2 } as const
+  settings.forEach((s, i) => {
+    const prev = settings[i - 1]
+    if (prev && rank[s.connection] < rank[prev.connection]) {
+      problems.push(
+        `${s.key} must come before ${prev.key}: settings that move the connection come last, and those that end it after them`,
+      )
+    }
+  })
   return problems
 }
 

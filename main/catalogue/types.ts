@@ -20,12 +20,19 @@ export type GroupId = (typeof GROUPS)[number]['id']
 /** How a form draws a value; one form component switches on `kind`. */
 export type Field =
   | { kind: 'text'; placeholder?: string; hint?: string }
+  /**
+   * A secret (a root password, a licence key): the run engine never shows the value, masks the
+   * commands' `secrets`, and keeps what the setting's reads print out of step output (the licence
+   * read prints the key).
+   */
   | { kind: 'secret'; hint?: string }
   | { kind: 'number'; min?: number; max?: number; hint?: string }
   | { kind: 'boolean'; label: string; hint?: string }
   | { kind: 'select'; options: ReadonlyArray<{ value: string; label: string }>; hint?: string }
   /** Strings, one per line or comma separated (DNS servers, NTP servers). */
   | { kind: 'list'; placeholder?: string; hint?: string }
+  /** Lines of text, one item per line, never split on commas (the shell lines of a custom step). */
+  | { kind: 'lines'; placeholder?: string; hint?: string }
   /** An IPv4 address with its prefix length: 10.0.0.11/24. */
   | { kind: 'ipv4-prefix'; placeholder?: string; hint?: string }
   /** Several objects, one row each (vSwitches, port groups, VMkernel NICs). */
@@ -79,6 +86,13 @@ export interface PlanContext {
   address: string
   /** The ESXi version the host reports, when known. */
   version: string | null
+  /**
+   * The root password the host has as far as this run knows: the one Midwife logged in with,
+   * until a setting with `relogin` changes it (applySetting then records the new one here). ESXi
+   * cannot read a password back, so the root password setting compares against this; absent when
+   * the session did not log in with a password.
+   */
+  loginPassword?: string
 }
 
 /** What a setting adds to the kickstart when its value is known before the install. */
@@ -126,15 +140,29 @@ export interface Setting<T> {
   csv?: CsvMapping<T>
   /** What the setting decides at install time instead, when its value is known then. */
   kickstart?(value: T): KickstartPart
-  /** The host's current value. */
-  read(r: Reader, ctx: PlanContext): Promise<T>
+  /**
+   * The host's current value. `wanted` says what to look at where the host cannot list
+   * everything cheaply (the advanced options named, the custom steps' checks).
+   */
+  read(r: Reader, ctx: PlanContext, wanted: T): Promise<T>
   /** The changes that take `current` to `wanted`; [] when nothing differs. */
   diff(current: T, wanted: T, ctx: PlanContext): Change[]
   /** Whether the read-back value is what was wanted (default: no change left to plan). */
   verify?(after: T, wanted: T, ctx: PlanContext): boolean
   show(value: T): string
-  /** Whether applying it moves the SSH connection (the management address). */
-  connection: 'keeps' | 'moves'
+  /**
+   * What applying it does to the SSH connection: keeps it; moves it (the management address:
+   * reconnect at the new address); or ends SSH access (turning SSH off): applied after every other
+   * setting, moving ones included, and nothing can follow it in the run.
+   */
+  connection: 'keeps' | 'moves' | 'ends'
+  /**
+   * For a setting that changes the password Midwife logs in with: the new password. After its
+   * commands succeed, applySetting records it as `ctx.loginPassword` and reports `relogin`; the
+   * run engine must then log in again with it, and only after that login succeeds replace the
+   * sealed password (the old one no longer works on the host either way).
+   */
+  relogin?(wanted: T): string
   /** Keys of settings that must be applied before this one. */
   after?: readonly string[]
   /** Why this host cannot take the setting (9.0 hosts refuse a licence key), or null. */

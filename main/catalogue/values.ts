@@ -123,3 +123,39 @@ export function splitWords(text: string): string[] {
     .map((s) => s.trim())
     .filter((s) => s !== '')
 }
+
+/**
+ * ESXi's default password rules (the 7.0/8.0 `Security.PasswordQualityControl`, esxi.md): 7 to
+ * 39 characters, at least 3 of the 4 character classes, where a capital at the start and a digit
+ * at the end do not count, and not the user name. Dictionary words are left to ESXi. The rule
+ * broken, worded for people and never quoting the password, or null.
+ */
+export function passwordProblem(password: string, user = 'root'): string | null {
+  const chars = [...password]
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(password))
+    return 'the password may not hold control characters (tabs, line breaks)'
+  if (chars.length < 7) return 'the password is too short: ESXi wants at least 7 characters'
+  if (chars.length > 39) return 'the password is too long: ESXi takes at most 39 characters'
+  const classes = [
+    chars.some((c) => /[a-z]/.test(c)),
+    chars.some((c, i) => /[A-Z]/.test(c) && i > 0),
+    chars.some((c, i) => /[0-9]/.test(c) && i < chars.length - 1),
+    chars.some((c) => !/[A-Za-z0-9]/.test(c)),
+  ].filter(Boolean).length
+  if (classes < 3) {
+    return (
+      'the password must mix at least 3 of lower case, upper case, digits and symbols ' +
+      '(a capital at the start and a digit at the end do not count)'
+    )
+  }
+  if (password.toLowerCase().includes(user.toLowerCase()))
+    return `the password must not contain the user name ${user}`
+  return null
+}
+
+/** A password ESXi's default rules accept; messages name the rule, never the password. */
+export const esxiPassword = z.string({ message: 'a password is text' }).superRefine((s, ctx) => {
+  const problem = passwordProblem(s)
+  if (problem) ctx.addIssue({ code: 'custom', message: problem })
+})

@@ -7,15 +7,22 @@ import type { AnySetting, Change, PlanContext, Reader, Shell } from '../../catal
 /** A command that ran and failed; its message carries both streams, as ESXi is inconsistent. */
 export class CommandFailed extends Error {}
 
+/**
+ * `line` is the command as it may be shown (secrets already masked); what the host said is
+ * masked too, in case it echoed a secret back.
+ */
 export function failureOf(
   line: string,
   r: { stdout: string; stderr: string; code: number | null },
+  secrets: readonly string[] = [],
 ) {
-  const said = [r.stderr, r.stdout]
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .join(' / ')
-    .split('\n')[0]
+  let said =
+    [r.stderr, r.stdout]
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
+      .join(' / ')
+      .split('\n')[0] ?? ''
+  for (const s of secrets) if (s) said = said.split(s).join('********')
   return new CommandFailed(`\`${line}\` failed (exit ${r.code ?? 'none'}): ${said || 'no output'}`)
 }
 
@@ -64,11 +71,14 @@ export class CachedReader implements Reader {
   }
 }
 
-/** Runs one planned command; a non-zero exit throws with what the host said. */
-export async function runCommand(shell: Shell, words: string[]): Promise<string> {
-  const line = commandLine(words)
-  const r = await shell.exec(line)
-  if (r.code !== 0) throw failureOf(line, r)
+/** Runs one planned command; a non-zero exit throws with what the host said, secrets masked. */
+export async function runCommand(
+  shell: Shell,
+  words: string[],
+  secrets: readonly string[] = [],
+): Promise<string> {
+  const r = await shell.exec(commandLine(words))
+  if (r.code !== 0) throw failureOf(shownCommand({ words, secrets: [...secrets] }), r, secrets)
   return r.stdout
 }
 
@@ -88,7 +98,7 @@ export async function planSetting(
   wanted: unknown,
   ctx: PlanContext,
 ): Promise<SettingPlan> {
-  const current: unknown = await setting.read(reader, ctx)
+  const current: unknown = await setting.read(reader, ctx, wanted)
   return { current, changes: setting.diff(current, wanted, ctx) }
 }
 
@@ -104,6 +114,11 @@ export interface ApplyResult {
   writes: number
   before: unknown
   after: unknown
+  /**
+   * The login password changed (ctx.loginPassword holds the new one): log in again with it
+   * before the old one is forgotten.
+   */
+  relogin: boolean
 }
 
 /**
@@ -125,7 +140,7 @@ export async function applySetting(
   const { current, changes } = await planSetting(reader, setting, wanted, ctx)
   if (changes.length === 0) {
     out(`already ${setting.show(current)}; nothing to change\n`)
-    return { writes: 0, before: current, after: current }
+    return { writes: 0, before: current, after: current, relogin: false }
   }
   out(`current: ${setting.show(current)}; wanted: ${setting.show(wanted)}\n`)
   let writes = 0
@@ -135,18 +150,21 @@ export async function applySetting(
       for (const s of command.secrets ?? []) secret(s)
       writes++
       try {
-        await runCommand(shell, command.words)
+        await runCommand(shell, command.words, command.secrets)
       } finally {
         reader.invalidate()
       }
     }
   }
-  const after: unknown = await setting.read(reader, ctx)
+  // ESXi accepted the new password, so it is the one the host has now, whatever happens next.
+  const relogin = setting.relogin !== undefined
+  if (setting.relogin) ctx.loginPassword = setting.relogin(wanted)
+  const after: unknown = await setting.read(reader, ctx, wanted)
   if (!verified(setting, after, wanted, ctx)) {
     throw new Error(
       `verification failed: read back ${setting.show(after)}, wanted ${setting.show(wanted)}`,
     )
   }
   out(`verified: ${setting.show(after)}\n`)
-  return { writes, before: current, after }
+  return { writes, before: current, after, relogin }
 }

@@ -1,0 +1,163 @@
+import { z } from 'zod'
+import { fillLine, fillPattern, lineProblem, patternProblem, stepValues } from '../shell-template'
+import { defineSetting, type Change } from '../types'
+
+export interface CustomStep {
+  name: string
+  /** Shell lines, in order; each runs in its own `sh -c`, and one that fails stops the step. */
+  lines: string[]
+  /** A read-only command whose output tells whether the step is done. */
+  check: string
+  /** A regular expression (per line: ^ and $ match at line ends) the check's output matches once the step is done. */
+  expect: string
+  /** Read only: what the check printed (stdout, then stderr), and whether it matched. */
+  found?: { output: string; code: number | null; matches: boolean }
+}
+
+// The operator's lines are shell syntax, not words: each goes to the host's ash as the one
+// argument of `sh -c`, quoted whole by Midwife like any other word.
+const sh = (line: string) => ['sh', '-c', line]
+
+const clip = (s: string) => (s.length > 400 ? `${s.slice(0, 400)}...` : s)
+
+const shellLine = (what: string, empty: string) =>
+  z.string({ message: `${what} is text` }).superRefine((s, ctx) => {
+    const problem =
+      s.trim() === ''
+        ? empty
+        : /[\r\n]/.test(s)
+          ? `${what}: it holds a line break; give one line per entry`
+          : lineProblem(s) && `${what}: ${lineProblem(s)}`
+    if (problem) ctx.addIssue({ code: 'custom', message: problem })
+  })
+
+function showStep(step: CustomStep): string {
+  if (!step.found) return step.name
+  if (step.found.matches) return `${step.name}: check matches`
+  return `${step.name}: check printed ${JSON.stringify(clip(step.found.output.trim()))} (exit ${step.found.code ?? 'none'}), which does not match /${step.expect}/`
+}
+
+/**
+ * The operator's own steps. read runs each step's check; diff plans the lines of the steps whose
+ * check does not match; the read-back runs the checks again, and a step whose check still does
+ * not match fails the setting with what the check printed. Values of ${hostname}, ${domain},
+ * ${fqdn} and ${mgmt.ip} are quoted by Midwife. No variable holds a secret; lines are shown in
+ * the plan as written.
+ */
+export const customSteps = defineSetting<CustomStep[]>({
+  key: 'customSteps',
+  title: 'Custom steps',
+  group: 'custom',
+  description:
+    'Your own shell lines, each step run only when its check command does not print the expected pattern, and checked again afterwards.',
+  example: [
+    {
+      name: 'Logs in a folder per host',
+      lines: [
+        'esxcli system syslog config set --logdir=/scratch/log/${hostname}',
+        'esxcli system syslog reload',
+      ],
+      check: 'esxcli system syslog config get',
+      expect: 'Local Log Output: /scratch/log/${hostname}$',
+    },
+    {
+      name: 'Log out idle shells after 15 minutes',
+      lines: [
+        'esxcli system settings advanced set -o /UserVars/ESXiShellInteractiveTimeOut -i 900',
+      ],
+      check: 'esxcli system settings advanced list -o /UserVars/ESXiShellInteractiveTimeOut',
+      expect: '^\\s*Int Value: 900$',
+    },
+  ],
+  value: z
+    .array(
+      z.object({
+        name: z
+          .string({ message: 'a step name is text' })
+          .trim()
+          .min(1, 'a custom step needs a name')
+          .max(80, 'a step name has at most 80 characters'),
+        lines: z
+          .array(shellLine('a line', 'a line is empty'))
+          .min(1, 'a custom step needs at least one line'),
+        check: shellLine(
+          'the check',
+          'a custom step needs a check command, so Midwife can tell whether it is needed',
+        ),
+        expect: z
+          .string({ message: 'the expected pattern is text' })
+          .min(1, 'a custom step needs an expected pattern, so it runs only when needed')
+          .superRefine((s, ctx) => {
+            const problem = patternProblem(s)
+            if (problem) ctx.addIssue({ code: 'custom', message: problem })
+          }),
+      }),
+    )
+    .superRefine((steps, ctx) => {
+      const seen = new Set<string>()
+      steps.forEach((s, i) => {
+        if (seen.has(s.name))
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'name'],
+            message: `two steps are called ${s.name}`,
+          })
+        seen.add(s.name)
+      })
+    }),
+  scope: 'site',
+  field: {
+    kind: 'table',
+    columns: [
+      { key: 'name', title: 'Step', field: { kind: 'text', placeholder: 'Shell timeout' } },
+      {
+        key: 'lines',
+        title: 'Shell lines',
+        field: {
+          kind: 'lines',
+          placeholder: 'esxcli system syslog config set --logdir=/scratch/log/${hostname}',
+        },
+      },
+      {
+        key: 'check',
+        title: 'Check',
+        field: { kind: 'text', placeholder: 'esxcli system syslog config get' },
+      },
+      {
+        key: 'expect',
+        title: 'Expected',
+        field: { kind: 'text', placeholder: 'Local Log Output: /scratch/log/${hostname}$' },
+      },
+    ],
+    hint: 'Variables: ${hostname}, ${domain}, ${fqdn}, ${mgmt.ip} (Midwife quotes them). The check runs when the plan is made, so it must change nothing.',
+  },
+  async read(r, ctx, wanted) {
+    const values = stepValues(ctx)
+    const out: CustomStep[] = []
+    for (const step of wanted) {
+      const res = await r.probe(sh(fillLine(step.check, values)))
+      const output = res.stdout + res.stderr
+      out.push({
+        ...step,
+        found: { output, code: res.code, matches: fillPattern(step.expect, values).test(output) },
+      })
+    }
+    return out
+  },
+  diff(current, wanted, ctx) {
+    const values = stepValues(ctx)
+    const changes: Change[] = []
+    for (const step of wanted) {
+      if (current.find((c) => c.name === step.name)?.found?.matches) continue
+      changes.push({
+        summary: `custom step ${step.name} (its check does not match /${step.expect}/)`,
+        commands: step.lines.map((line) => ({ words: sh(fillLine(line, values)) })),
+      })
+    }
+    return changes
+  },
+  verify: (after, wanted) =>
+    wanted.every((w) => after.find((a) => a.name === w.name)?.found?.matches === true),
+  show: (v) => (v.length ? v.map(showStep).join('; ') : '(none)'),
+  connection: 'keeps',
+})

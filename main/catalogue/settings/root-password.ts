@@ -1,0 +1,49 @@
+import { esxcli } from '../shell'
+import { defineSetting } from '../types'
+import { esxiPassword } from '../values'
+
+const MASK = '********'
+
+/**
+ * The root password, rotated from the profile. ESXi cannot read a password back, so the current
+ * value is the one this run logged in with (ctx.loginPassword): a re-run with the same wanted
+ * password plans nothing. After the change ESXi's exit code is all a read-back can confirm; the
+ * proof is the new login, which `relogin` asks of the run engine.
+ */
+export const rootPassword = defineSetting<string>({
+  key: 'rootPassword',
+  title: 'Root password',
+  group: 'security',
+  description:
+    "The host's root password; Midwife logs in again with the new one before it forgets the old one.",
+  example: 'Rack-mw7!lab',
+  value: esxiPassword,
+  scope: 'site',
+  field: {
+    kind: 'secret',
+    hint: '7 to 39 characters mixing at least 3 of lower case, upper case, digits and symbols; a capital at the start and a digit at the end do not count.',
+  },
+  // The password this run logged in with, or '' when it is not known (no password login).
+  read: (_r, ctx) => Promise.resolve(ctx.loginPassword ?? ''),
+  diff(current, wanted) {
+    if (current === wanted) return []
+    return [
+      {
+        summary:
+          current === ''
+            ? 'set the root password (the current one cannot be read)'
+            : 'change the root password',
+        commands: [
+          {
+            words: esxcli('system', 'account', 'set', '-i', 'root', '-p', wanted, '-c', wanted),
+            secrets: [wanted],
+          },
+        ],
+      },
+    ]
+  },
+  // Never the password: only whether one is known.
+  show: (v) => (v === '' ? '(not known)' : MASK),
+  connection: 'keeps',
+  relogin: (wanted) => wanted,
+})

@@ -1,0 +1,130 @@
+// The settings whose effect reaches the SSH login itself, over a real SSH session to the ssh2
+// simulator (keyboard-interactive, real BusyBox ash for shell syntax): a rotated root password
+// must be the one the next login takes, custom steps run their lines under ash with values inert,
+// and turning SSH off leaves nothing listening.
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { customSteps } from '../../main/catalogue/settings/custom-steps'
+import { rootPassword } from '../../main/catalogue/settings/root-password'
+import { sshOffAfterRun } from '../../main/catalogue/settings/ssh-off-after-run'
+import type { AnySetting, PlanContext } from '../../main/catalogue/types'
+import { applySetting, CachedReader, planSetting } from '../../main/core/configure/apply'
+import { EsxSession } from '../../main/core/configure/ssh'
+import { parsePublicKeyLine } from '../../main/core/esxi/ssh-keys'
+import type { SimSshServer } from '../esxi-sim/ssh-server'
+import { createSimHost, type SimHost } from '../support/esxi-host'
+
+const OLD = 'Old-pass-77x'
+const NEW = 'Vq7-tb2Lw!9k'
+
+let esx: SimHost | undefined
+const sessions: EsxSession[] = []
+
+afterEach(async () => {
+  for (const s of sessions.splice(0)) s.close()
+  await esx?.close()
+  esx = undefined
+})
+
+async function start(): Promise<{ esx: SimHost; ssh: SimSshServer }> {
+  esx = await createSimHost()
+  return { esx, ssh: await esx.startSsh(OLD) }
+}
+
+async function login(e: SimHost, ssh: SimSshServer, password: string): Promise<EsxSession> {
+  const session = await EsxSession.connect({
+    host: ssh.host,
+    port: ssh.port,
+    username: 'root',
+    password,
+    trustedFingerprints: [e.hostKeys.ecdsa, e.hostKeys.rsa].map(
+      (k) => parsePublicKeyLine(k.publicLine).fingerprint,
+    ),
+    connectTimeoutMs: 10_000,
+    commandTimeoutMs: 20_000,
+  })
+  sessions.push(session)
+  return session
+}
+
+function apply(session: EsxSession, setting: AnySetting, raw: unknown, ctx: PlanContext) {
+  const out: string[] = []
+  const result = applySetting(
+    session,
+    new CachedReader(session, ctx.version),
+    setting,
+    setting.value.parse(raw),
+    ctx,
+    (t) => out.push(t),
+  )
+  return { result, out }
+}
+
+const context = (e: SimHost, extra: Partial<PlanContext> = {}): PlanContext => ({
+  hostname: 'esx01',
+  domain: 'lab.local',
+  address: '127.0.0.1',
+  version: e.state().version.version,
+  ...extra,
+})
+
+describe('catalogue settings over SSH', () => {
+  it('rotates the root password: the next login takes the new one, not the old one, and a re-run plans nothing', async () => {
+    const { esx, ssh } = await start()
+    const ctx = context(esx, { loginPassword: OLD })
+    const { result, out } = apply(await login(esx, ssh, OLD), rootPassword, NEW, ctx)
+    expect(await result).toMatchObject({ relogin: true })
+    expect(out.join('')).not.toContain(NEW)
+    expect(ctx.loginPassword).toBe(NEW)
+
+    // What the run engine does on `relogin`: log in with the new password before forgetting the old.
+    await expect(login(esx, ssh, OLD)).rejects.toThrow(/refused: wrong password/)
+    const again = await login(esx, ssh, ctx.loginPassword as string)
+    const plan = await planSetting(
+      new CachedReader(again, ctx.version),
+      rootPassword,
+      NEW,
+      context(esx, { loginPassword: NEW }),
+    )
+    expect(plan.changes).toEqual([])
+  })
+
+  it('runs custom step lines under ash with shell syntax, values staying inert', async () => {
+    const { esx, ssh } = await start()
+    // Redirections and builtins only: ESXi's PATH has no touch.
+    const hostname = "x'$(echo >pwned)`echo >pwned2`"
+    const step = {
+      name: 'Logs per host',
+      lines: [
+        'esxcli system syslog config set --logdir=/scratch/log/${hostname} && esxcli system syslog reload',
+      ],
+      check: "esxcli system syslog config get | grep 'Local Log Output:'",
+      expect: '/scratch/log/${hostname}$',
+    }
+    const ctx = context(esx, { hostname })
+    const session = await login(esx, ssh, OLD)
+    const mark = esx.logMark()
+    await apply(session, customSteps, [step], ctx).result
+    expect(esx.state().syslog.logDir).toBe(`/scratch/log/${hostname}`)
+    expect(esx.writesSince(mark)).toEqual([
+      `esxcli system syslog config set --logdir=/scratch/log/${hostname}`,
+      'esxcli system syslog reload',
+    ])
+    expect(existsSync(join(esx.dir, 'pwned'))).toBe(false)
+    expect(existsSync(join(esx.dir, 'pwned2'))).toBe(false)
+
+    const second = esx.logMark()
+    expect(await apply(session, customSteps, [step], ctx).result).toMatchObject({ writes: 0 })
+    expect(esx.writesSince(second)).toEqual([])
+  })
+
+  it('turns SSH off last: verified in the open session, and a new login finds nothing listening', async () => {
+    const { esx, ssh } = await start()
+    const session = await login(esx, ssh, OLD)
+    await apply(session, sshOffAfterRun, true, context(esx)).result
+    expect(esx.state().services.ssh).toEqual({ enabled: false, running: false })
+    await ssh.waitForAddress(null)
+    await expect(login(esx, ssh, OLD)).rejects.toThrow(/cannot reach|connection refused/)
+  })
+})
