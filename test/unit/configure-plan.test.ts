@@ -140,7 +140,7 @@ describe('DNS servers plan', () => {
     const { shell, commands } = fakeShell(() => ({
       stdout: '   DNSServers: 192.168.76.2, 8.8.8.8\n',
     }))
-    expect(await dnsServers.read(new CachedReader(shell, null), ctx)).toEqual([
+    expect(await dnsServers.read(new CachedReader(shell, null), ctx, [])).toEqual([
       '192.168.76.2',
       '8.8.8.8',
     ])
@@ -206,7 +206,9 @@ describe('NTP plan', () => {
               'ntpClient     false\n',
           },
     )
-    expect(await ntp.read(new CachedReader(shell, null), ctx)).toEqual({
+    expect(
+      await ntp.read(new CachedReader(shell, null), ctx, { servers: [], enabled: true }),
+    ).toEqual({
       enabled: true,
       servers: ['a', 'b'],
       firewallOpen: false,
@@ -231,11 +233,11 @@ describe('the read cache', () => {
   it('runs a read once per run, and again after a write made it stale', async () => {
     const { shell, commands } = fakeShell(() => ({ stdout: '   DNSServers: 10.0.0.2\n' }))
     const reader = new CachedReader(shell, null)
-    await dnsServers.read(reader, ctx)
-    await dnsServers.read(new CachedReader(shell, null, reader), ctx)
+    await dnsServers.read(reader, ctx, [])
+    await dnsServers.read(new CachedReader(shell, null, reader), ctx, [])
     expect(commands).toEqual(['esxcli network ip dns server list'])
     reader.invalidate()
-    await dnsServers.read(reader, ctx)
+    await dnsServers.read(reader, ctx, [])
     expect(commands).toHaveLength(2)
   })
 })
