@@ -25,6 +25,11 @@ export interface RunDeps {
   commandTimeoutMs: number
   /** Moves the run's host through its lifecycle (configuring, then configured or failed). */
   hostMoved?: (state: 'configuring' | 'configured' | 'failed', reason: string) => void
+  /**
+   * The host's root password changed and Midwife has logged in with the new
+   * one: keep it (sealed) as the host's password from now on.
+   */
+  passwordChanged?: (password: string) => void
 }
 
 export const CONNECT_STEP = { key: 'connect', title: 'Connect over SSH and check the host key' }
@@ -111,6 +116,7 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<Run> {
             domain: host.domain,
             address: identity.address,
             version,
+            loginPassword: password,
           }
         } else {
           const setting = settingByKey(step.key)
@@ -123,13 +129,40 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<Run> {
             )
           }
           const shell = logged(session, out)
-          // Output from this step goes through its own logger; reads stay shared.
-          reader = new CachedReader(shell, ctx.version, reader)
-          await applySetting(shell, reader, setting, values[step.key], ctx, out, (s) => {
-            // As typed and as Midwife quotes it on a command line.
-            redact.add(s)
-            redact.add(shellQuote(s))
-          })
+          // Reads stay shared across steps. A secret setting's reads are not
+          // copied into the output: `license --show` prints the key.
+          reader = new CachedReader(setting.secret ? session : shell, ctx.version, reader)
+          const result = await applySetting(
+            shell,
+            reader,
+            setting,
+            values[step.key],
+            ctx,
+            out,
+            (s) => {
+              // As typed and as Midwife quotes it on a command line.
+              redact.add(s)
+              redact.add(shellQuote(s))
+            },
+          )
+          if (result.relogin && ctx.loginPassword) {
+            // The old password no longer works: prove the new one before it is kept.
+            const next = ctx.loginPassword
+            out('logging in again with the new root password\n')
+            session.close()
+            session = await deps.connect({
+              host: snapshot.identity.address,
+              port: snapshot.host.sshPort,
+              username: snapshot.host.sshUser,
+              password: next,
+              trustedFingerprints: snapshot.identity.fingerprints,
+              connectTimeoutMs: deps.connectTimeoutMs,
+              commandTimeoutMs: deps.commandTimeoutMs,
+            })
+            reader = new CachedReader(logged(session, out), ctx.version)
+            deps.passwordChanged?.(next)
+            out('logged in with the new password; it is now the one Midwife keeps\n')
+          }
         }
         store.runs.finishStep(step.id, 'done', null)
         publish()

@@ -62,6 +62,7 @@ export async function makePlan(i: PlanInput): Promise<MadePlan> {
       domain: def.domain,
       address: identity.managementIp,
       version,
+      loginPassword: i.password,
     }
     const items: PlanItem[] = []
     for (const r of opened) {

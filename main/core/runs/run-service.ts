@@ -232,6 +232,12 @@ export class RunService {
           this.store.moveHost(hostId, state, reason, { run: runId })
           this.notify.host(hostId)
         },
+        passwordChanged: (password) => {
+          this.store.transaction(() => {
+            this.store.hosts.setRootPassword(hostId, this.secrets.seal(password))
+            this.store.events.append('host.password_rotated', `host:${hostId}`, { run: runId })
+          })
+        },
       },
       runId,
     )

@@ -307,6 +307,12 @@ export class HostsTable {
     return info.changes > 0
   }
 
+  /** The root password Midwife logs in with, sealed: after a rotation proved by a new login. */
+  setRootPassword(id: number, sealed: Buffer): void {
+    this.changed()
+    this.q('UPDATE hosts SET root_password = ?, updated_at = ? WHERE id = ?').run(sealed, now(), id)
+  }
+
   setIdentity(id: number, identity: BoundIdentity | null): void {
     this.changed()
     this.q('UPDATE hosts SET identity = ?, updated_at = ? WHERE id = ?').run(
