@@ -7,9 +7,20 @@ import { dnsSearch } from './settings/dns-search'
 import { dnsServers } from './settings/dns-servers'
 import { hostname } from './settings/hostname'
 import { ntp } from './settings/ntp'
+import { portgroups } from './settings/portgroups'
+import { vmknics } from './settings/vmknics'
+import { vswitches } from './settings/vswitches'
 import type { AnySetting, Source } from './types'
 
-export const SETTINGS: readonly AnySetting[] = [hostname, dnsServers, dnsSearch, ntp]
+export const SETTINGS: readonly AnySetting[] = [
+  hostname,
+  dnsServers,
+  dnsSearch,
+  ntp,
+  vswitches,
+  portgroups,
+  vmknics,
+]
 
 const byKey = new Map(SETTINGS.map((s) => [s.key, s]))
 
