@@ -11,9 +11,12 @@ import { hostname } from './settings/hostname'
 import { licence } from './settings/licence'
 import { maintenanceMode } from './settings/maintenance-mode'
 import { ntp } from './settings/ntp'
+import { portgroups } from './settings/portgroups'
 import { rootPassword } from './settings/root-password'
 import { services } from './settings/services'
 import { sshOffAfterRun } from './settings/ssh-off-after-run'
+import { vmknics } from './settings/vmknics'
+import { vswitches } from './settings/vswitches'
 import type { AnySetting, Source } from './types'
 
 export const SETTINGS: readonly AnySetting[] = [
@@ -21,6 +24,9 @@ export const SETTINGS: readonly AnySetting[] = [
   dnsServers,
   dnsSearch,
   ntp,
+  vswitches,
+  portgroups,
+  vmknics,
   advanced,
   services,
   licence,

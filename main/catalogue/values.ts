@@ -159,3 +159,21 @@ export const esxiPassword = z.string({ message: 'a password is text' }).superRef
   const problem = passwordProblem(s)
   if (problem) ctx.addIssue({ code: 'custom', message: problem })
 })
+
+/** A physical NIC as ESXi names it. */
+export const vmnicName = checked(
+  (s) => /^vmnic\d+$/.test(s),
+  (s) => `${s || 'an empty name'} is not a physical NIC name like vmnic0`,
+)
+
+/**
+ * A vSwitch or port group name. `:` and `;` separate fields and rows in the
+ * CSV columns that hold whole tables, so a name may not contain them.
+ */
+export const switchName = checked(
+  (s) => s !== '' && !/[:;\p{Cc}]/u.test(s),
+  (s) =>
+    s === ''
+      ? 'a name is needed'
+      : `${s} may not contain : or ; (they separate fields in the CSV columns) or control characters`,
+)

@@ -10,7 +10,7 @@ import {
   routeTable,
   vmknicFor,
 } from './net'
-import type { SimState, Vmknic } from './state'
+import type { SimState, Vmknic, VSwitch } from './state'
 
 // Error texts below that are not in esxi.md are marked `invented`: they are plausible, but tests
 // and product code must not rely on their wording, only on the non-zero exit code.
@@ -183,6 +183,10 @@ function vmknic(s: SimState, name: string): Vmknic {
 
 function vswitch(s: SimState, name: string) {
   return s.vswitches.find((v) => v.name === name) ?? fail(`Unable to find vswitch ${name}`) // invented
+}
+
+function failoverOf(v: VSwitch): { active: string[]; standby: string[] } {
+  return v.failover ?? { active: [...v.uplinks], standby: [] }
 }
 
 function duplicate(s: SimState, message: string): Output {
@@ -1315,6 +1319,8 @@ export const COMMANDS: CmdDef[] = [
       const other = s.vswitches.find((x) => x.uplinks.includes(uplink))
       if (other) fail(`Uplink ${uplink} is already in use by ${other.name}`) // invented
       v.uplinks.push(uplink)
+      // vSphere's networking guide: "By default, new adapters are active".
+      v.failover?.active.push(uplink)
       return none
     },
   },
@@ -1342,6 +1348,101 @@ export const COMMANDS: CmdDef[] = [
       const v = vswitch(s, o.req('vswitch-name'))
       if (!v.uplinks.includes(uplink)) fail(`No such uplink: ${uplink}`)
       v.uplinks = v.uplinks.filter((u) => u !== uplink)
+      if (v.failover) {
+        v.failover.active = v.failover.active.filter((u) => u !== uplink)
+        v.failover.standby = v.failover.standby.filter((u) => u !== uplink)
+      }
+      return none
+    },
+  },
+  {
+    // invented: teaming is not in esxi.md. The command and its fields are ESXi's; the output was
+    // not checked against a host, so the product must verify what it sets by reading it back.
+    path: 'network vswitch standard policy failover get',
+    help: 'Get the failover policy settings governing the given virtual switch.',
+    opts: [
+      {
+        long: 'vswitch-name',
+        short: 'v',
+        type: 'str',
+        required: true,
+        help: 'The name of the virtual switch to use when fetching the failover policy.',
+      },
+    ],
+    run: (o, s) => {
+      const v = vswitch(s, o.req('vswitch-name'))
+      const { active, standby } = failoverOf(v)
+      return {
+        kind: 'object',
+        type: 'FailoverPolicy',
+        fields: [
+          { label: 'Load Balancing', value: 'srcport' },
+          { label: 'Network Failure Detection', value: 'link' },
+          { label: 'Notify Switches', value: true },
+          { label: 'Failback', value: true },
+          { label: 'Active Adapters', value: [...active] },
+          { label: 'Standby Adapters', value: [...standby] },
+          {
+            label: 'Unused Adapters',
+            value: v.uplinks.filter((u) => !active.includes(u) && !standby.includes(u)),
+          },
+        ],
+      }
+    },
+  },
+  {
+    // invented, as `failover get`: each list given replaces the old one; an uplink named in one
+    // list leaves the other, and an uplink named in neither is unused.
+    path: 'network vswitch standard policy failover set',
+    help: 'Configure the Failover policy for a virtual switch.',
+    opts: [
+      {
+        long: 'active-uplinks',
+        short: 'a',
+        type: 'str',
+        help: 'Configure the list of active adapters and their failover order (comma separated).',
+      },
+      {
+        long: 'standby-uplinks',
+        short: 's',
+        type: 'str',
+        help: 'Configure the list of standby adapters and their failover order (comma separated).',
+      },
+      {
+        long: 'vswitch-name',
+        short: 'v',
+        type: 'str',
+        required: true,
+        help: 'The name of the virtual switch to use when configuring the failover policy.',
+      },
+    ],
+    run: (o, s) => {
+      const v = vswitch(s, o.req('vswitch-name'))
+      const list = (long: string) => {
+        const raw = o.str(long)
+        if (raw === undefined) return undefined
+        const names = raw
+          .split(',')
+          .map((n) => n.trim())
+          .filter((n) => n !== '')
+        for (const n of names) {
+          if (!v.uplinks.includes(n)) fail(`Uplink ${n} is not attached to ${v.name}`) // invented
+        }
+        return names
+      }
+      const active = list('active-uplinks')
+      const standby = list('standby-uplinks')
+      if (active === undefined && standby === undefined) {
+        fail('At least one option must be specified') // invented
+      }
+      if (active?.some((n) => standby?.includes(n))) {
+        fail('An uplink cannot be both active and standby') // invented
+      }
+      const old = failoverOf(v)
+      v.failover = {
+        active: active ?? old.active.filter((n) => !standby?.includes(n)),
+        standby: standby ?? old.standby.filter((n) => !active?.includes(n)),
+      }
       return none
     },
   },

@@ -47,6 +47,9 @@ export interface VSwitch {
   numPorts: number
   uplinks: string[]
   portgroups: string[]
+  // invented (teaming is not in esxi.md): the failover order once `policy failover set` has run.
+  // Absent: every uplink active, in the order it was added.
+  failover?: { active: string[]; standby: string[] }
 }
 
 export interface Portgroup {

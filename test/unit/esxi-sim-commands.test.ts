@@ -151,6 +151,46 @@ describe.each(ESXI_PROFILES)('ESXi %s: the configuration table, set then read ba
     expect(s.vswitches.map((v) => v.name)).toEqual(['vSwitch0'])
   })
 
+  it('vSwitch teaming (invented): active and standby uplinks, in failover order', () => {
+    const failover = () => run(s, 'esxcli network vswitch standard policy failover get -v vSwitch0')
+    expect(failover().stdout).toContain(
+      '   Active Adapters: vmnic0\n   Standby Adapters: \n   Unused Adapters: \n',
+    )
+    run(s, 'esxcli network vswitch standard uplink add -u vmnic1 -v vSwitch0')
+    expect(failover().stdout).toContain('   Active Adapters: vmnic0, vmnic1\n')
+    expect(
+      run(s, 'esxcli network vswitch standard policy failover set -v vSwitch0 -a vmnic1 -s vmnic0')
+        .code,
+    ).toBe(0)
+    expect(failover().stdout).toContain(
+      '   Active Adapters: vmnic1\n   Standby Adapters: vmnic0\n   Unused Adapters: \n',
+    )
+    // A list given alone replaces its own list and takes its uplinks out of the other one.
+    run(s, 'esxcli network vswitch standard policy failover set -v vSwitch0 -a vmnic0,vmnic1')
+    expect(failover().stdout).toContain(
+      '   Active Adapters: vmnic0, vmnic1\n   Standby Adapters: \n   Unused Adapters: \n',
+    )
+    run(s, 'esxcli network vswitch standard policy failover set -v vSwitch0 -a vmnic1')
+    expect(failover().stdout).toContain('   Unused Adapters: vmnic0\n')
+    // A removed uplink leaves the failover order; an added one is active.
+    run(s, 'esxcli network vswitch standard uplink remove -u vmnic0 -v vSwitch0')
+    run(s, 'esxcli network vswitch standard uplink add -u vmnic0 -v vSwitch0')
+    expect(failover().stdout).toContain('   Active Adapters: vmnic1, vmnic0\n')
+    for (const bad of ['-a vmnic2', '-a vmnic0 -s vmnic0', '']) {
+      expect(
+        run(s, `esxcli network vswitch standard policy failover set -v vSwitch0 ${bad}`).code,
+        bad,
+      ).toBe(1)
+    }
+    expect(failover().stdout).toContain('   Active Adapters: vmnic1, vmnic0\n')
+    expect(
+      isWriteCommand('esxcli network vswitch standard policy failover set -v vSwitch0 -a vmnic0'),
+    ).toBe(true)
+    expect(isWriteCommand('esxcli network vswitch standard policy failover get -v vSwitch0')).toBe(
+      false,
+    )
+  })
+
   it('VMkernel NIC: add on a port group, static or DHCP address, MTU, tags', () => {
     run(s, 'esxcli network vswitch standard portgroup add -p vMotion -v vSwitch0')
     expect(run(s, 'esxcli network ip interface add -i vmk1 -p vMotion').code).toBe(0)
