@@ -108,19 +108,21 @@ describe('first host, from boot material to configured', () => {
     await page.getByRole('button', { name: /Hosts/ }).click()
     await page.getByLabel('Hostname').fill('-bad-')
     await page.getByLabel('MAC address').fill('00:50:56')
-    await page.getByRole('button', { name: 'Add host' }).click()
+    await page.getByRole('button', { name: 'Review host' }).click()
     await expect
       .poll(() => page.getByText('must be a MAC address like aa:bb:cc:dd:ee:ff').count())
       .toBe(1)
     await screenshot('2-hosts-errors', [])
 
     await page.getByLabel('Hostname').fill(sampleHost.hostname)
-    await page.getByLabel('Domain').fill(sampleHost.domain)
+    await page.getByLabel('Domain', { exact: true }).fill(sampleHost.domain)
     await page.getByLabel('MAC address').fill(esx.state().nics[0]?.mac as string)
     await page.getByLabel('DNS servers').fill(sampleHost.spec.dns.join(', '))
     await page.getByLabel('NTP servers').fill(sampleHost.spec.ntp.servers.join(' '))
-    await page.getByLabel('Root password').fill(sampleHost.rootPassword)
+    await page.getByLabel('Root password at install').fill(sampleHost.rootPassword)
     await page.getByLabel('SSH port').fill(String(ssh.port))
+    // Saving shows the spec the host will be configured to first.
+    await page.getByRole('button', { name: 'Review host' }).click()
     await page.getByRole('button', { name: 'Add host' }).click()
     // Saving leads straight to the host's boot material.
     await expect.poll(() => page.getByRole('heading', { name: 'Boot material' }).count()).toBe(1)
@@ -145,7 +147,10 @@ describe('first host, from boot material to configured', () => {
   })
 
   it('sees the server appear live when the host runs the one-liner', async () => {
-    await page.getByRole('button', { name: /Servers/ }).click()
+    await page
+      .getByRole('navigation', { name: 'Steps' })
+      .getByRole('button', { name: /Servers/ })
+      .click()
     await expect.poll(() => page.getByText('No server has checked in yet').count()).toBe(1)
 
     const run = await esx.sh(['-c', oneLiner], { MIDWIFE_ATTEMPTS: '2', MIDWIFE_BACKOFF: '1' })

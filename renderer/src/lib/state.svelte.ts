@@ -1,4 +1,4 @@
-import type { Host, Run, Settings, Status } from '../../../main/contract/schemas'
+import type { Host, Profile, Run, Settings, Status } from '../../../main/contract/schemas'
 import type { Lost, Transport } from './api'
 
 function upsert<T extends { id: number }>(list: T[], item: T, order: (a: T, b: T) => number): T[] {
@@ -25,6 +25,8 @@ const newestFirst = (a: Run, b: Run) => b.id - a.id
 export class MidwifeState {
   status = $state<Status | null>(null)
   settings = $state<Settings | null>(null)
+  /** The site profile: defaults every host takes unless it sets its own, and the install options. */
+  profile = $state<Profile | null>(null)
   hosts = $state<Host[]>([])
   runs = $state<Run[]>([])
   connected = $state(true)
@@ -55,14 +57,16 @@ export class MidwifeState {
 
   async load(): Promise<void> {
     try {
-      const [status, settings, hosts, runs] = await Promise.all([
+      const [status, settings, profile, hosts, runs] = await Promise.all([
         this.api.getStatus(),
         this.api.getSettings(),
+        this.api.getProfile(),
         this.api.listHosts(),
         this.api.listRuns(),
       ])
       this.status = status
       this.settings = settings
+      this.profile = profile
       this.hosts = hosts
       this.runs = runs
       this.loadError = null
