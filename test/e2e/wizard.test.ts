@@ -57,10 +57,7 @@ async function fillRow(table: Locator, row: number, cells: Record<string, string
 }
 
 async function focusedLabel(): Promise<string | null> {
-  return page.evaluate(() => {
-    const el = document.activeElement
-    return el?.getAttribute('aria-label') ?? (el as HTMLInputElement | null)?.name ?? null
-  })
+  return page.evaluate('document.activeElement?.getAttribute("aria-label") ?? null')
 }
 
 describe('a network design, defined through the wizard', () => {
@@ -104,10 +101,9 @@ describe('a network design, defined through the wizard', () => {
     )
     expect(await focusedLabel()).toBe('VLAN, row 1')
     // Red, next to its field.
-    const color = await portgroups
-      .locator('small.error-text')
-      .first()
-      .evaluate((el) => getComputedStyle(el).color)
+    const color = await page.evaluate(
+      `getComputedStyle(document.querySelector('[data-setting="portgroups"] small.error-text')).color`,
+    )
     expect(color).toBe('rgb(207, 34, 46)')
     expect(await page.getByRole('region', { name: 'Review the site profile' }).count()).toBe(0)
     await browser.screenshot('wizard-2-profile-errors', secrets())

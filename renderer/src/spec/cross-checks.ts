@@ -10,6 +10,7 @@
 // in the form changes: problems keep the { key, path, message } shape.
 import { settingByKey } from '../../../main/catalogue/registry'
 import { checkSwitchingDesign, type SpecProblem } from '../../../main/catalogue/switching-checks'
+import { isSecret } from './draft'
 
 export type { SpecProblem }
 
@@ -31,7 +32,7 @@ export function addressClashes(
   const problems: SpecProblem[] = []
   for (const [key, value] of Object.entries(own)) {
     const setting = settingByKey(key)
-    if (!setting?.addresses || setting.secret) continue
+    if (!setting?.addresses || isSecret(setting)) continue
     for (const a of setting.addresses(value)) {
       const holder = taken.get(a)
       if (holder) problems.push({ key, path: [], message: `${a} is already used by ${holder}` })
@@ -54,7 +55,7 @@ export function addressesInUse(
     if (h.id === exceptId) continue
     for (const r of h.resolved) {
       const setting = settingByKey(r.key)
-      if (!setting?.addresses || r.value === null) continue
+      if (!setting?.addresses || isSecret(setting) || r.value === null) continue
       for (const a of setting.addresses(r.value)) taken.set(a, h.name)
     }
   }

@@ -19,6 +19,30 @@ export type FieldErrors = ReadonlyMap<string, string>
 
 export const NO_ERRORS: FieldErrors = new Map()
 
+/**
+ * A setting whose value the screen never holds: flagged secret, or drawn as a
+ * secret field (the catalogue's licence and root password settings say so
+ * only by their field kind).
+ */
+export function isSecret(s: AnySetting): boolean {
+  return s.secret === true || s.field.kind === 'secret'
+}
+
+/**
+ * A spec as the API gave it, split for a screen: the values it may show, and
+ * the secret settings that hold one (whichever way the API reported them).
+ */
+export function withoutSecrets(
+  spec: Record<string, unknown>,
+  secretsSet: readonly string[],
+  settings: readonly AnySetting[],
+): { spec: Record<string, unknown>; secretsSet: string[] } {
+  const secret = new Set(settings.filter(isSecret).map((s) => s.key))
+  const shown = Object.entries(spec).filter(([k]) => !secret.has(k))
+  const held = Object.keys(spec).filter((k) => secret.has(k) && spec[k] !== undefined)
+  return { spec: Object.fromEntries(shown), secretsSet: [...new Set([...secretsSet, ...held])] }
+}
+
 export function emptyCell(field: ScalarField): Cell {
   return field.kind === 'boolean' ? null : ''
 }

@@ -12,11 +12,13 @@ import { addressClashes, crossChecks, NO_ADDRESSES } from './cross-checks'
 import {
   canonical,
   draftValue,
+  isSecret,
   NO_ERRORS,
   placeIssues,
   toDraft,
   type Draft,
   type FieldErrors,
+  withoutSecrets,
 } from './draft'
 
 /** profile: the site profile's defaults; host: one host's own values, over the profile. */
@@ -46,9 +48,11 @@ export class SpecDraft {
   touched: Record<string, boolean> = $state({})
   /** Set by Next or Review: every error shows, wherever it is. */
   reviewing = $state(false)
-  /** The site profile's values, under a host's own (host mode only). */
+  /** The site profile's values, under a host's own (host mode only); see inheritFrom. */
   inherited: Record<string, unknown> = $state({})
   inheritedSecrets: readonly string[] = $state([])
+  /** Secret settings the stored spec holds a value for. */
+  readonly secretsSet: readonly string[]
   /** Addresses other hosts use, to the host's name. */
   taken: ReadonlyMap<string, string> = $state.raw(NO_ADDRESSES)
 
@@ -58,13 +62,24 @@ export class SpecDraft {
 
   constructor(
     readonly mode: FormMode,
-    own: Record<string, unknown>,
-    readonly secretsSet: readonly string[],
+    stored: Record<string, unknown>,
+    storedSecrets: readonly string[],
   ) {
     this.settings = SPEC_SETTINGS.filter((s) => mode === 'host' || s.scope === 'site')
+    const own = withoutSecrets(stored, storedSecrets, this.settings)
+    this.secretsSet = own.secretsSet
     this.values = Object.fromEntries(
-      this.settings.map((s) => [s.key, toDraft(s.field, own[s.key])]),
+      this.settings.map((s) => [s.key, toDraft(s.field, own.spec[s.key])]),
     )
+  }
+
+  /** The site profile a host's values go over; of its secrets, only which are set. */
+  inheritFrom(
+    profile: { spec: Record<string, unknown>; secretsSet: readonly string[] } | null,
+  ): void {
+    const p = withoutSecrets(profile?.spec ?? {}, profile?.secretsSet ?? [], SPEC_SETTINGS)
+    this.inherited = p.spec
+    this.inheritedSecrets = p.secretsSet
   }
 
   /** The profile's value a host would take if it does not set its own. */
@@ -147,7 +162,7 @@ export class SpecDraft {
   private ownForShow(): Record<string, unknown> {
     const own: Record<string, unknown> = {}
     for (const s of this.settings) {
-      if (s.secret) {
+      if (isSecret(s)) {
         if (this.secretAfter(s.key)) own[s.key] = SECRET
       } else if (this.valid[s.key] !== undefined) own[s.key] = this.valid[s.key]
     }
@@ -178,14 +193,15 @@ export class SpecDraft {
     secretsSet: readonly string[]
   }): Array<{ key: string; title: string; before: string; after: string }> {
     const after = this.ownForShow()
+    const before = withoutSecrets(stored.spec, stored.secretsSet, this.settings)
     const out: Array<{ key: string; title: string; before: string; after: string }> = []
     for (const s of this.settings) {
-      const typedSecret = s.secret && this.input[s.key] !== undefined
-      const was = s.secret
-        ? stored.secretsSet.includes(s.key)
+      const typedSecret = isSecret(s) && this.input[s.key] !== undefined
+      const was = isSecret(s)
+        ? before.secretsSet.includes(s.key)
           ? SECRET
           : undefined
-        : stored.spec[s.key]
+        : before.spec[s.key]
       const now = after[s.key]
       if (!typedSecret && canonical(was) === canonical(now)) continue
       out.push({
@@ -200,7 +216,7 @@ export class SpecDraft {
 
   private shown(s: AnySetting, v: unknown): string {
     if (v === undefined) return 'not set'
-    return s.secret || v === SECRET ? 'set' : s.show(v)
+    return isSecret(s) || v === SECRET ? 'set' : s.show(v)
   }
 
   private row(key: string, value: unknown, source: Source): ReviewRow {
