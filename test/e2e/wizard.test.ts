@@ -270,7 +270,12 @@ describe('a network design, defined through the wizard', () => {
 
   it('shows which hosts a later profile change affects, before saving it', async () => {
     await sidebar(/Profile/).click()
-    await page.getByLabel('NTP servers', { exact: true }).fill('0.pool.ntp.org 10.0.0.5 10.0.0.6')
+    const ntp = page.getByLabel('NTP servers', { exact: true })
+    await ntp.fill('0.pool.ntp.org 10.0.0.5 10.0.0.6')
+    // Unsaved edits wait while the operator looks elsewhere.
+    await page.getByRole('button', { name: '← Back: Site' }).click()
+    await sidebar(/Profile/).click()
+    expect(await ntp.inputValue()).toBe('0.pool.ntp.org 10.0.0.5 10.0.0.6')
     await page.getByRole('button', { name: 'Review and save →' }).click()
     const review = page.getByRole('region', { name: 'Review the site profile' })
     await expect.poll(() => review.count()).toBe(1)
