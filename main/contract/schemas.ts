@@ -291,6 +291,8 @@ export const DiscoveryMaterial = z.object({
   kickstart: z.string().nullable(),
   pxelinuxAppend: z.string(),
   hasRootPassword: z.boolean(),
+  /** What the install does to disks, in plain words (it erases one). */
+  erases: z.string(),
   secrets: z.array(z.string()),
   warnings: z.array(z.string()),
 })
@@ -375,6 +377,8 @@ export const BootMaterial = z.object({
   hostId: z.number().int(),
   kickstartUrl: z.string(),
   kickstart: z.string(),
+  /** What the install does to disks, in plain words (it erases one). */
+  erases: z.string(),
   pxelinuxAppend: z.string(),
   ipxeScript: z.string(),
   oneLiner: z.string(),

@@ -16,6 +16,7 @@ import {
   type BootTemplates,
 } from '../../main/core/boot/material'
 import { fillTemplate } from '../../main/core/boot/template'
+import { InstallOptions } from '../../main/catalogue/install'
 
 const resources = fileURLToPath(new URL('../../resources/', import.meta.url))
 const read = (rel: string) => readFileSync(join(resources, rel), 'utf8')
@@ -41,9 +42,13 @@ const host: BootContext['host'] = {
   mac: '00:50:56:b3:b9:89',
 }
 
+const install = InstallOptions.parse({})
+
 function context(over: Partial<BootContext> = {}): BootContext {
   return {
     host,
+    install,
+    parts: [],
     token: TOKEN,
     listenerUrl: LISTENER,
     rootPasswordHash: ROOT_HASH,
@@ -85,13 +90,50 @@ describe('renderKickstart', () => {
 
   it('has the install commands ESXi needs', () => {
     expect(lines).toContain('vmaccepteula')
-    expect(lines).toContain('install --firstdisk --overwritevmfs')
+    // Overwriting an existing VMFS is an explicit choice, off by default.
+    expect(lines).toContain('install --firstdisk=local')
+    expect(lines.some((l) => l.startsWith('# The install ERASES the first local disk'))).toBe(true)
     expect(lines).toContain(`rootpw --iscrypted ${ROOT_HASH}`)
     expect(ROOT_HASH.startsWith('$6$')).toBe(true)
     expect(lines).toContain('network --bootproto=dhcp --device=00:50:56:b3:b9:89')
     expect(lines).toContain('reboot')
     expect(lines[0]).toBe('# Midwife kickstart for esx01.lab.local')
     expect(ks).not.toContain('{{')
+  })
+
+  it('is assembled from the settings’ install-time parts and the install options', () => {
+    const built = renderKickstart(
+      templates,
+      context({
+        install: InstallOptions.parse({
+          disk: { kind: 'named', disk: 'mpx.vmhba0:C0:T0:L0' },
+          overwriteVmfs: true,
+          keyboard: 'German',
+          allowLegacyCpu: true,
+        }),
+        parts: [
+          { network: { hostname: 'esx01.lab.local' } },
+          { network: { nameserver: '10.0.0.2,10.0.0.3' } },
+          { network: { ip: '10.0.0.11', netmask: '255.255.255.0', gateway: '10.0.0.1' } },
+          { network: { vlanid: '100' } },
+        ],
+      }),
+    ).split('\n')
+    expect(built).toContain(
+      'install --disk=mpx.vmhba0:C0:T0:L0 --overwritevmfs --forceunsupportedinstall',
+    )
+    expect(built).toContain("keyboard 'German'")
+    expect(built).toContain(
+      'network --bootproto=static --device=00:50:56:b3:b9:89 --ip=10.0.0.11 --netmask=255.255.255.0 --gateway=10.0.0.1 --nameserver=10.0.0.2,10.0.0.3 --hostname=esx01.lab.local --vlanid=100',
+    )
+    expect(
+      built.some((l) => l.includes('ERASES disk mpx.vmhba0:C0:T0:L0, including any VMFS')),
+    ).toBe(true)
+    const material = bootMaterial(
+      templates,
+      context({ install: InstallOptions.parse({ allowLegacyCpu: true }) }),
+    )
+    expect(material.pxelinuxAppend).toMatch(/ks=\S+ allowLegacyCPU=true$/)
   })
 
   it('never contains the plain root password, and its hash verifies against it', () => {

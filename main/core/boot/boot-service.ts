@@ -4,6 +4,9 @@ import { ApiCallError } from '../../contract/api'
 import type { BootMaterial, DiscoveryMaterial } from '../../contract/schemas'
 import { checkToken } from '../checkins/tokens'
 import { hostName } from '../hosts/host-view'
+import { InstallOptions } from '../../catalogue/install'
+import { resolveSpec, settingByKey } from '../../catalogue/registry'
+import type { KickstartPart } from '../../catalogue/types'
 import type { Served } from '../listener/server'
 import { escapeControl, type Logger } from '../log'
 import type { Notifier } from '../notify'
@@ -48,6 +51,20 @@ export class BootService {
     return hash
   }
 
+  private install(): InstallOptions {
+    return InstallOptions.parse(this.store.settings.profile().install)
+  }
+
+  /** What the host's resolved spec decides at install time; secret settings add nothing. */
+  private parts(def: { hostname: string; domain: string; spec: Record<string, unknown> }) {
+    const parts: KickstartPart[] = []
+    for (const r of resolveSpec(def, this.store.settings.profile().spec, def.spec)) {
+      const setting = settingByKey(r.key)
+      if (setting?.kickstart && !setting.secret) parts.push(setting.kickstart(r.value))
+    }
+    return parts
+  }
+
   private context(hostId: number, token: string) {
     const host = this.store.hosts.get(hostId)
     const def = host?.definition
@@ -56,6 +73,8 @@ export class BootService {
     if (!sealed) throw new ApiCallError('invalid', `host ${def.hostname} has no root password`)
     return {
       host: { id: host.id, hostname: def.hostname, domain: def.domain, mac: def.mac },
+      install: this.install(),
+      parts: this.parts(def),
       token,
       listenerUrl: this.listenerUrl(),
       rootPasswordHash: this.passwordHash(this.secrets.open(sealed)),
@@ -73,6 +92,7 @@ export class BootService {
     const password = this.site.discoveryPassword()
     return discoveryMaterial(this.templates, {
       listenerUrl: this.listenerUrl(),
+      install: this.install(),
       enrollmentKey: this.site.enrollmentKey(),
       rootPasswordHash: password === null ? null : this.passwordHash(password),
     })
@@ -124,6 +144,7 @@ export class BootService {
       ok: true,
       text: renderDiscoveryKickstart(this.templates, {
         listenerUrl: this.listenerUrl(),
+        install: this.install(),
         enrollmentKey: key,
         rootPasswordHash: this.passwordHash(password),
       }),

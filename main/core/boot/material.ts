@@ -1,3 +1,6 @@
+import { installWarning, type InstallOptions } from '../../catalogue/install'
+import { kickstartSections } from '../../catalogue/kickstart'
+import type { KickstartPart } from '../../catalogue/types'
 import type { BootMaterial, DiscoveryMaterial } from '../../contract/schemas'
 import { fillTemplate } from './template'
 
@@ -16,6 +19,10 @@ export interface BootTemplates {
 
 export interface BootContext {
   host: { id: number; hostname: string; domain: string; mac: string }
+  /** The site's install options (disk, keyboard, unsupported CPUs). */
+  install: InstallOptions
+  /** What the host's settings decide at install time (a static address, DNS, VLAN...). */
+  parts: KickstartPart[]
   token: string
   /** http://address:port of the check-in listener, as hosts reach it. */
   listenerUrl: string
@@ -69,10 +76,17 @@ export function compactScript(script: string): string {
 }
 
 export function renderKickstart(t: BootTemplates, c: BootContext): string {
+  const sections = kickstartSections({
+    install: c.install,
+    mac: c.host.mac,
+    rootPasswordHash: c.rootPasswordHash,
+    parts: c.parts,
+  })
   return fillTemplate(t.kickstart, {
     fqdn: `${c.host.hostname}.${c.host.domain}`,
-    rootpwHash: c.rootPasswordHash,
-    mac: c.host.mac,
+    installWarning: installWarning(c.install),
+    commands: sections.commands.join('\n'),
+    firstboot: sections.firstboot.join('\n'),
     listenerUrl: c.listenerUrl,
     checkinScript: compactScript(personalClient(t.client, c.listenerUrl, c.token)),
   })
@@ -94,6 +108,7 @@ export function oneLiner(listenerUrl: string, token: string): string {
 
 export interface DiscoveryContext {
   listenerUrl: string
+  install: InstallOptions
   enrollmentKey: string
   /** $6$ crypt of the site's discovery root password; null until one is set. */
   rootPasswordHash: string | null
@@ -115,11 +130,30 @@ export function renderDiscoveryKickstart(
   t: BootTemplates,
   c: DiscoveryContext & { rootPasswordHash: string },
 ): string {
+  // No per-host settings: DHCP on the NIC it booted from.
+  const sections = kickstartSections({
+    install: c.install,
+    mac: null,
+    rootPasswordHash: c.rootPasswordHash,
+    parts: [],
+  })
   return fillTemplate(t.discoveryKickstart, {
-    rootpwHash: c.rootPasswordHash,
+    installWarning: installWarning(c.install),
+    commands: sections.commands.join('\n'),
     listenerUrl: c.listenerUrl,
     checkinScript: compactScript(enrollmentClient(t.client, c.listenerUrl, c.enrollmentKey)),
   })
+}
+
+/** Kernel options every boot line of this host carries: the kickstart, and what the install needs. */
+export function kernelOptionsFor(ksUrl: string, c: Pick<BootContext, 'install' | 'parts'>): string {
+  const { bootOptions } = kickstartSections({
+    install: c.install,
+    mac: null,
+    rootPasswordHash: '',
+    parts: c.parts,
+  })
+  return [`ks=${ksUrl}`, ...bootOptions].join(' ')
 }
 
 /** The lines for servers no definition names: a PXE menu or stateless boot serves one to all. */
@@ -139,9 +173,10 @@ export function discoveryMaterial(t: BootTemplates, c: DiscoveryContext): Discov
       ? renderDiscoveryKickstart(t, { ...c, rootPasswordHash: c.rootPasswordHash })
       : null,
     pxelinuxAppend: fillTemplate(t.pxelinux, {
-      kernelOptions: `ks=${kickstartUrl} ${bootOptions}`,
+      kernelOptions: `${kernelOptionsFor(kickstartUrl, { install: c.install, parts: [] })} ${bootOptions}`,
     }).trimEnd(),
     hasRootPassword: c.rootPasswordHash !== null,
+    erases: installWarning(c.install),
     secrets: [c.enrollmentKey, ...(c.rootPasswordHash ? [c.rootPasswordHash] : [])],
     warnings,
   }
@@ -158,7 +193,7 @@ function listenerWarnings(listenerUrl: string): string[] {
 export function bootMaterial(t: BootTemplates, c: BootContext): BootMaterial {
   const warnings = listenerWarnings(c.listenerUrl)
   const ksUrl = kickstartUrl(c.listenerUrl, c.token)
-  const kernelOptions = `ks=${ksUrl}`
+  const kernelOptions = kernelOptionsFor(ksUrl, c)
   const fqdn = `${c.host.hostname}.${c.host.domain}`
   let media = c.mediaBaseUrl.replace(/\/+$/, '')
   if (media === '') {
@@ -180,6 +215,7 @@ export function bootMaterial(t: BootTemplates, c: BootContext): BootMaterial {
     hostId: c.host.id,
     kickstartUrl: ksUrl,
     kickstart: renderKickstart(t, c),
+    erases: installWarning(c.install),
     pxelinuxAppend,
     ipxeScript,
     oneLiner: oneLiner(c.listenerUrl, c.token),
