@@ -4,10 +4,13 @@
 import { z } from 'zod'
 import {
   BootMaterial,
+  BootMaterialOptions,
   Checkin,
   DiscoveryMaterial,
+  ExportedFile,
   Host,
   HostInput,
+  MediaStatus,
   Plan,
   ProfileImpact,
   ProfileInput,
@@ -16,6 +19,7 @@ import {
   Settings,
   SettingsInput,
   Status,
+  TftpBundleRequest,
 } from './schemas'
 
 const Id = z.number().int().positive()
@@ -35,14 +39,23 @@ export const methods = {
   /** What saving this profile would change, host by host; nothing is saved. */
   previewProfile: method(z.tuple([ProfileInput]), ProfileImpact),
   saveProfile: method(z.tuple([ProfileInput]), ProfileImpact),
-  getDiscoveryMaterial: method(z.tuple([]), DiscoveryMaterial),
+  /** Checks each folder of the media library on disk again (files may have changed since saved). */
+  checkMediaLibrary: method(z.tuple([]), z.array(MediaStatus)),
+  /** The generic boot files for servers no definition names, with the linter's findings. */
+  getDiscoveryMaterial: method(z.tuple([BootMaterialOptions.optional()]), DiscoveryMaterial),
   rotateEnrollmentKey: method(z.tuple([]), DiscoveryMaterial),
   listHosts: method(z.tuple([]), z.array(Host)),
   getHost: method(z.tuple([Id]), Host),
   /** Creates or edits a definition; given the id of a discovered server, defines it. */
   saveHost: method(z.tuple([HostInput]), Host),
   deleteHost: method(z.tuple([Id]), z.null()),
-  getBootMaterial: method(z.tuple([Id]), BootMaterial),
+  /** A host's boot files from the chosen boot kinds, with the linter's findings and DHCP configs. */
+  getBootMaterial: method(z.tuple([Id, BootMaterialOptions.optional()]), BootMaterial),
+  /**
+   * Writes the TFTP-side files as a .tar.gz into the exports folder of the
+   * data folder and says where (serve mode also offers it as a download).
+   */
+  exportTftpBundle: method(z.tuple([TftpBundleRequest]), ExportedFile),
   /** Every check-in a host sent, newest first: the evidence behind its identity. */
   listCheckins: method(z.tuple([Id]), z.array(Checkin)),
   /** Reads the host over SSH (nothing is changed) and shows what a run would do. */

@@ -173,6 +173,25 @@ describe('settings', () => {
       advertisedAddress: '',
       mediaBaseUrl: '',
       autoMatch: false,
+      boot: {
+        media: { '7.0': '', '8.0': '', '9.0': '' },
+        defaultVersion: '',
+        tftpBootDir: 'esxi',
+        installUnknown: false,
+        secureBootExpected: false,
+        httpsBootBaseUrl: '',
+        firmwareHttpsOnly: false,
+        dhcp: {
+          subnet: '',
+          rangeStart: '',
+          rangeEnd: '',
+          router: '',
+          dnsServers: [],
+          leaseSeconds: 43200,
+          tftpServer: '',
+          chainIpxe: false,
+        },
+      },
     })
   })
 
@@ -184,6 +203,12 @@ describe('settings', () => {
       advertisedAddress: 'midwife.lab.local:9090',
       mediaBaseUrl: 'http://10.0.0.5/esxi8',
       autoMatch: true,
+      boot: {
+        ...defaultSettings.boot,
+        tftpBootDir: 'boot/esxi',
+        httpsBootBaseUrl: 'https://boot.lab.local',
+        dhcp: { ...defaultSettings.boot.dhcp, subnet: '10.0.0.0/24', dnsServers: ['10.0.0.2'] },
+      },
     }
     expect(store.settings.save({ ...wanted, listenerHost: '  10.0.0.5  ' })).toEqual(wanted)
     store.close()
@@ -231,9 +256,12 @@ describe('hosts', () => {
         sshPort: 22,
         hasPassword: true,
         spec: { dns: ['10.0.0.2', '10.0.0.3'] },
+        esxiVersion: null,
+        secureBoot: null,
       },
       identity: null,
       attention: null,
+      install: null,
       tokenHash: 'hash-esx01',
       createdAt: h?.createdAt,
       updatedAt: h?.createdAt,
@@ -241,6 +269,40 @@ describe('hosts', () => {
     expect(store.hosts.get(id + 100)).toBeUndefined()
     expect(store.hosts.secrets(id)).toEqual({ rootPassword: sealedPw, token: sealedToken })
     expect(store.hosts.secrets(id + 100)).toBeUndefined()
+  })
+
+  it('keeps the ESXi version, Secure Boot and the install report, and finds a host by its MAC', () => {
+    const store = open()
+    const id = addHost(store, { ...esx01, esxiVersion: '9.0', secureBoot: true })
+    expect(store.hosts.get(id)?.definition).toMatchObject({ esxiVersion: '9.0', secureBoot: true })
+    expect(store.hosts.byMac('00:50:56:b3:b9:89')?.id).toBe(id)
+    expect(store.hosts.byMac('00:50:56:b3:b9:8f')).toBeUndefined()
+
+    store.hosts.writeDefinition(id, { ...esx01, secureBoot: false }, null)
+    expect(store.hosts.get(id)?.definition).toMatchObject({ esxiVersion: null, secureBoot: false })
+
+    const evidence = {
+      state: 'installed' as const,
+      at: '2026-01-01T00:00:00.000Z',
+      sourceIp: '10.0.0.50',
+      secureBoot: 'on' as const,
+      macs: ['00:50:56:b3:b9:89'],
+      serial: 'SN-1',
+      uuid: null,
+      address: '10.0.0.50',
+      bootMac: '00:50:56:b3:b9:89',
+      macMatches: true,
+    }
+    store.hosts.setInstall(id, evidence)
+    store.close()
+    const again = open()
+    expect(again.hosts.get(id)?.install).toEqual(evidence)
+    again.hosts.setInstall(id, null)
+    expect(again.hosts.get(id)?.install).toBeNull()
+    // A version the schema does not know is refused by SQLite itself.
+    expect(() =>
+      raw().prepare("UPDATE hosts SET esxi_version = '6.7' WHERE id = ?").run(id),
+    ).toThrow(/CHECK constraint failed/)
   })
 
   it('records a discovered server: an identity and no definition', () => {
@@ -396,7 +458,7 @@ describe('moving a host through its lifecycle', () => {
       ),
     ).toThrow(IllegalTransition)
     expect(() => store.moveHost(id, 'configured', 'skipping ahead')).toThrow(
-      'a host that is defined cannot become configured (from defined it can become: booting, checked_in, needs_attention, retired)',
+      'a host that is defined cannot become configured (from defined it can become: booting, installing, installed, checked_in, needs_attention, retired)',
     )
     expect(store.hosts.get(id)).toMatchObject({ state: 'defined', identity: null })
     expect(store.events.about(`host:${id}`)).toEqual([])
