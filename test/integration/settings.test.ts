@@ -38,6 +38,34 @@ describe('site settings', () => {
     expect(m.findings.map((f) => f.code)).toContain('advertised-not-local')
   })
 
+  it('says network boot needs an IP literal when the listener is advertised by name', async () => {
+    t = await startTestApp({ listenFromSettings: true })
+    const port = t.app.getSettings().listenerPort
+    await t.app.saveSettings({
+      ...base,
+      listenerPort: port,
+      advertisedAddress: 'midwife.lab.local',
+    })
+    const host = t.app.saveHost(sampleHost)
+    const m = t.app.getBootMaterial(host.id)
+    expect(m.findings).toEqual([
+      {
+        code: 'advertised-name',
+        severity: 'error',
+        where: null,
+        message: expect.stringContaining('the installer may have no DNS') as unknown,
+      },
+    ])
+    expect(m.kinds).toEqual([])
+    // The kickstart still works, without the install callbacks it cannot address.
+    const ks = artifactText(m, 'kickstart')
+    expect(ks).toContain('# No install callbacks: the listener is advertised by name')
+    expect(ks).not.toMatch(/^%pre/m)
+    const res = await fetch(`http://127.0.0.1:${port}/boot/boot.cfg`)
+    expect(res.status).toBe(404)
+    expect(await res.text()).toContain('the installer may have no DNS')
+  })
+
   it('refuses a port that is taken, keeping the running listener and the saved settings', async () => {
     t = await startTestApp({ listenFromSettings: true })
     const port = await freePort()

@@ -74,12 +74,15 @@ export class BootService {
     return this.inputs.listenerUrl()
   }
 
-  private record(
-    hostId: number,
-  ): HostRecord & { definition: NonNullable<HostRecord['definition']> } {
+  /** A defined host and its token, for the operator's screens and downloads. */
+  private armedWith(hostId: number): { host: HostRecord; hostname: string; token: string } {
     const host = this.store.hosts.get(hostId)
     if (!host?.definition) throw new ApiCallError('not_found', `host ${hostId} has no definition`)
-    return { ...host, definition: host.definition }
+    const token = this.inputs.token(host)
+    if (token === undefined) {
+      throw new ApiCallError('not_found', `host ${hostId} has no boot material`)
+    }
+    return { host, hostname: host.definition.hostname, token }
   }
 
   private kickstartText(host: HostRecord, token: string): { text: string; hash: string } {
@@ -134,11 +137,7 @@ export class BootService {
   }
 
   material(hostId: number, o: BootMaterialOptions = {}): BootMaterial {
-    const host = this.record(hostId)
-    const token = this.inputs.token(host)
-    if (token === undefined) {
-      throw new ApiCallError('not_found', `host ${hostId} has no boot material`)
-    }
+    const { host, hostname, token } = this.armedWith(hostId)
     const ks = this.kickstartText(host, token)
     const url = kickstartUrl(this.listenerUrl(), token)
     const armed = NETBOOT_ARMED.includes(host.state)
@@ -149,7 +148,7 @@ export class BootService {
       title: 'ks.cfg',
       delivery: 'http',
       path: new URL(url).pathname,
-      fileName: `${host.definition.hostname}-ks.cfg`,
+      fileName: `${hostname}-ks.cfg`,
       url,
       text: ks.text,
       syntax: 'kickstart',
@@ -243,19 +242,9 @@ export class BootService {
    */
   tftpBundle(request: TftpBundleRequest): { fileName: string; stream: Readable } {
     const r = TftpBundleRequest.parse(request)
-    let name = 'generic'
-    let input
-    if (r.hostId === null) {
-      input = this.inputs.input()
-    } else {
-      const host = this.record(r.hostId)
-      const token = this.inputs.token(host)
-      if (token === undefined) {
-        throw new ApiCallError('not_found', `host ${r.hostId} has no boot material`)
-      }
-      name = host.definition.hostname
-      input = this.inputs.input(host, token)
-    }
+    const one = r.hostId === null ? null : this.armedWith(r.hostId)
+    const name = one?.hostname ?? 'generic'
+    const input = one === null ? this.inputs.input() : this.inputs.input(one.host, one.token)
     if (!input.ok) throw new ApiCallError('conflict', input.problem)
     const rendered = renderChosen(input.value, r.kinds)
     const site = input.value.site

@@ -33,6 +33,12 @@ export function isNetbootPath(path: string): boolean {
 const notFound = (message: string): BootServed => ({ ok: false, status: 404, message })
 
 export class NetbootFiles {
+  /**
+   * What was audited already (host, state, path): a loader that fetches the
+   * same file again, or a client that asks a thousand times, adds no rows.
+   */
+  private readonly audited = new Set<string>()
+
   constructor(
     private readonly store: Store,
     private readonly inputs: BootInputs,
@@ -97,7 +103,12 @@ export class NetbootFiles {
       return notFound(`no such boot file for ${name}; is its ESXi version in the media library?`)
     }
     if (served.ok) {
-      this.store.events.append('host.netboot_served', `host:${host.id}`, { path, from, armed })
+      const key = `${host.id}:${host.state}:${path}`
+      if (!this.audited.has(key)) {
+        if (this.audited.size >= 10_000) this.audited.clear()
+        this.audited.add(key)
+        this.store.events.append('host.netboot_served', `host:${host.id}`, { path, from, armed })
+      }
       this.logger.info(
         `netboot: ${escapeControl(path)} for ${escapeControl(name)} (${armed ? 'armed: installs' : 'disarmed: boots its disk'}) to ${escapeControl(from)}`,
       )
