@@ -1,4 +1,4 @@
-// Schema 3 -> 4 on real rows: the hosts table is rebuilt so its states may
+// Schema 4 -> 5 on real rows: the hosts table is rebuilt so its states may
 // be installing and installed, and gains the ESXi version, Secure Boot and
 // the install report. Every host keeps every column and what points at it
 // (check-ins, runs, retired tokens) still does.
@@ -12,7 +12,7 @@ import { openDatabase } from '../../main/core/store/db'
 let dir: string
 let file: string
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'midwife-migrate4-'))
+  dir = mkdtempSync(join(tmpdir(), 'midwife-migrate5-'))
   file = join(dir, 'midwife.db')
 })
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
@@ -33,8 +33,8 @@ const REPORT = JSON.stringify({
 })
 const IDENTITY = `{"macs":["00:50:56:aa:bb:01"],"serial":"SN-1","uuid":null,"sshHostKeys":[],"managementIp":"10.0.0.11","boundAt":"${T}","how":"first_checkin","checkinId":1}`
 
-function seedVersion3(): void {
-  const db = openDatabase(file, { version: 3 })
+function seedVersion4(): void {
+  const db = openDatabase(file, { version: 4 })
   db.prepare(
     `INSERT INTO hosts (id, state, state_reason, state_changed_at, hostname, domain, mac, serial,
        spec, ssh_user, ssh_port, root_password, token_hash, token, identity, created_at, updated_at)
@@ -59,9 +59,9 @@ function seedVersion3(): void {
   db.close()
 }
 
-describe('schema 4: install states, version, Secure Boot, install report', () => {
+describe('schema 5: install states, version, Secure Boot, install report', () => {
   it('keeps every host and every reference to it', () => {
-    seedVersion3()
+    seedVersion4()
     const store = Store.open(file)
     try {
       const h = store.hosts.get(1)

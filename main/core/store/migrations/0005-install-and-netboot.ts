@@ -1,4 +1,4 @@
-// Schema 4: the installer reports back (%pre: installing, %post: installed,
+// Schema 5: the installer reports back (%pre: installing, %post: installed,
 // with what it could read of the server), and a definition says which ESXi
 // version it installs and whether it boots with UEFI Secure Boot. SQLite
 // cannot change a CHECK constraint in place, so the hosts table is rebuilt
@@ -9,7 +9,7 @@ import type { Db } from '../db'
 const STATES = `'defined', 'booting', 'installing', 'installed', 'discovered', 'checked_in',
   'needs_attention', 'approved', 'configuring', 'configured', 'failed', 'interrupted', 'retired'`
 
-export function updateToSchemaVersion4(db: Db): void {
+export function updateToSchemaVersion5(db: Db): void {
   db.exec(`
   CREATE TABLE hosts_v4 (
     id               INTEGER PRIMARY KEY,
