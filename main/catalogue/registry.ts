@@ -21,6 +21,7 @@ import { sshOffAfterRun } from './settings/ssh-off-after-run'
 import { syslog } from './settings/syslog'
 import { vmknics } from './settings/vmknics'
 import { vswitches } from './settings/vswitches'
+import { checkSwitchingDesign } from './switching-checks'
 import type { AnySetting, Source } from './types'
 
 export const SETTINGS: readonly AnySetting[] = [
@@ -62,6 +63,8 @@ export type HostSpec = Record<string, unknown>
 /** A problem with one value of a spec, told next to that setting's field. */
 export interface SpecProblem {
   key: string
+  /** Where in the value, for a table: [row, field]. */
+  path?: Array<string | number>
   message: string
 }
 
@@ -72,7 +75,10 @@ export interface SpecProblem {
  */
 export type CrossCheck = (spec: Readonly<HostSpec>) => SpecProblem[]
 
-export const CROSS_CHECKS: readonly CrossCheck[] = [gatewayInManagementSubnet]
+export const CROSS_CHECKS: readonly CrossCheck[] = [
+  gatewayInManagementSubnet,
+  (spec) => checkSwitchingDesign(spec),
+]
 
 /**
  * Every cross-setting problem of a spec. Run it on a host's resolved spec
@@ -93,7 +99,7 @@ export const HostSpec = z
   .strict()
   .superRefine((spec, ctx) => {
     for (const p of crossCheck(spec))
-      ctx.addIssue({ code: 'custom', path: [p.key], message: p.message })
+      ctx.addIssue({ code: 'custom', path: [p.key, ...(p.path ?? [])], message: p.message })
   })
 
 /** The site profile holds defaults for site-scoped settings only. */

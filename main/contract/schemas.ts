@@ -323,6 +323,8 @@ export const ProfileImpact = z.object({
   changes: z.array(
     z.object({ hostId: z.number().int(), name: z.string(), keys: z.array(z.string()) }),
   ),
+  /** Hosts this profile would leave inconsistent; saving is refused while there are any. */
+  problems: z.array(z.object({ hostId: z.number().int(), name: z.string(), message: z.string() })),
 })
 export type ProfileImpact = z.infer<typeof ProfileImpact>
 

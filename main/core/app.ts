@@ -53,6 +53,8 @@ export interface AppOptions {
   connectTimeoutMs?: number
   commandTimeoutMs?: number
   concurrency?: number
+  /** How long a host waits for Midwife at a new management address before rolling back. */
+  moveDeadlineMs?: number
   /** A better-sqlite3 binary for this runtime's ABI, when node_modules holds Node's. */
   sqliteBinding?: string
 }
@@ -123,6 +125,7 @@ export class App implements ApiHandlers {
       connectTimeoutMs: opts.connectTimeoutMs,
       commandTimeoutMs: opts.commandTimeoutMs,
       concurrency: opts.concurrency,
+      moveDeadlineMs: opts.moveDeadlineMs,
     })
   }
 

@@ -298,6 +298,8 @@ export function defaultState(overrides: SimOverrides = {}): SimState {
       '/UserVars/HostClientCEIPOptIn': 0,
       '/Net/FollowHardwareMac': 0,
       '/Syslog/global/logHost': '',
+      // invented default: a real string option of the host client, for string-typed tests.
+      '/UserVars/HostClientWelcomeMessage': '',
       '/Syslog/global/logDir': '[] /scratch/log',
       '/Net/TcpipHeapMax': 1024,
     },

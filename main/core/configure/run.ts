@@ -7,7 +7,9 @@ import { hostVersion } from '../runs/planner'
 import { RunSnapshot } from '../runs/snapshot'
 import type { SecretBox } from '../secrets'
 import type { Store } from '../store'
+import { splitPrefix } from '../../catalogue/values'
 import { applySetting, CachedReader } from './apply'
+import { describeNetwork, moveManagement, readManagement } from './move-management'
 import type { ConnectOptions, EsxShell } from './ssh'
 
 export type Connect = (o: ConnectOptions) => Promise<EsxShell & { close(): void }>
@@ -30,6 +32,13 @@ export interface RunDeps {
    * one: keep it (sealed) as the host's password from now on.
    */
   passwordChanged?: (password: string) => void
+  /**
+   * The run moved the host's management address on purpose (and verified it
+   * there with the same host key): the host is bound to the new address.
+   */
+  addressMoved?: (address: string) => void
+  /** How long the host waits for Midwife at a new management address before it rolls back. */
+  moveDeadlineMs?: number
 }
 
 export const CONNECT_STEP = { key: 'connect', title: 'Connect over SSH and check the host key' }
@@ -70,6 +79,7 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<Run> {
   let reader: CachedReader | undefined
   let ctx: PlanContext | undefined
   let failure: string | null = null
+  let moved = false
 
   const finishRest = (from: number) => {
     for (const s of steps.slice(from)) store.runs.finishStep(s.id, 'skipped', null)
@@ -123,10 +133,54 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<Run> {
           if (!setting) throw new Error(`this Midwife does not know the setting "${step.key}"`)
           if (!session || !reader || !ctx)
             throw new Error(`${step.key} cannot run without a session`)
-          if (setting.connection === 'moves') {
-            throw new Error(
-              `${setting.title} moves the SSH connection; this build cannot change it in-band`,
-            )
+          if (setting.connection === 'moves' && !moved) {
+            // The management address, gateway and VLAN change together, in-band:
+            // a detached script on the host changes them and rolls back unless
+            // Midwife confirms from the new address.
+            moved = true
+            const from = await readManagement(logged(session, out))
+            const cidr = values.mgmtAddress as string | undefined
+            const to = {
+              address: cidr ? splitPrefix(cidr).address : from.address,
+              prefix: cidr ? splitPrefix(cidr).prefix : from.prefix,
+              gateway:
+                values.defaultGateway !== undefined
+                  ? (values.defaultGateway as string)
+                  : from.gateway,
+              vlan: values.mgmtVlan !== undefined ? (values.mgmtVlan as number) : from.vlan,
+            }
+            if (
+              from.address === to.address &&
+              from.prefix === to.prefix &&
+              from.gateway === to.gateway &&
+              from.vlan === to.vlan &&
+              !from.dhcp
+            ) {
+              out(`management network already ${describeNetwork(from)}\n`)
+            } else {
+              const target = snapshot
+              const login = ctx.loginPassword ?? ''
+              session = await moveManagement({
+                connect: (address) =>
+                  deps.connect({
+                    host: address,
+                    port: target.host.sshPort,
+                    username: target.host.sshUser,
+                    password: login,
+                    trustedFingerprints: target.identity.fingerprints,
+                    connectTimeoutMs: deps.connectTimeoutMs,
+                    commandTimeoutMs: deps.commandTimeoutMs,
+                  }),
+                from,
+                to,
+                deadlineMs: deps.moveDeadlineMs ?? 90_000,
+                out,
+                session,
+              })
+              ctx.address = to.address
+              reader = new CachedReader(logged(session, out), ctx.version)
+              if (to.address !== from.address) deps.addressMoved?.(to.address)
+            }
           }
           const shell = logged(session, out)
           // Reads stay shared across steps. A secret setting's reads are not

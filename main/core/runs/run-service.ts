@@ -16,6 +16,8 @@ import type { RunSnapshot } from './snapshot'
 export const PLAN_LIFETIME_MS = 15 * 60_000
 
 export interface RunOptions {
+  /** How long a host waits for Midwife at its new management address before rolling back. */
+  moveDeadlineMs?: number
   connect?: Connect
   connectTimeoutMs?: number
   commandTimeoutMs?: number
@@ -228,8 +230,22 @@ export class RunService {
         connect: this.connect,
         connectTimeoutMs: this.opts.connectTimeoutMs ?? 20_000,
         commandTimeoutMs: this.opts.commandTimeoutMs ?? 60_000,
+        moveDeadlineMs: this.opts.moveDeadlineMs,
         hostMoved: (state, reason) => {
           this.store.moveHost(hostId, state, reason, { run: runId })
+          this.notify.host(hostId)
+        },
+        addressMoved: (address) => {
+          this.store.transaction(() => {
+            const h = this.store.hosts.get(hostId)
+            if (h?.identity) {
+              this.store.hosts.setIdentity(hostId, { ...h.identity, managementIp: address })
+            }
+            this.store.events.append('host.address_moved', `host:${hostId}`, {
+              run: runId,
+              address,
+            })
+          })
           this.notify.host(hostId)
         },
         passwordChanged: (password) => {
