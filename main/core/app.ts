@@ -13,7 +13,10 @@ import {
   type Profile,
   type ProfileImpact,
   type ProfileInput,
+  type OutputChunk,
   type Run,
+  type RunHeader,
+  type RunPage,
   type Settings,
   type Status,
 } from '../contract/schemas'
@@ -120,7 +123,7 @@ export class App implements ApiHandlers {
       this.notify,
       logger,
     )
-    this.runs = new RunService(store, secrets, this.notify, logger, {
+    this.runs = new RunService(store, secrets, this.notify, this.events, logger, {
       connect: opts.connect,
       connectTimeoutMs: opts.connectTimeoutMs,
       commandTimeoutMs: opts.commandTimeoutMs,
@@ -266,6 +269,7 @@ export class App implements ApiHandlers {
     if (moved && !this.opts.listen)
       await this.moveListener(settings.listenerHost, settings.listenerPort)
     const saved = this.store.settings.save(settings)
+    this.runs.setConcurrency(saved.runConcurrency)
     if (discoveryRootPassword !== undefined) this.site.setDiscoveryPassword(discoveryRootPassword)
     this.store.events.append('settings.saved', null, saved)
     this.notify.siteChanged()
@@ -341,8 +345,24 @@ export class App implements ApiHandlers {
     return this.hosts.retire(hostId)
   }
 
-  listRuns(): Run[] {
-    return this.runs.list()
+  listRuns(o: { hostId?: number; beforeId?: number; limit: number }): RunPage {
+    return this.runs.list(o)
+  }
+
+  getRunOutput(id: number, afterSeq: number, limit: number): OutputChunk[] {
+    return this.runs.output(id, afterSeq, limit)
+  }
+
+  cancelRun(id: number): RunHeader {
+    return this.runs.cancel(id)
+  }
+
+  resumeRun(id: number): RunHeader {
+    return this.runs.resume(id)
+  }
+
+  eventsSince(seq: number) {
+    return this.events.since(seq)
   }
 
   getRun(id: number): Run {

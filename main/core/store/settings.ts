@@ -8,6 +8,7 @@ export const defaultSettings: Settings = {
   advertisedAddress: '',
   mediaBaseUrl: '',
   autoMatch: false,
+  runConcurrency: 200,
 }
 
 /** Site-wide secrets (the enrollment key, the discovery root password), sealed. */
