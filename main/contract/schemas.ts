@@ -408,6 +408,16 @@ export const Settings = z.object({
    */
   autoMatch: z.boolean().default(false),
   boot: BootSettings.default(BootSettings.parse({})),
+  /**
+   * Configuration runs at once. High by default: a rack of 200 is configured
+   * in one go, each run waiting mostly on its own host, not on Midwife.
+   */
+  runConcurrency: z
+    .number()
+    .int()
+    .min(1, 'at least one run at a time')
+    .max(1000, 'at most 1,000 runs at a time')
+    .default(200),
 })
 export type Settings = z.infer<typeof Settings>
 
@@ -543,6 +553,8 @@ export const ProfileImpact = z.object({
   changes: z.array(
     z.object({ hostId: z.number().int(), name: z.string(), keys: z.array(z.string()) }),
   ),
+  /** Hosts this profile would leave inconsistent; saving is refused while there are any. */
+  problems: z.array(z.object({ hostId: z.number().int(), name: z.string(), message: z.string() })),
 })
 export type ProfileImpact = z.infer<typeof ProfileImpact>
 
@@ -644,11 +656,44 @@ export const ExportedFile = z.object({
 })
 export type ExportedFile = z.infer<typeof ExportedFile>
 
-export const StepState = z.enum(['pending', 'running', 'done', 'failed', 'skipped', 'interrupted'])
+export const StepState = z.enum([
+  'pending',
+  'running',
+  'done',
+  'failed',
+  'skipped',
+  'interrupted',
+  'cancelled',
+])
 export type StepState = z.infer<typeof StepState>
 
-export const RunState = z.enum(['queued', 'running', 'done', 'failed', 'interrupted'])
+export const RunState = z.enum(['queued', 'running', 'done', 'failed', 'interrupted', 'cancelled'])
 export type RunState = z.infer<typeof RunState>
+
+/** A step without its output: what an event carries when a step changes. */
+export const StepDelta = z.object({
+  runId: z.number().int(),
+  id: z.number().int(),
+  seq: z.number().int(),
+  key: z.string(),
+  title: z.string(),
+  state: StepState,
+  error: z.string().nullable(),
+  startedAt: Timestamp.nullable(),
+  finishedAt: Timestamp.nullable(),
+})
+export type StepDelta = z.infer<typeof StepDelta>
+
+/** A piece of a step's output, numbered in the order it was written (numbers grow run-wide). */
+export const OutputChunk = z.object({
+  runId: z.number().int(),
+  stepId: z.number().int(),
+  /** The first and last sequence numbers this chunk holds (chunks sent together are merged). */
+  firstSeq: z.number().int(),
+  seq: z.number().int(),
+  text: z.string(),
+})
+export type OutputChunk = z.infer<typeof OutputChunk>
 
 export const Step = z.object({
   id: z.number().int(),
@@ -663,8 +708,36 @@ export const Step = z.object({
 })
 export type Step = z.infer<typeof Step>
 
+/** A run without its steps and output: what lists and events carry. */
+export const RunHeader = z.object({
+  id: z.number().int(),
+  /** The check-in whose identity the approval trusted. */
+  checkinId: z.number().int().nullable(),
+  hostId: z.number().int().nullable(),
+  hostName: z.string().nullable(),
+  target: z.string(),
+  state: RunState,
+  error: z.string().nullable(),
+  /** 1, then one more each time the run is resumed or a failed step retried. */
+  attempts: z.number().int(),
+  createdAt: Timestamp,
+  startedAt: Timestamp.nullable(),
+  finishedAt: Timestamp.nullable(),
+})
+export type RunHeader = z.infer<typeof RunHeader>
+
+export const RunPage = z.object({
+  runs: z.array(RunHeader),
+  /** More runs exist before the last one listed. */
+  more: z.boolean(),
+})
+export type RunPage = z.infer<typeof RunPage>
+
 export const Run = z.object({
   id: z.number().int(),
+  attempts: z.number().int(),
+  /** The sequence number of the newest output included (0: none yet). */
+  outputSeq: z.number().int(),
   /** The plan the operator approved: what it showed, item by item. */
   plan: z.array(PlanItem),
   /** The check-in whose identity the approval trusted. */

@@ -19,7 +19,10 @@ import {
   type Profile,
   type ProfileImpact,
   type ProfileInput,
+  type OutputChunk,
   type Run,
+  type RunHeader,
+  type RunPage,
   type Settings,
   type Status,
   type TftpBundleRequest,
@@ -64,6 +67,8 @@ export interface AppOptions {
   connectTimeoutMs?: number
   commandTimeoutMs?: number
   concurrency?: number
+  /** How long a host waits for Midwife at a new management address before rolling back. */
+  moveDeadlineMs?: number
   /** A better-sqlite3 binary for this runtime's ABI, when node_modules holds Node's. */
   sqliteBinding?: string
   /** Where exported files (the TFTP bundle) are written; default: `exports` in the data folder. */
@@ -155,11 +160,12 @@ export class App implements ApiHandlers {
     this.netboot = new NetbootFiles(store, inputs, logger)
     this.installs = new InstallReports(store, this.notify, logger)
     this.mediaStatus = () => inputs.mediaStatus()
-    this.runs = new RunService(store, secrets, this.notify, logger, {
+    this.runs = new RunService(store, secrets, this.notify, this.events, logger, {
       connect: opts.connect,
       connectTimeoutMs: opts.connectTimeoutMs,
       commandTimeoutMs: opts.commandTimeoutMs,
       concurrency: opts.concurrency,
+      moveDeadlineMs: opts.moveDeadlineMs,
     })
   }
 
@@ -309,6 +315,7 @@ export class App implements ApiHandlers {
     if (moved && !this.opts.listen)
       await this.moveListener(settings.listenerHost, settings.listenerPort)
     const saved = this.store.settings.save(settings)
+    this.runs.setConcurrency(saved.runConcurrency)
     if (discoveryRootPassword !== undefined) this.site.setDiscoveryPassword(discoveryRootPassword)
     this.store.events.append('settings.saved', null, saved)
     this.notify.siteChanged()
@@ -420,8 +427,24 @@ export class App implements ApiHandlers {
     return this.hosts.retire(hostId)
   }
 
-  listRuns(): Run[] {
-    return this.runs.list()
+  listRuns(o: { hostId?: number; beforeId?: number; limit: number }): RunPage {
+    return this.runs.list(o)
+  }
+
+  getRunOutput(id: number, afterSeq: number, limit: number): OutputChunk[] {
+    return this.runs.output(id, afterSeq, limit)
+  }
+
+  cancelRun(id: number): RunHeader {
+    return this.runs.cancel(id)
+  }
+
+  resumeRun(id: number): RunHeader {
+    return this.runs.resume(id)
+  }
+
+  eventsSince(seq: number) {
+    return this.events.since(seq)
   }
 
   getRun(id: number): Run {

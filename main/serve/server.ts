@@ -287,9 +287,9 @@ export function startServe(o: ServeOptions): Promise<RunningServe> {
     onUpgrade: upgrade,
   })
 
-  const unsubscribe = o.events.subscribe((event, payload) => {
+  const unsubscribe = o.events.subscribe((event, payload, seq) => {
     if (sockets.size === 0) return
-    const msg = JSON.stringify({ event, payload })
+    const msg = JSON.stringify({ event, payload, seq })
     for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(msg)
   })
 

@@ -61,6 +61,8 @@ const host: Host = {
 
 const run: Run = {
   id: 5,
+  attempts: 1,
+  outputSeq: 0,
   plan: [],
   checkinId: 3,
   hostId: 1,

@@ -6,7 +6,7 @@ import { BUSY, IllegalTransition } from '../lifecycle/table'
 import type { Notifier } from '../notify'
 import { newToken, tokenHash, type SecretBox } from '../secrets'
 import type { SiteService } from '../site/site-service'
-import { settingByKey } from '../../catalogue/registry'
+import { crossCheck, resolveSpec, settingByKey } from '../../catalogue/registry'
 import type { DefinitionFields, HostRecord, Store, StoredSpec } from '../store'
 import { publicSpec, sealSpec } from './spec'
 import { hostName, toHost } from './host-view'
@@ -84,6 +84,9 @@ export class HostsService {
     const conflict =
       this.store.hosts.findConflict(fields, id) ?? this.addressConflict(fields.spec, id)
     if (conflict) throw new ApiCallError('conflict', conflict)
+    // Rules across settings, on what the host will be: the profile and its own values together.
+    const problems = resolvedProblems(fields, this.store.settings.profile().spec)
+    if (problems.length > 0) throw new ApiCallError('invalid', problems.join('; '))
     const sealedPassword = rootPassword === undefined ? null : this.secrets.seal(rootPassword)
 
     let hostId: number
@@ -340,6 +343,17 @@ function audited(f: DefinitionFields): Record<string, unknown> {
     secureBoot: f.secureBoot ?? null,
     spec: publicSpec(f.spec).spec,
   }
+}
+
+/** Cross-setting problems of a definition's resolved spec, as "spec.key: message". */
+export function resolvedProblems(
+  def: { hostname: string; domain: string; spec: StoredSpec },
+  profile: StoredSpec,
+): string[] {
+  const values = Object.fromEntries(
+    resolveSpec(def, profile, def.spec).map((r) => [r.key, r.value]),
+  )
+  return crossCheck(values).map((p) => `spec.${[p.key, ...(p.path ?? [])].join('.')}: ${p.message}`)
 }
 
 /** The IPv4 addresses a host's own values give it (management address, VMkernel NICs). */

@@ -9,6 +9,7 @@ export const defaultSettings: Settings = {
   mediaBaseUrl: '',
   autoMatch: false,
   boot: BootSettings.parse({}),
+  runConcurrency: 200,
 }
 
 /** Site-wide secrets (the enrollment key, the discovery root password), sealed. */
