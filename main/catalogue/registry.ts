@@ -5,18 +5,23 @@
 import { z } from 'zod'
 import { advanced } from './settings/advanced'
 import { customSteps } from './settings/custom-steps'
+import { defaultGateway, gatewayInManagementSubnet } from './settings/default-gateway'
 import { dnsSearch } from './settings/dns-search'
 import { dnsServers } from './settings/dns-servers'
 import { hostname } from './settings/hostname'
 import { licence } from './settings/licence'
 import { maintenanceMode } from './settings/maintenance-mode'
+import { mgmtAddress } from './settings/mgmt-address'
+import { mgmtVlan } from './settings/mgmt-vlan'
 import { ntp } from './settings/ntp'
 import { portgroups } from './settings/portgroups'
 import { rootPassword } from './settings/root-password'
 import { services } from './settings/services'
 import { sshOffAfterRun } from './settings/ssh-off-after-run'
+import { syslog } from './settings/syslog'
 import { vmknics } from './settings/vmknics'
 import { vswitches } from './settings/vswitches'
+import { checkSwitchingDesign } from './switching-checks'
 import type { AnySetting, Source } from './types'
 
 export const SETTINGS: readonly AnySetting[] = [
@@ -24,6 +29,7 @@ export const SETTINGS: readonly AnySetting[] = [
   dnsServers,
   dnsSearch,
   ntp,
+  syslog,
   vswitches,
   portgroups,
   vmknics,
@@ -35,6 +41,10 @@ export const SETTINGS: readonly AnySetting[] = [
   // run engine's new login comes before anything that reconnects (moving settings).
   customSteps,
   rootPassword,
+  // Moves the connection: last of what keeps it, applied together in-band.
+  mgmtAddress,
+  defaultGateway,
+  mgmtVlan,
   // Ends SSH access: after everything, moving settings included.
   sshOffAfterRun,
 ]
@@ -48,15 +58,49 @@ export function settingByKey(key: string): AnySetting | undefined {
 /** Settings a spec document may hold: everything but what the definition decides. */
 export const SPEC_SETTINGS = SETTINGS.filter((s) => s.scope !== 'identity')
 
+export type HostSpec = Record<string, unknown>
+
+/** A problem with one value of a spec, told next to that setting's field. */
+export interface SpecProblem {
+  key: string
+  /** Where in the value, for a table: [row, field]. */
+  path?: Array<string | number>
+  message: string
+}
+
+/**
+ * A rule across settings, which no single schema can see: it gets the whole
+ * spec (each value already valid on its own, or absent) and names the setting
+ * each problem belongs to, so the form and the API show it at that field.
+ */
+export type CrossCheck = (spec: Readonly<HostSpec>) => SpecProblem[]
+
+export const CROSS_CHECKS: readonly CrossCheck[] = [
+  gatewayInManagementSubnet,
+  (spec) => checkSwitchingDesign(spec),
+]
+
+/**
+ * Every cross-setting problem of a spec. Run it on a host's resolved spec
+ * (site profile and overrides together), since the two values may come from
+ * different places: `crossCheck(Object.fromEntries(resolved.map((v) => [v.key, v.value])))`.
+ */
+export function crossCheck(spec: Readonly<HostSpec>): SpecProblem[] {
+  return CROSS_CHECKS.flatMap((check) => check(spec))
+}
+
 /**
  * A host's wanted configuration (or the site profile's defaults): one
- * document, each key validated by its setting's own schema. A key that is
- * absent is not managed.
+ * document, each key validated by its setting's own schema, then the whole
+ * by the cross-checks. A key that is absent is not managed.
  */
 export const HostSpec = z
   .object(Object.fromEntries(SPEC_SETTINGS.map((s) => [s.key, s.value.optional()])))
   .strict()
-export type HostSpec = Record<string, unknown>
+  .superRefine((spec, ctx) => {
+    for (const p of crossCheck(spec))
+      ctx.addIssue({ code: 'custom', path: [p.key, ...(p.path ?? [])], message: p.message })
+  })
 
 /** The site profile holds defaults for site-scoped settings only. */
 export const SiteProfile = z

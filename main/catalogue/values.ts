@@ -24,11 +24,16 @@ export const ipv4 = checked(
   (s) => `${s || 'an empty value'} is not an IPv4 address like 10.0.0.2`,
 )
 
+export function isHostOrAddress(s: string): boolean {
+  return (
+    s.length <= 253 &&
+    (isIpv4(s) || (!/^[\d.]+$/.test(s) && s.split('.').every((l) => LABEL.test(l))))
+  )
+}
+
 /** An IPv4 address or a DNS name (NTP servers, syslog hosts). */
 export const hostOrAddress = checked(
-  (s) =>
-    s.length <= 253 &&
-    (isIpv4(s) || (!/^[\d.]+$/.test(s) && s.split('.').every((l) => LABEL.test(l)))),
+  isHostOrAddress,
   (s) => `${s || 'an empty value'} is not an IPv4 address or a DNS name`,
 )
 
@@ -123,6 +128,74 @@ export function splitWords(text: string): string[] {
     .map((s) => s.trim())
     .filter((s) => s !== '')
 }
+
+/**
+ * Why `gateway` cannot be the default gateway for the interface at `cidr`
+ * (10.0.0.11/24), or null. ESXi refuses a gateway outside every VMkernel
+ * subnet ("Unable to set VMkernel gateway"); saying so before a run is kinder.
+ */
+export function gatewayProblem(gateway: string, cidr: string): string | null {
+  const subnet = subnetOf(cidr)
+  if (!inSubnet(gateway, cidr)) return `gateway ${gateway} is not in ${subnet}`
+  if (gateway === splitPrefix(cidr).address) {
+    return `gateway ${gateway} is the management address itself`
+  }
+  if (splitPrefix(cidr).prefix < 31) {
+    if (gateway === ipaddr.IPv4.networkAddressFromCIDR(cidr).toString()) {
+      return `gateway ${gateway} is the network address of ${subnet}`
+    }
+    if (gateway === ipaddr.IPv4.broadcastAddressFromCIDR(cidr).toString()) {
+      return `gateway ${gateway} is the broadcast address of ${subnet}`
+    }
+  }
+  return null
+}
+
+const SYSLOG_PORTS: Record<string, number> = { udp: 514, tcp: 514, ssl: 1514 }
+
+/**
+ * A remote log host as ESXi takes it: udp://, tcp:// or ssl://, a name or an
+ * address, and a port. A missing protocol means udp and a missing port the
+ * protocol's usual one, written out so what is stored is what the host prints.
+ */
+export const syslogHost = z
+  .string()
+  .trim()
+  .transform((s, ctx) => {
+    const normal = normalSyslogHost(s)
+    if (typeof normal === 'string') return normal
+    ctx.addIssue({ code: 'custom', message: normal.problem })
+    return z.NEVER
+  })
+
+/** The written-out form of a log host (udp://10.0.0.5:514), or why it is not one. */
+export function normalSyslogHost(s: string): string | { problem: string } {
+  const m = /^(?:([A-Za-z]+):\/\/)?(\[[^\]]*\]|[^:/[\]]*)(?::(\d*))?\/?$/.exec(s)
+  const like = 'like udp://10.0.0.5:514 or ssl://loghost.lab.local:1514'
+  if (!m || s === '') return { problem: `${s || 'an empty value'} is not a log host ${like}` }
+  const proto = (m[1] ?? 'udp').toLowerCase()
+  const host = m[2] as string
+  const port = m[3] === undefined ? SYSLOG_PORTS[proto] : Number(m[3])
+  if (!(proto in SYSLOG_PORTS)) {
+    return { problem: `${s}: the protocol is udp, tcp or ssl, not ${proto}` }
+  }
+  const bracketed = host.startsWith('[')
+  const v6 = bracketed && ipaddr.IPv6.isValid(host.slice(1, -1))
+  if (bracketed ? !v6 : !isHostOrAddress(host)) {
+    return { problem: `${s}: ${host || 'an empty host'} is not an address or a DNS name` }
+  }
+  if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535 || m[3] === '') {
+    return { problem: `${s}: the port is a number from 1 to 65535` }
+  }
+  return `${proto}://${host}:${port}`
+}
+
+/** Where ESXi keeps its own logs: an absolute path or a datastore path. */
+export const logDir = checked(
+  (s) => /^\/[^\s]/.test(s) || /^\[[^\]]+\] \S/.test(s),
+  (s) =>
+    `${s || 'an empty value'} is not a log directory: an absolute path like /scratch/log or a datastore path like [datastore1] logs`,
+)
 
 /**
  * ESXi's default password rules (the 7.0/8.0 `Security.PasswordQualityControl`, esxi.md): 7 to

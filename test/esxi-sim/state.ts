@@ -64,6 +64,8 @@ export interface Fault {
   stderr?: string
   code?: number
   delayMs?: number
+  /** The command runs as usual and only its answer is delayed (a slow host, not a broken one). */
+  slowOnly?: boolean
 }
 
 /** What an invented DHCP server on the vmknic's network would hand out. */
@@ -298,6 +300,8 @@ export function defaultState(overrides: SimOverrides = {}): SimState {
       '/UserVars/HostClientCEIPOptIn': 0,
       '/Net/FollowHardwareMac': 0,
       '/Syslog/global/logHost': '',
+      // invented default: a real string option of the host client, for string-typed tests.
+      '/UserVars/HostClientWelcomeMessage': '',
       '/Syslog/global/logDir': '[] /scratch/log',
       '/Net/TcpipHeapMax': 1024,
     },

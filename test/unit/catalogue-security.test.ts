@@ -80,9 +80,9 @@ describe('advanced settings', () => {
   it('normalises the dotted form to the path form, and refuses what is not a path', () => {
     expect(optionPath('UserVars.SuppressShellWarning')).toBe('/UserVars/SuppressShellWarning')
     expect(optionPath(' /Net/TcpipHeapMax ')).toBe('/Net/TcpipHeapMax')
-    expect(advanced.value.parse([{ path: 'Syslog.global.logDir', value: 'x' }])).toEqual([
-      { path: '/Syslog/global/logDir', value: 'x' },
-    ])
+    expect(
+      advanced.value.parse([{ path: 'UserVars.HostClientWelcomeMessage', value: 'x' }]),
+    ).toEqual([{ path: '/UserVars/HostClientWelcomeMessage', value: 'x' }])
     expect(refusals(advanced, [{ path: 'SuppressShellWarning', value: 1 }])).toEqual([
       'SuppressShellWarning is not an advanced option path like /UserVars/SuppressShellWarning or UserVars.SuppressShellWarning',
     ])
@@ -105,26 +105,26 @@ describe('advanced settings', () => {
     const r = await h.apply(advanced, [
       { path: '/UserVars/SuppressShellWarning', value: 1 },
       { path: '/Net/TcpipHeapMax', value: 1024 }, // already the host's value
-      { path: 'Syslog.global.logDir', value: '[datastore1] logs' },
+      { path: 'UserVars.HostClientWelcomeMessage', value: 'Racked by Midwife' },
     ])
     expect(r.writes).toEqual([
       'esxcli system settings advanced set -o /UserVars/SuppressShellWarning -i 1',
-      'esxcli system settings advanced set -o /Syslog/global/logDir -s [datastore1] logs',
+      'esxcli system settings advanced set -o /UserVars/HostClientWelcomeMessage -s Racked by Midwife',
     ])
     expect(h.state.advanced['/UserVars/SuppressShellWarning']).toBe(1)
-    expect(h.state.syslog.logDir).toBe('[datastore1] logs')
+    expect(h.state.advanced['/UserVars/HostClientWelcomeMessage']).toBe('Racked by Midwife')
     expect(h.output.at(-1)).toBe(
-      'verified: /UserVars/SuppressShellWarning = 1, /Net/TcpipHeapMax = 1024, /Syslog/global/logDir = "[datastore1] logs"\n',
+      'verified: /UserVars/SuppressShellWarning = 1, /Net/TcpipHeapMax = 1024, /UserVars/HostClientWelcomeMessage = "Racked by Midwife"\n',
     )
   })
 
   it('plans nothing when every option already holds its value', async () => {
     const h = host({
-      advanced: { '/UserVars/SuppressShellWarning': 1, '/Syslog/global/logDir': '[] /scratch/log' },
+      advanced: { '/UserVars/SuppressShellWarning': 1, '/UserVars/HostClientWelcomeMessage': 'Hi' },
     })
     const r = await h.apply(advanced, [
       { path: 'UserVars.SuppressShellWarning', value: 1 },
-      { path: '/Syslog/global/logDir', value: '[] /scratch/log' },
+      { path: '/UserVars/HostClientWelcomeMessage', value: 'Hi' },
     ])
     expect(r.writes).toEqual([])
   })
@@ -171,13 +171,17 @@ describe('advanced settings', () => {
 
   it('writes a number wanted for a string option as text', async () => {
     const h = host()
-    const r = await h.apply(advanced, [{ path: '/Syslog/global/logHost', value: 514 }])
+    const r = await h.apply(advanced, [{ path: '/UserVars/HostClientWelcomeMessage', value: 514 }])
     expect(r.writes).toEqual([
-      'esxcli system settings advanced set -o /Syslog/global/logHost -s 514',
+      'esxcli system settings advanced set -o /UserVars/HostClientWelcomeMessage -s 514',
     ])
     expect(
-      (await h.apply(advanced, [{ path: '/Syslog/global/logHost', value: '514' }])).writes,
+      (await h.apply(advanced, [{ path: '/UserVars/HostClientWelcomeMessage', value: '514' }]))
+        .writes,
     ).toEqual([])
+    expect(() => advanced.value.parse([{ path: 'Syslog.global.logDir', value: 'x' }])).toThrow(
+      '/Syslog/global/logDir belongs to the Syslog setting: set it there',
+    )
   })
 })
 

@@ -163,7 +163,7 @@ describe('errors beside the field they are about', () => {
   })
 })
 
-describe('checks across settings (the seam for the registry’s crossChecks)', () => {
+describe('checks across settings (the registry’s crossCheck, as the form runs it)', () => {
   it('finds a port group on a vSwitch the design does not have, at its cell', () => {
     const problems = crossChecks({
       vswitches: [{ name: 'vSwitch0', mtu: 1500, uplinks: ['vmnic0'], standby: [] }],

@@ -61,6 +61,12 @@ function typed(wanted: AdvancedOption, current: AdvancedOption): number | string
  * with `-i` or `-s` as its `Type:` line says, and read back; an option the host does not have
  * fails with ESXi's own words.
  */
+/** Options another setting manages, by lower-cased path, with that setting's title. */
+const OWNED: Record<string, string> = {
+  '/syslog/global/logdir': 'Syslog',
+  '/syslog/global/loghost': 'Syslog',
+}
+
 export const advanced = defineSetting<AdvancedOption[]>({
   key: 'advanced',
   title: 'Advanced settings',
@@ -71,7 +77,6 @@ export const advanced = defineSetting<AdvancedOption[]>({
     { path: '/UserVars/SuppressShellWarning', value: 1 },
     { path: 'UserVars.ESXiShellInteractiveTimeOut', value: 900 },
     { path: '/Net/TcpipHeapMax', value: 1536 },
-    { path: '/Syslog/global/logDir', value: '[] /scratch/log' },
   ],
   value: z
     .array(
@@ -97,6 +102,14 @@ export const advanced = defineSetting<AdvancedOption[]>({
       for (const o of list) {
         if (seen.has(o.path)) ctx.addIssue({ code: 'custom', message: `${o.path} is listed twice` })
         seen.add(o.path)
+        // Two settings managing one value would each undo the other on every run.
+        const owner = OWNED[o.path.toLowerCase()]
+        if (owner) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `${o.path} belongs to the ${owner} setting: set it there`,
+          })
+        }
       }
     }),
   scope: 'site',

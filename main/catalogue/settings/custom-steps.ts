@@ -50,23 +50,19 @@ export const customSteps = defineSetting<CustomStep[]>({
   group: 'custom',
   description:
     'Your own shell lines, each step run only when its check command does not print the expected pattern, and checked again afterwards.',
+  // Nothing another setting manages: two steps fighting over one value never settle.
   example: [
     {
-      name: 'Logs in a folder per host',
-      lines: [
-        'esxcli system syslog config set --logdir=/scratch/log/${hostname}',
-        'esxcli system syslog reload',
-      ],
-      check: 'esxcli system syslog config get',
-      expect: 'Local Log Output: /scratch/log/${hostname}$',
+      name: 'Opt out of the host client CEIP',
+      lines: ['esxcli system settings advanced set -o /UserVars/HostClientCEIPOptIn -i 2'],
+      check: 'esxcli system settings advanced list -o /UserVars/HostClientCEIPOptIn',
+      expect: '^\\s*Int Value: 2$',
     },
     {
-      name: 'Log out idle shells after 15 minutes',
-      lines: [
-        'esxcli system settings advanced set -o /UserVars/ESXiShellInteractiveTimeOut -i 900',
-      ],
-      check: 'esxcli system settings advanced list -o /UserVars/ESXiShellInteractiveTimeOut',
-      expect: '^\\s*Int Value: 900$',
+      name: 'Keep vmk0 on the MAC of ${hostname}’s first NIC',
+      lines: ['esxcli system settings advanced set -o /Net/FollowHardwareMac -i 1'],
+      check: 'esxcli system settings advanced list -o /Net/FollowHardwareMac',
+      expect: '^\\s*Int Value: 1$',
     },
   ],
   value: z

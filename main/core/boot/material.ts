@@ -1,4 +1,7 @@
-import type { BootMaterial, DiscoveryMaterial } from '../../contract/schemas'
+import { installWarning, type InstallOptions } from '../../catalogue/install'
+import { kickstartSections } from '../../catalogue/kickstart'
+import type { KickstartPart } from '../../catalogue/types'
+import { postSection, preSection } from './install-callbacks'
 import { fillTemplate } from './template'
 
 /** Kernel command lines have a length limit; past this, warn the operator. */
@@ -8,23 +11,27 @@ export interface BootTemplates {
   kickstart: string
   /** The generic kickstart for servers no definition names (checks in with PBKEY). */
   discoveryKickstart: string
-  ipxe: string
-  pxelinux: string
   /** resources/client/checkin.sh */
   client: string
 }
 
-export interface BootContext {
+export interface KickstartContext {
   host: { id: number; hostname: string; domain: string; mac: string }
+  /** The site's install options (disk, keyboard, unsupported CPUs). */
+  install: InstallOptions
+  /** What the host's settings decide at install time (a static address, DNS, VLAN...). */
+  parts: KickstartPart[]
   token: string
   /** http://address:port of the check-in listener, as hosts reach it. */
   listenerUrl: string
   /** $6$ crypt of the root password, never the password itself. */
   rootPasswordHash: string
-  mediaBaseUrl: string
+  /**
+   * The listener as an IP literal, for the %pre/%post install callbacks (the
+   * installer may have no DNS); null when it is advertised by name.
+   */
+  callbacks: { address: string; port: number } | null
 }
-
-const MEDIA_PLACEHOLDER = 'http://PXE-SERVER/esxi'
 
 export function kickstartUrl(listenerUrl: string, token: string): string {
   return `${listenerUrl}/ks/${token}.cfg`
@@ -68,11 +75,30 @@ export function compactScript(script: string): string {
     .join('\n')
 }
 
-export function renderKickstart(t: BootTemplates, c: BootContext): string {
-  return fillTemplate(t.kickstart, {
-    fqdn: `${c.host.hostname}.${c.host.domain}`,
-    rootpwHash: c.rootPasswordHash,
+/** %pre and %post: they report installing and installed, which disarms the host's netboot. */
+function installCallbacks(c: KickstartContext): { pre: string; post: string } {
+  if (c.callbacks === null) {
+    const why =
+      '# No install callbacks: the listener is advertised by name, and the installer may have no DNS.'
+    return { pre: why, post: '# Set an IP address under Site to have Midwife disarm netboot.' }
+  }
+  const options = { listener: c.callbacks, token: c.token }
+  return { pre: preSection(options), post: postSection(options) }
+}
+
+export function renderKickstart(t: BootTemplates, c: KickstartContext): string {
+  const sections = kickstartSections({
+    install: c.install,
     mac: c.host.mac,
+    rootPasswordHash: c.rootPasswordHash,
+    parts: c.parts,
+  })
+  return fillTemplate(t.kickstart, {
+    ...installCallbacks(c),
+    fqdn: `${c.host.hostname}.${c.host.domain}`,
+    installWarning: installWarning(c.install),
+    commands: sections.commands.join('\n'),
+    firstboot: sections.firstboot.join('\n'),
     listenerUrl: c.listenerUrl,
     checkinScript: compactScript(personalClient(t.client, c.listenerUrl, c.token)),
   })
@@ -94,6 +120,7 @@ export function oneLiner(listenerUrl: string, token: string): string {
 
 export interface DiscoveryContext {
   listenerUrl: string
+  install: InstallOptions
   enrollmentKey: string
   /** $6$ crypt of the site's discovery root password; null until one is set. */
   rootPasswordHash: string | null
@@ -115,75 +142,23 @@ export function renderDiscoveryKickstart(
   t: BootTemplates,
   c: DiscoveryContext & { rootPasswordHash: string },
 ): string {
+  // No per-host settings: DHCP on the NIC it booted from.
+  const sections = kickstartSections({
+    install: c.install,
+    mac: null,
+    rootPasswordHash: c.rootPasswordHash,
+    parts: [],
+  })
   return fillTemplate(t.discoveryKickstart, {
-    rootpwHash: c.rootPasswordHash,
+    installWarning: installWarning(c.install),
+    commands: sections.commands.join('\n'),
     listenerUrl: c.listenerUrl,
     checkinScript: compactScript(enrollmentClient(t.client, c.listenerUrl, c.enrollmentKey)),
   })
 }
 
-/** The lines for servers no definition names: a PXE menu or stateless boot serves one to all. */
-export function discoveryMaterial(t: BootTemplates, c: DiscoveryContext): DiscoveryMaterial {
-  const warnings = listenerWarnings(c.listenerUrl)
-  const bootOptions = pbhostOptions(c.listenerUrl, c.enrollmentKey)
-  const kickstartUrl = discoveryKickstartUrl(c.listenerUrl, c.enrollmentKey)
-  if (!c.rootPasswordHash) {
-    warnings.push(
-      'Set a discovery root password under Site: until then the generic kickstart is not served.',
-    )
-  }
-  return {
-    bootOptions,
-    kickstartUrl,
-    kickstart: c.rootPasswordHash
-      ? renderDiscoveryKickstart(t, { ...c, rootPasswordHash: c.rootPasswordHash })
-      : null,
-    pxelinuxAppend: fillTemplate(t.pxelinux, {
-      kernelOptions: `ks=${kickstartUrl} ${bootOptions}`,
-    }).trimEnd(),
-    hasRootPassword: c.rootPasswordHash !== null,
-    secrets: [c.enrollmentKey, ...(c.rootPasswordHash ? [c.rootPasswordHash] : [])],
-    warnings,
-  }
-}
-
-function listenerWarnings(listenerUrl: string): string[] {
-  return /^http:\/\/(127\.|localhost|\[::1\])/.test(listenerUrl)
-    ? [
-        `The listener is advertised as ${listenerUrl}, which only this machine can reach; set the advertised address under Site.`,
-      ]
-    : []
-}
-
-export function bootMaterial(t: BootTemplates, c: BootContext): BootMaterial {
-  const warnings = listenerWarnings(c.listenerUrl)
-  const ksUrl = kickstartUrl(c.listenerUrl, c.token)
-  const kernelOptions = `ks=${ksUrl}`
-  const fqdn = `${c.host.hostname}.${c.host.domain}`
-  let media = c.mediaBaseUrl.replace(/\/+$/, '')
-  if (media === '') {
-    media = MEDIA_PLACEHOLDER
-    warnings.push(
-      `The installer media URL is not set, so the iPXE script points at ${MEDIA_PLACEHOLDER}; set it under Site.`,
-    )
-  }
-  const pxelinuxAppend = fillTemplate(t.pxelinux, { kernelOptions }).trimEnd()
-  const ipxeScript = fillTemplate(t.ipxe, { fqdn, mediaBaseUrl: media, kernelOptions })
-  for (const line of [pxelinuxAppend, ...ipxeScript.split('\n')]) {
-    if (line.length > KERNEL_LINE_WARN) {
-      warnings.push(
-        `A boot line is ${line.length} characters; ESXi's kernel command line limit is near ${KERNEL_LINE_WARN}.`,
-      )
-    }
-  }
-  return {
-    hostId: c.host.id,
-    kickstartUrl: ksUrl,
-    kickstart: renderKickstart(t, c),
-    pxelinuxAppend,
-    ipxeScript,
-    oneLiner: oneLiner(c.listenerUrl, c.token),
-    secrets: [c.token, c.rootPasswordHash],
-    warnings,
-  }
+/** Kernel options an install needs besides ks= (allowLegacyCPU=true). */
+export function installBootOptions(c: Pick<KickstartContext, 'install' | 'parts'>): string[] {
+  return kickstartSections({ install: c.install, mac: null, rootPasswordHash: '', parts: c.parts })
+    .bootOptions
 }

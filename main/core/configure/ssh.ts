@@ -29,9 +29,13 @@ export class ConnectError extends Error {}
 export class CommandTimeout extends Error {}
 
 export class EsxSession implements EsxShell {
+  /** Why the connection ended under us, once it has. */
+  private lost: Error | null = null
+
   private constructor(
     private readonly ssh: NodeSSH,
     private readonly commandTimeoutMs: number,
+    private readonly where: string,
   ) {}
 
   /**
@@ -83,10 +87,20 @@ export class EsxSession implements EsxShell {
       }
       throw new ConnectError(`SSH connection to ${where} failed: ${msg}`)
     }
-    return new EsxSession(ssh, o.commandTimeoutMs)
+    // node-ssh listens for errors only while it connects. A session that drops
+    // later (the management address moved, the host rebooted) makes ssh2 emit
+    // 'error' with nobody listening, which would take the whole process down;
+    // the drop shows instead as commands without an exit code, or refused.
+    const session = new EsxSession(ssh, o.commandTimeoutMs, where)
+    ssh.connection?.on('error', (err: Error) => (session.lost = err))
+    return session
   }
 
   async exec(command: string): Promise<ShellResult> {
+    if (!this.ssh.isConnected()) {
+      const why = this.lost ? `: ${this.lost.message}` : ''
+      throw new ConnectError(`the SSH session to ${this.where} has ended${why}`)
+    }
     let channel: { close(): void } | undefined
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {

@@ -6,7 +6,7 @@ import { BUSY, IllegalTransition } from '../lifecycle/table'
 import type { Notifier } from '../notify'
 import { newToken, tokenHash, type SecretBox } from '../secrets'
 import type { SiteService } from '../site/site-service'
-import { settingByKey } from '../../catalogue/registry'
+import { crossCheck, resolveSpec, settingByKey } from '../../catalogue/registry'
 import type { DefinitionFields, HostRecord, Store, StoredSpec } from '../store'
 import { publicSpec, sealSpec } from './spec'
 import { hostName, toHost } from './host-view'
@@ -68,16 +68,25 @@ export class HostsService {
   }
 
   save(input: HostInput): Host {
-    const { id, rootPassword, spec, clearSecrets, ...rest } = HostInput.parse(input)
+    const { id, rootPassword, spec, clearSecrets, esxiVersion, secureBoot, ...rest } =
+      HostInput.parse(input)
     const existing = id === undefined ? undefined : this.record(id)
     const fields: DefinitionFields = {
       ...rest,
       serial: rest.serial ?? null,
+      // Left out: as stored (a form that does not show them keeps them).
+      esxiVersion:
+        esxiVersion === undefined ? (existing?.definition?.esxiVersion ?? null) : esxiVersion,
+      secureBoot:
+        secureBoot === undefined ? (existing?.definition?.secureBoot ?? null) : secureBoot,
       spec: sealSpec(this.secrets, spec, existing?.definition?.spec ?? {}, clearSecrets),
     }
     const conflict =
       this.store.hosts.findConflict(fields, id) ?? this.addressConflict(fields.spec, id)
     if (conflict) throw new ApiCallError('conflict', conflict)
+    // Rules across settings, on what the host will be: the profile and its own values together.
+    const problems = resolvedProblems(fields, this.store.settings.profile().spec)
+    if (problems.length > 0) throw new ApiCallError('invalid', problems.join('; '))
     const sealedPassword = rootPassword === undefined ? null : this.secrets.seal(rootPassword)
 
     let hostId: number
@@ -268,9 +277,9 @@ export class HostsService {
 
   /**
    * Re-arms a host for a new install: a new token (the old one answers 410),
-   * and the host waits to check in again. Its hardware identity is kept and
-   * checked; its host keys and address are forgotten, since a new install
-   * has new ones.
+   * its netboot armed again (back to defined), and the host waits to check in
+   * again. Its hardware identity is kept and checked; its host keys, address
+   * and the last install report are forgotten, since a new install has new ones.
    */
   reinstall(id: number): Host {
     const h = this.record(id)
@@ -285,6 +294,7 @@ export class HostsService {
         this.store.hosts.setIdentity(id, { ...h.identity, sshHostKeys: [], managementIp: null })
       }
       this.store.hosts.setAttention(id, null)
+      this.store.hosts.setInstall(id, null)
     }
     this.move(() => {
       if (h.state === 'defined') {
@@ -329,8 +339,21 @@ function audited(f: DefinitionFields): Record<string, unknown> {
     fqdn: `${f.hostname}.${f.domain}`,
     mac: f.mac,
     serial: f.serial,
+    esxiVersion: f.esxiVersion ?? null,
+    secureBoot: f.secureBoot ?? null,
     spec: publicSpec(f.spec).spec,
   }
+}
+
+/** Cross-setting problems of a definition's resolved spec, as "spec.key: message". */
+export function resolvedProblems(
+  def: { hostname: string; domain: string; spec: StoredSpec },
+  profile: StoredSpec,
+): string[] {
+  const values = Object.fromEntries(
+    resolveSpec(def, profile, def.spec).map((r) => [r.key, r.value]),
+  )
+  return crossCheck(values).map((p) => `spec.${[p.key, ...(p.path ?? [])].join('.')}: ${p.message}`)
 }
 
 /** The IPv4 addresses a host's own values give it (management address, VMkernel NICs). */

@@ -1,7 +1,9 @@
 import { resolveSpec } from '../../catalogue/registry'
 import { InstallOptions } from '../../catalogue/install'
 import { ProfileInput, type Profile, type ProfileImpact } from '../../contract/schemas'
+import { ApiCallError } from '../../contract/api'
 import { hostName } from '../hosts/host-view'
+import { resolvedProblems } from '../hosts/hosts-service'
 import { publicSpec, sealSpec } from '../hosts/spec'
 import type { Notifier } from '../notify'
 import type { SecretBox } from '../secrets'
@@ -59,17 +61,35 @@ export class ProfileService {
     return changes
   }
 
+  /** Hosts whose resolved spec this profile would make inconsistent (a gateway outside its subnet). */
+  private problems(spec: StoredSpec): ProfileImpact['problems'] {
+    return this.store.hosts.list().flatMap((h) =>
+      h.definition
+        ? resolvedProblems(h.definition, spec).map((message) => ({
+            hostId: h.id,
+            name: hostName(h),
+            message,
+          }))
+        : [],
+    )
+  }
+
   preview(input: ProfileInput): ProfileImpact {
     const next = this.next(input)
     return {
       profile: { ...publicSpec(next.spec), install: next.install },
       changes: this.impact(this.stored().spec, next.spec),
+      problems: this.problems(next.spec),
     }
   }
 
   save(input: ProfileInput): ProfileImpact {
     const before = this.stored().spec
     const next = this.next(input)
+    const problems = this.problems(next.spec)
+    if (problems.length > 0) {
+      throw new ApiCallError('invalid', problems.map((p) => `${p.name}: ${p.message}`).join('; '))
+    }
     const changes = this.impact(before, next.spec)
     this.store.transaction(() => {
       this.store.settings.saveProfile(next.spec, next.install)
@@ -80,6 +100,6 @@ export class ProfileService {
       })
     })
     for (const c of changes) this.notify.host(c.hostId)
-    return { profile: this.get(), changes }
+    return { profile: this.get(), changes, problems: [] }
   }
 }

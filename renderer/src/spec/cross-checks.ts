@@ -3,22 +3,23 @@
 // host uses. Each value is valid alone; these look at the spec a host is
 // configured to (the site profile's values and its own).
 //
-// SEAM: the registry is getting a `crossChecks` hook (main/catalogue/registry.ts)
-// that the API will run too. Until it lands, this file calls the one pure
-// cross-setting check the catalogue has (switching-checks.ts); when it does,
-// `crossChecks` below becomes a call to the registry's hook and nothing else
-// in the form changes: problems keep the { key, path, message } shape.
-import { settingByKey } from '../../../main/catalogue/registry'
-import { checkSwitchingDesign, type SpecProblem } from '../../../main/catalogue/switching-checks'
+// The rules live in the catalogue's registry (`crossCheck`), which the API
+// runs too, so the form and a save agree on every problem.
+import {
+  crossCheck,
+  settingByKey,
+  type SpecProblem as Problem,
+} from '../../../main/catalogue/registry'
 import { isSecret } from './draft'
 
-export type { SpecProblem }
+/** A problem placed at a field: an empty path is the setting as a whole. */
+export type SpecProblem = Problem & { path: Array<string | number> }
 
 export const NO_ADDRESSES: ReadonlyMap<string, string> = new Map()
 
 /** Problems across the settings of one resolved spec (values already parsed by their schemas). */
 export function crossChecks(spec: Record<string, unknown>): SpecProblem[] {
-  return checkSwitchingDesign(spec)
+  return crossCheck(spec).map((p) => ({ ...p, path: p.path ?? [] }))
 }
 
 /**

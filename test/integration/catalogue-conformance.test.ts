@@ -1,0 +1,106 @@
+// The catalogue end to end, generated from the registry: every setting that
+// keeps the SSH connection gets its example through schema -> store (the
+// site profile or the host's own spec, by its scope) -> plan -> approve ->
+// apply -> verify, over real SSH against the simulator with the output of
+// ESXi 7.0.3, 8.0.2 and 9.0; then a second plan and run that write nothing.
+// A setting a release refuses (a licence on 9.0) must block the plan instead.
+// Settings that move or end the connection have their own tests
+// (move-management, catalogue-security-ssh): a second run cannot reach a
+// host whose SSH was switched off, nor one that moved off loopback.
+import { afterEach, describe, expect, it } from 'vitest'
+import { SETTINGS } from '../../main/catalogue/registry'
+import { isWriteCommand } from '../esxi-sim/interpreter'
+import { ESXI_PROFILES, profileVersion } from '../esxi-sim/profile'
+import { sampleHost, startTestApp, type TestApp } from '../support/app'
+import { createSimHost, type SimHost } from '../support/esxi-host'
+import { approveAndWait, checkIn } from '../support/flow'
+
+let t: TestApp | undefined
+let esx: SimHost | undefined
+afterEach(async () => {
+  await t?.close()
+  await esx?.close()
+  t = esx = undefined
+})
+
+const keeps = SETTINGS.filter((s) => s.connection === 'keeps' && s.scope !== 'identity')
+
+for (const profile of ESXI_PROFILES) {
+  describe(`the catalogue on ESXi ${profile}`, () => {
+    const version = profileVersion(profile).version
+    const refused = keeps.filter((s) => s.unsupported?.(version))
+    const taken = keeps.filter((s) => !s.unsupported?.(version))
+
+    it('applies every example through the store, the plan and a run, then writes nothing the second time', async () => {
+      t = await startTestApp()
+      esx = await createSimHost({ profile })
+      const ssh = await esx.startSsh(sampleHost.rootPassword)
+      const examples = (scope: 'site' | 'host') =>
+        Object.fromEntries(taken.filter((s) => s.scope === scope).map((s) => [s.key, s.example]))
+      t.app.saveProfile({ spec: examples('site') })
+      const host = t.app.saveHost({
+        ...sampleHost,
+        spec: examples('host'),
+        mac: esx.state().nics[0]?.mac as string,
+        sshPort: ssh.port,
+      })
+      await checkIn(t.app, esx, host)
+
+      const plan = await t.app.planHost(host.id)
+      expect(plan.blocked).toBeNull()
+      expect(plan.esxiVersion).toBe(version)
+      const planned = plan.items.map((i) => i.key)
+      for (const s of taken) expect(planned, s.key).toContain(s.key)
+      const first = await approveAndWait(t.app, host.id)
+      expect(first.error).toBeNull()
+      for (const step of first.steps) expect(step.state, step.key).toBe('done')
+
+      const again = await t.app.planHost(host.id)
+      expect(
+        again.items.filter((i) => i.status !== 'same').map((i) => i.key),
+        'settings that still plan a change after being applied',
+      ).toEqual([])
+      expect(again.writes).toBe(0)
+      const mark = esx.logMark()
+      const second = await approveAndWait(t.app, host.id)
+      expect(second.state).toBe('done')
+      expect(esx.writesSince(mark)).toEqual([])
+      expect(esx.state().log.slice(mark).filter(isWriteCommand)).toEqual([])
+    })
+
+    if (refused.length > 0) {
+      it(`refuses ${refused.map((s) => s.key).join(', ')} in the plan, with the reason`, async () => {
+        t = await startTestApp()
+        esx = await createSimHost({ profile })
+        const ssh = await esx.startSsh(sampleHost.rootPassword)
+        t.app.saveProfile({
+          spec: Object.fromEntries(
+            refused.filter((s) => s.scope === 'site').map((s) => [s.key, s.example]),
+          ),
+        })
+        const host = t.app.saveHost({
+          ...sampleHost,
+          spec: {
+            ...sampleHost.spec,
+            ...Object.fromEntries(
+              refused.filter((s) => s.scope === 'host').map((s) => [s.key, s.example]),
+            ),
+          },
+          mac: esx.state().nics[0]?.mac as string,
+          sshPort: ssh.port,
+        })
+        await checkIn(t.app, esx, host)
+        const mark = esx.logMark()
+        const plan = await t.app.planHost(host.id)
+        expect(plan.blocked).not.toBeNull()
+        for (const s of refused) {
+          const item = plan.items.find((i) => i.key === s.key)
+          expect(item?.status).toBe('unsupported')
+          expect(item?.note).toBe(s.unsupported?.(version))
+        }
+        expect(() => t?.app.approveHost(host.id, plan.id)).toThrow(/cannot approve/)
+        expect(esx.writesSince(mark)).toEqual([])
+      })
+    }
+  })
+}

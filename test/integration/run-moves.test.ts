@@ -1,0 +1,76 @@
+// A run that moves the management network: planned, approved and run through
+// the App against the simulated host, whose sshd answers only at vmk0's
+// address. The run ends verified at the new address and the host is bound
+// there; a gateway that does not answer rolls the host back, fails the step
+// with the reason, and leaves the host bound where it was.
+import { afterEach, describe, expect, it } from 'vitest'
+import { sampleHost, startTestApp, type TestApp } from '../support/app'
+import { createSimHost, managementNetwork, type SimHost } from '../support/esxi-host'
+import { approveAndWait, checkIn } from '../support/flow'
+
+let t: TestApp | undefined
+let esx: SimHost | undefined
+afterEach(async () => {
+  await t?.close()
+  await esx?.close()
+  t = esx = undefined
+})
+
+async function setup(reachable: string[]) {
+  t = await startTestApp({ moveDeadlineMs: 4_000 })
+  esx = await createSimHost({
+    ...managementNetwork('127.0.10.10', '255.255.255.0', '127.0.10.1'),
+    reachable,
+    managementVlans: [0, 20],
+  })
+  const sshd = await esx.startSsh(sampleHost.rootPassword)
+  const host = t.app.saveHost({
+    ...sampleHost,
+    mac: esx.state().nics[0]?.mac as string,
+    sshPort: sshd.port,
+    spec: {
+      ...sampleHost.spec,
+      mgmtAddress: '127.0.20.10/24',
+      defaultGateway: '127.0.20.1',
+      mgmtVlan: 20,
+    },
+  })
+  await checkIn(t.app, esx, host)
+  expect(t.app.getHost(host.id).identity?.managementIp).toBe('127.0.10.10')
+  return { t, esx, host }
+}
+
+describe('a run that moves the management network', () => {
+  it('ends verified at the new address, and the host is bound there', async () => {
+    const { t, esx, host } = await setup(['127.0.10.1', '127.0.20.1'])
+    const plan = await t.app.planHost(host.id)
+    expect(plan.items.find((i) => i.key === 'mgmtAddress')).toMatchObject({
+      status: 'change',
+      current: '127.0.10.10/24',
+      wanted: '127.0.20.10/24',
+      note: 'moves the SSH connection',
+    })
+    const run = await approveAndWait(t.app, host.id)
+    expect(run.error).toBeNull()
+    for (const s of run.steps) expect(s.state, s.key).toBe('done')
+    const vmk0 = esx.state().vmknics.find((v) => v.name === 'vmk0')
+    expect(vmk0?.ipv4.address).toBe('127.0.20.10')
+    expect(t.app.getHost(host.id).identity?.managementIp).toBe('127.0.20.10')
+    expect(t.app.getHost(host.id).state).toBe('configured')
+
+    // At the new address, nothing is left to change.
+    const again = await t.app.planHost(host.id)
+    expect(again.address).toBe('127.0.20.10')
+    expect(again.writes).toBe(0)
+  })
+
+  it('rolls back when the new gateway does not answer, and says why', async () => {
+    const { t, esx, host } = await setup(['127.0.10.1'])
+    const run = await approveAndWait(t.app, host.id)
+    expect(run.state).toBe('failed')
+    expect(run.error).toMatch(/127\.0\.20\.1/)
+    const vmk0 = esx.state().vmknics.find((v) => v.name === 'vmk0')
+    expect(vmk0?.ipv4.address).toBe('127.0.10.10')
+    expect(t.app.getHost(host.id).identity?.managementIp).toBe('127.0.10.10')
+  })
+})

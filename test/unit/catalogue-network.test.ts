@@ -1,0 +1,417 @@
+// Syslog and the management network settings, one edge at a time: what each
+// refuses and in which words, what it reads from a host in every state, what
+// it plans from there, and that the plan's commands are the ones the
+// management move's script runs.
+import { describe, expect, it } from 'vitest'
+import { crossCheck, csvColumns, HostSpec } from '../../main/catalogue/registry'
+import { commandLine } from '../../main/catalogue/shell'
+import { defaultGateway } from '../../main/catalogue/settings/default-gateway'
+import { mgmtAddress } from '../../main/catalogue/settings/mgmt-address'
+import { mgmtVlan } from '../../main/catalogue/settings/mgmt-vlan'
+import { syslog, type SyslogValue } from '../../main/catalogue/settings/syslog'
+import type { AnySetting, Change, Shell } from '../../main/catalogue/types'
+import { applySetting, CachedReader } from '../../main/core/configure/apply'
+import { moveSteps, scriptPhase } from '../../main/core/configure/move-management'
+import { isWriteCommand } from '../esxi-sim/interpreter'
+import { ESXI_PROFILES } from '../esxi-sim/profile'
+import type { SimOverrides } from '../esxi-sim/state'
+import { memoryHost } from '../support/sim-shell'
+
+const ctx = { hostname: 'esx01', domain: 'lab.local', address: '127.0.0.1', version: '8.0.2' }
+
+/** The messages a schema gives for a value, or [] when it takes it. */
+function refusals(setting: AnySetting, value: unknown): string[] {
+  const r = setting.value.safeParse(value)
+  return r.success ? [] : r.error.issues.map((i) => i.message)
+}
+
+const words = (changes: Change[]) =>
+  changes.flatMap((c) => c.commands.map((x) => commandLine(x.words)))
+
+async function read(setting: AnySetting, shell: Shell): Promise<unknown> {
+  return setting.read(new CachedReader(shell, '8.0.2'), ctx, undefined)
+}
+
+async function apply(setting: AnySetting, shell: Shell, wanted: unknown) {
+  return applySetting(
+    shell,
+    new CachedReader(shell, '8.0.2'),
+    setting,
+    wanted,
+    ctx,
+    () => undefined,
+  )
+}
+
+/** A memory host; its log tells what was written. */
+function host(overrides: SimOverrides = {}) {
+  const h = memoryHost(overrides)
+  return { ...h, writes: () => h.state.log.filter(isWriteCommand) }
+}
+
+describe('syslog', () => {
+  const wanted = (v: unknown) => syslog.value.parse(v)
+
+  it('writes each log host out in full, so what is stored is what the host prints', () => {
+    expect(
+      wanted({
+        hosts: [
+          '10.0.0.5',
+          'TCP://log.lab.local',
+          'ssl://10.0.0.6',
+          '[fd00::5]:1514',
+          'udp://10.0.0.7:5514',
+        ],
+      }).hosts,
+    ).toEqual([
+      'udp://10.0.0.5:514',
+      'tcp://log.lab.local:514',
+      'ssl://10.0.0.6:1514',
+      'udp://[fd00::5]:1514',
+      'udp://10.0.0.7:5514',
+    ])
+  })
+
+  it('refuses what is not a log host, saying what is wrong with it', () => {
+    const like = 'like udp://10.0.0.5:514 or ssl://loghost.lab.local:1514'
+    const cases: Array<[string, string]> = [
+      ['http://10.0.0.5:514', 'http://10.0.0.5:514: the protocol is udp, tcp or ssl, not http'],
+      ['udp://10.0.0.5:70000', 'udp://10.0.0.5:70000: the port is a number from 1 to 65535'],
+      ['udp://10.0.0.5:', 'udp://10.0.0.5:: the port is a number from 1 to 65535'],
+      ['tcp://log_host:514', 'tcp://log_host:514: log_host is not an address or a DNS name'],
+      ['udp://[fd00::zz]:514', 'udp://[fd00::zz]:514: [fd00::zz] is not an address or a DNS name'],
+      ['10.0.0.5:abc', `10.0.0.5:abc is not a log host ${like}`],
+      ['', `an empty value is not a log host ${like}`],
+    ]
+    for (const [host, message] of cases)
+      expect(refusals(syslog, { hosts: [host] })).toEqual([message])
+    // The same host, written two ways, is one host listed twice.
+    expect(refusals(syslog, { hosts: ['10.0.0.5', 'udp://10.0.0.5:514'] })).toEqual([
+      'a log host is listed twice',
+    ])
+    expect(refusals(syslog, { hosts: [], logDir: 'scratch/log' })).toEqual([
+      'scratch/log is not a log directory: an absolute path like /scratch/log or a datastore path like [datastore1] logs',
+    ])
+    expect(refusals(syslog, { hosts: [], logDir: '[] /scratch/log' })).toHaveLength(1)
+  })
+
+  it('on a fresh host opens the ruleset first, then sets, then reloads', async () => {
+    const h = host()
+    const current = (await read(syslog, h.shell)) as SyslogValue
+    expect(current).toEqual({ hosts: [], logDir: '/scratch/log', firewallOpen: false })
+    const plan = syslog.diff(
+      current,
+      wanted({ hosts: ['10.0.0.5'], logDir: '[datastore1] logs' }),
+      ctx,
+    )
+    expect(words(plan)).toEqual([
+      'esxcli network firewall ruleset set -r syslog -e true',
+      "esxcli system syslog config set --loghost=udp://10.0.0.5:514 '--logdir=[datastore1] logs'",
+      'esxcli system syslog reload',
+    ])
+  })
+
+  it('sets only what differs: the directory alone, or the hosts alone', () => {
+    const now: SyslogValue = {
+      hosts: ['udp://10.0.0.5:514'],
+      logDir: '/scratch/log',
+      firewallOpen: true,
+    }
+    expect(
+      words(syslog.diff(now, { hosts: now.hosts, logDir: '/vmfs/volumes/ds1/logs' }, ctx)),
+    ).toEqual([
+      'esxcli system syslog config set --logdir=/vmfs/volumes/ds1/logs',
+      'esxcli system syslog reload',
+    ])
+    // No wanted directory: the host keeps its own, whatever it is.
+    expect(syslog.diff(now, { hosts: now.hosts }, ctx)).toEqual([])
+    expect(
+      words(syslog.diff(now, { hosts: ['tcp://10.0.0.5:514', 'udp://10.0.0.5:514'] }, ctx)),
+    ).toEqual([
+      'esxcli system syslog config set --loghost=tcp://10.0.0.5:514,udp://10.0.0.5:514',
+      'esxcli system syslog reload',
+    ])
+  })
+
+  it('an open ruleset and the right hosts in another order still differ: order is kept', () => {
+    const now: SyslogValue = {
+      hosts: ['udp://a:514', 'udp://b:514'],
+      logDir: '/scratch/log',
+      firewallOpen: true,
+    }
+    expect(syslog.diff(now, { hosts: ['udp://b:514', 'udp://a:514'] }, ctx)).toHaveLength(1)
+  })
+
+  it('opens a closed ruleset even when the configuration is already right', () => {
+    const now: SyslogValue = {
+      hosts: ['udp://10.0.0.5:514'],
+      logDir: '/scratch/log',
+      firewallOpen: false,
+    }
+    expect(words(syslog.diff(now, { hosts: now.hosts }, ctx))).toEqual([
+      'esxcli network firewall ruleset set -r syslog -e true',
+    ])
+    expect(syslog.show(now)).toBe(
+      'to udp://10.0.0.5:514; logs in /scratch/log (syslog firewall closed)',
+    )
+  })
+
+  it('removes every log host with an empty --loghost, leaving the ruleset alone', async () => {
+    const h = host({ syslog: { remoteHost: 'udp://10.0.0.5:514', logDir: '' } })
+    const r = await apply(syslog, h.shell, { hosts: [] })
+    expect(h.writes()).toEqual([
+      'esxcli system syslog config set --loghost=',
+      'esxcli system syslog reload',
+    ])
+    expect(r.after).toEqual({ hosts: [], logDir: '/scratch/log', firewallOpen: false })
+    expect(syslog.show(r.after as SyslogValue)).toBe('no remote log host; logs in /scratch/log')
+  })
+
+  it('takes a host configured by hand in short form as the same host', async () => {
+    const h = host({
+      syslog: { remoteHost: '10.0.0.5, tcp://log.lab.local', logDir: '' },
+      firewall: { ...memoryHost().state.firewall, rulesets: { syslog: true } },
+    })
+    const r = await apply(
+      syslog,
+      h.shell,
+      wanted({ hosts: ['10.0.0.5', 'tcp://log.lab.local:514'] }),
+    )
+    expect(r.writes).toBe(0)
+  })
+
+  it('maps to CSV columns and back', () => {
+    const v = wanted({ hosts: ['10.0.0.5', 'ssl://log.lab.local'], logDir: '[datastore1] logs' })
+    const row = syslog.csv?.toCsv(v) ?? {}
+    expect(row).toEqual({
+      syslog_hosts: 'udp://10.0.0.5:514 ssl://log.lab.local:1514',
+      syslog_logdir: '[datastore1] logs',
+    })
+    expect(syslog.csv?.fromCsv(row)).toEqual(v)
+    expect(syslog.csv?.fromCsv({ syslog_hosts: '', syslog_logdir: '' })).toBeUndefined()
+  })
+})
+
+describe('management address', () => {
+  it('refuses what is not a host address with its prefix', () => {
+    expect(refusals(mgmtAddress, '10.0.0.11')).toEqual([
+      '10.0.0.11 is not an address with its prefix, like 10.0.0.11/24',
+    ])
+    expect(refusals(mgmtAddress, '10.0.0.0/24')).toEqual([
+      '10.0.0.0 is the network address of 10.0.0.0/24, not a host address',
+    ])
+    expect(refusals(mgmtAddress, '10.0.0.255/24')).toEqual([
+      '10.0.0.255 is the broadcast address of 10.0.0.0/24, not a host address',
+    ])
+    expect(refusals(mgmtAddress, '10.0.0.300/24')).toHaveLength(1)
+  })
+
+  it('reads a static address as address/prefix, and a DHCP lease as never the wanted one', async () => {
+    expect(await read(mgmtAddress, host().shell)).toBe('127.0.0.1/8')
+    const lease = { address: '10.0.0.11', netmask: '255.255.255.0', gateway: '10.0.0.1' }
+    const h = host({ dhcpLeases: { vmk0: lease } })
+    await h.shell.exec('esxcli network ip interface ipv4 set -i vmk0 -t dhcp')
+    const current = await read(mgmtAddress, h.shell)
+    expect(current).toBe('10.0.0.11/24 (DHCP)')
+    expect(words(mgmtAddress.diff(current as string, '10.0.0.11/24', ctx))).toEqual([
+      'esxcli network ip interface ipv4 set -i vmk0 -t static -I 10.0.0.11 -N 255.255.255.0',
+    ])
+    expect(mgmtAddress.diff('10.0.0.11/24', '10.0.0.11/24', ctx)).toEqual([])
+  })
+
+  it('puts a known address in the kickstart network line', () => {
+    expect(mgmtAddress.kickstart?.('10.0.0.11/24')).toEqual({
+      network: { bootproto: 'static', ip: '10.0.0.11', netmask: '255.255.255.0' },
+    })
+  })
+})
+
+describe('default gateway', () => {
+  it('adds a default route where there is none, and replaces one in a single command', async () => {
+    const h = host({
+      vmknics: memoryHost().state.vmknics.map((v) => ({
+        ...v,
+        ipv4: {
+          ...v.ipv4,
+          address: '10.0.0.11',
+          netmask: '255.255.255.0',
+          broadcast: '10.0.0.255',
+        },
+      })),
+    })
+    expect(await read(defaultGateway, h.shell)).toBe('')
+    expect(defaultGateway.show('')).toBe('(no default route)')
+    expect(words(defaultGateway.diff('', '10.0.0.1', ctx))).toEqual([
+      'esxcli network ip route ipv4 add --gateway 10.0.0.1 --network default',
+    ])
+    expect(words(defaultGateway.diff('10.0.0.254', '10.0.0.1', ctx))).toEqual([
+      'esxcfg-route 10.0.0.1',
+    ])
+    expect(defaultGateway.diff('10.0.0.1', '10.0.0.1', ctx)).toEqual([])
+
+    // On a host whose duplicate adds fail, adding then replacing then repeating writes once each.
+    await apply(defaultGateway, h.shell, '10.0.0.1')
+    await apply(defaultGateway, h.shell, '10.0.0.254')
+    expect((await apply(defaultGateway, h.shell, '10.0.0.254')).writes).toBe(0)
+    expect(h.writes()).toEqual([
+      'esxcli network ip route ipv4 add --gateway 10.0.0.1 --network default',
+      'esxcfg-route 10.0.0.254',
+    ])
+    expect((await h.shell.exec('esxcfg-route')).stdout).toBe(
+      'VMkernel default gateway is 10.0.0.254\n',
+    )
+  })
+
+  it('a gateway outside every VMkernel subnet fails with what ESXi says', async () => {
+    const h = host()
+    await expect(apply(defaultGateway, h.shell, '10.0.0.1')).rejects.toThrow(
+      /Unable to set VMkernel gateway/,
+    )
+  })
+
+  it('refuses what is not an address', () => {
+    expect(refusals(defaultGateway, '10.0.0')).toEqual([
+      '10.0.0 is not an IPv4 address like 10.0.0.2',
+    ])
+  })
+
+  it('is cross-checked against the management address, at the gateway field', () => {
+    const r = HostSpec.safeParse({ mgmtAddress: '10.0.0.11/24', defaultGateway: '10.0.1.1' })
+    expect(r.success).toBe(false)
+    expect(r.error?.issues.map((i) => ({ path: i.path, message: i.message }))).toEqual([
+      { path: ['defaultGateway'], message: 'gateway 10.0.1.1 is not in 10.0.0.0/24' },
+    ])
+    expect(crossCheck({ mgmtAddress: '10.0.0.11/24', defaultGateway: '10.0.0.11' })).toEqual([
+      { key: 'defaultGateway', message: 'gateway 10.0.0.11 is the management address itself' },
+    ])
+    expect(crossCheck({ mgmtAddress: '10.0.0.11/24', defaultGateway: '10.0.0.0' })).toEqual([
+      { key: 'defaultGateway', message: 'gateway 10.0.0.0 is the network address of 10.0.0.0/24' },
+    ])
+    expect(crossCheck({ mgmtAddress: '10.0.0.11/24', defaultGateway: '10.0.0.255' })).toEqual([
+      {
+        key: 'defaultGateway',
+        message: 'gateway 10.0.0.255 is the broadcast address of 10.0.0.0/24',
+      },
+    ])
+    // A /31 has no network or broadcast address: its other half is the gateway.
+    expect(crossCheck({ mgmtAddress: '10.0.0.10/31', defaultGateway: '10.0.0.11' })).toEqual([])
+    expect(
+      HostSpec.safeParse({ mgmtAddress: '10.0.0.11/24', defaultGateway: '10.0.0.1' }).success,
+    ).toBe(true)
+    // Only one of the two known (the address may come with the install): nothing to compare.
+    expect(HostSpec.safeParse({ defaultGateway: '10.0.1.1' }).success).toBe(true)
+  })
+
+  it('gives each bad value its own message, with no cross-check on top', () => {
+    const r = HostSpec.safeParse({ mgmtAddress: '10.0.0.11', defaultGateway: '10.0.1.1' })
+    expect(r.error?.issues.map((i) => ({ path: i.path, message: i.message }))).toEqual([
+      {
+        path: ['mgmtAddress'],
+        message: '10.0.0.11 is not an address with its prefix, like 10.0.0.11/24',
+      },
+    ])
+  })
+})
+
+describe('management VLAN', () => {
+  it('refuses anything but a whole number from 0 to 4095', () => {
+    for (const bad of [-1, 4096, 1.5, '20', null])
+      expect(refusals(mgmtVlan, bad), String(bad)).toHaveLength(1)
+    expect(refusals(mgmtVlan, 4096)).toEqual([
+      'a VLAN ID is a whole number from 0 to 4095 (4095 passes every VLAN to guests)',
+    ])
+    expect(refusals(mgmtVlan, 0)).toEqual([])
+  })
+
+  it('reads and sets the Management Network port group', async () => {
+    const h = host()
+    expect(await read(mgmtVlan, h.shell)).toBe(0)
+    const r = await apply(mgmtVlan, h.shell, 20)
+    expect(r.after).toBe(20)
+    expect(h.writes()).toEqual([
+      'esxcli network vswitch standard portgroup set -p Management Network -v 20',
+    ])
+    expect(mgmtVlan.show(0)).toBe('VLAN 0 (untagged)')
+  })
+
+  it('says so when the host has no Management Network port group', async () => {
+    const h = host({ portgroups: [{ name: 'VM Network', vswitch: 'vSwitch0', vlanId: 0 }] })
+    await expect(read(mgmtVlan, h.shell)).rejects.toThrow(
+      'this host has no port group named Management Network (port groups: VM Network)',
+    )
+  })
+
+  it('adds --vlanid to the kickstart only for a tagged VLAN', () => {
+    expect(mgmtVlan.kickstart?.(0)).toEqual({})
+    expect(mgmtVlan.kickstart?.(20)).toEqual({ network: { vlanid: '20' } })
+  })
+})
+
+describe('the management network settings together', () => {
+  it.each(ESXI_PROFILES)(
+    'ESXi %s: address, then gateway, then VLAN apply and verify; a second pass writes nothing',
+    async (profile) => {
+      const h = host({ profile })
+      const order = [mgmtAddress, defaultGateway, mgmtVlan]
+      for (const s of order) await apply(s, h.shell, s.value.parse(s.example))
+      const mark = h.state.log.length
+      for (const s of order) expect((await apply(s, h.shell, s.example)).writes).toBe(0)
+      expect(h.state.log.slice(mark).filter(isWriteCommand)).toEqual([])
+    },
+  )
+
+  it('the plan shows the commands the management move runs', () => {
+    const from = { address: '10.0.0.10', prefix: 24, gateway: '10.0.0.1', vlan: 0 }
+    const to = { address: '10.0.0.11', prefix: 24, gateway: '10.0.0.254', vlan: 20 }
+    const planned = [
+      ...mgmtAddress.diff('10.0.0.10/24', '10.0.0.11/24', ctx),
+      ...defaultGateway.diff('10.0.0.1', '10.0.0.254', ctx),
+      ...mgmtVlan.diff(0, 20, ctx),
+    ]
+    expect(moveSteps(from, to).apply.map((s) => commandLine(s.words))).toEqual(words(planned))
+  })
+
+  it('a move to another subnet sets the route again even when the gateway stays', () => {
+    const from = { address: '10.0.0.10', prefix: 24, gateway: '10.0.0.1', vlan: 0 }
+    const to = { ...from, prefix: 16 }
+    expect(moveSteps(from, to).apply.map((s) => commandLine(s.words))).toEqual([
+      'esxcli network ip interface ipv4 set -i vmk0 -t static -I 10.0.0.10 -N 255.255.0.0',
+      'esxcfg-route 10.0.0.1',
+    ])
+    expect(moveSteps(from, to).undo.map((s) => commandLine(s.words))).toEqual([
+      'esxcli network ip interface ipv4 set -i vmk0 -t static -I 10.0.0.10 -N 255.255.255.0',
+      'esxcfg-route 10.0.0.1',
+    ])
+  })
+
+  it('reads the reason a rollback gave, over as many lines as the host printed', () => {
+    const log = [
+      'midwife-mgmt: started',
+      'midwife-mgmt: applying: vmk0 to 10.0.0.11/24',
+      'midwife-mgmt: rolling back: setting vmk0 to 10.0.0.11/24 failed: Error: one',
+      '  two',
+      'midwife-mgmt: rolled back',
+      '',
+    ].join('\n')
+    expect(scriptPhase(log)).toMatchObject({
+      phase: 'rolled back',
+      reason: 'setting vmk0 to 10.0.0.11/24 failed: Error: one two',
+    })
+    expect(scriptPhase('midwife-mgmt: started\n').phase).toBe('started')
+    expect(scriptPhase('').phase).toBe('none')
+  })
+
+  it('each has its CSV column', () => {
+    expect(csvColumns()).toEqual(
+      expect.arrayContaining([
+        'syslog_hosts',
+        'syslog_logdir',
+        'mgmt_address',
+        'gateway',
+        'mgmt_vlan',
+      ]),
+    )
+    expect(mgmtVlan.csv?.fromCsv({ mgmt_vlan: ' 20 ' })).toBe(20)
+    expect(defaultGateway.csv?.fromCsv({ gateway: '' })).toBeUndefined()
+  })
+})
