@@ -145,7 +145,7 @@ export class HostBatchService {
       )
       if (lost.length) {
         notes.push(
-          `${hostName(h)}: its own ${lost.map((s) => s.title).join(' and ')} cannot be written in CSV columns and is not in this file.`,
+          `${hostName(h)}: not in this file, as CSV columns cannot carry them: its own ${lost.map((s) => s.title).join(', ')}.`,
         )
       }
       return hostCells(d, d.spec)

@@ -2,7 +2,13 @@
 // as one: each candidate against the others and against the store, then
 // stored all together or not at all. The check and the commit are separate so
 // the preview shows exactly what the commit will do.
-import { HostSpec, settingByKey, SPEC_SETTINGS } from '../../catalogue/registry'
+import {
+  crossCheck,
+  HostSpec,
+  resolveSpec,
+  settingByKey,
+  SPEC_SETTINGS,
+} from '../../catalogue/registry'
 import type { BatchPreview, BatchProblem, BatchRow, BatchResult } from '../../contract/schemas'
 import type { SecretBox } from '../secrets'
 import type { DefinitionFields, HostRecord, StoredSpec } from '../store'
@@ -173,21 +179,31 @@ export function checkBatch(
       if (settingByKey(key)?.secret) plainSecrets[key] = value as string
       else plain[key] = value
     }
-    if (c.problems.length === 0) {
-      // The whole spec, as the host form's save would check it (rules across settings).
+    // Only on values that are each valid (a collision does not stop it).
+    if (c.problems.every((x) => x.kind === 'collision')) {
+      // The whole spec as the host form's save checks it, then the rules across
+      // settings on what the host resolves to: a gateway may come from the site.
       const checked = HostSpec.safeParse({ ...plain, ...plainSecrets })
-      if (!checked.success) {
-        for (const issue of checked.error.issues) {
-          const key = typeof issue.path[0] === 'string' ? issue.path[0] : null
-          c.problems.push(problem(c, key && settingField(key), 'value', issue.message))
-        }
+      const found = checked.success
+        ? []
+        : checked.error.issues.map((i) => ({
+            key: typeof i.path[0] === 'string' ? i.path[0] : null,
+            message: i.message,
+          }))
+      const resolved = resolveSpec(c, ctx.profile, plain)
+      for (const p of crossCheck(Object.fromEntries(resolved.map((r) => [r.key, r.value])))) {
+        if (!found.some((f) => f.message === p.message)) found.push(p)
+      }
+      for (const f of found) {
+        c.problems.push(problem(c, f.key && settingField(f.key), 'value', f.message))
       }
     }
     const d = target?.definition
     const password: Password | null =
       c.password ??
       (target ? null : ctx.defaultPassword !== undefined ? { plain: ctx.defaultPassword } : null)
-    if (!target && password === null && c.hostname) {
+    const passwordProblem = c.problems.some((x) => x.column === 'root_password')
+    if (!target && password === null && c.hostname && !passwordProblem) {
       c.problems.push(
         problem(
           c,

@@ -117,14 +117,14 @@ function readRecords(text: string): { records: Located[]; problem: BatchProblem 
     })
     return { records, problem: null }
   } catch (err) {
-    const e = err as Error & { code?: string; lines?: number; column?: number }
+    // With relax_quotes, a quote inside a cell is taken as typed (its cell's check says
+    // if the value is wrong); only a quote that opens a cell and never closes is fatal.
+    const e = err as Error & { code?: string; lines?: number }
     const line = e.code === 'CSV_QUOTE_NOT_CLOSED' ? startAfter(lastEnd) : (e.lines ?? lastEnd + 1)
     const message =
       e.code === 'CSV_QUOTE_NOT_CLOSED'
         ? `Line ${line}: a quote (") opens a cell on this line and is never closed, so the rest of the file would be that one cell; close it, or write a quote inside a cell as ""`
-        : e.code === 'CSV_INVALID_CLOSING_QUOTE'
-          ? `Line ${line}${e.column !== undefined ? `, column ${columnLetter(e.column)}` : ''}: a quoted cell goes on after its closing quote; put the whole cell in quotes and write each quote inside it as ""`
-          : `Line ${line}: this line cannot be read as CSV (${e.message})`
+        : `Line ${line}: this line cannot be read as CSV (${e.message})`
     return {
       records,
       problem: { line, row: null, column: null, kind: 'syntax', message },

@@ -37,9 +37,10 @@ export function updateToSchemaVersion4(db: Db): void {
     'INSERT INTO events_v4 (id, at, type, subject, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)',
   )
   let prev = GENESIS
+  // All at once: one connection cannot write while it iterates.
   const rows = db
     .prepare('SELECT id, at, type, subject, data FROM events ORDER BY id')
-    .iterate() as IterableIterator<OldEvent>
+    .all() as OldEvent[]
   for (const e of rows) {
     const hash = createHash('sha256')
       .update(`${prev}\n${JSON.stringify([e.id, e.at, e.type, e.subject, e.data])}`)
