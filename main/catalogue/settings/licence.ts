@@ -47,6 +47,7 @@ export const licence = defineSetting<string>({
     }),
   scope: 'site',
   field: { kind: 'secret', hint: 'XXXXX-XXXXX-XXXXX-XXXXX-XXXXX; not for ESX 9.x hosts.' },
+  secret: true,
   async read(r) {
     return licenceSerial(await r.read(['vim-cmd', 'vimsvc/license', '--show']))
   },

@@ -46,4 +46,5 @@ export const rootPassword = defineSetting<string>({
   show: (v) => (v === '' ? '(not known)' : MASK),
   connection: 'keeps',
   relogin: (wanted) => wanted,
+  secret: true,
 })
