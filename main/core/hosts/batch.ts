@@ -428,13 +428,12 @@ function collide(
   for (const [value, list] of holders) {
     if (list.length < 2) continue
     for (const p of list) {
-      const others = list
-        .filter((o) => o !== p)
-        .map((o) =>
-          o.c.line !== null ? `on line ${o.c.line}` : `given to ${o.c.hostname}.${o.c.domain}`,
-        )
+      const rest = list.filter((o) => o !== p)
+      const others = rest.every((o) => o.c.line !== null)
+        ? `on line ${rest.map((o) => o.c.line).join(', ')}`
+        : `given to ${rest.map((o) => `${o.c.hostname}.${o.c.domain}`).join(', ')}`
       const at = typeof field === 'string' ? field : field(p, value)
-      p.c.problems.push(problem(p.c, at, 'collision', `${what(value)} also ${others.join(', ')}`))
+      p.c.problems.push(problem(p.c, at, 'collision', `${what(value)} also ${others}`))
     }
   }
 }
