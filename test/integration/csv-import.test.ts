@@ -43,7 +43,7 @@ describe('CSV import: good files', () => {
     })
     const text = csv(
       'hostname,domain,mac,serial,root_password,dns_servers,vmknics,mgmt_address',
-      `esx01,lab.local,00:50:56:AA:BB:01,SN-01,${PASSWORD},10.0.0.9,vMotion:10.0.20.11/24:9000:VMotion,10.0.0.11/24`,
+      `esx01,lab.local,00:50:56:AA:BB:01,SN-01,${PASSWORD},10.0.0.9,VM Network:10.0.20.11/24:1500:VMotion,10.0.0.11/24`,
       'esx02,lab.local,00-50-56-aa-bb-02,,,,,10.0.0.12/24',
     )
     const preview = await api.previewCsvImport(text, { rootPassword: 'Other-pw-43!' })
@@ -84,7 +84,7 @@ describe('CSV import: good files', () => {
     ])
     expect(hosts[0]?.definition?.spec).toEqual({
       dns: ['10.0.0.9'],
-      vmknics: [{ portgroup: 'vMotion', ipv4: '10.0.20.11/24', mtu: 9000, tags: ['VMotion'] }],
+      vmknics: [{ portgroup: 'VM Network', ipv4: '10.0.20.11/24', mtu: 1500, tags: ['VMotion'] }],
       mgmtAddress: '10.0.0.11/24',
     })
     // Each host is audited as created, with where it came from; the chain holds.
@@ -263,10 +263,10 @@ describe('CSV import: collisions', () => {
       api,
       csv(
         'hostname,domain,mac,serial,mgmt_address,vmknics',
-        'esx01,lab.local,00:50:56:aa:bb:01,SN-1,10.0.0.11/24,vMotion:10.0.20.11/24:9000:VMotion',
+        'esx01,lab.local,00:50:56:aa:bb:01,SN-1,10.0.0.11/24,VM Network:10.0.20.11/24:1500:VMotion',
         'ESX01,LAB.local,00:50:56:aa:bb:02,SN-2,10.0.0.12/24,',
         'esx03,lab.local,00-50-56-AA-BB-01,SN-1,10.0.0.13/24,',
-        'esx04,lab.local,00:50:56:aa:bb:04,,10.0.20.11/24,vMotion:10.0.0.12/24:9000:VMotion',
+        'esx04,lab.local,00:50:56:aa:bb:04,,10.0.20.11/24,VM Network:10.0.0.12/24:1500:VMotion',
       ),
       PASSWORD,
     )
@@ -294,7 +294,7 @@ describe('CSV import: collisions', () => {
       rootPassword: PASSWORD,
       spec: {
         mgmtAddress: '10.0.0.11/24',
-        vmknics: [{ portgroup: 'vMotion', ipv4: '10.0.20.11/24', mtu: 9000, tags: ['VMotion'] }],
+        vmknics: [{ portgroup: 'VM Network', ipv4: '10.0.20.11/24', mtu: 1500, tags: ['VMotion'] }],
       },
     })
     const esx02 = await api.saveHost({
@@ -321,7 +321,7 @@ describe('CSV import: collisions', () => {
         'esx01,lab.local,00:50:56:aa:bb:11,,,',
         'esx12,lab.local,00:50:56:aa:bb:12,SN-1,,',
         'esx13,lab.local,00:50:56:aa:bb:13,SN-2,10.0.0.11/24,',
-        'esx14,lab.local,00:50:56:aa:bb:14,,10.0.0.50/24,vMotion:10.0.20.11/24:9000:VMotion',
+        'esx14,lab.local,00:50:56:aa:bb:14,,10.0.0.50/24,VM Network:10.0.20.11/24:1500:VMotion',
       ),
       { rootPassword: PASSWORD },
     )
@@ -357,7 +357,7 @@ describe('CSV import: collisions', () => {
       rootPassword: PASSWORD,
       spec: {
         dns: ['10.0.0.2'],
-        vmknics: [{ portgroup: 'vMotion', ipv4: '10.0.20.11/24', mtu: 9000, tags: ['VMotion'] }],
+        vmknics: [{ portgroup: 'VM Network', ipv4: '10.0.20.11/24', mtu: 1500, tags: ['VMotion'] }],
         advanced: [{ path: '/UserVars/SuppressShellWarning', value: 1 }],
       },
     })
@@ -387,7 +387,7 @@ describe('CSV import: collisions', () => {
       serial: 'SN-1',
       spec: {
         dns: ['10.0.0.3', '10.0.0.4'],
-        vmknics: [{ portgroup: 'vMotion', ipv4: '10.0.20.11/24', mtu: 9000, tags: ['VMotion'] }],
+        vmknics: [{ portgroup: 'VM Network', ipv4: '10.0.20.11/24', mtu: 1500, tags: ['VMotion'] }],
         advanced: [{ path: '/UserVars/SuppressShellWarning', value: 1 }],
       },
     })

@@ -35,7 +35,7 @@ async function template(api: Api) {
       dns: ['10.0.0.2'],
       ntp: { servers: ['10.0.0.5'], enabled: true },
       mgmtAddress: '10.0.0.11/24',
-      vmknics: [{ portgroup: 'vMotion', ipv4: '10.0.0.13/24', mtu: 9000, tags: ['VMotion'] }],
+      vmknics: [{ portgroup: 'VM Network', ipv4: '10.0.0.13/24', mtu: 1500, tags: ['VMotion'] }],
       licence: 'AAAAA-BBBBB-CCCCC-DDDDD-EEEEE',
     },
   })
@@ -190,7 +190,7 @@ describe('generate hosts from a pattern', () => {
       pattern: 'esx{00..02}',
       domain: 'lab.local',
       firstMac: '00:50:56:aa:ba:ff',
-      spec: { vmknics: [{ portgroup: 'vMotion', ipv4: '10.0.0.13/24', mtu: 9000, tags: [] }] },
+      spec: { vmknics: [{ portgroup: 'VM Network', ipv4: '10.0.0.13/24', mtu: 1500, tags: [] }] },
       rootPassword: PASSWORD,
     }
     const preview = await api.previewGenerateHosts(input)

@@ -354,6 +354,7 @@ function audited(f: DefinitionFields): Record<string, unknown> {
     spec: publicSpec(f.spec).spec,
   }
 }
+
 /** Cross-setting problems of a definition's resolved spec, as "spec.key: message". */
 export function resolvedProblems(
   def: { hostname: string; domain: string; spec: StoredSpec },
