@@ -1,3 +1,4 @@
+import { settingByKey } from '../../catalogue/registry'
 import { shellQuote } from '../../catalogue/shell'
 import { ApiCallError, type ApiHandlers } from '../../contract/api'
 import type {
@@ -16,16 +17,17 @@ import { renderReportHtml, type HostReport } from './report'
 
 export function verification(check: ChainCheck): AuditVerification {
   const { entries, head, broken } = check
+  const count = (n: number) => (n === 1 ? '1 entry' : `${n} entries`)
   return {
     ok: broken === null,
     entries,
     head,
     firstBroken: broken,
     message: broken
-      ? `the audit log is broken at entry ${broken.id} (${broken.type}, ${broken.at}): ${broken.reason}. ` +
-        `The ${entries} entries before it check out.`
+      ? `the audit log is broken at entry ${broken.id} (${broken.type}, ${broken.at}): ${broken.reason}.` +
+        (entries ? ` The ${count(entries)} before it check${entries === 1 ? 's' : ''} out.` : '')
       : head
-        ? `the audit log's ${entries} entries are intact; the last is entry ${head.id}, hash ${head.hash}`
+        ? `the audit log's ${count(entries)} ${entries === 1 ? 'is' : 'are'} intact; the last is entry ${head.id}, hash ${head.hash}`
         : 'the audit log is empty',
   }
 }
@@ -104,10 +106,14 @@ export class AuditService {
     return verification(this.store.events.verify())
   }
 
-  /** The host's entries and its runs', oldest first. */
+  /**
+   * The host's entries and its runs', oldest first. Entries hold no secrets by
+   * rule; any a past version let in are masked here as in the report.
+   */
   hostEntries(hostId: number): AuditEntry[] {
-    this.record(hostId)
-    return this.store.events.aboutHost(hostId).map(entryOf)
+    const h = this.record(hostId)
+    const entries = this.store.events.aboutHost(hostId).map(entryOf)
+    return masked(entries, this.knownSecrets(h, this.store.runs.idsFor(hostId)).known).value
   }
 
   report(hostId: number, format: ReportFormat): DownloadFile {
@@ -227,11 +233,13 @@ export class AuditService {
       }
     }
     const sealed = (b: Buffer | null | undefined) => () => (b ? this.secrets.open(b) : null)
+    // Sealed values, and those of secret settings a store kept in the clear before they were marked.
     const specSecrets = (spec: StoredSpec) => {
       for (const [key, value] of Object.entries(spec)) {
         add(() => {
           const v = openSpec(this.secrets, { [key]: value })[key]
-          return value !== v && typeof v === 'string' ? v : null
+          const secret = value !== v || settingByKey(key)?.secret === true
+          return secret && typeof v === 'string' ? v : null
         })
       }
     }
