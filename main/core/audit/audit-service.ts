@@ -177,16 +177,8 @@ export class AuditService {
         state: h.state,
         stateReason: h.stateReason,
         stateChangedAt: h.stateChangedAt,
-        definition: d
-          ? {
-              hostname: d.hostname,
-              domain: d.domain,
-              mac: d.mac,
-              serial: d.serial,
-              sshUser: d.sshUser,
-              sshPort: d.sshPort,
-            }
-          : null,
+        // Without its spec: the configuration below is what it resolves to, secrets shown as set.
+        definition: d && (({ spec: _spec, hasPassword: _pw, ...fields }) => fields)(d),
         identity: h.identity,
       },
       configuration: d

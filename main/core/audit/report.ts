@@ -11,6 +11,7 @@ import type {
   PlanItem,
   Run,
 } from '../../contract/schemas'
+import type { DefinitionFields } from '../store'
 
 export interface HostReport {
   report: 'Midwife host report'
@@ -22,14 +23,7 @@ export interface HostReport {
     state: HostState
     stateReason: string | null
     stateChangedAt: string
-    definition: {
-      hostname: string
-      domain: string
-      mac: string
-      serial: string | null
-      sshUser: string
-      sshPort: number
-    } | null
+    definition: Omit<DefinitionFields, 'spec'> | null
     identity: BoundIdentity | null
   }
   /** The spec it is configured to; a secret shows as "(set)". */

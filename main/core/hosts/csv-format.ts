@@ -15,6 +15,7 @@ import { csvColumns, SPEC_SETTINGS } from '../../catalogue/registry'
 import type { AnySetting } from '../../catalogue/types'
 import { domainName, hostLabel } from '../../catalogue/values'
 import { Mac, type BatchProblem } from '../../contract/schemas'
+import type { DefinitionFields, StoredSpec } from '../store'
 import { problem, type Candidate } from './batch'
 
 export const IDENTITY_COLUMNS = [
@@ -357,17 +358,7 @@ function decodeRow(header: string[], r: Located, row: number): Candidate {
 }
 
 /** The cells of one host: its identity, then each setting's columns; secrets left empty. */
-export function hostCells(
-  d: {
-    hostname: string
-    domain: string
-    mac: string
-    serial: string | null
-    sshUser: string
-    sshPort: number
-  },
-  spec: Record<string, unknown>,
-): string[] {
+export function hostCells(d: Omit<DefinitionFields, 'spec'>, spec: StoredSpec): string[] {
   const cells = [d.hostname, d.domain, d.mac, d.serial ?? '', d.sshUser, String(d.sshPort), '']
   for (const s of SPEC_SETTINGS) {
     const csv = s.csv
