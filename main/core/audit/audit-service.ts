@@ -73,7 +73,8 @@ function fileSafe(name: string): string {
   return name.replace(/[^A-Za-z0-9.-]+/g, '_').slice(0, 100)
 }
 
-export type AuditHandlers = Pick<ApiHandlers, 'verifyAudit' | 'hostAudit' | 'hostReport'>
+/** The contract methods this service answers, with the types it returns (not promises). */
+export type AuditHandlers = ReturnType<AuditService['handlers']>
 
 /**
  * The audit log as a hash chain, what it says about one host, and the report
@@ -88,12 +89,12 @@ export class AuditService {
   ) {}
 
   /** This service's slice of the contract. */
-  handlers(): AuditHandlers {
+  handlers() {
     return {
       verifyAudit: () => this.verify(),
       hostAudit: (id) => this.hostEntries(id),
       hostReport: (id, format) => this.report(id, format),
-    }
+    } satisfies Partial<ApiHandlers>
   }
 
   private record(id: number): HostRecord {

@@ -44,16 +44,8 @@ const isSealed = (v: unknown) => typeof v === 'object' && v !== null && '$sealed
 /** Settings a template's values are copied without: the addresses are the new host's own. */
 const givesAddresses = (key: string) => settingByKey(key)?.addresses !== undefined
 
-export type BatchHandlers = Pick<
-  ApiHandlers,
-  | 'csvTemplate'
-  | 'exportHostsCsv'
-  | 'previewCsvImport'
-  | 'importCsv'
-  | 'cloneHost'
-  | 'previewGenerateHosts'
-  | 'generateHosts'
->
+/** The contract methods this service answers, with the types it returns (not promises). */
+export type BatchHandlers = ReturnType<HostBatchService['handlers']>
 
 /**
  * Hosts by the batch: CSV import and export, a clone, and hosts generated
@@ -69,16 +61,16 @@ export class HostBatchService {
   ) {}
 
   /** This service's slice of the contract. */
-  handlers(): BatchHandlers {
+  handlers() {
     return {
       csvTemplate: () => this.template(),
       exportHostsCsv: () => this.export(),
-      previewCsvImport: (text, options) => this.previewCsv(text, options),
+      previewCsvImport: (text, options?) => this.previewCsv(text, options),
       importCsv: (text, options) => this.importCsv(text, options),
       cloneHost: (id, input) => this.clone(id, input),
       previewGenerateHosts: (input) => this.previewGenerate(input),
       generateHosts: (input) => this.generate(input),
-    }
+    } satisfies Partial<ApiHandlers>
   }
 
   private context(defaultPassword?: string): BatchContext {

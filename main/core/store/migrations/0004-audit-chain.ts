@@ -30,7 +30,7 @@ export function updateToSchemaVersion4(db: Db): void {
     subject   TEXT,
     data      TEXT NOT NULL,
     prev_hash TEXT NOT NULL,
-    hash      TEXT NOT NULL UNIQUE
+    hash      TEXT NOT NULL
   ) STRICT;
   `)
   const insert = db.prepare(
