@@ -122,31 +122,19 @@ export function checkBatch(
     const named = fqdn ? byFqdn.get(fqdn) : undefined
     const withMac = c.mac ? byMac.get(c.mac) : undefined
     if (!named && !withMac) return null
-    const why =
-      c.mayUpdate && named !== withMac
-        ? '; a row updates an existing host only when its hostname, domain and MAC are all that host’s (rename a host or change its MAC in its form)'
-        : c.mayUpdate
-          ? ''
-          : '; a new host needs its own'
-    if (c.mayUpdate && named && named === withMac) return named
+    if (c.mayUpdate && named === withMac) return named
+    const why = !c.mayUpdate
+      ? '; a new host needs its own'
+      : '; a row updates an existing host only when its hostname, domain and MAC are all that host’s (rename a host or change its MAC in its form)'
     if (withMac && withMac !== named) {
       c.problems.push(
         problem(c, 'mac', 'collision', `${c.mac} is already the MAC of ${hostName(withMac)}${why}`),
       )
     }
-    if (named && named !== withMac) {
+    if (named) {
+      const other = named === withMac ? '' : `, with MAC ${named.definition?.mac ?? '-'}`
       c.problems.push(
-        problem(
-          c,
-          'hostname',
-          'collision',
-          `${hostName(named)} already exists, with MAC ${named.definition?.mac ?? '-'}${why}`,
-        ),
-      )
-    }
-    if (named && named === withMac) {
-      c.problems.push(
-        problem(c, 'hostname', 'collision', `${hostName(named)} already exists${why}`),
+        problem(c, 'hostname', 'collision', `${hostName(named)} already exists${other}${why}`),
       )
     }
     return null
@@ -171,7 +159,7 @@ export function checkBatch(
     const plainSecrets: Record<string, string> = {}
     // A value the candidate does not decide stays as stored (an update) or as the template's.
     for (const [key, value] of Object.entries(stored)) {
-      if (c.decides.has(key) && !settingByKey(key)?.secret) continue
+      if (c.decides.has(key)) continue
       if (isSealed(value)) sealed[key] = value
       else plain[key] = value
     }
