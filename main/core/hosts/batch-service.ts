@@ -12,7 +12,7 @@ import {
 } from '../../contract/schemas'
 import type { Notifier } from '../notify'
 import type { SecretBox } from '../secrets'
-import type { HostRecord, Store, StoredSpec } from '../store'
+import type { HostRecord, Store, StoredDefinition, StoredSpec } from '../store'
 import {
   canonical,
   checkBatch,
@@ -40,6 +40,9 @@ const SECRETS_NOTE =
   'An empty root_password keeps an existing host’s password; new hosts need one (in the cell or given with the import).'
 
 const isSealed = (v: unknown) => typeof v === 'object' && v !== null && '$sealed' in v
+
+/** A host with a definition (not a discovered server). */
+type Defined = HostRecord & { definition: StoredDefinition }
 
 /** Settings a template's values are copied without: the addresses are the new host's own. */
 const givesAddresses = (key: string) => settingByKey(key)?.addresses !== undefined
@@ -131,7 +134,7 @@ export class HostBatchService {
     const defined = this.store.hosts.list().filter((h) => h.definition)
     const notes: string[] = []
     const rows = defined.map((h) => {
-      const d = h.definition as NonNullable<HostRecord['definition']>
+      const d = h.definition as StoredDefinition
       const lost = SPEC_SETTINGS.filter(
         (s) => d.spec[s.key] !== undefined && !s.secret && !fitsCsv(s.key, d.spec[s.key]),
       )
@@ -194,9 +197,7 @@ export class HostBatchService {
 
   // ---- clone and generate ---------------------------------------------------------
 
-  private definedHost(
-    id: number,
-  ): HostRecord & { definition: NonNullable<HostRecord['definition']> } {
+  private definedHost(id: number): Defined {
     const h = this.store.hosts.get(id)
     if (!h) throw new ApiCallError('not_found', `host ${id} does not exist`)
     if (!h.definition) {
@@ -205,13 +206,13 @@ export class HostBatchService {
         `${hostName(h)} is a discovered server, not a definition to copy`,
       )
     }
-    return h as HostRecord & { definition: NonNullable<HostRecord['definition']> }
+    return h as Defined
   }
 
   /** A new candidate from a template's values (not its addresses) with `values` on top. */
   private fromTemplate(
     base: { row: number; where: Candidate['where']; hostname: string; domain: string; mac: string },
-    template: (HostRecord & { definition: NonNullable<HostRecord['definition']> }) | null,
+    template: Defined | null,
     values: Record<string, unknown>,
     extra: { serial?: string; sshUser?: string; sshPort?: number; rootPassword?: string },
   ): Candidate {
