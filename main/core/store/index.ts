@@ -4,6 +4,8 @@ import { CheckinsTable } from './checkins'
 import { openDatabase, openReadOnly, type Db } from './db'
 import { EventLog, type ChainCheck } from './events'
 import { HostsTable } from './hosts'
+import { migrations } from './migrations'
+import { updateToSchemaVersion4 } from './migrations/0004-audit-chain'
 import { RunsTable } from './runs'
 import { SettingsTable } from './settings'
 
@@ -20,6 +22,9 @@ export type { InterruptedRun, NewRun } from './runs'
 export { defaultSettings } from './settings'
 export { GENESIS_HASH, type ChainBreak, type ChainCheck, type EventRow } from './events'
 export type { SiteSecretName } from './settings'
+
+/** The schema that chained the audit log: a database before it has no hashes to check. */
+const AUDIT_CHAINED = migrations.indexOf(updateToSchemaVersion4) + 1
 
 /** The only door to SQLite: named operations per table, no SQL outside this folder. */
 export class Store {
@@ -46,8 +51,7 @@ export class Store {
    * (\`midwife audit verify\` may run beside a running Midwife, or on a copy).
    */
   static verifyAuditFile(file: string, opts: { nativeBinding?: string } = {}): ChainCheck {
-    // Schema 4 chained the log.
-    const db = openReadOnly(file, 4, opts)
+    const db = openReadOnly(file, AUDIT_CHAINED, opts)
     try {
       return new EventLog(db).verify()
     } finally {
