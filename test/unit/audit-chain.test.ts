@@ -188,7 +188,7 @@ describe('the audit chain', () => {
       `there is no Midwife database at ${join(dir, 'nothing.db')}`,
     )
     const old = join(dir, 'old.db')
-    openDatabase(old, { version: 3 }).close()
+    openDatabase(old, { version: 5 }).close()
     expect(() => Store.verifyAuditFile(old)).toThrow(
       /is at schema 3; start this Midwife once to upgrade it/,
     )

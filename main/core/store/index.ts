@@ -5,7 +5,7 @@ import { openDatabase, openReadOnly, type Db } from './db'
 import { EventLog, type ChainCheck } from './events'
 import { HostsTable } from './hosts'
 import { migrations } from './migrations'
-import { updateToSchemaVersion4 } from './migrations/0004-audit-chain'
+import { updateToSchemaVersion6 } from './migrations/0006-audit-chain'
 import { RunsTable } from './runs'
 import { SettingsTable } from './settings'
 
@@ -24,7 +24,7 @@ export { GENESIS_HASH, type ChainBreak, type ChainCheck, type EventRow } from '.
 export type { SiteSecretName } from './settings'
 
 /** The schema that chained the audit log: a database before it has no hashes to check. */
-const AUDIT_CHAINED = migrations.indexOf(updateToSchemaVersion4) + 1
+const AUDIT_CHAINED = migrations.indexOf(updateToSchemaVersion6) + 1
 
 /** The only door to SQLite: named operations per table, no SQL outside this folder. */
 export class Store {

@@ -1,4 +1,4 @@
-// Schema 4: the audit log becomes a hash chain. Each entry carries the hash of
+// Schema 6: the audit log becomes a hash chain. Each entry carries the hash of
 // the one before it and its own (SHA-256 over that and its content), so a
 // changed, removed or inserted entry breaks the chain at the first entry it
 // touched. Existing entries are chained here, oldest first. Released: never
@@ -19,7 +19,7 @@ interface OldEvent {
   data: string
 }
 
-export function updateToSchemaVersion4(db: Db): void {
+export function updateToSchemaVersion6(db: Db): void {
   db.exec(`
   DROP TRIGGER events_append_only_update;
   DROP TRIGGER events_append_only_delete;

@@ -1,4 +1,4 @@
-// Schema 3 -> 4 on real rows: the audit log's existing entries are chained,
+// Schema 5 -> 6 on real rows: the audit log's existing entries are chained,
 // oldest first, with their content untouched; the triggers come back, and a
 // new entry links to the last migrated one.
 import Database from 'better-sqlite3'
@@ -50,7 +50,7 @@ const EVENTS: Array<[number, string, string, string | null, string]> = [
 ]
 
 function seedVersion3(): void {
-  const db = openDatabase(file, { version: 3 })
+  const db = openDatabase(file, { version: 5 })
   db.prepare(
     `INSERT INTO hosts (id, state, state_changed_at, hostname, domain, mac, ssh_user, ssh_port,
        root_password, token_hash, token, spec, created_at, updated_at)
@@ -67,7 +67,7 @@ function seedVersion3(): void {
   db.close()
 }
 
-describe('schema 4: the audit log as a hash chain', () => {
+describe('schema 6: the audit log as a hash chain', () => {
   it('chains every existing entry, oldest first, and keeps its content', () => {
     seedVersion3()
     const store = Store.open(file)
@@ -124,7 +124,7 @@ describe('schema 4: the audit log as a hash chain', () => {
   })
 
   it('migrates an empty log', () => {
-    openDatabase(file, { version: 3 }).close()
+    openDatabase(file, { version: 5 }).close()
     const store = Store.open(file)
     try {
       expect(store.events.verify()).toEqual({ entries: 0, head: null, broken: null })
