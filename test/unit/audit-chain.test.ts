@@ -190,7 +190,7 @@ describe('the audit chain', () => {
     const old = join(dir, 'old.db')
     openDatabase(old, { version: 5 }).close()
     expect(() => Store.verifyAuditFile(old)).toThrow(
-      /is at schema 3; start this Midwife once to upgrade it/,
+      /is at schema 5; start this Midwife once to upgrade it/,
     )
     const copy = seededCopy()
     const db = raw(copy)
