@@ -56,6 +56,7 @@ async function serve(values: Record<string, string | boolean | undefined>, why: 
     host: (values.host as string | undefined) ?? '127.0.0.1',
     port: values.port ? Number(values.port) : 0,
     logger,
+    downloads: (r) => app.download(r),
   })
   const status = app.getStatus().listener
   const lines = [

@@ -13,19 +13,27 @@ import {
   CsvText,
   DownloadFile,
   GenerateInput,
+  BootMaterialOptions,
   Checkin,
   DiscoveryMaterial,
+  ExportedFile,
   Host,
   HostInput,
+  MediaStatus,
   Plan,
   ProfileImpact,
   ProfileInput,
   Profile,
   ReportFormat,
+  OutputChunk,
   Run,
+  RunHeader,
+  RunPage,
   Settings,
+  StepDelta,
   SettingsInput,
   Status,
+  TftpBundleRequest,
 } from './schemas'
 
 const Id = z.number().int().positive()
@@ -45,14 +53,23 @@ export const methods = {
   /** What saving this profile would change, host by host; nothing is saved. */
   previewProfile: method(z.tuple([ProfileInput]), ProfileImpact),
   saveProfile: method(z.tuple([ProfileInput]), ProfileImpact),
-  getDiscoveryMaterial: method(z.tuple([]), DiscoveryMaterial),
+  /** Checks each folder of the media library on disk again (files may have changed since saved). */
+  checkMediaLibrary: method(z.tuple([]), z.array(MediaStatus)),
+  /** The generic boot files for servers no definition names, with the linter's findings. */
+  getDiscoveryMaterial: method(z.tuple([BootMaterialOptions.optional()]), DiscoveryMaterial),
   rotateEnrollmentKey: method(z.tuple([]), DiscoveryMaterial),
   listHosts: method(z.tuple([]), z.array(Host)),
   getHost: method(z.tuple([Id]), Host),
   /** Creates or edits a definition; given the id of a discovered server, defines it. */
   saveHost: method(z.tuple([HostInput]), Host),
   deleteHost: method(z.tuple([Id]), z.null()),
-  getBootMaterial: method(z.tuple([Id]), BootMaterial),
+  /** A host's boot files from the chosen boot kinds, with the linter's findings and DHCP configs. */
+  getBootMaterial: method(z.tuple([Id, BootMaterialOptions.optional()]), BootMaterial),
+  /**
+   * Writes the TFTP-side files as a .tar.gz into the exports folder of the
+   * data folder and says where (serve mode also offers it as a download).
+   */
+  exportTftpBundle: method(z.tuple([TftpBundleRequest]), ExportedFile),
   /** Every check-in a host sent, newest first: the evidence behind its identity. */
   listCheckins: method(z.tuple([Id]), z.array(Checkin)),
   /** Reads the host over SSH (nothing is changed) and shows what a run would do. */
@@ -69,7 +86,20 @@ export const methods = {
   /** Rotates the token and re-arms the host for a new install. */
   reinstallHost: method(z.tuple([Id, Confirmed]), Host),
   retireHost: method(z.tuple([Id, Confirmed]), Host),
-  listRuns: method(z.tuple([]), z.array(Run)),
+  /** Runs newest first, a page at a time; by host when given. */
+  listRuns: method(
+    z.tuple([
+      z
+        .object({
+          hostId: Id.optional(),
+          beforeId: Id.optional(),
+          limit: z.number().int().min(1).max(1000).default(200),
+        })
+        .default({ limit: 200 }),
+    ]),
+    RunPage,
+  ),
+  /** A whole run, its steps and their output: fetched on demand, never sent as an event. */
   getRun: method(z.tuple([Id]), Run),
   /** An empty hosts CSV: its header, and comment lines saying what each column takes. */
   csvTemplate: method(z.tuple([]), DownloadFile),
@@ -90,6 +120,26 @@ export const methods = {
   hostAudit: method(z.tuple([Id]), z.array(AuditEntry)),
   /** A report to attach to a change ticket: approvals, plans, runs, commands; secrets masked. */
   hostReport: method(z.tuple([Id, ReportFormat]), DownloadFile),
+  /** A run's output after a sequence number (0: from the start), at most `limit` chunks. */
+  getRunOutput: method(
+    z.tuple([Id, z.number().int().min(0), z.number().int().min(1).max(10_000).default(2000)]),
+    z.array(OutputChunk),
+  ),
+  /** Stops a queued or running run at the next command boundary; what was applied is recorded. */
+  cancelRun: method(z.tuple([Id]), RunHeader),
+  /** Runs a failed, interrupted or cancelled run again from its first unfinished step. */
+  resumeRun: method(z.tuple([Id]), RunHeader),
+  /**
+   * Events after a sequence number, for a screen that lost its connection;
+   * complete is false when they are no longer kept (load everything again).
+   */
+  eventsSince: method(
+    z.tuple([z.number().int().min(0)]),
+    z.object({
+      complete: z.boolean(),
+      events: z.array(z.object({ seq: z.number().int(), event: z.string(), payload: z.unknown() })),
+    }),
+  ),
 }
 
 /** Events are scoped to one entity, so a screen updates that entity and nothing else. */
@@ -99,8 +149,12 @@ export const events = {
   'host.removed': z.object({ id: z.number().int() }),
   /** A check-in was stored, or repeated. */
   'checkin.changed': Checkin,
-  /** A configuration run or one of its steps changed. */
-  'run.changed': Run,
+  /** A run was created or its state changed (no steps, no output). */
+  'run.changed': RunHeader,
+  /** One step of a run changed state (no output). */
+  'run.step': StepDelta,
+  /** New output of a step, coalesced over a short interval. */
+  'run.output': OutputChunk,
   /** Site settings or the listener changed. */
   'site.changed': z.object({ settings: Settings, status: Status }),
 }
@@ -125,7 +179,12 @@ export type ApiHandlers = {
   ) => MethodResult<M> | Promise<MethodResult<M>>
 }
 
-export type EventListener = <E extends EventName>(event: E, payload: EventPayload<E>) => void
+export type EventListener = <E extends EventName>(
+  event: E,
+  payload: EventPayload<E>,
+  /** The event's sequence number, for a screen that reconnects and asks what it missed. */
+  seq: number,
+) => void
 
 /**
  * What the desktop preload exposes as `window.api`: one function per method,

@@ -7,6 +7,8 @@ import { z } from 'zod'
 export const HostState = z.enum([
   'defined',
   'booting',
+  'installing',
+  'installed',
   'discovered',
   'checked_in',
   'needs_attention',
@@ -34,6 +36,17 @@ export const STATE_INFO: Record<HostState, { label: string; severity: Severity; 
       label: 'Booting',
       severity: 'busy',
       meaning: 'its kickstart was fetched; the installer is running',
+    },
+    installing: {
+      label: 'Installing',
+      severity: 'busy',
+      meaning: "the installer's %pre reported: ESXi is being written to its disk",
+    },
+    installed: {
+      label: 'Installed',
+      severity: 'busy',
+      meaning:
+        "the installer's %post reported: ESXi is installed and its netboot is disarmed; waiting for it to check in",
     },
     discovered: {
       label: 'Discovered',

@@ -49,6 +49,11 @@ export const NtpServer = HostOrAddress
 
 export const Timestamp = z.string()
 
+export const ESXI_VERSIONS = ['7.0', '8.0', '9.0'] as const
+/** The ESXi releases Midwife installs and configures. */
+export const EsxiVersion = z.enum(ESXI_VERSIONS)
+export type EsxiVersion = z.infer<typeof EsxiVersion>
+
 export const HostInput = z.object({
   id: z.number().int().positive().optional(),
   hostname: HostLabel,
@@ -71,6 +76,13 @@ export const HostInput = z.object({
    */
   spec: HostSpec.default({}),
   clearSecrets: z.array(z.string()).default([]),
+  /** The ESXi version its netboot installs; null: the site's default. Left out: unchanged. */
+  esxiVersion: EsxiVersion.nullable().optional(),
+  /**
+   * Whether the server boots with UEFI Secure Boot (which skips %firstboot);
+   * null: as the site expects. Left out: unchanged.
+   */
+  secureBoot: z.boolean().nullable().optional(),
 })
 export type HostInput = z.input<typeof HostInput>
 
@@ -87,6 +99,10 @@ export const HostDefinition = z.object({
   spec: z.record(z.string(), z.unknown()),
   /** Secret settings the host holds a value for. */
   secretsSet: z.array(z.string()),
+  /** Null: the site's default version. */
+  esxiVersion: EsxiVersion.nullable(),
+  /** Null: as the site expects (Settings.boot.secureBootExpected). */
+  secureBoot: z.boolean().nullable(),
 })
 export type HostDefinition = z.infer<typeof HostDefinition>
 
@@ -213,6 +229,26 @@ export const Checkin = z.object({
 })
 export type Checkin = z.infer<typeof Checkin>
 
+/** What the installer's %pre (installing) or %post (installed) reported about the server. */
+export const InstallEvidence = z.object({
+  state: z.enum(['installing', 'installed']),
+  at: Timestamp,
+  /** The address the report came from. */
+  sourceIp: z.string(),
+  /** As the installer's secureBoot.py printed it; unknown where it has none. */
+  secureBoot: z.enum(['on', 'off', 'unknown']),
+  macs: z.array(z.string()),
+  serial: z.string().nullable(),
+  uuid: z.string().nullable(),
+  /** The installer's own address (vmk0); the installed host may come up with another. */
+  address: z.string().nullable(),
+  /** The NIC it booted from (BOOTIF= on the installer's command line). */
+  bootMac: z.string().nullable(),
+  /** Whether the MACs it reported include the MAC its definition names. */
+  macMatches: z.boolean(),
+})
+export type InstallEvidence = z.infer<typeof InstallEvidence>
+
 export const Host = z.object({
   id: z.number().int().positive(),
   /** The FQDN of a defined host; for a discovered server, what it can be told apart by. */
@@ -229,6 +265,10 @@ export const Host = z.object({
   identity: BoundIdentity.nullable(),
   attention: Attention.nullable(),
   lastCheckin: Checkin.nullable(),
+  /** What its installer reported last (%pre, %post); null until one reports. */
+  install: InstallEvidence.nullable(),
+  /** Whether its per-MAC netboot files start the installer (false: they boot the local disk). */
+  netbootArmed: z.boolean(),
   /** Definitions a discovered server may be (by MAC or serial). */
   suggestions: z.array(Suggestion),
   approve: Gate,
@@ -237,6 +277,97 @@ export const Host = z.object({
   updatedAt: Timestamp,
 })
 export type Host = z.infer<typeof Host>
+
+/** How long a DHCP lease lasts: a minute to a week, half a day unless set. */
+export const LeaseSeconds = z
+  .number()
+  .int()
+  .min(60)
+  .max(7 * 86400)
+  .default(43200)
+
+/** '' or an IPv4 address, for optional form fields. */
+const OptionalIpv4 = z.union([z.literal(''), Ipv4], {
+  message: 'must be an IPv4 address like 10.0.0.2, or empty',
+})
+
+/**
+ * What the DHCP configuration Midwife generates needs to know about the
+ * provisioning network. Midwife does not run DHCP; the site's server does.
+ */
+export const DhcpFacts = z.object({
+  /** The provisioning subnet as network/prefix, like 10.0.0.0/24; empty: no DHCP configs. */
+  subnet: z
+    .string()
+    .trim()
+    .refine((s) => {
+      if (s === '') return true
+      const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(s)
+      return !!m && Ipv4.safeParse(m[1]).success && Number(m[2]) >= 8 && Number(m[2]) <= 30
+    }, 'must be a subnet like 10.0.0.0/24 (prefix 8 to 30), or empty')
+    .default(''),
+  /** First and last address the DHCP server hands out (full DHCP only; proxy DHCP needs none). */
+  rangeStart: OptionalIpv4.default(''),
+  rangeEnd: OptionalIpv4.default(''),
+  router: OptionalIpv4.default(''),
+  dnsServers: z.array(Ipv4).max(8).default([]),
+  leaseSeconds: LeaseSeconds,
+  /** The site's TFTP server (next-server); empty: this machine's advertised address. */
+  tftpServer: OptionalIpv4.default(''),
+  /** PXE clients get iPXE first (undionly.kpxe, snponly.efi), which then fetches Midwife's menu. */
+  chainIpxe: z.boolean().default(false),
+})
+export type DhcpFacts = z.infer<typeof DhcpFacts>
+
+/** How servers boot the installer from this site: the media library and the network facts. */
+export const BootSettings = z.object({
+  /**
+   * The media library: for each ESXi version, the folder on this machine an
+   * ISO was extracted to (empty: none). Checked when saved.
+   */
+  media: z
+    .object({
+      '7.0': z.string().trim().max(1024).default(''),
+      '8.0': z.string().trim().max(1024).default(''),
+      '9.0': z.string().trim().max(1024).default(''),
+    })
+    .default({ '7.0': '', '8.0': '', '9.0': '' }),
+  /** The version hosts without their own install; empty: the newest in the library. */
+  defaultVersion: z.union([z.literal(''), EsxiVersion]).default(''),
+  /** The folder under the site's TFTP root for mboot.efi, the per-MAC folders and the ISOs. */
+  tftpBootDir: z
+    .string()
+    .trim()
+    .regex(
+      /^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._/-]+$/,
+      'must be a folder under the TFTP root, like esxi (no leading /, no ..)',
+    )
+    .default('esxi'),
+  /**
+   * Servers no definition names install ESXi (erasing their first disk) and
+   * enroll with PBHOST from the generic menus; off: those menus boot the local disk.
+   */
+  installUnknown: z.boolean().default(false),
+  /** Hosts boot with UEFI Secure Boot unless their definition says otherwise. */
+  secureBootExpected: z.boolean().default(false),
+  /**
+   * An https:// URL that serves the listener's /boot and /media (a TLS front
+   * with a certificate from a CA enrolled in the firmware), for UEFI HTTP boot
+   * on firmware that refuses plain http://. Empty: none.
+   */
+  httpsBootBaseUrl: z
+    .string()
+    .trim()
+    .max(512)
+    .refine((s) => s === '' || /^https:\/\/[^\s/]+(\/\S*)?$/.test(s), 'must be an https:// URL')
+    .transform((s) => s.replace(/\/+$/, ''))
+    .default(''),
+  /** The site's UEFI firmware is set to refuse plain http:// boot URLs. */
+  firmwareHttpsOnly: z.boolean().default(false),
+  dhcp: DhcpFacts.default(DhcpFacts.parse({})),
+})
+export type BootSettings = z.infer<typeof BootSettings>
+export type BootSettingsInput = z.input<typeof BootSettings>
 
 export const Settings = z.object({
   /** Address the check-in listener binds to on this machine (0.0.0.0: every interface). */
@@ -259,7 +390,11 @@ export const Settings = z.object({
         (m[2] === undefined || Number(m[2]) <= 65535)
       )
     }, 'must be host or host:port, like 10.0.0.5 or 10.0.0.5:8080 (no http://)'),
-  /** Base URL of the extracted ESXi installer media, for iPXE. */
+  /**
+   * Where the media library's versions are served from, when not by the
+   * listener: each version at <url>/<version> (a site's own web server).
+   * Empty: the listener serves them at /media/<version>.
+   */
   mediaBaseUrl: z
     .string()
     .trim()
@@ -273,14 +408,109 @@ export const Settings = z.object({
    * unbound definition has one of its MACs. Off by default: the operator assigns.
    */
   autoMatch: z.boolean().default(false),
+  boot: BootSettings.default(BootSettings.parse({})),
+  /**
+   * Configuration runs at once. High by default: a rack of 200 is configured
+   * in one go, each run waiting mostly on its own host, not on Midwife.
+   */
+  runConcurrency: z
+    .number()
+    .int()
+    .min(1, 'at least one run at a time')
+    .max(1000, 'at most 1,000 runs at a time')
+    .default(200),
 })
 export type Settings = z.infer<typeof Settings>
 
 export const SettingsInput = Settings.extend({
+  /** Left out: the stored boot settings are kept. Media folders are checked before saving. */
+  boot: BootSettings.optional(),
   /** Write-only: the root password the generic kickstart installs on unknown servers. */
   discoveryRootPassword: z.string().min(1).max(128).optional(),
 })
 export type SettingsInput = z.input<typeof SettingsInput>
+
+/** One boot kind (PXELINUX, UEFI PXE, UEFI HTTP, iPXE, ISO, one-liner, PBHOST) and whether it applies. */
+export const BootKindReport = z.object({
+  id: z.string(),
+  label: z.string(),
+  firmware: z.enum(['bios', 'uefi', 'any']),
+  description: z.string(),
+  applies: z.boolean(),
+  /** Why it does not apply (no media with its loader, a per-host kind without a host). */
+  reason: z.string().nullable(),
+  /** Whether its artifacts are in this material (every kind is, unless some were chosen). */
+  chosen: z.boolean(),
+  warnings: z.array(z.string()),
+})
+export type BootKindReport = z.infer<typeof BootKindReport>
+
+/** A file a server fetches, or a line an operator types, rendered by a boot kind. */
+export const BootArtifact = z.object({
+  /** The boot kind that rendered it, or 'kickstart'. */
+  kind: z.string(),
+  /** host: changes with the host (carries its token); generic: what unknown servers get. */
+  scope: z.enum(['host', 'generic']),
+  title: z.string(),
+  /**
+   * tftp: put it at `path` under the site's TFTP root (it is in the bundle);
+   * http: the listener serves it at `url`; console: a line the operator types or pastes.
+   */
+  delivery: z.enum(['tftp', 'http', 'console']),
+  path: z.string(),
+  /** The name to save it as. */
+  fileName: z.string(),
+  url: z.string().nullable(),
+  /** Null for a file copied as it is from the media (mboot.efi, crypto64.efi). */
+  text: z.string().nullable(),
+  syntax: z.enum(['pxelinux', 'boot.cfg', 'ipxe', 'shell', 'boot-options', 'kickstart']).nullable(),
+  /** For a file copied from the media: which version, which file. */
+  media: z.object({ version: EsxiVersion, file: z.string() }).nullable(),
+  /** Substrings to mask on screen (tokens, the enrollment key, the password hash). */
+  secrets: z.array(z.string()),
+})
+export type BootArtifact = z.infer<typeof BootArtifact>
+
+/** A linter finding: one line, naming the fix. */
+export const BootFinding = z.object({
+  code: z.string(),
+  severity: z.enum(['error', 'warning']),
+  /** The artifact (path or URL) it is about, if one. */
+  where: z.string().nullable(),
+  message: z.string(),
+})
+export type BootFinding = z.infer<typeof BootFinding>
+
+export const DHCP_FLAVOURS = ['dnsmasq', 'dnsmasq-proxy', 'isc-dhcpd', 'kea', 'windows'] as const
+export const DhcpFlavour = z.enum(DHCP_FLAVOURS)
+export type DhcpFlavour = z.infer<typeof DhcpFlavour>
+
+/** Configuration for the site's DHCP server, one flavour. */
+export const DhcpFile = z.object({
+  flavour: DhcpFlavour,
+  title: z.string(),
+  fileName: z.string(),
+  /** Null when it cannot be generated; `problem` says why. */
+  text: z.string().nullable(),
+  problem: z.string().nullable(),
+  warnings: z.array(z.string()),
+})
+export type DhcpFile = z.infer<typeof DhcpFile>
+
+/** What the boot kinds render for one host (or for unknown servers), checked by the linter. */
+const BootFiles = {
+  kinds: z.array(BootKindReport),
+  artifacts: z.array(BootArtifact),
+  /** The linter's findings: errors first. */
+  findings: z.array(BootFinding),
+  dhcp: z.array(DhcpFile),
+}
+
+/** Which boot kinds to render (all that apply when left out). */
+export const BootMaterialOptions = z.object({
+  kinds: z.array(z.string().max(64)).max(16).optional(),
+})
+export type BootMaterialOptions = z.input<typeof BootMaterialOptions>
 
 /** Boot material for servers no definition names yet: the site enrollment key and its lines. */
 export const DiscoveryMaterial = z.object({
@@ -290,12 +520,12 @@ export const DiscoveryMaterial = z.object({
   kickstartUrl: z.string(),
   /** Null until a discovery root password is set under Site. */
   kickstart: z.string().nullable(),
-  pxelinuxAppend: z.string(),
   hasRootPassword: z.boolean(),
   /** What the install does to disks, in plain words (it erases one). */
   erases: z.string(),
   secrets: z.array(z.string()),
   warnings: z.array(z.string()),
+  ...BootFiles,
 })
 export type DiscoveryMaterial = z.infer<typeof DiscoveryMaterial>
 
@@ -379,23 +609,92 @@ export type Status = z.infer<typeof Status>
 export const BootMaterial = z.object({
   hostId: z.number().int(),
   kickstartUrl: z.string(),
-  kickstart: z.string(),
   /** What the install does to disks, in plain words (it erases one). */
   erases: z.string(),
-  pxelinuxAppend: z.string(),
-  ipxeScript: z.string(),
-  oneLiner: z.string(),
+  /** Whether its per-MAC files start the installer; false once installed (Reinstall re-arms). */
+  armed: z.boolean(),
   /** Substrings that are secret (token, password hash): the UI masks them until revealed. */
   secrets: z.array(z.string()),
   warnings: z.array(z.string()),
+  ...BootFiles,
 })
 export type BootMaterial = z.infer<typeof BootMaterial>
 
-export const StepState = z.enum(['pending', 'running', 'done', 'failed', 'skipped', 'interrupted'])
+/** One version of the media library as checked on disk just now. */
+export const MediaStatus = z.object({
+  version: EsxiVersion,
+  /** The folder as set under Site. */
+  path: z.string(),
+  ok: z.boolean(),
+  /** build= from its boot.cfg, like 8.0.2-0.0.22380479. */
+  build: z.string().nullable(),
+  files: z.object({ mbootC32: z.boolean(), bootx64Efi: z.boolean(), crypto64Efi: z.boolean() }),
+  /** Files its boot.cfg loads that the folder lacks. */
+  missing: z.array(z.string()),
+  /** One line each, naming the fix. */
+  problems: z.array(z.string()),
+  /** Where servers fetch it over HTTP. */
+  url: z.string(),
+})
+export type MediaStatus = z.infer<typeof MediaStatus>
+
+/** The TFTP-side files as a .tar.gz: for a host (and the generic files) or for unknown servers only. */
+export const TftpBundleRequest = z.object({
+  hostId: z.number().int().positive().nullable(),
+  kinds: z.array(z.string().max(64)).max(16).optional(),
+  /**
+   * Also copy each needed ISO under its TFTP folder (UEFI PXE and PXELINUX
+   * load the installer over TFTP): hundreds of megabytes.
+   */
+  includeMedia: z.boolean().default(false),
+})
+export type TftpBundleRequest = z.input<typeof TftpBundleRequest>
+
+export const ExportedFile = z.object({
+  /** Where it was written on this machine. */
+  path: z.string(),
+  bytes: z.number().int(),
+})
+export type ExportedFile = z.infer<typeof ExportedFile>
+
+export const StepState = z.enum([
+  'pending',
+  'running',
+  'done',
+  'failed',
+  'skipped',
+  'interrupted',
+  'cancelled',
+])
 export type StepState = z.infer<typeof StepState>
 
-export const RunState = z.enum(['queued', 'running', 'done', 'failed', 'interrupted'])
+export const RunState = z.enum(['queued', 'running', 'done', 'failed', 'interrupted', 'cancelled'])
 export type RunState = z.infer<typeof RunState>
+
+/** A step without its output: what an event carries when a step changes. */
+export const StepDelta = z.object({
+  runId: z.number().int(),
+  id: z.number().int(),
+  seq: z.number().int(),
+  key: z.string(),
+  title: z.string(),
+  state: StepState,
+  error: z.string().nullable(),
+  startedAt: Timestamp.nullable(),
+  finishedAt: Timestamp.nullable(),
+})
+export type StepDelta = z.infer<typeof StepDelta>
+
+/** A piece of a step's output, numbered in the order it was written (numbers grow run-wide). */
+export const OutputChunk = z.object({
+  runId: z.number().int(),
+  stepId: z.number().int(),
+  /** The first and last sequence numbers this chunk holds (chunks sent together are merged). */
+  firstSeq: z.number().int(),
+  seq: z.number().int(),
+  text: z.string(),
+})
+export type OutputChunk = z.infer<typeof OutputChunk>
 
 export const Step = z.object({
   id: z.number().int(),
@@ -410,8 +709,36 @@ export const Step = z.object({
 })
 export type Step = z.infer<typeof Step>
 
+/** A run without its steps and output: what lists and events carry. */
+export const RunHeader = z.object({
+  id: z.number().int(),
+  /** The check-in whose identity the approval trusted. */
+  checkinId: z.number().int().nullable(),
+  hostId: z.number().int().nullable(),
+  hostName: z.string().nullable(),
+  target: z.string(),
+  state: RunState,
+  error: z.string().nullable(),
+  /** 1, then one more each time the run is resumed or a failed step retried. */
+  attempts: z.number().int(),
+  createdAt: Timestamp,
+  startedAt: Timestamp.nullable(),
+  finishedAt: Timestamp.nullable(),
+})
+export type RunHeader = z.infer<typeof RunHeader>
+
+export const RunPage = z.object({
+  runs: z.array(RunHeader),
+  /** More runs exist before the last one listed. */
+  more: z.boolean(),
+})
+export type RunPage = z.infer<typeof RunPage>
+
 export const Run = z.object({
   id: z.number().int(),
+  attempts: z.number().int(),
+  /** The sequence number of the newest output included (0: none yet). */
+  outputSeq: z.number().int(),
   /** The plan the operator approved: what it showed, item by item. */
   plan: z.array(PlanItem),
   /** The check-in whose identity the approval trusted. */

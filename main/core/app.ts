@@ -1,25 +1,38 @@
-import { chmodSync, mkdirSync, readFileSync } from 'node:fs'
+import { chmodSync, createWriteStream, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { ApiCallError, type ApiHandlers } from '../contract/api'
 import { AuditService, type AuditHandlers } from './audit/audit-service'
 import {
   SettingsInput,
   type BootMaterial,
+  type BootMaterialOptions,
   type Checkin,
+  type DhcpFlavour,
   type DiscoveryMaterial,
+  type ExportedFile,
   type Host,
   type HostInput,
+  type MediaStatus,
   type Plan,
   type Profile,
   type ProfileImpact,
   type ProfileInput,
+  type OutputChunk,
   type Run,
+  type RunHeader,
+  type RunPage,
   type Settings,
   type Status,
+  type TftpBundleRequest,
 } from '../contract/schemas'
+import { BootInputs } from './boot/boot-inputs'
 import { BootService } from './boot/boot-service'
+import { InstallReports } from './boot/install-reports'
 import type { BootTemplates } from './boot/material'
+import { NetbootFiles } from './boot/netboot-files'
 import { CheckinService } from './checkins/checkin-service'
 import type { Connect } from './configure/run'
 import { EventBus } from './events'
@@ -32,6 +45,7 @@ import {
   type RunningListener,
 } from './listener/server'
 import { consoleLogger, type Logger } from './log'
+import { MediaLibrary } from './media/media-service'
 import { Notifier } from './notify'
 import { RunService } from './runs/run-service'
 import { LocalKeySecretBox, type SecretBox } from './secrets'
@@ -59,17 +73,35 @@ export interface AppOptions {
   moveDeadlineMs?: number
   /** A better-sqlite3 binary for this runtime's ABI, when node_modules holds Node's. */
   sqliteBinding?: string
+  /** Where exported files (the TFTP bundle) are written; default: `exports` in the data folder. */
+  exportDir?: string
 }
+
+/** A file the operator downloads (serve mode) or exports: its name, type and bytes. */
+export interface Download {
+  fileName: string
+  contentType: string
+  body: Readable | string
+}
+
+/** What serve mode offers as downloads, parsed from its URL. */
+export type DownloadRequest =
+  { what: 'tftp-bundle'; request: TftpBundleRequest } | { what: 'dhcp'; flavour: DhcpFlavour }
 
 function loadTemplates(dir: string): BootTemplates {
   const read = (p: string) => readFileSync(join(dir, p), 'utf8')
   return {
     kickstart: read('templates/ks.cfg'),
     discoveryKickstart: read('templates/ks-discover.cfg'),
-    ipxe: read('templates/ipxe.txt'),
-    pxelinux: read('templates/pxelinux.txt'),
     client: read('client/checkin.sh'),
   }
+}
+
+/** This machine's IPv4 addresses, for the boot linter. */
+function localIpv4s(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) =>
+    (list ?? []).filter((a) => a.family === 'IPv4').map((a) => a.address),
+  )
 }
 
 /** The first address of this machine other hosts could reach, for a wildcard-bound listener. */
@@ -100,6 +132,9 @@ export class App implements ApiHandlers {
   private readonly hosts: HostsService
   private readonly checkins: CheckinService
   private readonly boot: BootService
+  private readonly media = new MediaLibrary()
+  private readonly netboot: NetbootFiles
+  private readonly installs: InstallReports
   private readonly runs: RunService
 
   private constructor(
@@ -123,16 +158,21 @@ export class App implements ApiHandlers {
       new AuditService(store, secrets, this.site, opts.version).handlers(),
     )
     this.checkins = new CheckinService(store, this.site, this.notify, logger)
+    const inputs = new BootInputs(store, secrets, this.site, this.media, () => this.listenerUrl())
     this.boot = new BootService(
       store,
       secrets,
       this.site,
       templates,
-      () => this.listenerUrl(),
+      inputs,
+      localIpv4s,
       this.notify,
       logger,
     )
-    this.runs = new RunService(store, secrets, this.notify, logger, {
+    this.netboot = new NetbootFiles(store, inputs, logger)
+    this.installs = new InstallReports(store, this.notify, logger)
+    this.mediaStatus = () => inputs.mediaStatus()
+    this.runs = new RunService(store, secrets, this.notify, this.events, logger, {
       connect: opts.connect,
       connectTimeoutMs: opts.connectTimeoutMs,
       commandTimeoutMs: opts.commandTimeoutMs,
@@ -142,6 +182,7 @@ export class App implements ApiHandlers {
   }
 
   private readonly secretStorage: string
+  private readonly mediaStatus: () => MediaStatus[]
 
   static async start(opts: AppOptions): Promise<App> {
     // The data folder holds the database and the key that opens its secrets: owner only.
@@ -155,6 +196,8 @@ export class App implements ApiHandlers {
     const logger = opts.logger ?? consoleLogger()
     const app = new App(store, opts, secrets, loadTemplates(opts.resourcesDir), logger)
     app.runs.recoverInterrupted()
+    // Whatever the folders hold now: one that went away is reported, not fatal.
+    await app.media.refresh(store.settings.get().boot.media)
     await app.openListener()
     return app
   }
@@ -245,6 +288,9 @@ export class App implements ApiHandlers {
       client: () => this.boot.genericClient(),
       checkin: (credential, body, rawBody, sourceIp) =>
         this.checkins.accept(credential, body, rawBody, sourceIp),
+      installReport: (token, state, body, sourceIp) =>
+        this.installs.report(token, state, body, sourceIp),
+      bootFile: (path, sourceIp) => this.netboot.serve(path, sourceIp),
     }
   }
 
@@ -271,13 +317,17 @@ export class App implements ApiHandlers {
   }
 
   async saveSettings(input: SettingsInput): Promise<Settings> {
-    const { discoveryRootPassword, ...settings } = SettingsInput.parse(input)
+    const { discoveryRootPassword, boot, ...rest } = SettingsInput.parse(input)
     const before = this.store.settings.get()
+    const settings = { ...rest, boot: boot ?? before.boot }
+    // Media folders are checked before anything moves or is stored.
+    if (boot !== undefined) await this.media.accept(boot.media)
     const moved =
       before.listenerHost !== settings.listenerHost || before.listenerPort !== settings.listenerPort
     if (moved && !this.opts.listen)
       await this.moveListener(settings.listenerHost, settings.listenerPort)
     const saved = this.store.settings.save(settings)
+    this.runs.setConcurrency(saved.runConcurrency)
     if (discoveryRootPassword !== undefined) this.site.setDiscoveryPassword(discoveryRootPassword)
     this.store.events.append('settings.saved', null, saved)
     this.notify.siteChanged()
@@ -296,8 +346,13 @@ export class App implements ApiHandlers {
     return this.profile.save(input)
   }
 
-  getDiscoveryMaterial(): DiscoveryMaterial {
-    return this.boot.discovery()
+  async checkMediaLibrary(): Promise<MediaStatus[]> {
+    await this.media.refresh(this.store.settings.get().boot.media)
+    return this.mediaStatus()
+  }
+
+  getDiscoveryMaterial(o?: BootMaterialOptions): DiscoveryMaterial {
+    return this.boot.discovery(o)
   }
 
   rotateEnrollmentKey(): DiscoveryMaterial {
@@ -321,8 +376,39 @@ export class App implements ApiHandlers {
     return this.hosts.delete(id)
   }
 
-  getBootMaterial(hostId: number): BootMaterial {
-    return this.boot.material(hostId)
+  getBootMaterial(hostId: number, o?: BootMaterialOptions): BootMaterial {
+    return this.boot.material(hostId, o)
+  }
+
+  /** A download for serve mode; the same files the boot-material screen shows. */
+  download(r: DownloadRequest): Download {
+    if (r.what === 'dhcp') {
+      const file = this.boot.dhcpFile(r.flavour)
+      if (file.text === null) throw new ApiCallError('conflict', file.problem ?? 'not available')
+      return { fileName: file.fileName, contentType: 'text/plain; charset=utf-8', body: file.text }
+    }
+    const bundle = this.boot.tftpBundle(r.request)
+    return { fileName: bundle.fileName, contentType: 'application/gzip', body: bundle.stream }
+  }
+
+  /** Writes the bundle beside the data (owner only: per-MAC files carry tokens); never overwrites. */
+  async exportTftpBundle(request: TftpBundleRequest): Promise<ExportedFile> {
+    const bundle = this.boot.tftpBundle(request)
+    const dir = this.opts.exportDir ?? join(this.opts.dataDir, 'exports')
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+    const path = join(dir, bundle.fileName.replace(/\.tar\.gz$/, `-${stamp}.tar.gz`))
+    try {
+      await pipeline(bundle.stream, createWriteStream(path, { mode: 0o600, flags: 'wx' }))
+    } catch (err) {
+      rmSync(path, { force: true })
+      throw new ApiCallError(
+        'failed',
+        `the TFTP bundle could not be written: ${(err as Error).message}`,
+      )
+    }
+    this.store.events.append('boot.bundle_exported', null, { path, request })
+    return { path, bytes: statSync(path).size }
   }
 
   listCheckins(hostId: number): Checkin[] {
@@ -353,8 +439,24 @@ export class App implements ApiHandlers {
     return this.hosts.retire(hostId)
   }
 
-  listRuns(): Run[] {
-    return this.runs.list()
+  listRuns(o: { hostId?: number; beforeId?: number; limit: number }): RunPage {
+    return this.runs.list(o)
+  }
+
+  getRunOutput(id: number, afterSeq: number, limit: number): OutputChunk[] {
+    return this.runs.output(id, afterSeq, limit)
+  }
+
+  cancelRun(id: number): RunHeader {
+    return this.runs.cancel(id)
+  }
+
+  resumeRun(id: number): RunHeader {
+    return this.runs.resume(id)
+  }
+
+  eventsSince(seq: number) {
+    return this.events.since(seq)
   }
 
   getRun(id: number): Run {

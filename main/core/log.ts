@@ -19,9 +19,12 @@ export class Redactor {
   }
 }
 
-/** Masks anything shaped like a token in a listener path: /ks/<token>.cfg -> /ks/***.cfg */
+/**
+ * Masks anything shaped like a token in a listener path (/ks/<token>.cfg,
+ * /c/<token>.sh, /install/<token>/installed): the token becomes ***.
+ */
 export function redactPath(path: string): string {
-  return path.replace(/\/(ks|c)\/(discover\/)?[^/?#.]+/g, '/$1/$2***')
+  return path.replace(/\/(ks|c|install)\/(discover\/)?[^/?#.]+/g, '/$1/$2***')
 }
 
 // C0 (with \n \r \t), DEL, C1 (with NEL), the Unicode line and paragraph

@@ -15,7 +15,6 @@ export class Notifier {
   ) {}
 
   host(id: number): void {
-    if (!this.bus.listening) return
     const record = this.store.hosts.get(id)
     if (!record) return this.hostRemoved(id)
     this.bus.emit('host.changed', () => toHost(this.store, record))
@@ -27,12 +26,6 @@ export class Notifier {
 
   checkin(c: Checkin): void {
     this.bus.emit('checkin.changed', c)
-  }
-
-  run(id: number): void {
-    if (!this.bus.listening) return
-    const run = this.store.runs.get(id)
-    if (run) this.bus.emit('run.changed', run)
   }
 
   siteChanged(): void {

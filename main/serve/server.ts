@@ -2,11 +2,14 @@ import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { pipeline } from 'node:stream/promises'
 import type { Duplex } from 'node:stream'
 import { extname, join, normalize, sep } from 'node:path'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { z } from 'zod'
-import { dispatch, type ApiHandlers } from '../contract/api'
+import { ApiCallError, describeIssues, dispatch, type ApiHandlers } from '../contract/api'
+import { DhcpFlavour, TftpBundleRequest } from '../contract/schemas'
+import type { Download, DownloadRequest } from '../core/app'
 import type { EventBus } from '../core/events'
 import {
   BodyRefused,
@@ -35,6 +38,35 @@ const TYPES: Record<string, string> = {
 /** An API call's body: `{ "args": [...] }`; what the arguments must be is the contract's business. */
 const ApiBody = z.object({ args: z.unknown().optional() })
 
+const DOWNLOAD_STATUS: Record<string, number> = { invalid: 400, not_found: 404, conflict: 409 }
+
+/**
+ * A download's URL as the boot-material screen links it:
+ * /download/tftp-bundle.tar.gz?host=<id>&kinds=a,b&media=1 (no host: unknown
+ * servers only) and /download/dhcp/<flavour>.
+ */
+export function downloadRequest(target: Target): DownloadRequest | string {
+  const dhcp = /^\/download\/dhcp\/([\w-]+)$/.exec(target.path)
+  if (dhcp) {
+    const flavour = DhcpFlavour.safeParse(dhcp[1])
+    return flavour.success
+      ? { what: 'dhcp', flavour: flavour.data }
+      : `no DHCP flavour "${dhcp[1] as string}"; known: ${DhcpFlavour.options.join(', ')}`
+  }
+  if (target.path !== '/download/tftp-bundle.tar.gz') return 'no such download'
+  const q = target.query
+  const host = q.get('host') ?? ''
+  const kinds = q.get('kinds') ?? ''
+  const parsed = TftpBundleRequest.safeParse({
+    hostId: host === '' ? null : /^\d+$/.test(host) ? Number(host) : host,
+    ...(kinds === '' ? {} : { kinds: kinds.split(',') }),
+    includeMedia: q.get('media') === '1',
+  })
+  return parsed.success
+    ? { what: 'tftp-bundle', request: parsed.data }
+    : describeIssues(parsed.error)
+}
+
 export interface ServeOptions {
   handlers: ApiHandlers
   events: EventBus
@@ -45,6 +77,8 @@ export interface ServeOptions {
   /** Fixed session token (tests); random otherwise. */
   token?: string
   logger: Logger
+  /** The files the boot-material screen offers for download (App.download). */
+  downloads?: (r: DownloadRequest) => Download | Promise<Download>
 }
 
 export interface RunningServe {
@@ -188,8 +222,43 @@ export function startServe(o: ServeOptions): Promise<RunningServe> {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' })
       return res.end(JSON.stringify(reply))
     }
+    if (target.path.startsWith('/download/') && o.downloads) {
+      if (req.method !== 'GET') return plain(res, 405, 'use GET')
+      return sendDownload(res, target, o.downloads)
+    }
     if (req.method === 'GET' || req.method === 'HEAD') return serveStatic(res, target)
     return plain(res, 405, 'method not allowed')
+  }
+
+  async function sendDownload(
+    res: ServerResponse,
+    target: Target,
+    downloads: NonNullable<ServeOptions['downloads']>,
+  ) {
+    const r = downloadRequest(target)
+    if (typeof r === 'string') return plain(res, r === 'no such download' ? 404 : 400, r)
+    let d: Download
+    try {
+      d = await downloads(r)
+    } catch (err) {
+      if (!(err instanceof ApiCallError)) throw err
+      return plain(res, DOWNLOAD_STATUS[err.code] ?? 500, err.message)
+    }
+    res.writeHead(200, {
+      'Content-Type': d.contentType,
+      'Content-Disposition': `attachment; filename="${d.fileName.replace(/[^\w.-]/g, '_')}"`,
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+    })
+    if (typeof d.body === 'string') return res.end(d.body)
+    try {
+      await pipeline(d.body, res)
+    } catch (err) {
+      // The headers are out: all that is left is to cut the answer short, so
+      // the browser shows a failed download rather than a truncated file.
+      o.logger.error(`download ${target.path} failed: ${(err as Error).message}`)
+      res.destroy()
+    }
   }
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
@@ -218,9 +287,9 @@ export function startServe(o: ServeOptions): Promise<RunningServe> {
     onUpgrade: upgrade,
   })
 
-  const unsubscribe = o.events.subscribe((event, payload) => {
+  const unsubscribe = o.events.subscribe((event, payload, seq) => {
     if (sockets.size === 0) return
-    const msg = JSON.stringify({ event, payload })
+    const msg = JSON.stringify({ event, payload, seq })
     for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(msg)
   })
 

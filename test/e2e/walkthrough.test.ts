@@ -133,14 +133,17 @@ describe('first host, from boot material to configured', () => {
     expect(ks).toContain("MIDWIFE_TOKEN='••••••••'")
     expect(ks).toContain('%firstboot --interpreter=busybox')
 
-    await page.getByRole('button', { name: 'Copy One-liner for a host installed by hand' }).click()
-    oneLiner = String(await page.evaluate('navigator.clipboard.readText()'))
+    await page.getByRole('button', { name: 'Copy One-liner for esx01' }).click()
+    oneLiner = String(await page.evaluate('navigator.clipboard.readText()')).trim()
     token = /\/c\/([\w-]+)\.sh/.exec(oneLiner)?.[1] as string
     expect(token).toHaveLength(43)
-    await page.getByRole('button', { name: 'Copy PXELINUX APPEND line' }).click()
+    await page.getByRole('button', { name: 'Copy Shift+O options for esx01' }).click()
     expect(String(await page.evaluate('navigator.clipboard.readText()'))).toBe(
-      `APPEND -c boot.cfg ks=${new URL(oneLiner.match(/http:\/\/[^/]+/)?.[0] as string).origin}/ks/${token}.cfg`,
+      `ks=${new URL(oneLiner.match(/http:\/\/[^/]+/)?.[0] as string).origin}/ks/${token}.cfg\n`,
     )
+    // The linter speaks before anything is copied: this listener is on loopback.
+    const findings = page.getByRole('region', { name: 'Findings' })
+    expect(await findings.innerText()).toContain('which servers cannot reach')
     await screenshot('3-boot-material', [token, sampleHost.rootPassword])
   })
 

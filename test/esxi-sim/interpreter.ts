@@ -104,7 +104,7 @@ function execute(argv: string[], s: SimState): { result: CommandResult; delayMs:
   const line = [program, ...args].join(' ')
   s.log.push(line)
   const fault = s.faults.find((f) => line.startsWith(f.match))
-  if (fault) {
+  if (fault && !fault.slowOnly) {
     return {
       result: { stdout: fault.stdout ?? '', stderr: fault.stderr ?? '', code: fault.code ?? 0 },
       delayMs: fault.delayMs ?? 0,
@@ -114,7 +114,7 @@ function execute(argv: string[], s: SimState): { result: CommandResult; delayMs:
   const tool = TOOLS[program]
   const result = tool ? tool.run(args, s) : esxcli(program, args, s)
   noteManagementChange(s, before)
-  return { result, delayMs: 0 }
+  return { result, delayMs: fault?.delayMs ?? 0 }
 }
 
 /** Runs one command against the state (mutating it). Fault delays are not applied here. */

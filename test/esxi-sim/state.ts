@@ -64,6 +64,8 @@ export interface Fault {
   stderr?: string
   code?: number
   delayMs?: number
+  /** The command runs as usual and only its answer is delayed (a slow host, not a broken one). */
+  slowOnly?: boolean
 }
 
 /** What an invented DHCP server on the vmknic's network would hand out. */

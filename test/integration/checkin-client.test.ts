@@ -8,6 +8,7 @@ import { App } from '../../main/core/app'
 import { createSimHost, type SimHost } from '../support/esxi-host'
 import {
   freePort,
+  artifactText,
   hostToken,
   memoryLogger,
   repoRoot,
@@ -190,7 +191,8 @@ describe('checkin.sh under BusyBox', () => {
 
 describe('boot material run on the host', () => {
   it('the one-liner fetches the personal client and checks in, restoring the firewall', async () => {
-    const { oneLiner } = t.app.getBootMaterial(t.app.listHosts()[0]?.id as number)
+    const material = t.app.getBootMaterial(t.app.listHosts()[0]?.id as number)
+    const oneLiner = artifactText(material, 'one-liner').trim()
     const run = await esx.sh(['-c', oneLiner], fast)
     expect(run.stderr).toContain('checked in')
     expect(run.code).toBe(0)

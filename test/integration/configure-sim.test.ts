@@ -39,8 +39,8 @@ const states = (run: Run) => Object.fromEntries(run.steps.map((s) => [s.key, s.s
 describe('configuration over SSH (ssh2 simulator)', () => {
   it('sets hostname, DNS and NTP, verifying each by reading it back, and streams every step', async () => {
     const { t, esx, host } = await setup()
-    const seen: Run[] = []
-    t.app.events.subscribe((e, p) => e === 'run.changed' && seen.push(p as Run))
+    const seen: Array<{ event: string; payload: Record<string, unknown> }> = []
+    t.app.events.subscribe((event, payload) => seen.push({ event, payload: payload }))
 
     const run = await approveAndWait(t.app, host.id)
     expect(run.error).toBeNull()
@@ -64,10 +64,20 @@ describe('configuration over SSH (ssh2 simulator)', () => {
       '$ esxcli network ip dns server remove --all',
     )
 
-    // Live: each step was seen running, then done, before the run ended.
-    const ntpStates = seen.map((r) => r.steps.find((s) => s.key === 'ntp')?.state)
-    expect(ntpStates).toContain('running')
-    expect(seen.at(-1)?.state).toBe('done')
+    // Live, as deltas: step states and output chunks that add up to the stored output,
+    // and the run's header last; never a whole run.
+    const of = (name: string) => seen.filter((e) => e.event === name).map((e) => e.payload)
+    const stepStates = new Map(of('run.step').map((d) => [d.key, d.state]))
+    expect(Object.fromEntries(stepStates)).toEqual(states(run))
+    for (const step of run.steps) {
+      const text = of('run.output')
+        .filter((c) => c.stepId === step.id)
+        .map((c) => c.text as string)
+        .join('')
+      expect(text, step.key).toBe(step.output)
+    }
+    expect(of('run.changed').at(-1)).toMatchObject({ id: run.id, state: 'done' })
+    for (const e of seen) expect(e.payload, e.event).not.toHaveProperty('steps')
   })
 
   it('changes nothing on a second run: every value is already right', async () => {
@@ -108,7 +118,7 @@ describe('configuration over SSH (ssh2 simulator)', () => {
     await expect(t.app.planHost(host.id)).rejects.toThrow(
       /^cannot plan esx01\.lab\.local: SSH login as root@127\.0\.0\.1:\d+ was refused: wrong password or user \(keyboard-interactive\)$/,
     )
-    expect(t.app.listRuns()).toEqual([])
+    expect(t.app.listRuns({ limit: 200 }).runs).toEqual([])
     expect(esx.state().log.length).toBe(logBefore)
     expect(esx.state().hostname).toBe('localhost')
   })
@@ -130,7 +140,7 @@ describe('configuration over SSH (ssh2 simulator)', () => {
     await expect(t.app.planHost(host.id)).rejects.toThrow(
       /^cannot plan esx01\.lab\.local: the SSH host key presented by 127\.0\.0\.1:\d+ \(SHA256:[\w+/]+\) is not one bound to this host \(SHA256:.+\); refusing to log in$/,
     )
-    expect(t.app.listRuns()).toEqual([])
+    expect(t.app.listRuns({ limit: 200 }).runs).toEqual([])
     expect(esx.state().log.length).toBe(logBefore)
   })
 
@@ -152,7 +162,7 @@ describe('configuration over SSH (ssh2 simulator)', () => {
     esx.update((s) => s.faults.push({ match: 'esxcli network ip dns server list', delayMs: 5000 }))
     t.app.approveHost(host.id, plan.id)
     await t.app.idle()
-    const run = t.app.listRuns()[0] as Run
+    const run = t.app.getRun(t.app.listRuns({ limit: 1 }).runs[0]?.id as number)
     expect(states(run)).toMatchObject({ hostname: 'done', dns: 'failed', ntp: 'skipped' })
     expect(run.error).toBe('no answer within 0.8 s')
   })

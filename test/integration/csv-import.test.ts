@@ -166,6 +166,16 @@ describe('CSV import: bad rows, each said where', () => {
       'Line 2, column D (ssh_port): 22a is not a port: a whole number from 1 to 65535',
     ],
     [
+      'an ESXi version Midwife has no media kind for',
+      csv('hostname,domain,mac,esxi_version', 'esx01,lab.local,00:50:56:aa:bb:01,6.7'),
+      'Line 2, column D (esxi_version): 6.7 is not an ESXi version Midwife installs: 7.0, 8.0, 9.0',
+    ],
+    [
+      'a Secure Boot cell that is neither yes nor no',
+      csv('hostname,domain,mac,secure_boot', 'esx01,lab.local,00:50:56:aa:bb:01,maybe'),
+      'Line 2, column D (secure_boot): maybe is not yes or no',
+    ],
+    [
       'a table cell in the wrong shape',
       csv('hostname,domain,mac,vmknics', 'esx01,lab.local,00:50:56:aa:bb:01,vMotion'),
       'Line 2, column D (vmknics): vmknics: "vMotion" should be portgroup:ipv4:mtu:services, like vMotion:10.0.20.11/24:9000:VMotion',
@@ -378,7 +388,7 @@ describe('CSV import: collisions', () => {
       ['create', 'a new host', null, 'default'],
     ])
     expect(preview.notes).toContain(
-      'The file has no ssh_user, ssh_port, dns_search, ntp_servers, syslog_hosts, syslog_logdir, vswitches, portgroups, vmknics, maintenance_mode, mgmt_address, gateway, mgmt_vlan column(s): hosts it updates keep their own values there.',
+      'The file has no ssh_user, ssh_port, esxi_version, secure_boot, dns_search, ntp_servers, syslog_hosts, syslog_logdir, vswitches, portgroups, vmknics, maintenance_mode, mgmt_address, gateway, mgmt_vlan column(s): hosts it updates keep their own values there.',
     )
     const result = await api.importCsv(text, { confirm: true, rootPassword: PASSWORD })
     expect(result.updated).toEqual([esx01.id])
@@ -448,6 +458,8 @@ async function defineRack(api: Api): Promise<void> {
     domain: 'lab.local',
     mac: '00:50:56:aa:bb:02',
     rootPassword: 'A, "different" one-99',
+    esxiVersion: '8.0',
+    secureBoot: true,
     spec: { mgmtAddress: '10.0.0.12/24' },
   })
 }
@@ -484,10 +496,11 @@ describe('CSV export', () => {
       '# Midwife hosts: 2 host(s). Root passwords and other secrets are never exported: their cells are empty. An empty root_password keeps an existing host’s password; new hosts need one (in the cell or given with the import).',
     )
     expect(lines[1]).toBe(
-      'hostname,domain,mac,serial,ssh_user,ssh_port,root_password,dns_servers,dns_search,ntp_servers,syslog_hosts,syslog_logdir,vswitches,portgroups,vmknics,maintenance_mode,mgmt_address,gateway,mgmt_vlan',
+      'hostname,domain,mac,serial,ssh_user,ssh_port,esxi_version,secure_boot,root_password,dns_servers,dns_search,ntp_servers,syslog_hosts,syslog_logdir,vswitches,portgroups,vmknics,maintenance_mode,mgmt_address,gateway,mgmt_vlan',
     )
+    expect(lines[3]).toMatch(/^esx02,lab\.local,00:50:56:aa:bb:02,,root,22,8\.0,yes,,/)
     expect(lines[2]).toBe(
-      'esx01,lab.local,00:50:56:aa:bb:01,CZ1234567,midwife,2222,,10.0.0.2 10.0.0.3,lab.local corp.local,0.pool.ntp.org 10.0.0.5,udp://10.0.0.6:514,[datastore1] logs,vSwitch0:1500:vmnic0:vmnic1;vSwitch1:9000:vmnic2+vmnic3,VM Network:vSwitch0:0;vMotion:vSwitch1:20,vMotion:10.0.20.11/24:9000:VMotion,enter,10.0.0.11/24,10.0.0.1,10',
+      'esx01,lab.local,00:50:56:aa:bb:01,CZ1234567,midwife,2222,,,,10.0.0.2 10.0.0.3,lab.local corp.local,0.pool.ntp.org 10.0.0.5,udp://10.0.0.6:514,[datastore1] logs,vSwitch0:1500:vmnic0:vmnic1;vSwitch1:9000:vmnic2+vmnic3,VM Network:vSwitch0:0;vMotion:vSwitch1:20,vMotion:10.0.20.11/24:9000:VMotion,enter,10.0.0.11/24,10.0.0.1,10',
     )
   })
 
@@ -515,7 +528,7 @@ describe('CSV export', () => {
     expect(template.filename).toBe('midwife-hosts-template.csv')
     const lines = template.content.trimEnd().split('\n')
     expect(lines.at(-1)).toBe(
-      'hostname,domain,mac,serial,ssh_user,ssh_port,root_password,dns_servers,dns_search,ntp_servers,syslog_hosts,syslog_logdir,vswitches,portgroups,vmknics,maintenance_mode,mgmt_address,gateway,mgmt_vlan',
+      'hostname,domain,mac,serial,ssh_user,ssh_port,esxi_version,secure_boot,root_password,dns_servers,dns_search,ntp_servers,syslog_hosts,syslog_logdir,vswitches,portgroups,vmknics,maintenance_mode,mgmt_address,gateway,mgmt_vlan',
     )
     expect(lines.slice(0, -1).every((l) => l.startsWith('# '))).toBe(true)
     expect(lines).toContain(

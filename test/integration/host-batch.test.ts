@@ -54,6 +54,8 @@ describe('clone a host', () => {
       serial: null,
       sshUser: 'root',
       sshPort: 2222,
+      esxiVersion: null,
+      secureBoot: null,
       hasPassword: true,
       spec: { dns: ['10.0.0.2'], ntp: { servers: ['10.0.0.5'], enabled: true } },
       secretsSet: ['licence'],

@@ -123,7 +123,9 @@ describe('the per-host report', () => {
     // A secret in stored output, as a redaction bug upstream would leave it.
     const db = new Database(join(t?.dataDir as string, 'midwife.db'))
     db.prepare(
-      `UPDATE run_steps SET output = output || ? WHERE run_id = 1 AND key = 'hostname'`,
+      `INSERT INTO run_output (run_id, step_id, at, text)
+       SELECT run_id, id, '2026-01-01T00:00:00.000Z', ? FROM run_steps
+       WHERE run_id = 1 AND key = 'hostname'`,
     ).run(`echo ${sampleHost.rootPassword}\n`)
     db.close()
 

@@ -122,7 +122,7 @@ describe('events', () => {
         ws.once('message', (m: Buffer) => resolve(JSON.parse(m.toString()))),
       )
       emit()
-      expect(await heard).toEqual({ event: 'host.removed', payload: [{ id: 1 }] })
+      expect(await heard).toMatchObject({ event: 'host.removed', payload: [{ id: 1 }] })
       expect(serialised).toBe(1)
       ws.close()
     } finally {

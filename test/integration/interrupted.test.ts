@@ -80,5 +80,31 @@ describe('kill -9 during a run', () => {
     expect(r.steps.find((s) => s.key === 'dns')?.output).toContain(
       '$ esxcli network ip dns server list',
     )
+
+    // Resumed: from the step it stopped in, and nothing is applied twice.
+    esx.update((s) => (s.faults = []))
+    const resumed = await second.api.resumeRun(run.id)
+    expect(resumed.attempts).toBe(2)
+    expect(['queued', 'running']).toContain(resumed.state)
+    const until = Date.now() + 30_000
+    let final = await second.api.getRun(run.id)
+    while (final.state === 'queued' || final.state === 'running') {
+      if (Date.now() > until)
+        throw new Error(`the resumed run did not end: ${JSON.stringify(final)}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      final = await second.api.getRun(run.id)
+    }
+    expect(final.error).toBeNull()
+    expect(final.steps.map((s) => [s.key, s.state])).toEqual([
+      ['connect', 'done'],
+      ['hostname', 'done'],
+      ['dns', 'done'],
+      ['ntp', 'done'],
+    ])
+    expect((await second.api.getHost(host.id)).state).toBe('configured')
+    const writes = esx.writesSince(0)
+    expect(writes.length).toBeGreaterThan(0)
+    expect(new Set(writes).size, `a write ran twice: ${writes.join(' | ')}`).toBe(writes.length)
+    expect(writes.filter((w) => w.startsWith('esxcli system hostname set'))).toHaveLength(1)
   })
 })

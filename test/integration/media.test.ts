@@ -5,9 +5,6 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import type { Readable } from 'node:stream'
-import { createGunzip } from 'node:zlib'
-import { extract } from 'tar-stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bootCfgFiles, bootCfgGet, parseBootCfg } from '../../main/core/boot/boot-cfg'
 import type { BootInput, EsxiVersion } from '../../main/core/boot/input'
@@ -23,6 +20,7 @@ import {
 import { ISO_BOOT_CFG, writeFakeIso } from '../fixtures/esxi-media'
 import { tempDir } from '../support/app'
 import { host, site } from '../support/boot-site'
+import { untar } from '../support/netboot'
 
 const tmp = tempDir('media')
 const iso80 = join(tmp.path, 'esxi-8.0')
@@ -231,26 +229,6 @@ describe('serving a per-MAC boot.cfg and the media over HTTP', () => {
     expect(requests).toContain('/media/8.0/../../outside.txt')
   })
 })
-
-async function untar(stream: Readable): Promise<Map<string, Buffer>> {
-  const files = new Map<string, Buffer>()
-  const ex = extract()
-  ex.on('entry', (header, body, next) => {
-    const chunks: Buffer[] = []
-    body.on('data', (c: unknown) => void chunks.push(c as Buffer))
-    body.on('end', () => {
-      files.set(header.name, Buffer.concat(chunks))
-      next()
-    })
-  })
-  await new Promise<void>((resolve, reject) => {
-    ex.on('finish', resolve)
-    ex.on('error', reject)
-    stream.on('error', reject)
-    stream.pipe(createGunzip()).on('error', reject).pipe(ex)
-  })
-  return files
-}
 
 describe('the TFTP bundle', () => {
   it('holds the TFTP files, mboot.efi copied from the newest media, and the ISO in lower case', async () => {

@@ -84,6 +84,18 @@ export const sampleHost = {
   rootPassword: 'Rt!pw-"quote"-$HOME-12345',
 }
 
+/** The text of the one artifact of this boot kind in a host's material (the one-liner, the ISO options). */
+export function artifactText(
+  material: { artifacts: { kind: string; text: string | null }[] },
+  kind: string,
+): string {
+  const found = material.artifacts.filter((a) => a.kind === kind)
+  if (found.length !== 1 || found[0]?.text == null) {
+    throw new Error(`expected one ${kind} artifact with text, got ${found.length}`)
+  }
+  return found[0].text
+}
+
 /** A host's deployment token, read the way an operator gets it: from its kickstart URL. */
 export function hostToken(app: App, hostId: number): string {
   const url = app.getBootMaterial(hostId).kickstartUrl

@@ -5,15 +5,15 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { encrypt, verify } from 'unixcrypt'
 import { afterEach, describe, expect, it } from 'vitest'
+import { sectionScript } from '../../main/core/boot/install-callbacks'
+import { renderBoot } from '../../main/core/boot/kinds'
 import {
-  bootMaterial,
-  KERNEL_LINE_WARN,
-  kickstartUrl,
+  installBootOptions,
   oneLiner,
   renderKickstart,
   shellQuote,
-  type BootContext,
   type BootTemplates,
+  type KickstartContext,
 } from '../../main/core/boot/material'
 import { fillTemplate } from '../../main/core/boot/template'
 import { InstallOptions } from '../../main/catalogue/install'
@@ -24,8 +24,6 @@ const read = (rel: string) => readFileSync(join(resources, rel), 'utf8')
 const templates: BootTemplates = {
   kickstart: read('templates/ks.cfg'),
   discoveryKickstart: read('templates/ks-discover.cfg'),
-  ipxe: read('templates/ipxe.txt'),
-  pxelinux: read('templates/pxelinux.txt'),
   client: read('client/checkin.sh'),
 }
 
@@ -33,9 +31,8 @@ const ROOT_PASSWORD = 'S3cret-Root!pw'
 const ROOT_HASH = encrypt(ROOT_PASSWORD)
 const TOKEN = 'tok_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcd'
 const LISTENER = 'http://10.0.0.5:8080'
-const MEDIA = 'http://10.0.0.5/esxi8'
 
-const host: BootContext['host'] = {
+const host: KickstartContext['host'] = {
   id: 7,
   hostname: 'esx01',
   domain: 'lab.local',
@@ -44,7 +41,7 @@ const host: BootContext['host'] = {
 
 const install = InstallOptions.parse({})
 
-function context(over: Partial<BootContext> = {}): BootContext {
+function context(over: Partial<KickstartContext> = {}): KickstartContext {
   return {
     host,
     install,
@@ -52,7 +49,7 @@ function context(over: Partial<BootContext> = {}): BootContext {
     token: TOKEN,
     listenerUrl: LISTENER,
     rootPasswordHash: ROOT_HASH,
-    mediaBaseUrl: MEDIA,
+    callbacks: { address: '10.0.0.5', port: 8080 },
     ...over,
   }
 }
@@ -129,11 +126,11 @@ describe('renderKickstart', () => {
     expect(
       built.some((l) => l.includes('ERASES disk mpx.vmhba0:C0:T0:L0, including any VMFS')),
     ).toBe(true)
-    const material = bootMaterial(
-      templates,
-      context({ install: InstallOptions.parse({ allowLegacyCpu: true }) }),
-    )
-    expect(material.pxelinuxAppend).toMatch(/ks=\S+ allowLegacyCPU=true$/)
+    // The boot line carries what the install needs besides ks=.
+    expect(
+      installBootOptions({ install: InstallOptions.parse({ allowLegacyCpu: true }), parts: [] }),
+    ).toEqual(['allowLegacyCPU=true'])
+    expect(installBootOptions({ install, parts: [{ bootOptions: ['nofb'] }] })).toEqual(['nofb'])
   })
 
   it('never contains the plain root password, and its hash verifies against it', () => {
@@ -181,76 +178,39 @@ describe('renderKickstart', () => {
   })
 })
 
-describe('bootMaterial', () => {
-  it('points every boot path at the kickstart URL', () => {
-    const m = bootMaterial(templates, context())
-    const url = `${LISTENER}/ks/${TOKEN}.cfg`
-    expect(kickstartUrl(LISTENER, TOKEN)).toBe(url)
-    expect(m.hostId).toBe(7)
-    expect(m.kickstartUrl).toBe(url)
-    expect(m.pxelinuxAppend).toBe(`APPEND -c boot.cfg ks=${url}`)
-    expect(m.ipxeScript.split('\n')).toEqual([
-      '#!ipxe',
-      `# Midwife: install esx01.lab.local from ${MEDIA}`,
-      `kernel ${MEDIA}/efi/boot/bootx64.efi -c ${MEDIA}/boot.cfg ks=${url}`,
-      'boot',
-      '',
-    ])
-    expect(m.kickstart).toBe(renderKickstart(templates, context()))
-    expect(m.secrets).toEqual([TOKEN, ROOT_HASH])
-    expect(m.warnings).toEqual([])
-  })
-
-  it('drops trailing slashes from the media URL', () => {
-    const m = bootMaterial(templates, context({ mediaBaseUrl: `${MEDIA}//` }))
-    expect(m.ipxeScript).toContain(`kernel ${MEDIA}/efi/boot/bootx64.efi -c ${MEDIA}/boot.cfg `)
-    expect(m.warnings).toEqual([])
-  })
-
-  it('warns and uses a placeholder when the media URL is empty', () => {
-    const m = bootMaterial(templates, context({ mediaBaseUrl: '' }))
-    expect(m.ipxeScript).toContain(
-      'kernel http://PXE-SERVER/esxi/efi/boot/bootx64.efi -c http://PXE-SERVER/esxi/boot.cfg ks=',
+describe('the install callbacks in the kickstart', () => {
+  it('has %pre and %post posting to the listener’s IP literal, before %firstboot', () => {
+    const ks = renderKickstart(templates, context())
+    const lines = ks.split('\n')
+    const pre = lines.indexOf('%pre --interpreter=busybox')
+    const post = lines.findIndex((l) =>
+      l.startsWith('%post --interpreter=busybox --ignorefailure=true'),
     )
-    expect(m.warnings).toHaveLength(1)
-    expect(m.warnings[0]).toContain('http://PXE-SERVER/esxi')
-    expect(m.warnings[0]).toContain('media URL is not set')
-  })
-
-  it('warns when the listener is advertised on a loopback address', () => {
-    for (const listenerUrl of ['http://127.0.0.1:8080', 'http://localhost:8080']) {
-      const m = bootMaterial(templates, context({ listenerUrl }))
-      expect(m.warnings).toEqual([
-        `The listener is advertised as ${listenerUrl}, which only this machine can reach; set the advertised address under Site.`,
-      ])
+    const firstboot = lines.indexOf('%firstboot --interpreter=busybox')
+    expect(pre).toBeGreaterThan(lines.indexOf('reboot'))
+    expect(post).toBeGreaterThan(pre)
+    expect(firstboot).toBeGreaterThan(post)
+    expect(ks).toContain(`MW_URL='http://10.0.0.5:8080/install/${TOKEN}/installing'`)
+    expect(ks).toContain(`MW_URL='http://10.0.0.5:8080/install/${TOKEN}/installed'`)
+    // Each section is a script the shell can parse on its own.
+    for (const at of [pre, post]) {
+      const section = lines
+        .slice(
+          at,
+          lines.findIndex((l, i) => i > at && l.startsWith('%')),
+        )
+        .join('\n')
+      const r = spawnSync('/bin/sh', ['-n'], { input: sectionScript(section), encoding: 'utf8' })
+      expect(r.stderr).toBe('')
+      expect(r.status).toBe(0)
     }
-    expect(
-      bootMaterial(templates, context({ listenerUrl: 'http://10.1.2.3:8080' })).warnings,
-    ).toEqual([])
   })
 
-  it('warns when a kernel line is longer than KERNEL_LINE_WARN', () => {
-    expect(KERNEL_LINE_WARN).toBe(1024)
-    const media = `http://10.0.0.5/${'m'.repeat(500)}`
-    const m = bootMaterial(templates, context({ mediaBaseUrl: media }))
-    const kernel = m.ipxeScript.split('\n').find((l) => l.startsWith('kernel ')) as string
-    expect(kernel.length).toBeGreaterThan(KERNEL_LINE_WARN)
-    expect(m.warnings).toEqual([
-      `A boot line is ${kernel.length} characters; ESXi's kernel command line limit is near ${KERNEL_LINE_WARN}.`,
-    ])
-  })
-
-  it('does not warn about a kernel line just under the limit', () => {
-    const m0 = bootMaterial(templates, context())
-    const base = (m0.ipxeScript.split('\n')[2] as string).length
-    // Each extra media character appears twice on the kernel line.
-    const pad = Math.floor((KERNEL_LINE_WARN - base) / 2)
-    const media = `${MEDIA}${'x'.repeat(pad)}`
-    const m = bootMaterial(templates, context({ mediaBaseUrl: media }))
-    const kernel = m.ipxeScript.split('\n')[2] as string
-    expect(kernel.length).toBeLessThanOrEqual(KERNEL_LINE_WARN)
-    expect(kernel.length).toBeGreaterThan(KERNEL_LINE_WARN - 2)
-    expect(m.warnings).toEqual([])
+  it('leaves them out, saying why, when the listener is advertised by name', () => {
+    const ks = renderKickstart(templates, context({ callbacks: null }))
+    expect(ks).not.toMatch(/^%pre/m)
+    expect(ks).not.toMatch(/^%post/m)
+    expect(ks).toContain('# No install callbacks: the listener is advertised by name')
   })
 })
 
@@ -262,8 +222,24 @@ describe('the one-liner for a host installed by hand', () => {
     dir = undefined
   })
 
-  it('is the same one bootMaterial hands out', () => {
-    expect(bootMaterial(templates, context()).oneLiner).toBe(oneLiner(LISTENER, TOKEN))
+  it('is the same one the one-liner boot kind hands out', () => {
+    const r = renderBoot(
+      {
+        site: {
+          listener: { address: '10.0.0.5', port: 8080 },
+          media: {},
+          enrollment: {
+            pbhost: '10.0.0.5:8080',
+            pbkey: 'enroll-Secret-0123456789',
+            kickstartUrl: `${LISTENER}/ks/discover/x.cfg`,
+          },
+        },
+        host: { ...host, token: TOKEN, armed: true, esxiVersion: '8.0' },
+      },
+      ['one-liner'],
+    )
+    const [a] = r.artifacts
+    expect(a && 'text' in a ? a.text : '').toBe(`${oneLiner(LISTENER, TOKEN)}\n`)
   })
 
   it('turns the firewall off, pipes the client from the listener into sh, and turns it back', () => {

@@ -31,6 +31,12 @@ describe('the registry', () => {
     }
   })
 
+  it('marks every setting drawn as a secret field as a secret (sealed, never shown)', () => {
+    for (const s of SETTINGS) {
+      if (s.field.kind === 'secret') expect(s.secret, s.key).toBe(true)
+    }
+  })
+
   it('derives the host spec and site profile schemas from the settings', () => {
     const spec = Object.fromEntries(
       SETTINGS.filter((s) => s.scope !== 'identity').map((s) => [s.key, s.example]),

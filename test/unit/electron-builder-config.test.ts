@@ -165,8 +165,7 @@ describe('electron-builder.yml', () => {
       'dist/renderer/index.html',
       'resources/client/checkin.sh',
       'resources/templates/ks.cfg',
-      'resources/templates/ipxe.txt',
-      'resources/templates/pxelinux.txt',
+      'resources/templates/ks-discover.cfg',
     ]
     for (const file of runtime) {
       expectBuilt(file)

@@ -149,7 +149,7 @@ describe('opening a data file', () => {
         steps: [],
       }),
     ).toThrow(/FOREIGN KEY constraint failed/)
-    expect(store.runs.list()).toEqual([])
+    expect(store.runs.list({ limit: 10 })).toEqual({ runs: [], more: false })
   })
 
   it('rolls back a transaction that throws', () => {
@@ -173,6 +173,26 @@ describe('settings', () => {
       advertisedAddress: '',
       mediaBaseUrl: '',
       autoMatch: false,
+      boot: {
+        media: { '7.0': '', '8.0': '', '9.0': '' },
+        defaultVersion: '',
+        tftpBootDir: 'esxi',
+        installUnknown: false,
+        secureBootExpected: false,
+        httpsBootBaseUrl: '',
+        firmwareHttpsOnly: false,
+        dhcp: {
+          subnet: '',
+          rangeStart: '',
+          rangeEnd: '',
+          router: '',
+          dnsServers: [],
+          leaseSeconds: 43200,
+          tftpServer: '',
+          chainIpxe: false,
+        },
+      },
+      runConcurrency: 200,
     })
   })
 
@@ -184,6 +204,13 @@ describe('settings', () => {
       advertisedAddress: 'midwife.lab.local:9090',
       mediaBaseUrl: 'http://10.0.0.5/esxi8',
       autoMatch: true,
+      boot: {
+        ...defaultSettings.boot,
+        tftpBootDir: 'boot/esxi',
+        httpsBootBaseUrl: 'https://boot.lab.local',
+        dhcp: { ...defaultSettings.boot.dhcp, subnet: '10.0.0.0/24', dnsServers: ['10.0.0.2'] },
+      },
+      runConcurrency: 50,
     }
     expect(store.settings.save({ ...wanted, listenerHost: '  10.0.0.5  ' })).toEqual(wanted)
     store.close()
@@ -231,9 +258,12 @@ describe('hosts', () => {
         sshPort: 22,
         hasPassword: true,
         spec: { dns: ['10.0.0.2', '10.0.0.3'] },
+        esxiVersion: null,
+        secureBoot: null,
       },
       identity: null,
       attention: null,
+      install: null,
       tokenHash: 'hash-esx01',
       createdAt: h?.createdAt,
       updatedAt: h?.createdAt,
@@ -241,6 +271,40 @@ describe('hosts', () => {
     expect(store.hosts.get(id + 100)).toBeUndefined()
     expect(store.hosts.secrets(id)).toEqual({ rootPassword: sealedPw, token: sealedToken })
     expect(store.hosts.secrets(id + 100)).toBeUndefined()
+  })
+
+  it('keeps the ESXi version, Secure Boot and the install report, and finds a host by its MAC', () => {
+    const store = open()
+    const id = addHost(store, { ...esx01, esxiVersion: '9.0', secureBoot: true })
+    expect(store.hosts.get(id)?.definition).toMatchObject({ esxiVersion: '9.0', secureBoot: true })
+    expect(store.hosts.byMac('00:50:56:b3:b9:89')?.id).toBe(id)
+    expect(store.hosts.byMac('00:50:56:b3:b9:8f')).toBeUndefined()
+
+    store.hosts.writeDefinition(id, { ...esx01, secureBoot: false }, null)
+    expect(store.hosts.get(id)?.definition).toMatchObject({ esxiVersion: null, secureBoot: false })
+
+    const evidence = {
+      state: 'installed' as const,
+      at: '2026-01-01T00:00:00.000Z',
+      sourceIp: '10.0.0.50',
+      secureBoot: 'on' as const,
+      macs: ['00:50:56:b3:b9:89'],
+      serial: 'SN-1',
+      uuid: null,
+      address: '10.0.0.50',
+      bootMac: '00:50:56:b3:b9:89',
+      macMatches: true,
+    }
+    store.hosts.setInstall(id, evidence)
+    store.close()
+    const again = open()
+    expect(again.hosts.get(id)?.install).toEqual(evidence)
+    again.hosts.setInstall(id, null)
+    expect(again.hosts.get(id)?.install).toBeNull()
+    // A version the schema does not know is refused by SQLite itself.
+    expect(() =>
+      raw().prepare("UPDATE hosts SET esxi_version = '6.7' WHERE id = ?").run(id),
+    ).toThrow(/CHECK constraint failed/)
   })
 
   it('records a discovered server: an identity and no definition', () => {
@@ -396,7 +460,7 @@ describe('moving a host through its lifecycle', () => {
       ),
     ).toThrow(IllegalTransition)
     expect(() => store.moveHost(id, 'configured', 'skipping ahead')).toThrow(
-      'a host that is defined cannot become configured (from defined it can become: booting, checked_in, needs_attention, retired)',
+      'a host that is defined cannot become configured (from defined it can become: booting, installing, installed, checked_in, needs_attention, retired)',
     )
     expect(store.hosts.get(id)).toMatchObject({ state: 'defined', identity: null })
     expect(store.events.about(`host:${id}`)).toEqual([])
@@ -554,8 +618,12 @@ describe('runs', () => {
     const [s1, s2, s3] = r.steps as [(typeof r.steps)[0], (typeof r.steps)[0], (typeof r.steps)[0]]
     store.runs.startStep(s1.id)
     expect(store.runs.get(r.id)?.steps[0]?.state).toBe('running')
-    store.runs.appendOutput(s1.id, '$ esxcli system hostname get\n')
-    store.runs.appendOutput(s1.id, '   Host Name: localhost\n')
+    const seq1 = store.runs.appendOutput(r.id, s1.id, '$ esxcli system hostname get\n')
+    const seq2 = store.runs.appendOutput(r.id, s1.id, '   Host Name: localhost\n')
+    expect(seq2).toBeGreaterThan(seq1)
+    expect(store.runs.output(r.id, seq1, 10)).toEqual([
+      { runId: r.id, stepId: s1.id, firstSeq: seq2, seq: seq2, text: '   Host Name: localhost\n' },
+    ])
     store.runs.finishStep(s1.id, 'done', null)
     store.runs.startStep(s2.id)
     store.runs.finishStep(s2.id, 'failed', 'DNS server 10.0.0.2 did not stick')
@@ -576,7 +644,39 @@ describe('runs', () => {
     expect(done?.steps[2]?.startedAt).toBeNull()
     expect(store.runs.activeFor(h)).toBeUndefined()
     expect(store.runs.latestFor(h)).toBe(r.id)
-    expect(store.runs.list().map((x) => x.id)).toEqual([r.id])
+    expect(store.runs.list({ limit: 10 }).runs.map((x) => x.id)).toEqual([r.id])
+    expect(done?.outputSeq).toBe(seq2)
+  })
+
+  it('requeues a failed run from its first step not done, keeping what is done and its output', () => {
+    const store = open()
+    const { newRun } = setup(store)
+    const r = newRun()
+    store.runs.markRunning(r.id)
+    const [s1, s2, s3] = r.steps as [(typeof r.steps)[0], (typeof r.steps)[0], (typeof r.steps)[0]]
+    store.runs.finishStep(s1.id, 'done', null)
+    store.runs.appendOutput(r.id, s1.id, 'set\n')
+    store.runs.finishStep(s2.id, 'failed', 'no')
+    store.runs.finishStep(s3.id, 'skipped', null)
+    store.runs.finish(r.id, 'failed', 'no')
+    store.runs.requeue(r.id)
+    const again = store.runs.get(r.id)
+    expect(again).toMatchObject({ state: 'queued', error: null, finishedAt: null, attempts: 2 })
+    expect(again?.steps.map((s) => [s.key, s.state, s.output])).toEqual([
+      ['hostname', 'done', 'set\n'],
+      ['dns', 'pending', ''],
+      ['ntp', 'pending', ''],
+    ])
+  })
+
+  it('keeps output append-only, even from another connection', () => {
+    const store = open()
+    const { newRun } = setup(store)
+    const r = newRun()
+    store.runs.appendOutput(r.id, (r.steps[0] as { id: number }).id, 'kept\n')
+    expect(() => raw().prepare("UPDATE run_output SET text = 'forged'").run()).toThrow(
+      'run output is append-only',
+    )
   })
 
   it('marks runs a stopped Midwife left behind as interrupted, keeping output and pending steps', () => {
@@ -595,7 +695,7 @@ describe('runs', () => {
     store.runs.startStep(s1.id)
     store.runs.finishStep(s1.id, 'done', null)
     store.runs.startStep(s2.id)
-    store.runs.appendOutput(s2.id, 'partial output\n')
+    store.runs.appendOutput(running.id, s2.id, 'partial output\n')
 
     const reason = 'Midwife stopped while this run was in progress'
     expect(store.runs.markInterrupted(reason)).toEqual([
@@ -626,8 +726,10 @@ describe('runs', () => {
     const store = open()
     const { newRun } = setup(store)
     const ids = [newRun().id, newRun().id, newRun().id]
-    expect(store.runs.list().map((r) => r.id)).toEqual([...ids].reverse())
-    expect(store.runs.list(2).map((r) => r.id)).toEqual([ids[2], ids[1]])
+    expect(store.runs.list({ limit: 10 }).runs.map((r) => r.id)).toEqual([...ids].reverse())
+    expect(store.runs.list({ limit: 2 })).toMatchObject({ more: true })
+    expect(store.runs.list({ limit: 2 }).runs.map((r) => r.id)).toEqual([ids[2], ids[1]])
+    expect(store.runs.list({ limit: 2, beforeId: ids[1] }).runs.map((r) => r.id)).toEqual([ids[0]])
   })
 })
 

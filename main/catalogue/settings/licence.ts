@@ -47,7 +47,6 @@ export const licence = defineSetting<string>({
     }),
   scope: 'site',
   field: { kind: 'secret', hint: 'XXXXX-XXXXX-XXXXX-XXXXX-XXXXX; not for ESX 9.x hosts.' },
-  secret: true,
   async read(r) {
     return licenceSerial(await r.read(['vim-cmd', 'vimsvc/license', '--show']))
   },
@@ -63,6 +62,7 @@ export const licence = defineSetting<string>({
   show: (v) =>
     v === '' ? '(no key)' : v === EVALUATION ? 'evaluation mode' : 'a licence key (hidden)',
   connection: 'keeps',
+  secret: true,
   unsupported: (version) =>
     (major(version) ?? 0) >= 9
       ? "ESX 9.x hosts are licensed through vCenter; remove the licence key from this host's spec"

@@ -45,6 +45,6 @@ export const rootPassword = defineSetting<string>({
   // Never the password: only whether one is known.
   show: (v) => (v === '' ? '(not known)' : MASK),
   connection: 'keeps',
-  relogin: (wanted) => wanted,
   secret: true,
+  relogin: (wanted) => wanted,
 })

@@ -1,26 +1,43 @@
 import { createHash } from 'node:crypto'
+import type { Readable } from 'node:stream'
 import { encrypt as cryptPassword } from 'unixcrypt'
+import { installWarning } from '../../catalogue/install'
 import { ApiCallError } from '../../contract/api'
-import type { BootMaterial, DiscoveryMaterial } from '../../contract/schemas'
+import {
+  TftpBundleRequest,
+  type BootArtifact,
+  type BootMaterial,
+  type BootMaterialOptions,
+  type DhcpFile,
+  type DhcpFlavour,
+  type DiscoveryMaterial,
+} from '../../contract/schemas'
 import { checkToken } from '../checkins/tokens'
 import { hostName } from '../hosts/host-view'
-import { InstallOptions } from '../../catalogue/install'
-import { resolveSpec, settingByKey } from '../../catalogue/registry'
-import type { KickstartPart } from '../../catalogue/types'
+import { NETBOOT_ARMED } from '../lifecycle/table'
 import type { Served } from '../listener/server'
 import { escapeControl, type Logger } from '../log'
+import { tftpBundle } from '../media/bundle'
 import type { Notifier } from '../notify'
 import type { SecretBox } from '../secrets'
 import type { SiteService } from '../site/site-service'
-import type { Store } from '../store'
+import type { HostRecord, Store } from '../store'
+import { dhcpFiles, findings, kindReports, renderChosen, toBootArtifact } from './artifacts'
+import { listenerAddress, type BootInputs } from './boot-inputs'
+import type { BootInput } from './input'
+import { renderBoot } from './kinds'
 import {
-  bootMaterial,
-  discoveryMaterial,
+  discoveryKickstartUrl,
+  kickstartUrl,
+  pbhostOptions,
   personalClient,
   renderDiscoveryKickstart,
   renderKickstart,
   type BootTemplates,
 } from './material'
+
+/** What the boot kinds, the linter and the DHCP generators made of one input. */
+type BootFiles = Pick<BootMaterial, 'kinds' | 'artifacts' | 'findings' | 'dhcp' | 'warnings'>
 
 /**
  * Boot material for the operator and the files the listener serves to
@@ -36,7 +53,9 @@ export class BootService {
     private readonly secrets: SecretBox,
     private readonly site: SiteService,
     private readonly templates: BootTemplates,
-    private readonly listenerUrl: () => string,
+    private readonly inputs: BootInputs,
+    /** IPv4 addresses of this machine's interfaces, for the linter. */
+    private readonly interfaces: () => string[],
     private readonly notify: Notifier,
     private readonly logger: Logger,
   ) {}
@@ -51,51 +70,197 @@ export class BootService {
     return hash
   }
 
-  private install(): InstallOptions {
-    return InstallOptions.parse(this.store.settings.profile().install)
+  private listenerUrl(): string {
+    return this.inputs.listenerUrl()
   }
 
-  /** What the host's resolved spec decides at install time; secret settings add nothing. */
-  private parts(def: { hostname: string; domain: string; spec: Record<string, unknown> }) {
-    const parts: KickstartPart[] = []
-    for (const r of resolveSpec(def, this.store.settings.profile().spec, def.spec)) {
-      const setting = settingByKey(r.key)
-      if (setting?.kickstart && !setting.secret) parts.push(setting.kickstart(r.value))
-    }
-    return parts
-  }
-
-  private context(hostId: number, token: string) {
+  /** A defined host and its token, for the operator's screens and downloads. */
+  private armedWith(hostId: number): { host: HostRecord; hostname: string; token: string } {
     const host = this.store.hosts.get(hostId)
-    const def = host?.definition
-    const sealed = this.store.hosts.secrets(hostId)?.rootPassword
-    if (!host || !def) throw new ApiCallError('not_found', `host ${hostId} has no definition`)
+    if (!host?.definition) throw new ApiCallError('not_found', `host ${hostId} has no definition`)
+    const token = this.inputs.token(host)
+    if (token === undefined) {
+      throw new ApiCallError('not_found', `host ${hostId} has no boot material`)
+    }
+    return { host, hostname: host.definition.hostname, token }
+  }
+
+  private kickstartText(host: HostRecord, token: string): { text: string; hash: string } {
+    const def = host.definition
+    const sealed = this.store.hosts.secrets(host.id)?.rootPassword
+    if (!def) throw new ApiCallError('not_found', `host ${host.id} has no definition`)
     if (!sealed) throw new ApiCallError('invalid', `host ${def.hostname} has no root password`)
-    return {
+    const hash = this.passwordHash(this.secrets.open(sealed))
+    const listener = listenerAddress(this.listenerUrl())
+    const text = renderKickstart(this.templates, {
       host: { id: host.id, hostname: def.hostname, domain: def.domain, mac: def.mac },
-      install: this.install(),
-      parts: this.parts(def),
+      install: this.inputs.install(),
+      parts: this.inputs.parts(def),
       token,
       listenerUrl: this.listenerUrl(),
-      rootPasswordHash: this.passwordHash(this.secrets.open(sealed)),
-      mediaBaseUrl: this.store.settings.get().mediaBaseUrl,
+      rootPasswordHash: hash,
+      callbacks: listener.ok ? listener.value : null,
+    })
+    return { text, hash }
+  }
+
+  /** The kinds' artifacts, the linter's findings and the DHCP configs for one input. */
+  private files(
+    input: { ok: true; value: BootInput } | { ok: false; problem: string },
+    o: BootMaterialOptions,
+    kickstart: string | undefined,
+  ): BootFiles {
+    if (!input.ok) {
+      return {
+        kinds: [],
+        artifacts: [],
+        findings: [
+          { code: 'advertised-name', severity: 'error', where: null, message: input.problem },
+        ],
+        dhcp: [],
+        warnings: [],
+      }
+    }
+    const rendered = renderChosen(input.value, o.kinds)
+    const all = o.kinds === undefined ? rendered : renderBoot(input.value)
+    return {
+      kinds: kindReports(all, o.kinds),
+      artifacts: rendered.artifacts.map(toBootArtifact),
+      findings: findings(input.value, rendered, {
+        interfaces: this.interfaces(),
+        ...(kickstart === undefined ? {} : { kickstart }),
+        media: this.inputs.media.reportsNow(),
+      }),
+      dhcp: dhcpFiles(input.value, this.inputs.settings().boot.dhcp),
+      warnings: rendered.warnings,
     }
   }
 
-  material(hostId: number): BootMaterial {
-    const sealed = this.store.hosts.secrets(hostId)?.token
-    if (!sealed) throw new ApiCallError('not_found', `host ${hostId} has no boot material`)
-    return bootMaterial(this.templates, this.context(hostId, this.secrets.open(sealed)))
+  material(hostId: number, o: BootMaterialOptions = {}): BootMaterial {
+    const { host, hostname, token } = this.armedWith(hostId)
+    const ks = this.kickstartText(host, token)
+    const url = kickstartUrl(this.listenerUrl(), token)
+    const armed = NETBOOT_ARMED.includes(host.state)
+    const files = this.files(this.inputs.input(host, token), o, ks.text)
+    const kickstart: BootArtifact = {
+      kind: 'kickstart',
+      scope: 'host',
+      title: 'ks.cfg',
+      delivery: 'http',
+      path: new URL(url).pathname,
+      fileName: `${hostname}-ks.cfg`,
+      url,
+      text: ks.text,
+      syntax: 'kickstart',
+      media: null,
+      secrets: [token, ks.hash],
+    }
+    const notes = armed
+      ? []
+      : [
+          `${hostName(host)} is past its install: its per-MAC netboot files boot the local disk. Reinstall re-arms them.`,
+        ]
+    return {
+      hostId: host.id,
+      kickstartUrl: url,
+      erases: installWarning(this.inputs.install()),
+      armed,
+      secrets: [token, ks.hash],
+      ...files,
+      artifacts: [kickstart, ...files.artifacts],
+      warnings: [...notes, ...files.warnings],
+    }
   }
 
-  discovery(): DiscoveryMaterial {
+  discovery(o: BootMaterialOptions = {}): DiscoveryMaterial {
     const password = this.site.discoveryPassword()
-    return discoveryMaterial(this.templates, {
-      listenerUrl: this.listenerUrl(),
-      install: this.install(),
-      enrollmentKey: this.site.enrollmentKey(),
-      rootPasswordHash: password === null ? null : this.passwordHash(password),
-    })
+    const key = this.site.enrollmentKey()
+    const hash = password === null ? null : this.passwordHash(password)
+    const url = discoveryKickstartUrl(this.listenerUrl(), key)
+    const kickstart =
+      hash === null
+        ? null
+        : renderDiscoveryKickstart(this.templates, {
+            listenerUrl: this.listenerUrl(),
+            install: this.inputs.install(),
+            enrollmentKey: key,
+            rootPasswordHash: hash,
+          })
+    const files = this.files(this.inputs.input(), o, undefined)
+    const secrets = [key, ...(hash === null ? [] : [hash])]
+    const warnings: string[] = []
+    if (hash === null) {
+      warnings.push(
+        'Set a discovery root password under Site: until then the generic kickstart is not served.',
+      )
+    }
+    const artifacts: BootArtifact[] =
+      kickstart === null
+        ? []
+        : [
+            {
+              kind: 'kickstart',
+              scope: 'generic',
+              title: 'Generic ks.cfg for unknown servers',
+              delivery: 'http',
+              path: new URL(url).pathname,
+              fileName: 'generic-ks.cfg',
+              url,
+              text: kickstart,
+              syntax: 'kickstart',
+              media: null,
+              secrets,
+            },
+          ]
+    return {
+      bootOptions: pbhostOptions(this.listenerUrl(), key),
+      kickstartUrl: url,
+      kickstart,
+      hasRootPassword: hash !== null,
+      erases: installWarning(this.inputs.install()),
+      secrets,
+      ...files,
+      artifacts: [...artifacts, ...files.artifacts],
+      warnings: [...warnings, ...files.warnings],
+    }
+  }
+
+  /** The site's DHCP configuration in one flavour, or why it cannot be generated. */
+  dhcpFile(flavour: DhcpFlavour): DhcpFile {
+    const input = this.inputs.input()
+    if (!input.ok) throw new ApiCallError('conflict', input.problem)
+    const file = dhcpFiles(input.value, this.inputs.settings().boot.dhcp).find(
+      (f) => f.flavour === flavour,
+    )
+    if (!file) throw new ApiCallError('not_found', `no DHCP flavour "${flavour}"`)
+    return file
+  }
+
+  /**
+   * The TFTP-side files as a .tar.gz stream (see main/core/media/bundle.ts):
+   * for a host (its files and the generic ones) or for unknown servers only.
+   */
+  tftpBundle(request: TftpBundleRequest): { fileName: string; stream: Readable } {
+    const r = TftpBundleRequest.parse(request)
+    const one = r.hostId === null ? null : this.armedWith(r.hostId)
+    const name = one?.hostname ?? 'generic'
+    const input = one === null ? this.inputs.input() : this.inputs.input(one.host, one.token)
+    if (!input.ok) throw new ApiCallError('conflict', input.problem)
+    const rendered = renderChosen(input.value, r.kinds)
+    const site = input.value.site
+    return {
+      fileName: `midwife-tftp-${name}.tar.gz`,
+      stream: tftpBundle({
+        artifacts: rendered.artifacts,
+        mediaRoots: this.inputs.media.roots(),
+        includeMedia: r.includeMedia
+          ? Object.entries(site.media).map(([version, m]) => ({
+              version: version as keyof typeof site.media,
+              tftpDir: m.tftpDir,
+            }))
+          : [],
+      }),
+    }
   }
 
   /** A host's kickstart; fetching it means its installer is running. */
@@ -104,7 +269,7 @@ export class BootService {
     if (!check.ok) return check
     const host = check.host
     if (!host.definition) return { ok: false, status: 404, message: 'no kickstart for this server' }
-    const text = renderKickstart(this.templates, this.context(host.id, token))
+    const { text } = this.kickstartText(host, token)
     const from = sourceIp.replace(/^::ffff:/, '')
     if (host.state === 'defined') {
       this.store.moveHost(host.id, 'booting', `fetched its kickstart from ${from}`, { from })
@@ -144,7 +309,7 @@ export class BootService {
       ok: true,
       text: renderDiscoveryKickstart(this.templates, {
         listenerUrl: this.listenerUrl(),
-        install: this.install(),
+        install: this.inputs.install(),
         enrollmentKey: key,
         rootPasswordHash: this.passwordHash(password),
       }),

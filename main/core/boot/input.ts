@@ -2,11 +2,9 @@
 // renders. Pure: no node: imports, so the same code can run anywhere the
 // core runs and the tests need nothing but strings.
 import { z } from 'zod'
-import { DomainName, HostLabel, Ipv4, Mac } from '../../contract/schemas'
+import { DomainName, EsxiVersion, HostLabel, Ipv4, Mac } from '../../contract/schemas'
 
-export const ESXI_VERSIONS = ['7.0', '8.0', '9.0'] as const
-export const EsxiVersion = z.enum(ESXI_VERSIONS)
-export type EsxiVersion = z.infer<typeof EsxiVersion>
+export { ESXI_VERSIONS, EsxiVersion } from '../../contract/schemas'
 
 const HttpUrl = z
   .string()
@@ -40,6 +38,12 @@ export const InstallerNetwork = z.object({
 })
 export type InstallerNetwork = z.infer<typeof InstallerNetwork>
 
+/** Kernel options an install needs besides ks= (allowLegacyCPU=true): key or key=value. */
+const BootOptions = z
+  .array(z.string().regex(/^[A-Za-z][\w.-]*(=\S+)?$/, 'must be a kernel option like key=value'))
+  .max(16)
+  .default([])
+
 export const BootHost = z.object({
   hostname: HostLabel,
   domain: DomainName,
@@ -53,6 +57,7 @@ export const BootHost = z.object({
   esxiVersion: EsxiVersion,
   secureBoot: z.boolean().default(false),
   installerNetwork: InstallerNetwork.optional(),
+  bootOptions: BootOptions,
 })
 export type BootHost = z.input<typeof BootHost>
 
@@ -92,6 +97,8 @@ export const BootSite = z.object({
      * generic UEFI boot.cfg skips itself.
      */
     installUnknown: z.boolean().default(false),
+    /** Kernel options the generic install needs besides ks= (allowLegacyCPU=true). */
+    bootOptions: BootOptions,
   }),
   /** The generic menus boot this version; default: the newest in the media library. */
   defaultVersion: EsxiVersion.optional(),

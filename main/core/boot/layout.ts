@@ -30,6 +30,11 @@ export function kickstartUrlOf(c: BootContext, host: BootContextHost): string {
   return host.kickstartUrl ?? `${listenerBase(c)}/ks/${host.token}.cfg`
 }
 
+/** The kernel options a host's installer gets: its kickstart and what the install needs. */
+export function hostKernelOptions(c: BootContext, host: BootContextHost): string {
+  return [`ks=${kickstartUrlOf(c, host)}`, ...host.bootOptions].join(' ')
+}
+
 export function mediaFor(c: BootContext, version: EsxiVersion): MediaInfo | undefined {
   return c.site.media[version]
 }
@@ -91,7 +96,11 @@ export function enrollmentOptions(c: BootContext): string {
 
 /** The generic kernel options: the site's generic kickstart plus PBHOST/PBKEY. */
 export function genericKernelOptions(c: BootContext): string {
-  return `ks=${c.site.enrollment.kickstartUrl} ${enrollmentOptions(c)}`
+  return [
+    `ks=${c.site.enrollment.kickstartUrl}`,
+    ...c.site.enrollment.bootOptions,
+    enrollmentOptions(c),
+  ].join(' ')
 }
 
 export function hostLabel(h: BootContextHost): string {

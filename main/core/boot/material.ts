@@ -1,7 +1,7 @@
 import { installWarning, type InstallOptions } from '../../catalogue/install'
 import { kickstartSections } from '../../catalogue/kickstart'
 import type { KickstartPart } from '../../catalogue/types'
-import type { BootMaterial, DiscoveryMaterial } from '../../contract/schemas'
+import { postSection, preSection } from './install-callbacks'
 import { fillTemplate } from './template'
 
 /** Kernel command lines have a length limit; past this, warn the operator. */
@@ -11,13 +11,11 @@ export interface BootTemplates {
   kickstart: string
   /** The generic kickstart for servers no definition names (checks in with PBKEY). */
   discoveryKickstart: string
-  ipxe: string
-  pxelinux: string
   /** resources/client/checkin.sh */
   client: string
 }
 
-export interface BootContext {
+export interface KickstartContext {
   host: { id: number; hostname: string; domain: string; mac: string }
   /** The site's install options (disk, keyboard, unsupported CPUs). */
   install: InstallOptions
@@ -28,10 +26,12 @@ export interface BootContext {
   listenerUrl: string
   /** $6$ crypt of the root password, never the password itself. */
   rootPasswordHash: string
-  mediaBaseUrl: string
+  /**
+   * The listener as an IP literal, for the %pre/%post install callbacks (the
+   * installer may have no DNS); null when it is advertised by name.
+   */
+  callbacks: { address: string; port: number } | null
 }
-
-const MEDIA_PLACEHOLDER = 'http://PXE-SERVER/esxi'
 
 export function kickstartUrl(listenerUrl: string, token: string): string {
   return `${listenerUrl}/ks/${token}.cfg`
@@ -75,7 +75,18 @@ export function compactScript(script: string): string {
     .join('\n')
 }
 
-export function renderKickstart(t: BootTemplates, c: BootContext): string {
+/** %pre and %post: they report installing and installed, which disarms the host's netboot. */
+function installCallbacks(c: KickstartContext): { pre: string; post: string } {
+  if (c.callbacks === null) {
+    const why =
+      '# No install callbacks: the listener is advertised by name, and the installer may have no DNS.'
+    return { pre: why, post: '# Set an IP address under Site to have Midwife disarm netboot.' }
+  }
+  const options = { listener: c.callbacks, token: c.token }
+  return { pre: preSection(options), post: postSection(options) }
+}
+
+export function renderKickstart(t: BootTemplates, c: KickstartContext): string {
   const sections = kickstartSections({
     install: c.install,
     mac: c.host.mac,
@@ -83,6 +94,7 @@ export function renderKickstart(t: BootTemplates, c: BootContext): string {
     parts: c.parts,
   })
   return fillTemplate(t.kickstart, {
+    ...installCallbacks(c),
     fqdn: `${c.host.hostname}.${c.host.domain}`,
     installWarning: installWarning(c.install),
     commands: sections.commands.join('\n'),
@@ -145,81 +157,8 @@ export function renderDiscoveryKickstart(
   })
 }
 
-/** Kernel options every boot line of this host carries: the kickstart, and what the install needs. */
-export function kernelOptionsFor(ksUrl: string, c: Pick<BootContext, 'install' | 'parts'>): string {
-  const { bootOptions } = kickstartSections({
-    install: c.install,
-    mac: null,
-    rootPasswordHash: '',
-    parts: c.parts,
-  })
-  return [`ks=${ksUrl}`, ...bootOptions].join(' ')
-}
-
-/** The lines for servers no definition names: a PXE menu or stateless boot serves one to all. */
-export function discoveryMaterial(t: BootTemplates, c: DiscoveryContext): DiscoveryMaterial {
-  const warnings = listenerWarnings(c.listenerUrl)
-  const bootOptions = pbhostOptions(c.listenerUrl, c.enrollmentKey)
-  const kickstartUrl = discoveryKickstartUrl(c.listenerUrl, c.enrollmentKey)
-  if (!c.rootPasswordHash) {
-    warnings.push(
-      'Set a discovery root password under Site: until then the generic kickstart is not served.',
-    )
-  }
-  return {
-    bootOptions,
-    kickstartUrl,
-    kickstart: c.rootPasswordHash
-      ? renderDiscoveryKickstart(t, { ...c, rootPasswordHash: c.rootPasswordHash })
-      : null,
-    pxelinuxAppend: fillTemplate(t.pxelinux, {
-      kernelOptions: `${kernelOptionsFor(kickstartUrl, { install: c.install, parts: [] })} ${bootOptions}`,
-    }).trimEnd(),
-    hasRootPassword: c.rootPasswordHash !== null,
-    erases: installWarning(c.install),
-    secrets: [c.enrollmentKey, ...(c.rootPasswordHash ? [c.rootPasswordHash] : [])],
-    warnings,
-  }
-}
-
-function listenerWarnings(listenerUrl: string): string[] {
-  return /^http:\/\/(127\.|localhost|\[::1\])/.test(listenerUrl)
-    ? [
-        `The listener is advertised as ${listenerUrl}, which only this machine can reach; set the advertised address under Site.`,
-      ]
-    : []
-}
-
-export function bootMaterial(t: BootTemplates, c: BootContext): BootMaterial {
-  const warnings = listenerWarnings(c.listenerUrl)
-  const ksUrl = kickstartUrl(c.listenerUrl, c.token)
-  const kernelOptions = kernelOptionsFor(ksUrl, c)
-  const fqdn = `${c.host.hostname}.${c.host.domain}`
-  let media = c.mediaBaseUrl.replace(/\/+$/, '')
-  if (media === '') {
-    media = MEDIA_PLACEHOLDER
-    warnings.push(
-      `The installer media URL is not set, so the iPXE script points at ${MEDIA_PLACEHOLDER}; set it under Site.`,
-    )
-  }
-  const pxelinuxAppend = fillTemplate(t.pxelinux, { kernelOptions }).trimEnd()
-  const ipxeScript = fillTemplate(t.ipxe, { fqdn, mediaBaseUrl: media, kernelOptions })
-  for (const line of [pxelinuxAppend, ...ipxeScript.split('\n')]) {
-    if (line.length > KERNEL_LINE_WARN) {
-      warnings.push(
-        `A boot line is ${line.length} characters; ESXi's kernel command line limit is near ${KERNEL_LINE_WARN}.`,
-      )
-    }
-  }
-  return {
-    hostId: c.host.id,
-    kickstartUrl: ksUrl,
-    kickstart: renderKickstart(t, c),
-    erases: installWarning(c.install),
-    pxelinuxAppend,
-    ipxeScript,
-    oneLiner: oneLiner(c.listenerUrl, c.token),
-    secrets: [c.token, c.rootPasswordHash],
-    warnings,
-  }
+/** Kernel options an install needs besides ks= (allowLegacyCPU=true). */
+export function installBootOptions(c: Pick<KickstartContext, 'install' | 'parts'>): string[] {
+  return kickstartSections({ install: c.install, mac: null, rootPasswordHash: '', parts: c.parts })
+    .bootOptions
 }

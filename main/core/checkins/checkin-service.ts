@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Checkin, ReportedIdentity } from '../../contract/schemas'
 import { hostName } from '../hosts/host-view'
 import { attentionFor, bind, compare, macMismatch } from '../lifecycle/identity'
-import { BUSY } from '../lifecycle/table'
+import { AWAITING_CHECKIN, BUSY } from '../lifecycle/table'
 import {
   CheckinRejected,
   interpretCheckin,
@@ -244,7 +244,7 @@ export class CheckinService {
       )
     }
 
-    const waiting = host.state === 'defined' || host.state === 'booting'
+    const waiting = AWAITING_CHECKIN.includes(host.state)
     const mismatch =
       waiting && host.definition ? macMismatch(host.definition.mac, reported, checkinId) : null
     const conflict =
@@ -296,7 +296,7 @@ export class CheckinService {
     if (!this.site.settings().autoMatch) return { checkin, hostId, claimedBy: null }
     const candidates = store.hosts.unboundWithMac(reported.macs).filter((h) => h.definition)
     const only = candidates.length === 1 ? candidates[0] : undefined
-    if (!only || (only.state !== 'defined' && only.state !== 'booting')) {
+    if (!only || !AWAITING_CHECKIN.includes(only.state)) {
       return { checkin, hostId, claimedBy: null }
     }
     store.checkins.moveToHost(hostId, only.id)

@@ -1,9 +1,10 @@
 import { settingByKey } from '../../catalogue/registry'
 import { shellQuote } from '../../catalogue/shell'
 import type { PlanContext } from '../../catalogue/types'
-import type { Run } from '../../contract/schemas'
+import type { RunHeader, StepDelta } from '../../contract/schemas'
 import { escapeControl, Redactor, type Logger } from '../log'
 import { hostVersion } from '../runs/planner'
+import type { RunEvents } from '../runs/run-events'
 import { RunSnapshot } from '../runs/snapshot'
 import type { SecretBox } from '../secrets'
 import type { Store } from '../store'
@@ -16,8 +17,10 @@ export type Connect = (o: ConnectOptions) => Promise<EsxShell & { close(): void 
 
 export interface RunDeps {
   store: Store
-  /** Called after every persisted change, so screens follow the run live. */
-  changed: (runId: number) => void
+  /** Where the run's changes go out, coalesced, so screens follow it live. */
+  events: RunEvents
+  /** Aborted to cancel: the run stops at the next command boundary. */
+  signal?: AbortSignal
   secrets: SecretBox
   /** Opens a stored spec value's secrets, for this run only. */
   open: (stored: Record<string, unknown>) => Record<string, unknown>
@@ -61,28 +64,39 @@ export function plannedSteps(snapshot: RunSnapshot): Array<{ key: string; title:
  * Reads are shared across steps (one listing serves several settings) until a
  * write makes them stale.
  */
-export async function executeRun(deps: RunDeps, runId: number): Promise<Run> {
-  const { store } = deps
-  const publish = () => deps.changed(runId)
-  const run = store.runs.get(runId)
+export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeader> {
+  const { store, events } = deps
+  const header = store.runs.header(runId)
   const approved = store.runs.approved(runId)
-  if (!run || !approved) throw new Error(`run ${runId} does not exist`)
+  if (!header || !approved) throw new Error(`run ${runId} does not exist`)
   const redact = new Redactor()
+  const runChanged = () => events.run(runId, () => store.runs.header(runId) as RunHeader)
+  const stepChanged = (stepId: number) =>
+    events.step(stepId, () => store.runs.step(stepId) as StepDelta)
 
   store.runs.markRunning(runId)
-  store.events.append('run.started', `run:${runId}`, { target: run.target })
+  store.events.append(header.attempts > 1 ? 'run.resumed' : 'run.started', `run:${runId}`, {
+    target: header.target,
+    attempt: header.attempts,
+  })
   deps.hostMoved?.('configuring', `run ${runId} started`)
-  publish()
+  runChanged()
 
-  const steps = [...run.steps]
+  // A resumed run skips what is done (a new attempt always connects again).
+  const steps = store.runs.steps(runId)
   let session: (EsxShell & { close(): void }) | undefined
   let reader: CachedReader | undefined
   let ctx: PlanContext | undefined
   let failure: string | null = null
+  let cancelled = false
   let moved = false
 
-  const finishRest = (from: number) => {
-    for (const s of steps.slice(from)) store.runs.finishStep(s.id, 'skipped', null)
+  const finishRest = (from: number, state: 'skipped' | 'cancelled') => {
+    for (const s of steps.slice(from)) {
+      if (s.state === 'done') continue
+      store.runs.finishStep(s.id, state, null)
+      stepChanged(s.id)
+    }
   }
 
   try {
@@ -92,12 +106,18 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<Run> {
       ? deps.open(Object.fromEntries(snapshot.settings.map((s) => [s.key, s.value])))
       : {}
     for (let i = 0; i < steps.length; i++) {
-      const step = steps[i] as Run['steps'][number]
+      const step = steps[i] as StepDelta
+      if (step.state === 'done' && step.key !== 'connect') continue
+      if (deps.signal?.aborted) throw new Cancelled()
       store.runs.startStep(step.id)
-      publish()
+      stepChanged(step.id)
       const out = (text: string) => {
-        store.runs.appendOutput(step.id, redact.apply(text))
-        publish()
+        const clean = redact.apply(text)
+        const seq = store.runs.appendOutput(runId, step.id, clean)
+        events.chunk({ runId, stepId: step.id, firstSeq: seq, seq, text: clean })
+      }
+      if (header.attempts > 1 && step.key === 'connect') {
+        out(`attempt ${header.attempts}: resuming from the first step not done\n`)
       }
       try {
         if (!snapshot) throw new Error('this run has no approved snapshot; plan and approve again')
@@ -108,15 +128,18 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<Run> {
           const { host, identity } = snapshot
           out(`ssh ${host.sshUser}@${identity.address}:${host.sshPort} (keyboard-interactive)\n`)
           out(`trusted host keys: ${identity.fingerprints.join(', ')}\n`)
-          session = await deps.connect({
-            host: identity.address,
-            port: host.sshPort,
-            username: host.sshUser,
-            password,
-            trustedFingerprints: identity.fingerprints,
-            connectTimeoutMs: deps.connectTimeoutMs,
-            commandTimeoutMs: deps.commandTimeoutMs,
-          })
+          session = cancellable(
+            await deps.connect({
+              host: identity.address,
+              port: host.sshPort,
+              username: host.sshUser,
+              password,
+              trustedFingerprints: identity.fingerprints,
+              connectTimeoutMs: deps.connectTimeoutMs,
+              commandTimeoutMs: deps.commandTimeoutMs,
+            }),
+            deps.signal,
+          )
           out('connected; the host key is one bound to this host\n')
           reader = new CachedReader(logged(session, out), null)
           const version = await hostVersion(reader)
@@ -219,34 +242,70 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<Run> {
           }
         }
         store.runs.finishStep(step.id, 'done', null)
-        publish()
+        stepChanged(step.id)
       } catch (err) {
+        if (err instanceof Cancelled || deps.signal?.aborted) {
+          cancelled = true
+          failure = `cancelled by the operator in step "${step.key}"; what ran before is kept in its output`
+          out('cancelled before the next command\n')
+          store.runs.finishStep(step.id, 'cancelled', failure)
+          stepChanged(step.id)
+          finishRest(i + 1, 'cancelled')
+          store.events.append('run.cancelled', `run:${runId}`, { step: step.key })
+          break
+        }
         failure = redact.apply((err as Error).message)
         store.runs.finishStep(step.id, 'failed', failure)
-        finishRest(i + 1)
+        stepChanged(step.id)
+        finishRest(i + 1, 'skipped')
         store.events.append('run.step_failed', `run:${runId}`, { step: step.key, error: failure })
         break
       }
     }
+  } catch (err) {
+    // Cancelled between steps, before any step started.
+    if (!(err instanceof Cancelled)) throw err
+    cancelled = true
+    failure = 'cancelled by the operator before the next step'
+    finishRest(0, 'cancelled')
   } finally {
     session?.close()
   }
 
-  store.runs.finish(runId, failure === null ? 'done' : 'failed', failure)
-  store.events.append(failure === null ? 'run.done' : 'run.failed', `run:${runId}`, {
-    error: failure,
-  })
+  const state = failure === null ? 'done' : cancelled ? 'cancelled' : 'failed'
+  store.runs.finish(runId, state, failure)
+  store.events.append(`run.${state}`, `run:${runId}`, { error: failure })
   deps.hostMoved?.(
     failure === null ? 'configured' : 'failed',
     failure === null
       ? `run ${runId}: every setting applied and verified`
-      : `run ${runId} failed: ${failure}`,
+      : `run ${runId}: ${failure}`,
   )
   deps.logger.info(
-    `run ${runId} on ${escapeControl(run.target)}: ${failure === null ? 'done' : `failed: ${escapeControl(failure)}`}`,
+    `run ${runId} on ${escapeControl(header.target)}: ${failure === null ? 'done' : `${state}: ${escapeControl(failure)}`}`,
   )
-  publish()
-  return store.runs.get(runId) as Run
+  runChanged()
+  events.flush()
+  return store.runs.header(runId) as RunHeader
+}
+
+/** Thrown at a command boundary once the run was cancelled. */
+export class Cancelled extends Error {
+  constructor() {
+    super('cancelled by the operator')
+  }
+}
+
+/** A session that refuses the next command once `signal` is aborted: cancel at a command boundary. */
+function cancellable<S extends EsxShell & { close(): void }>(s: S, signal?: AbortSignal): S {
+  if (!signal) return s
+  return Object.assign(Object.create(s) as S, {
+    exec(command: string) {
+      if (signal.aborted) return Promise.reject(new Cancelled())
+      return s.exec(command)
+    },
+    close: () => s.close(),
+  })
 }
 
 /** Wraps a shell so every command and what it printed lands in the step output. */

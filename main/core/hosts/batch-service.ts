@@ -234,6 +234,8 @@ export class HostBatchService {
       serial: extra.serial || null,
       sshUser: extra.sshUser ?? template?.definition.sshUser,
       sshPort: extra.sshPort ?? template?.definition.sshPort,
+      esxiVersion: template?.definition.esxiVersion,
+      secureBoot: template?.definition.secureBoot,
       password,
       values: { ...copied, ...values },
       decides: new Set(),

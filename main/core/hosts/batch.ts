@@ -9,7 +9,13 @@ import {
   settingByKey,
   SPEC_SETTINGS,
 } from '../../catalogue/registry'
-import type { BatchPreview, BatchProblem, BatchRow, BatchResult } from '../../contract/schemas'
+import type {
+  BatchPreview,
+  BatchProblem,
+  BatchRow,
+  BatchResult,
+  EsxiVersion,
+} from '../../contract/schemas'
 import type { SecretBox } from '../secrets'
 import type { DefinitionFields, HostRecord, StoredSpec } from '../store'
 import { hostName } from './host-view'
@@ -33,6 +39,9 @@ export interface Candidate {
   serial: string | null | undefined
   sshUser: string | undefined
   sshPort: number | undefined
+  /** undefined: not given; null: the site's default. */
+  esxiVersion: EsxiVersion | null | undefined
+  secureBoot: boolean | null | undefined
   password: Password | undefined
   /** Own values given, secrets in the clear, each already valid for its setting. */
   values: Record<string, unknown>
@@ -222,6 +231,8 @@ export function checkBatch(
         serial: c.serial === undefined ? (d?.serial ?? null) : c.serial,
         sshUser: c.sshUser ?? d?.sshUser ?? 'root',
         sshPort: c.sshPort ?? d?.sshPort ?? 22,
+        esxiVersion: c.esxiVersion === undefined ? (d?.esxiVersion ?? null) : c.esxiVersion,
+        secureBoot: c.secureBoot === undefined ? (d?.secureBoot ?? null) : c.secureBoot,
       },
       plain,
       sealed,
@@ -389,6 +400,8 @@ function changedFields(d: NonNullable<HostRecord['definition']>, p: Planned): st
   if (f.serial !== d.serial) out.push('serial')
   if (f.sshUser !== d.sshUser) out.push('SSH user')
   if (f.sshPort !== d.sshPort) out.push('SSH port')
+  if (f.esxiVersion !== (d.esxiVersion ?? null)) out.push('ESXi version')
+  if (f.secureBoot !== (d.secureBoot ?? null)) out.push('Secure Boot')
   if (p.password) out.push('root password')
   const next: StoredSpec = { ...p.plain, ...p.sealed }
   for (const key of new Set([...Object.keys(d.spec), ...Object.keys(next)])) {

@@ -14,7 +14,7 @@ import { stringify } from 'csv-stringify/sync'
 import { csvColumns, SPEC_SETTINGS } from '../../catalogue/registry'
 import type { AnySetting } from '../../catalogue/types'
 import { domainName, hostLabel } from '../../catalogue/values'
-import { Mac, type BatchProblem } from '../../contract/schemas'
+import { ESXI_VERSIONS, EsxiVersion, Mac, type BatchProblem } from '../../contract/schemas'
 import type { DefinitionFields, StoredSpec } from '../store'
 import { problem, type Candidate } from './batch'
 
@@ -25,6 +25,8 @@ export const IDENTITY_COLUMNS = [
   'serial',
   'ssh_user',
   'ssh_port',
+  'esxi_version',
+  'secure_boot',
   'root_password',
 ] as const
 const REQUIRED = ['hostname', 'domain', 'mac']
@@ -42,6 +44,9 @@ const IDENTITY_HELP: Record<(typeof IDENTITY_COLUMNS)[number], string> = {
   serial: 'its serial number when known: it helps recognise the server when it checks in',
   ssh_user: 'the user Midwife logs in as (root when empty)',
   ssh_port: 'the SSH port (22 when empty)',
+  esxi_version: `the ESXi version it is installed with: ${ESXI_VERSIONS.join(', ')} (the site's default when empty)`,
+  secure_boot:
+    "yes when its firmware has UEFI Secure Boot on, no when not (the site's expectation when empty)",
   root_password:
     'the root password it is installed with; never exported (an export leaves it empty) and an empty cell keeps an existing host’s',
 }
@@ -258,6 +263,8 @@ function decodeRow(header: string[], r: Located, row: number): Candidate {
     serial: undefined,
     sshUser: undefined,
     sshPort: undefined,
+    esxiVersion: undefined,
+    secureBoot: undefined,
     password: undefined,
     values: {},
     decides: new Set(),
@@ -326,6 +333,25 @@ function decodeRow(header: string[], r: Located, row: number): Candidate {
       fail('ssh_port', 'value', `${port} is not a port: a whole number from 1 to 65535`)
     else c.sshPort = n
   }
+  if (has('esxi_version')) {
+    const v = cell('esxi_version')
+    const parsed = EsxiVersion.safeParse(v)
+    if (v === '') c.esxiVersion = null
+    else if (parsed.success) c.esxiVersion = parsed.data
+    else
+      fail(
+        'esxi_version',
+        'value',
+        `${v} is not an ESXi version Midwife installs: ${ESXI_VERSIONS.join(', ')}`,
+      )
+  }
+  if (has('secure_boot')) {
+    const v = cell('secure_boot').toLowerCase()
+    if (v === '') c.secureBoot = null
+    else if (['yes', 'true', 'on', '1'].includes(v)) c.secureBoot = true
+    else if (['no', 'false', 'off', '0'].includes(v)) c.secureBoot = false
+    else fail('secure_boot', 'value', `${cell('secure_boot')} is not yes or no`)
+  }
   // Taken as typed (spaces are characters of a password); never quoted back in a message.
   const password = cells.get('root_password') ?? ''
   if (password.length > 128)
@@ -359,7 +385,18 @@ function decodeRow(header: string[], r: Located, row: number): Candidate {
 
 /** The cells of one host: its identity, then each setting's columns; secrets left empty. */
 export function hostCells(d: Omit<DefinitionFields, 'spec'>, spec: StoredSpec): string[] {
-  const cells = [d.hostname, d.domain, d.mac, d.serial ?? '', d.sshUser, String(d.sshPort), '']
+  const secureBoot = d.secureBoot === true ? 'yes' : d.secureBoot === false ? 'no' : ''
+  const cells = [
+    d.hostname,
+    d.domain,
+    d.mac,
+    d.serial ?? '',
+    d.sshUser,
+    String(d.sshPort),
+    d.esxiVersion ?? '',
+    secureBoot,
+    '',
+  ]
   for (const s of SPEC_SETTINGS) {
     const csv = s.csv
     if (!csv) continue

@@ -3,7 +3,7 @@
 // shows states and reasons and never works them out itself.
 import { STATE_INFO } from '../../contract/lifecycle'
 import type { Gate, Host, Suggestion } from '../../contract/schemas'
-import { canMove } from '../lifecycle/table'
+import { canMove, NETBOOT_ARMED } from '../lifecycle/table'
 import type { HostRecord, Store, StoredSpec } from '../store'
 import { publicSpec, resolvedForScreen } from './spec'
 
@@ -25,6 +25,8 @@ export function approveGate(h: HostRecord): Gate {
       return no('Needs attention: decide what to trust first.')
     case 'defined':
     case 'booting':
+    case 'installing':
+    case 'installed':
       return no('Waiting for the server to check in.')
     case 'approved':
     case 'configuring':
@@ -91,12 +93,16 @@ export function toHost(store: Store, h: HostRecord, profile?: StoredSpec): Host 
           sshPort: d.sshPort,
           hasPassword: d.hasPassword,
           ...publicSpec(d.spec),
+          esxiVersion: d.esxiVersion,
+          secureBoot: d.secureBoot,
         }
       : null,
     resolved: d ? resolvedForScreen(d, site, d.spec) : [],
     identity: h.identity,
     attention: h.attention,
     lastCheckin: store.checkins.latestFor(h.id) ?? null,
+    install: h.install,
+    netbootArmed: d !== null && NETBOOT_ARMED.includes(h.state),
     suggestions: suggestionsFor(store, h),
     approve: approveGate(h),
     lastRunId: store.runs.latestFor(h.id),

@@ -68,11 +68,17 @@ export class HostsService {
   }
 
   save(input: HostInput): Host {
-    const { id, rootPassword, spec, clearSecrets, ...rest } = HostInput.parse(input)
+    const { id, rootPassword, spec, clearSecrets, esxiVersion, secureBoot, ...rest } =
+      HostInput.parse(input)
     const existing = id === undefined ? undefined : this.record(id)
     const fields: DefinitionFields = {
       ...rest,
       serial: rest.serial ?? null,
+      // Left out: as stored (a form that does not show them keeps them).
+      esxiVersion:
+        esxiVersion === undefined ? (existing?.definition?.esxiVersion ?? null) : esxiVersion,
+      secureBoot:
+        secureBoot === undefined ? (existing?.definition?.secureBoot ?? null) : secureBoot,
       spec: sealSpec(this.secrets, spec, existing?.definition?.spec ?? {}, clearSecrets),
     }
     const conflict =
@@ -290,9 +296,9 @@ export class HostsService {
 
   /**
    * Re-arms a host for a new install: a new token (the old one answers 410),
-   * and the host waits to check in again. Its hardware identity is kept and
-   * checked; its host keys and address are forgotten, since a new install
-   * has new ones.
+   * its netboot armed again (back to defined), and the host waits to check in
+   * again. Its hardware identity is kept and checked; its host keys, address
+   * and the last install report are forgotten, since a new install has new ones.
    */
   reinstall(id: number): Host {
     const h = this.record(id)
@@ -307,6 +313,7 @@ export class HostsService {
         this.store.hosts.setIdentity(id, { ...h.identity, sshHostKeys: [], managementIp: null })
       }
       this.store.hosts.setAttention(id, null)
+      this.store.hosts.setInstall(id, null)
     }
     this.move(() => {
       if (h.state === 'defined') {
@@ -351,6 +358,8 @@ function audited(f: DefinitionFields): Record<string, unknown> {
     fqdn: `${f.hostname}.${f.domain}`,
     mac: f.mac,
     serial: f.serial,
+    esxiVersion: f.esxiVersion ?? null,
+    secureBoot: f.secureBoot ?? null,
     spec: publicSpec(f.spec).spec,
   }
 }

@@ -9,9 +9,15 @@ export class JobQueue {
   private readonly idleWaiters: Array<() => void> = []
 
   constructor(
-    private readonly concurrency: number,
+    private concurrency: number,
     private readonly onError: (err: unknown) => void,
   ) {}
+
+  /** Changes how many jobs run at once; waiting jobs start at once if there is room now. */
+  setConcurrency(n: number): void {
+    this.concurrency = Math.max(1, n)
+    this.pump()
+  }
 
   push(job: () => Promise<void>): void {
     this.waiting.push(job)

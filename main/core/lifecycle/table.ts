@@ -4,13 +4,19 @@
 import type { HostState } from '../../contract/lifecycle'
 
 export const TRANSITIONS: Readonly<Record<HostState, readonly HostState[]>> = {
-  // A definition waits for its server: the kickstart is fetched, or it checks in.
-  defined: ['booting', 'checked_in', 'needs_attention', 'retired'],
-  booting: ['checked_in', 'needs_attention', 'defined', 'retired'],
+  // A definition waits for its server: the kickstart is fetched, the installer
+  // reports (%pre, %post; either may be lost on the way), or it checks in.
+  defined: ['booting', 'installing', 'installed', 'checked_in', 'needs_attention', 'retired'],
+  booting: ['installing', 'installed', 'checked_in', 'needs_attention', 'defined', 'retired'],
+  // The installer is writing the disk; if %post is lost, the first check-in moves it on.
+  installing: ['installed', 'checked_in', 'needs_attention', 'defined', 'retired'],
+  // Installed and disarmed: the first check-in binds it (or the Secure Boot path
+  // does, over the vSphere API); installed again from an ISO with its live token.
+  installed: ['installing', 'checked_in', 'needs_attention', 'defined', 'retired'],
   // A server that no definition claims: assigned or defined from it, or dismissed.
   discovered: ['checked_in', 'needs_attention', 'retired'],
-  // Identified and bound; it reboots into the installer (booting) or is approved.
-  checked_in: ['approved', 'booting', 'needs_attention', 'defined', 'retired'],
+  // Identified and bound; it reboots into the installer (booting, installing) or is approved.
+  checked_in: ['approved', 'booting', 'installing', 'needs_attention', 'defined', 'retired'],
   // Only an explicit operator decision leaves this state.
   needs_attention: ['checked_in', 'discovered', 'defined', 'retired'],
   // A queued run starts, is cancelled before it starts, or Midwife stops first.
@@ -30,6 +36,22 @@ export function canMove(from: HostState, to: HostState): boolean {
 
 /** States in which a configuration run holds the host: nothing else may change it. */
 export const BUSY: readonly HostState[] = ['approved', 'configuring']
+
+/** States of a definition whose server has not checked in yet: its first check-in binds it. */
+export const AWAITING_CHECKIN: readonly HostState[] = [
+  'defined',
+  'booting',
+  'installing',
+  'installed',
+]
+
+/**
+ * States in which the host's netboot is armed: its per-MAC files start the
+ * installer. From `installed` on they boot the local disk, so a server that
+ * boots from the network first does not reinstall itself on every reboot;
+ * Reinstall (back to `defined`) arms it again.
+ */
+export const NETBOOT_ARMED: readonly HostState[] = ['defined', 'booting', 'installing']
 
 /** States whose deployment token is spent: its URLs answer 410. */
 export const TOKEN_SPENT: readonly HostState[] = ['configured', 'retired']

@@ -3,6 +3,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { z } from 'zod'
 import { describeIssues } from '../../contract/api'
+import type { InstallState } from '../boot/install-callbacks'
+import type { InstallAck } from '../boot/install-reports'
+import { isNetbootPath, type BootServed } from '../boot/netboot-files'
 import { escapeControl, redactPath, type Logger } from '../log'
 import { CheckinRejected, credentialOf, type Credential } from './checkin'
 import {
@@ -15,13 +18,14 @@ import {
   type Target,
 } from './guard'
 import { TokenBuckets, type Take } from './rate-limit'
+import { sendFile } from './send-file'
 
 export const MAX_BODY_BYTES = 64 * 1024
 
 /**
  * What the listener needs from the rest of the core. It faces the provisioning
- * network, so it serves check-ins, kickstarts and the client script, and
- * nothing an operator does.
+ * network, so it serves check-ins, install reports, kickstarts, the client
+ * script and network boot files, and nothing an operator does.
  */
 export interface ListenerHandlers {
   /** The kickstart for the host owning this token, or why not (401, 404, 410). */
@@ -42,6 +46,10 @@ export interface ListenerHandlers {
     rawBody: string,
     sourceIp: string,
   ): Promise<{ id: number; host: string; repeat: boolean }>
+  /** A %pre (installing) or %post (installed) report from the installer. */
+  installReport(token: string, state: InstallState, body: unknown, sourceIp: string): InstallAck
+  /** A network boot file under /boot, /ipxe or /media: text, a file to stream, or why not. */
+  bootFile(path: string, sourceIp: string): Promise<BootServed>
 }
 
 /** A file the listener serves: its text, or a status and a plain message. */
@@ -130,18 +138,18 @@ function sendJson(res: ServerResponse, status: number, value: unknown) {
   send(res, status, `${JSON.stringify(value)}\n`)
 }
 
-/** A check-in body: its text as received (what is stored, masked) and the JSON it holds. */
+/** A check-in or install report body: its text as received (what is stored, masked) and the JSON it holds. */
 interface CheckinBody {
   text: string
   json: unknown
 }
 
-async function readCheckin(req: IncomingMessage): Promise<CheckinBody> {
+async function readCheckin(req: IncomingMessage, what: string): Promise<CheckinBody> {
   let raw: Buffer
   try {
     raw = await readBody(req, MAX_BODY_BYTES)
   } catch (err) {
-    if (err instanceof BodyRefused) throw new CheckinRejected(err.status, `check-in ${err.message}`)
+    if (err instanceof BodyRefused) throw new CheckinRejected(err.status, `${what} ${err.message}`)
     throw err
   }
   const text = raw.toString('utf8')
@@ -153,6 +161,7 @@ async function readCheckin(req: IncomingMessage): Promise<CheckinBody> {
 }
 
 const TOKEN_ROUTE = /^\/(ks|c)\/(discover\/)?([A-Za-z0-9_-]{16,128})\.(cfg|sh)$/
+const INSTALL_ROUTE = /^\/install\/([A-Za-z0-9_-]{16,128})\/(installing|installed)$/
 
 /**
  * The credentials a request presents, as bucket keys: a deployment token in
@@ -164,6 +173,8 @@ function credentialsOf(path: string, body: unknown): string[] {
   const found: string[] = []
   const m = TOKEN_ROUTE.exec(path)
   if (m?.[3]) found.push(`${m[2] ? 'enrollment' : 'token'}:${m[3]}`)
+  const install = INSTALL_ROUTE.exec(path)
+  if (install?.[1]) found.push(`token:${install[1]}`)
   if (typeof body === 'object' && body !== null) {
     const { token, enrollment } = body as { token?: unknown; enrollment?: unknown }
     if (typeof token === 'string' && token !== '') found.push(`token:${token}`)
@@ -224,6 +235,36 @@ export async function startListener(
       return
     }
 
+    const install = INSTALL_ROUTE.exec(path)
+    if (req.method === 'POST' && install && body) {
+      const ack = handlers.installReport(
+        install[1] as string,
+        install[2] as InstallState,
+        body.json,
+        from,
+      )
+      if (!ack.ok) {
+        logger.warn(`${escapeControl(redactPath(path))} from ${from}: ${ack.status} ${ack.message}`)
+        sendJson(res, ack.status, { accepted: false, error: ack.message })
+        return
+      }
+      sendJson(res, 200, { accepted: true, host: ack.host, state: ack.state, repeat: ack.repeat })
+      return
+    }
+
+    if ((req.method === 'GET' || req.method === 'HEAD') && isNetbootPath(path)) {
+      const served = await handlers.bootFile(path, from)
+      if (!served.ok) {
+        logger.warn(`${escapeControl(path)} from ${from}: ${served.status} ${served.message}`)
+        send(res, served.status, `${served.message}\n`, 'text/plain')
+      } else if ('file' in served) {
+        await sendFile(req, res, served.file)
+      } else {
+        send(res, 200, served.text, 'text/plain')
+      }
+      return
+    }
+
     if (req.method === 'GET' || req.method === 'HEAD') {
       const m = TOKEN_ROUTE.exec(path)
       if (m && ((m[1] === 'ks' && m[4] === 'cfg') || (m[1] === 'c' && m[4] === 'sh' && !m[2]))) {
@@ -260,7 +301,11 @@ export async function startListener(
     const from = req.socket.remoteAddress ?? 'unknown'
     try {
       const isCheckin = req.method === 'POST' && target.path === '/checkin'
-      const body = isCheckin ? await readCheckin(req) : undefined
+      const isInstall = req.method === 'POST' && INSTALL_ROUTE.test(target.path)
+      const body =
+        isCheckin || isInstall
+          ? await readCheckin(req, isCheckin ? 'check-in' : 'install report')
+          : undefined
       for (const key of credentialsOf(target.path, body?.json)) {
         const taken = credentials.take(key)
         if (taken.ok) continue
@@ -275,7 +320,9 @@ export async function startListener(
       await route(req, res, target.path, body)
     } catch (err) {
       if (!(err instanceof CheckinRejected)) throw err
-      logger.warn(`check-in from ${from} refused (${err.status}): ${escapeControl(err.message)}`)
+      logger.warn(
+        `${escapeControl(redactPath(target.path))} from ${from} refused (${err.status}): ${escapeControl(err.message)}`,
+      )
       res.setHeader('Connection', 'close')
       sendJson(res, err.status, { accepted: false, error: err.message })
     }

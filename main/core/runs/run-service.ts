@@ -1,6 +1,7 @@
 import { ApiCallError } from '../../contract/api'
-import type { Plan, Run } from '../../contract/schemas'
+import type { OutputChunk, Plan, Run, RunHeader, RunPage } from '../../contract/schemas'
 import { executeRun, plannedSteps, type Connect } from '../configure/run'
+import type { EventBus } from '../events'
 import { EsxSession } from '../configure/ssh'
 import { approveGate, hostName } from '../hosts/host-view'
 import { JobQueue } from '../jobs/queue'
@@ -10,6 +11,7 @@ import type { SecretBox } from '../secrets'
 import type { Store } from '../store'
 import { openSpec, publicSpec } from '../hosts/spec'
 import { makePlan, type MadePlan } from './planner'
+import { RunEvents } from './run-events'
 import type { RunSnapshot } from './snapshot'
 
 /** How long a plan may wait for approval before the host must be read again. */
@@ -21,23 +23,44 @@ export interface RunOptions {
   connect?: Connect
   connectTimeoutMs?: number
   commandTimeoutMs?: number
+  /** Runs at once; by default the site setting (itself 200 by default). */
   concurrency?: number
 }
 
 /** Approval and configuration runs: a run belongs to a host and executes what was approved. */
 export class RunService {
   private readonly queue: JobQueue
+  private readonly events: RunEvents
+  /** Each queued or running run's cancel switch. */
+  private readonly controllers = new Map<number, AbortController>()
 
   constructor(
     private readonly store: Store,
     private readonly secrets: SecretBox,
     private readonly notify: Notifier,
+    bus: EventBus,
     private readonly logger: Logger,
     private readonly opts: RunOptions,
   ) {
-    this.queue = new JobQueue(opts.concurrency ?? 4, (err) =>
+    this.events = new RunEvents(bus)
+    this.queue = new JobQueue(opts.concurrency ?? store.settings.get().runConcurrency, (err) =>
       logger.error(`job crashed: ${(err as Error).message}`),
     )
+  }
+
+  /** The site setting changed: more or fewer runs at once, from now on. */
+  setConcurrency(n: number): void {
+    if (this.opts.concurrency === undefined) this.queue.setConcurrency(n)
+  }
+
+  private header(id: number): RunHeader {
+    const h = this.store.runs.header(id)
+    if (!h) throw new ApiCallError('not_found', `run ${id} does not exist`)
+    return h
+  }
+
+  private announce(id: number): void {
+    this.events.run(id, () => this.header(id))
   }
 
   private readonly open = (stored: Record<string, unknown>) => openSpec(this.secrets, stored)
@@ -75,14 +98,108 @@ export class RunService {
     return this.queue.idle()
   }
 
-  list(): Run[] {
-    return this.store.runs.list()
+  list(o: { hostId?: number; beforeId?: number; limit: number }): RunPage {
+    return this.store.runs.list(o)
   }
 
   get(id: number): Run {
     const run = this.store.runs.get(id)
     if (!run) throw new ApiCallError('not_found', `run ${id} does not exist`)
     return run
+  }
+
+  output(id: number, afterSeq: number, limit: number): OutputChunk[] {
+    this.header(id)
+    return this.store.runs.output(id, afterSeq, limit)
+  }
+
+  /**
+   * Cancels a run. A queued one ends at once and its host goes back to
+   * checked in; a running one stops at the next command boundary, and its
+   * output keeps what was applied.
+   */
+  cancel(id: number): RunHeader {
+    const run = this.header(id)
+    if (run.state !== 'queued' && run.state !== 'running') {
+      throw new ApiCallError(
+        'conflict',
+        `run ${id} is ${run.state}; only a queued or running run can be cancelled`,
+      )
+    }
+    this.store.events.append('run.cancel_asked', `run:${id}`, {})
+    this.controllers.get(id)?.abort()
+    if (run.state === 'queued') {
+      this.store.transaction(() => {
+        for (const s of this.store.runs.steps(id)) {
+          if (s.state === 'pending') this.store.runs.finishStep(s.id, 'cancelled', null)
+        }
+        this.store.runs.finish(id, 'cancelled', 'cancelled by the operator before it started')
+        if (run.hostId !== null && this.store.hosts.get(run.hostId)?.state === 'approved') {
+          this.store.moveHost(
+            run.hostId,
+            'checked_in',
+            `run ${id} was cancelled before it started`,
+            {
+              run: id,
+            },
+          )
+        }
+      })
+      if (run.hostId !== null) this.notify.host(run.hostId)
+      this.announce(id)
+    }
+    return this.header(id)
+  }
+
+  /**
+   * Runs a failed, interrupted or cancelled run again from its first step not
+   * done, with the snapshot it was approved with. Read -> diff makes that
+   * safe: a setting applied before the stop plans nothing the second time.
+   */
+  resume(id: number): RunHeader {
+    const run = this.header(id)
+    if (run.state !== 'failed' && run.state !== 'interrupted' && run.state !== 'cancelled') {
+      throw new ApiCallError(
+        'conflict',
+        `run ${id} is ${run.state}; only a failed, interrupted or cancelled run can be resumed`,
+      )
+    }
+    const hostId = run.hostId
+    if (hostId === null) throw new ApiCallError('conflict', `run ${id}'s host was deleted`)
+    const host = this.store.hosts.get(hostId)
+    if (!host) throw new ApiCallError('conflict', `run ${id}'s host was deleted`)
+    if (this.store.runs.latestFor(hostId) !== id) {
+      throw new ApiCallError(
+        'conflict',
+        `run ${id} is not ${hostName(host)}'s latest run: approve a new plan instead`,
+      )
+    }
+    try {
+      this.store.transaction(() => {
+        this.store.runs.requeue(id)
+        this.store.moveHost(hostId, 'approved', `run ${id} resumed by the operator`, { run: id })
+      })
+    } catch (err) {
+      throw new ApiCallError('conflict', `cannot resume run ${id}: ${(err as Error).message}`)
+    }
+    this.notify.host(hostId)
+    this.announce(id)
+    this.enqueue(id, hostId)
+    return this.header(id)
+  }
+
+  private enqueue(runId: number, hostId: number): void {
+    const controller = new AbortController()
+    this.controllers.set(runId, controller)
+    this.queue.push(async () => {
+      try {
+        // Cancelled while it waited: nothing to do.
+        if (this.store.runs.header(runId)?.state !== 'queued') return
+        await this.execute(runId, hostId, controller.signal)
+      } finally {
+        this.controllers.delete(runId)
+      }
+    })
   }
 
   /** Plans waiting for approval, by id; a plan older than PLAN_LIFETIME_MS must be made again. */
@@ -213,17 +330,18 @@ export class RunService {
       return r
     })
     this.plans.delete(planId)
-    this.notify.run(run.id)
+    this.announce(run.id)
     this.notify.host(hostId)
-    this.queue.push(() => this.execute(run.id, hostId))
+    this.enqueue(run.id, hostId)
     return run
   }
 
-  private async execute(runId: number, hostId: number): Promise<void> {
+  private async execute(runId: number, hostId: number, signal: AbortSignal): Promise<void> {
     await executeRun(
       {
         store: this.store,
-        changed: (id) => this.notify.run(id),
+        events: this.events,
+        signal,
         secrets: this.secrets,
         open: this.open,
         logger: this.logger,

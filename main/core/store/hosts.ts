@@ -1,6 +1,12 @@
 import { z } from 'zod'
 import { HostState } from '../../contract/lifecycle'
-import { Attention, BoundIdentity, type ReportedIdentity } from '../../contract/schemas'
+import {
+  Attention,
+  BoundIdentity,
+  EsxiVersion,
+  InstallEvidence,
+  type ReportedIdentity,
+} from '../../contract/schemas'
 import { now, statements, type Db } from './db'
 
 /** A stored spec: setting values by key, secret ones sealed ({ $sealed: base64 }). */
@@ -30,6 +36,13 @@ const HostRow = z.object({
   token_hash: z.string().nullable(),
   identity: jsonOf(BoundIdentity),
   attention: jsonOf(Attention),
+  esxi_version: EsxiVersion.nullable(),
+  secure_boot: z
+    .number()
+    .int()
+    .nullable()
+    .transform((n) => (n === null ? null : n === 1)),
+  install_report: jsonOf(InstallEvidence),
   created_at: z.string(),
   updated_at: z.string(),
 })
@@ -41,7 +54,7 @@ const SecretsRow = z.object({
 
 const COLUMNS = `id, state, state_reason, state_changed_at, hostname, domain, mac, serial,
   spec, ssh_user, ssh_port, root_password IS NOT NULL AS has_password,
-  token_hash, identity, attention, created_at, updated_at`
+  token_hash, identity, attention, esxi_version, secure_boot, install_report, created_at, updated_at`
 
 /** What the operator defined, as stored (its spec may hold sealed secrets). */
 export interface StoredDefinition {
@@ -53,6 +66,10 @@ export interface StoredDefinition {
   sshPort: number
   hasPassword: boolean
   spec: StoredSpec
+  /** The ESXi version its netboot installs; null: the site's default. */
+  esxiVersion: EsxiVersion | null
+  /** Whether it boots with UEFI Secure Boot; null: as the site expects. */
+  secureBoot: boolean | null
 }
 
 /** A host as the store keeps it; services add what is derived (evidence, gates, suggestions). */
@@ -65,6 +82,8 @@ export interface HostRecord {
   definition: StoredDefinition | null
   identity: BoundIdentity | null
   attention: Attention | null
+  /** What the installer's %pre/%post last reported, if it did. */
+  install: InstallEvidence | null
   tokenHash: string | null
   createdAt: string
   updatedAt: string
@@ -84,6 +103,8 @@ function toRecord(row: unknown): HostRecord {
           sshPort: r.ssh_port,
           hasPassword: r.has_password === 1,
           spec: r.spec,
+          esxiVersion: r.esxi_version,
+          secureBoot: r.secure_boot,
         }
   return {
     id: r.id,
@@ -93,6 +114,7 @@ function toRecord(row: unknown): HostRecord {
     definition,
     identity: r.identity,
     attention: r.attention,
+    install: r.install_report,
     tokenHash: r.token_hash,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -109,7 +131,12 @@ export interface DefinitionFields {
   sshPort: number
   /** The host's own values, secrets already sealed. */
   spec: StoredSpec
+  /** Left out: null (the site's default). */
+  esxiVersion?: EsxiVersion | null
+  secureBoot?: boolean | null
 }
+
+const flag = (b: boolean | null | undefined) => (b === null || b === undefined ? null : b ? 1 : 0)
 
 /** Secrets arrive sealed by the SecretBox; this table never sees them in the clear. */
 export interface SealedHostSecrets {
@@ -178,6 +205,12 @@ export class HostsTable {
     return record
   }
 
+  /** The definition with this MAC (aa:bb:cc:dd:ee:ff, lower case), as a netbooting server names itself. */
+  byMac(mac: string): HostRecord | undefined {
+    const row = this.q(`SELECT ${COLUMNS} FROM hosts WHERE mac = ?`).get(mac)
+    return row === undefined ? undefined : toRecord(row)
+  }
+
   /** The host a retired (rotated) token belonged to, so its URLs can answer 410, not 401. */
   retiredToken(tokenHash: string): number | undefined {
     const row = this.q('SELECT host_id FROM retired_tokens WHERE token_hash = ?').get(tokenHash) as
@@ -243,8 +276,9 @@ export class HostsTable {
     const t = now()
     const info = this.q(
       `INSERT INTO hosts (state, state_reason, state_changed_at, hostname, domain, mac, serial,
-         spec, ssh_user, ssh_port, root_password, token_hash, token, created_at, updated_at)
-       VALUES ('defined', 'defined by the operator', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         spec, esxi_version, secure_boot, ssh_user, ssh_port, root_password, token_hash, token,
+         created_at, updated_at)
+       VALUES ('defined', 'defined by the operator', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       t,
       f.hostname,
@@ -252,6 +286,8 @@ export class HostsTable {
       f.mac,
       f.serial,
       JSON.stringify(f.spec),
+      f.esxiVersion ?? null,
+      flag(f.secureBoot),
       f.sshUser,
       f.sshPort,
       secrets.rootPassword,
@@ -287,6 +323,7 @@ export class HostsTable {
     this.changed()
     const info = this.q(
       `UPDATE hosts SET hostname = ?, domain = ?, mac = ?, serial = ?, spec = ?,
+         esxi_version = ?, secure_boot = ?,
          ssh_user = ?, ssh_port = ?, root_password = COALESCE(?, root_password),
          token = COALESCE(?, token), token_hash = COALESCE(?, token_hash), updated_at = ?
        WHERE id = ?`,
@@ -296,6 +333,8 @@ export class HostsTable {
       f.mac,
       f.serial,
       JSON.stringify(f.spec),
+      f.esxiVersion ?? null,
+      flag(f.secureBoot),
       f.sshUser,
       f.sshPort,
       rootPassword,
@@ -326,6 +365,16 @@ export class HostsTable {
     this.changed()
     this.q('UPDATE hosts SET attention = ?, updated_at = ? WHERE id = ?').run(
       attention === null ? null : JSON.stringify(attention),
+      now(),
+      id,
+    )
+  }
+
+  /** What the installer reported last; null forgets it (a reinstall). */
+  setInstall(id: number, install: InstallEvidence | null): void {
+    this.changed()
+    this.q('UPDATE hosts SET install_report = ?, updated_at = ? WHERE id = ?').run(
+      install === null ? null : JSON.stringify(install),
       now(),
       id,
     )

@@ -1,8 +1,17 @@
 import { z } from 'zod'
-import { PlanItem, RunState, StepState, type Run, type Step } from '../../contract/schemas'
+import {
+  PlanItem,
+  RunState,
+  StepState,
+  type OutputChunk,
+  type Run,
+  type RunHeader,
+  type Step,
+  type StepDelta,
+} from '../../contract/schemas'
 import { now, statements, type Db } from './db'
 
-const RunRow = z.object({
+const HeaderRow = z.object({
   id: z.number().int(),
   checkin_id: z.number().int().nullable(),
   host_id: z.number().int().nullable(),
@@ -10,33 +19,60 @@ const RunRow = z.object({
   target: z.string(),
   state: RunState,
   error: z.string().nullable(),
+  attempts: z.number().int(),
   created_at: z.string(),
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
-  plan: z.string().transform((s) => z.array(PlanItem).parse(JSON.parse(s))),
 })
 
 const StepRow = z.object({
   id: z.number().int(),
+  run_id: z.number().int(),
   seq: z.number().int(),
   key: z.string(),
   title: z.string(),
   state: StepState,
-  output: z.string(),
   error: z.string().nullable(),
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
 })
 
-function toStep(row: unknown): Step {
+const OutputRow = z.object({
+  id: z.number().int(),
+  run_id: z.number().int(),
+  step_id: z.number().int(),
+  text: z.string(),
+})
+
+const HEADER = `id, checkin_id, host_id, host_name, target, state, error, attempts, created_at,
+  started_at, finished_at`
+
+function toHeader(row: unknown): RunHeader {
+  const r = HeaderRow.parse(row)
+  return {
+    id: r.id,
+    checkinId: r.checkin_id,
+    hostId: r.host_id,
+    hostName: r.host_name,
+    target: r.target,
+    state: r.state,
+    error: r.error,
+    attempts: r.attempts,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  }
+}
+
+function toDelta(row: unknown): StepDelta {
   const r = StepRow.parse(row)
   return {
+    runId: r.run_id,
     id: r.id,
     seq: r.seq,
     key: r.key,
     title: r.title,
     state: r.state,
-    output: r.output,
     error: r.error,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
@@ -64,8 +100,8 @@ export interface InterruptedRun {
   step: string | null
 }
 
-const RUN_COLUMNS = `id, checkin_id, host_id, host_name, target, state, error, created_at,
-  started_at, finished_at, plan`
+/** A step that ends a run early. */
+export type EndedStep = 'done' | 'failed' | 'skipped' | 'cancelled'
 
 export class RunsTable {
   private readonly q: ReturnType<typeof statements>
@@ -111,34 +147,54 @@ export class RunsTable {
     }
   }
 
+  header(id: number): RunHeader | undefined {
+    const row = this.q(`SELECT ${HEADER} FROM runs WHERE id = ?`).get(id)
+    return row === undefined ? undefined : toHeader(row)
+  }
+
+  steps(runId: number): StepDelta[] {
+    return this.q('SELECT * FROM run_steps WHERE run_id = ? ORDER BY seq').all(runId).map(toDelta)
+  }
+
+  step(stepId: number): StepDelta | undefined {
+    const row = this.q('SELECT * FROM run_steps WHERE id = ?').get(stepId)
+    return row === undefined ? undefined : toDelta(row)
+  }
+
+  /** A whole run: header, plan, steps and each step's output. */
   get(id: number): Run | undefined {
-    const row = this.q(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`).get(id)
-    if (row === undefined) return undefined
-    const r = RunRow.parse(row)
-    const steps = this.q('SELECT * FROM run_steps WHERE run_id = ? ORDER BY seq')
-      .all(id)
-      .map(toStep)
+    const header = this.header(id)
+    if (!header) return undefined
+    const plan = this.q('SELECT plan FROM runs WHERE id = ?').get(id) as { plan: string }
+    const text = new Map<number, string>()
+    let outputSeq = 0
+    for (const c of this.output(id, 0, Number.MAX_SAFE_INTEGER)) {
+      text.set(c.stepId, (text.get(c.stepId) ?? '') + c.text)
+      outputSeq = c.seq
+    }
+    const steps: Step[] = this.steps(id).map(({ runId: _r, ...s }) => ({
+      ...s,
+      output: text.get(s.id) ?? '',
+    }))
     return {
-      id: r.id,
-      plan: r.plan,
-      checkinId: r.checkin_id,
-      hostId: r.host_id,
-      hostName: r.host_name,
-      target: r.target,
-      state: r.state,
-      error: r.error,
-      createdAt: r.created_at,
-      startedAt: r.started_at,
-      finishedAt: r.finished_at,
+      ...header,
+      outputSeq,
+      plan: z.array(PlanItem).parse(JSON.parse(plan.plan)),
       steps,
     }
   }
 
-  list(limit = 200): Run[] {
-    const rows = this.q('SELECT id FROM runs ORDER BY id DESC LIMIT ?').all(limit) as Array<{
-      id: number
-    }>
-    return rows.map((r) => this.get(r.id) as Run)
+  /** Run headers, newest first; `more` says whether older ones exist. */
+  list(o: { hostId?: number; beforeId?: number; limit: number }): {
+    runs: RunHeader[]
+    more: boolean
+  } {
+    const rows = this.q(
+      `SELECT ${HEADER} FROM runs
+       WHERE (? IS NULL OR host_id = ?) AND (? IS NULL OR id < ?)
+       ORDER BY id DESC LIMIT ?`,
+    ).all(o.hostId ?? null, o.hostId ?? null, o.beforeId ?? null, o.beforeId ?? null, o.limit + 1)
+    return { runs: rows.slice(0, o.limit).map(toHeader), more: rows.length > o.limit }
   }
 
   /** Every run of a host, oldest first. */
@@ -167,10 +223,12 @@ export class RunsTable {
   }
 
   markRunning(id: number): void {
-    this.q(`UPDATE runs SET state = 'running', started_at = ? WHERE id = ?`).run(now(), id)
+    this.q(
+      `UPDATE runs SET state = 'running', started_at = COALESCE(started_at, ?) WHERE id = ?`,
+    ).run(now(), id)
   }
 
-  finish(id: number, state: 'done' | 'failed', error: string | null): void {
+  finish(id: number, state: 'done' | 'failed' | 'cancelled', error: string | null): void {
     this.q('UPDATE runs SET state = ?, error = ?, finished_at = ? WHERE id = ?').run(
       state,
       error,
@@ -179,15 +237,55 @@ export class RunsTable {
     )
   }
 
+  /**
+   * Queues a finished-but-unfinished run again: its steps from the first one
+   * not done (and the connection, which a new attempt always opens) go back
+   * to pending; done steps keep their state and output.
+   */
+  requeue(id: number): void {
+    this.db.transaction(() => {
+      this.q(
+        `UPDATE runs SET state = 'queued', error = NULL, finished_at = NULL,
+           attempts = attempts + 1 WHERE id = ?`,
+      ).run(id)
+      this.q(
+        `UPDATE run_steps SET state = 'pending', error = NULL, started_at = NULL, finished_at = NULL
+         WHERE run_id = ? AND (state <> 'done' OR key = 'connect')`,
+      ).run(id)
+    })()
+  }
+
   startStep(stepId: number): void {
-    this.q(`UPDATE run_steps SET state = 'running', started_at = ? WHERE id = ?`).run(now(), stepId)
+    this.q(
+      `UPDATE run_steps SET state = 'running', started_at = ?, finished_at = NULL WHERE id = ?`,
+    ).run(now(), stepId)
   }
 
-  appendOutput(stepId: number, text: string): void {
-    this.q('UPDATE run_steps SET output = output || ? WHERE id = ?').run(text, stepId)
+  /** Appends a chunk of a step's output; returns its sequence number. */
+  appendOutput(runId: number, stepId: number, text: string): number {
+    return Number(
+      this.q('INSERT INTO run_output (run_id, step_id, at, text) VALUES (?, ?, ?, ?)').run(
+        runId,
+        stepId,
+        now(),
+        text,
+      ).lastInsertRowid,
+    )
   }
 
-  finishStep(stepId: number, state: 'done' | 'failed' | 'skipped', error: string | null): void {
+  /** A run's output after `afterSeq`, oldest first. */
+  output(runId: number, afterSeq: number, limit: number): OutputChunk[] {
+    return this.q(
+      'SELECT id, run_id, step_id, text FROM run_output WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?',
+    )
+      .all(runId, afterSeq, limit)
+      .map((row) => {
+        const r = OutputRow.parse(row)
+        return { runId: r.run_id, stepId: r.step_id, firstSeq: r.id, seq: r.id, text: r.text }
+      })
+  }
+
+  finishStep(stepId: number, state: EndedStep, error: string | null): void {
     this.q('UPDATE run_steps SET state = ?, error = ?, finished_at = ? WHERE id = ?').run(
       state,
       error,

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { Settings } from '../../contract/schemas'
+import { BootSettings, Settings } from '../../contract/schemas'
 import { statements, type Db } from './db'
 
 export const defaultSettings: Settings = {
@@ -8,6 +8,8 @@ export const defaultSettings: Settings = {
   advertisedAddress: '',
   mediaBaseUrl: '',
   autoMatch: false,
+  boot: BootSettings.parse({}),
+  runConcurrency: 200,
 }
 
 /** Site-wide secrets (the enrollment key, the discovery root password), sealed. */

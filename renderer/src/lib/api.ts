@@ -28,6 +28,11 @@ export interface Transport {
   onConnection(callback: (connected: boolean) => void): void
   /** Called once the page can tell that reconnecting will not help. */
   onLost(callback: (why: Lost) => void): void
+  /**
+   * After the event stream came back: replays what was missed, or calls
+   * `reload` when that is no longer kept (load everything again).
+   */
+  onResync(reload: () => void): void
 }
 
 function parseEvent<E extends EventName>(event: E, payload: unknown): EventPayload<E> | undefined {
@@ -52,6 +57,9 @@ function ipcTransport(preload: PreloadApi): Transport {
     onLost() {
       // The desktop window lives and dies with the core: nothing to detect.
     },
+    onResync() {
+      // IPC does not drop events.
+    },
   }
 }
 
@@ -73,9 +81,35 @@ function httpTransport(): Transport {
   const listeners = new Map<EventName, Set<(payload: unknown) => void>>()
   const connection = new Set<(connected: boolean) => void>()
   const lost = new Set<(why: Lost) => void>()
+  const resync = new Set<() => void>()
   let delay = 500
   let failures = 0
   let gone = false
+  /** The newest event seen, to ask for what was missed after a reconnect. */
+  let lastSeq = 0
+  let wasOpen = false
+
+  const deliver = (msg: { event: EventName; payload: unknown; seq?: number }) => {
+    if (msg.seq !== undefined) {
+      if (msg.seq <= lastSeq) return
+      lastSeq = msg.seq
+    }
+    for (const l of listeners.get(msg.event) ?? []) l(msg.payload)
+  }
+
+  const catchUp = async () => {
+    try {
+      const missed = await api.eventsSince(lastSeq)
+      if (!missed.complete) {
+        for (const r of resync) r()
+        return
+      }
+      for (const e of missed.events)
+        deliver(e as { event: EventName; payload: unknown; seq: number })
+    } catch {
+      for (const r of resync) r()
+    }
+  }
 
   const open = () => {
     const ws = new WebSocket(
@@ -85,10 +119,11 @@ function httpTransport(): Transport {
       delay = 500
       failures = 0
       for (const c of connection) c(true)
+      if (wasOpen) void catchUp()
+      wasOpen = true
     }
     ws.onmessage = (m) => {
-      const msg = JSON.parse(String(m.data)) as { event: EventName; payload: unknown }
-      for (const l of listeners.get(msg.event) ?? []) l(msg.payload)
+      deliver(JSON.parse(String(m.data)) as { event: EventName; payload: unknown; seq?: number })
     }
     ws.onclose = () => {
       for (const c of connection) c(false)
@@ -106,20 +141,21 @@ function httpTransport(): Transport {
       })
     }
   }
+  const api = createClient(async (name, args) => {
+    const res = await fetch(`api/${name}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ args }),
+    })
+    if (res.status === 401)
+      throw new Error('session expired: open the URL printed by `midwife serve`')
+    return res.json()
+  })
   open()
 
   return {
     kind: 'http',
-    api: createClient(async (name, args) => {
-      const res = await fetch(`api/${name}`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ args }),
-      })
-      if (res.status === 401)
-        throw new Error('session expired: open the URL printed by `midwife serve`')
-      return res.json()
-    }),
+    api,
     on(event, callback) {
       const set = listeners.get(event) ?? new Set()
       listeners.set(event, set)
@@ -135,6 +171,9 @@ function httpTransport(): Transport {
     },
     onLost(callback) {
       lost.add(callback)
+    },
+    onResync(reload) {
+      resync.add(reload)
     },
   }
 }

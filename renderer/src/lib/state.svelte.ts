@@ -1,4 +1,12 @@
-import type { Host, Run, Settings, Status } from '../../../main/contract/schemas'
+import type {
+  Host,
+  OutputChunk,
+  Run,
+  RunHeader,
+  Settings,
+  Status,
+  StepDelta,
+} from '../../../main/contract/schemas'
 import type { Lost, Transport } from './api'
 
 function upsert<T extends { id: number }>(list: T[], item: T, order: (a: T, b: T) => number): T[] {
@@ -16,20 +24,27 @@ function byName(a: Host, b: Host): number {
   return da - db || a.name.localeCompare(b.name) || a.id - b.id
 }
 
-const newestFirst = (a: Run, b: Run) => b.id - a.id
-
 /**
  * Everything the screens show, kept current by the core's events. Each event
- * carries one entity, so one host or run is replaced, never the whole list.
+ * carries one entity or one delta: a host, a run's header, a step's state, a
+ * chunk of output. Whole runs are fetched only when a screen shows one, then
+ * kept current by those deltas.
  */
 export class MidwifeState {
   status = $state<Status | null>(null)
   settings = $state<Settings | null>(null)
   hosts = $state<Host[]>([])
-  runs = $state<Run[]>([])
+  /** Runs a screen opened, by id, with their output. */
+  runs = $state<Record<number, Run>>({})
   connected = $state(true)
   lost = $state<Lost | null>(null)
   loadError = $state<string | null>(null)
+  // Bookkeeping, never shown: plain collections on purpose.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  private fetching = new Set<number>()
+  /** Output that arrived while its run was being fetched: applied once the fetch lands. */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  private early = new Map<number, OutputChunk[]>()
 
   constructor(readonly transport: Transport) {
     const t = transport
@@ -39,13 +54,11 @@ export class MidwifeState {
     })
     t.on('host.changed', (h) => (this.hosts = upsert(this.hosts, h, byName)))
     t.on('host.removed', ({ id }) => (this.hosts = this.hosts.filter((h) => h.id !== id)))
-    t.on('run.changed', (r) => (this.runs = upsert(this.runs, r, newestFirst)))
-    t.onConnection((up) => {
-      const wasDown = !this.connected
-      this.connected = up
-      // Events missed while disconnected are not replayed; reload instead.
-      if (up && wasDown) void this.load()
-    })
+    t.on('run.changed', (r) => this.runHeader(r))
+    t.on('run.step', (s) => this.stepDelta(s))
+    t.on('run.output', (c) => this.outputChunk(c))
+    t.onConnection((up) => (this.connected = up))
+    t.onResync(() => void this.load())
     t.onLost((why) => (this.lost = why))
   }
 
@@ -55,16 +68,17 @@ export class MidwifeState {
 
   async load(): Promise<void> {
     try {
-      const [status, settings, hosts, runs] = await Promise.all([
+      const [status, settings, hosts] = await Promise.all([
         this.api.getStatus(),
         this.api.getSettings(),
         this.api.listHosts(),
-        this.api.listRuns(),
       ])
       this.status = status
       this.settings = settings
       this.hosts = hosts
-      this.runs = runs
+      const open = Object.keys(this.runs).map(Number)
+      this.runs = {}
+      for (const id of open) void this.fetchRun(id)
       this.loadError = null
     } catch (err) {
       this.loadError = (err as Error).message
@@ -76,15 +90,65 @@ export class MidwifeState {
     this.hosts = upsert(this.hosts, host, byName)
   }
 
-  putRun(run: Run): void {
-    this.runs = upsert(this.runs, run, newestFirst)
-  }
-
   get definitions(): Host[] {
     return this.hosts.filter((h) => h.definition !== null)
   }
 
-  runById(id: number | null): Run | undefined {
-    return id === null ? undefined : this.runs.find((r) => r.id === id)
+  /** A run with its output: from the cache, or fetched once (then kept current by events). */
+  run(id: number | null): Run | undefined {
+    if (id === null) return undefined
+    const cached = this.runs[id]
+    if (!cached) void this.fetchRun(id)
+    return cached
+  }
+
+  async fetchRun(id: number): Promise<void> {
+    if (this.fetching.has(id)) return
+    this.fetching.add(id)
+    this.early.set(id, [])
+    try {
+      const run = await this.api.getRun(id)
+      this.runs = { ...this.runs, [id]: run }
+    } catch {
+      // A deleted run: nothing to show.
+    } finally {
+      this.fetching.delete(id)
+      const early = this.early.get(id) ?? []
+      this.early.delete(id)
+      for (const c of early) this.outputChunk(c)
+    }
+  }
+
+  private runHeader(h: RunHeader): void {
+    const run = this.runs[h.id]
+    if (run) this.runs = { ...this.runs, [h.id]: { ...run, ...h } }
+  }
+
+  private stepDelta(d: StepDelta): void {
+    const run = this.runs[d.runId]
+    if (!run) return
+    const { runId: _r, ...fields } = d
+    const steps = run.steps.map((s) => (s.id === d.id ? { ...s, ...fields } : s))
+    this.runs = { ...this.runs, [d.runId]: { ...run, steps } }
+  }
+
+  private outputChunk(c: OutputChunk): void {
+    this.early.get(c.runId)?.push(c)
+    const run = this.runs[c.runId]
+    if (!run || c.seq <= run.outputSeq) return
+    if (c.firstSeq <= run.outputSeq) {
+      // Part of it arrived with the fetched run: fetch the rest instead of doubling a line.
+      void this.fetchRun(c.runId)
+      return
+    }
+    const steps = run.steps.map((s) =>
+      s.id === c.stepId ? { ...s, output: s.output + c.text } : s,
+    )
+    this.runs = { ...this.runs, [c.runId]: { ...run, steps, outputSeq: c.seq } }
+  }
+
+  /** After approving: show the queued run at once. */
+  putRun(run: Run): void {
+    this.runs = { ...this.runs, [run.id]: run }
   }
 }

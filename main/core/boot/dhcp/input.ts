@@ -1,6 +1,6 @@
 // What every DHCP generator takes, and the client facts they all split on.
 import { z } from 'zod'
-import { Ipv4 } from '../../../contract/schemas'
+import { Ipv4, LeaseSeconds } from '../../../contract/schemas'
 import type { BootContext } from '../input'
 import { httpPaths, listenerBase, tftpPaths } from '../layout'
 import { httpBootUrl } from '../kinds/uefi-http'
@@ -36,12 +36,7 @@ export const DhcpInput = z
       rangeEnd: Ipv4.optional(),
       router: Ipv4.optional(),
       dnsServers: z.array(Ipv4).max(8).default([]),
-      leaseSeconds: z
-        .number()
-        .int()
-        .min(60)
-        .max(7 * 86400)
-        .default(43200),
+      leaseSeconds: LeaseSeconds,
     }),
     /** The TFTP server (next-server / siaddr). */
     tftpServer: Ipv4,

@@ -3,7 +3,7 @@
 // cdromBoot`. ks= must be an IP literal: the installer may have no DNS.
 import { lengthWarning } from '../boot-cfg'
 import type { BootContext, BootContextHost, BootKind, KindResult } from '../input'
-import { hostLabel, kickstartUrlOf } from '../layout'
+import { hostKernelOptions, hostLabel, kickstartUrlOf } from '../layout'
 import { hostSecrets } from './shared'
 
 const ID = 'iso'
@@ -13,7 +13,7 @@ const ISO_KERNELOPT = 'runweasel cdromBoot'
 const IP_URL = /^https?:\/\/\d{1,3}(\.\d{1,3}){3}(:\d+)?\//
 
 export function isoBootOptions(c: BootContext, h: BootContextHost): string {
-  const opts = [`ks=${kickstartUrlOf(c, h)}`]
+  const opts = [hostKernelOptions(c, h)]
   const n = h.installerNetwork
   if (n !== undefined) {
     opts.push(`ip=${n.ip}`, `netmask=${n.netmask}`, `gateway=${n.gateway}`)

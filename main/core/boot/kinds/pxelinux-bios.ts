@@ -5,8 +5,8 @@ import { lengthWarning, renderBootCfg } from '../boot-cfg'
 import type { BootContext, BootKind, KindResult, TextArtifact } from '../input'
 import {
   genericKernelOptions,
+  hostKernelOptions,
   hostLabel,
-  kickstartUrlOf,
   mediaFor,
   mediaVersions,
   tftpPaths,
@@ -113,7 +113,7 @@ function render(c: BootContext): KindResult {
         `${header}: install ESXi ${h.esxiVersion}`,
         'DEFAULT install',
         'PROMPT 0',
-        ...installLabel('install', m.tftpDir, `ks=${kickstartUrlOf(c, h)}`),
+        ...installLabel('install', m.tftpDir, hostKernelOptions(c, h)),
       ]
       warnings.push(...appendWarning(`PXELINUX file for ${hostLabel(h)}`, lines))
     }

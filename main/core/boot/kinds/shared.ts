@@ -19,8 +19,8 @@ import type {
 import {
   defaultVersion,
   genericKernelOptions,
+  hostKernelOptions,
   hostLabel,
-  kickstartUrlOf,
   mediaFor,
   newestUefiMedia,
 } from '../layout'
@@ -52,7 +52,7 @@ export function hostBootCfg(
   }
   const cfg = netbootBootCfg(parseBootCfg(media.bootCfg), {
     prefix,
-    kernelOptions: `ks=${kickstartUrlOf(c, h)}`,
+    kernelOptions: hostKernelOptions(c, h),
     title: `Midwife: installing ESXi ${h.esxiVersion} on ${fqdn(h)}`,
   })
   return { text: renderBootCfg(cfg), warnings: lineWarnings(`${what} for ${hostLabel(h)}`, cfg) }

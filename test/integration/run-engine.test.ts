@@ -1,0 +1,208 @@
+// The run engine for a rack: cancel at a command boundary, resume and retry
+// from the first step not done without applying anything twice, bounded
+// concurrency, events as deltas a reconnecting screen can catch up on, and
+// never a whole run in an event.
+import { afterEach, describe, expect, it } from 'vitest'
+import type { App } from '../../main/core/app'
+import { sampleHost, startTestApp, type TestApp } from '../support/app'
+import { createSimHost, type SimHost } from '../support/esxi-host'
+import { approve, approveAndWait, checkIn } from '../support/flow'
+
+const cleanup: Array<() => Promise<unknown> | void> = []
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c()
+})
+
+async function app(opts: Parameters<typeof startTestApp>[0] = {}): Promise<TestApp> {
+  const t = await startTestApp(opts)
+  cleanup.push(() => t.close())
+  return t
+}
+
+/** A defined, checked-in host on its own simulated server. */
+async function server(a: App, n = 1): Promise<{ esx: SimHost; hostId: number }> {
+  const esx = await createSimHost({
+    nics: [
+      {
+        name: 'vmnic0',
+        pci: '0000:0b:00.0',
+        driver: 'nvmxnet3',
+        admin: 'Up',
+        link: 'Up',
+        speed: 10000,
+        duplex: 'Full',
+        mac: `00:50:56:aa:0${n}:01`,
+        mtu: 1500,
+        description: 'VMware Inc. vmxnet3 Virtual Ethernet Controller',
+      },
+    ],
+    platform: {
+      uuid: `0xff 0x0 0x33 0x42 0xdc 0xd6 0x71 0xba 0xa 0x6a 0xf9 0x1c 0x57 0x13 0x25 0x${n}`,
+      productName: 'VMware20,1',
+      vendorName: 'VMware, Inc.',
+      serialNumber: `VMware-serial-${n}`,
+    },
+  })
+  cleanup.push(() => esx.close())
+  const ssh = await esx.startSsh(sampleHost.rootPassword)
+  const host = a.saveHost({
+    ...sampleHost,
+    hostname: `esx0${n}`,
+    mac: `00:50:56:aa:0${n}:01`,
+    sshPort: ssh.port,
+  })
+  await checkIn(a, esx, host)
+  return { esx, hostId: host.id }
+}
+
+async function until(what: string, check: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
+describe('cancel', () => {
+  it('stops at the next command boundary and keeps what was applied', async () => {
+    const t = await app()
+    const { esx, hostId } = await server(t.app)
+    const plan = await t.app.planHost(hostId)
+    esx.update((s) =>
+      s.faults.push({ match: 'esxcli network ip dns server list', delayMs: 1_500, slowOnly: true }),
+    )
+    const run = t.app.approveHost(hostId, plan.id)
+    await until('the DNS step', () => t.app.getRun(run.id).steps[2]?.state === 'running')
+    const mark = esx.logMark()
+    t.app.cancelRun(run.id)
+    await t.app.idle()
+    const ended = t.app.getRun(run.id)
+    expect(ended.state).toBe('cancelled')
+    expect(ended.steps.map((s) => [s.key, s.state])).toEqual([
+      ['connect', 'done'],
+      ['hostname', 'done'],
+      ['dns', 'cancelled'],
+      ['ntp', 'cancelled'],
+    ])
+    expect(ended.steps[1]?.output).toContain('verified: esx01.lab.local')
+    expect(ended.error).toMatch(/^cancelled by the operator in step "dns"/)
+    // The read in flight finished; nothing was written after the cancel.
+    expect(esx.writesSince(mark)).toEqual([])
+    expect(t.app.getHost(hostId).state).toBe('failed')
+  })
+
+  it('ends a queued run at once, and its host goes back to checked in', async () => {
+    const t = await app({ concurrency: 1 })
+    const a = await server(t.app, 1)
+    const b = await server(t.app, 2)
+    const untouched = b.esx.logMark()
+    a.esx.update((s) =>
+      s.faults.push({ match: 'esxcli system hostname get', delayMs: 1_000, slowOnly: true }),
+    )
+    const first = await approve(t.app, a.hostId)
+    const second = await approve(t.app, b.hostId)
+    expect(t.app.getRun(second.id).state).toBe('queued')
+    expect(t.app.cancelRun(second.id)).toMatchObject({ state: 'cancelled' })
+    expect(t.app.getHost(b.hostId).state).toBe('checked_in')
+    await t.app.idle()
+    expect(t.app.getRun(first.id).state).toBe('done')
+    expect(t.app.getRun(second.id).steps.every((s) => s.state === 'cancelled')).toBe(true)
+    expect(b.esx.writesSince(untouched)).toEqual([])
+  })
+})
+
+describe('resume', () => {
+  it('retries from the failed step, applying nothing twice', async () => {
+    const t = await app()
+    const { esx, hostId } = await server(t.app)
+    // NTP names must resolve on ESXi; this host resolves none yet.
+    esx.update((s) => (s.resolvableNames = []))
+    const failed = await approveAndWait(t.app, hostId)
+    expect(failed.steps.map((s) => s.state)).toEqual(['done', 'done', 'done', 'failed'])
+    esx.update((s) => (s.resolvableNames = null))
+    t.app.resumeRun(failed.id)
+    await t.app.idle()
+    const run = t.app.getRun(failed.id)
+    expect(run).toMatchObject({ state: 'done', attempts: 2, error: null })
+    expect(run.steps.every((s) => s.state === 'done')).toBe(true)
+    expect(t.app.getHost(hostId).state).toBe('configured')
+    const writes = esx.writesSince(0)
+    expect(writes.filter((w) => w.startsWith('esxcli system hostname set'))).toHaveLength(1)
+    expect(writes.filter((w) => w.includes('dns server add'))).toHaveLength(2)
+    expect(esx.state().ntp.servers).toEqual(sampleHost.spec.ntp.servers)
+  })
+
+  it('refuses a run that is done, or not the host’s latest', async () => {
+    const t = await app()
+    const { hostId } = await server(t.app)
+    const done = await approveAndWait(t.app, hostId)
+    expect(() => t.app.resumeRun(done.id)).toThrow(/only a failed, interrupted or cancelled run/)
+  })
+})
+
+describe('fan-out', () => {
+  it('runs at most the configured number at once', async () => {
+    const t = await app()
+    await t.app.saveSettings({ ...t.app.getSettings(), runConcurrency: 2 })
+    const servers = await Promise.all([1, 2, 3, 4].map((n) => server(t.app, n)))
+    for (const s of servers) {
+      s.esx.update((st) =>
+        st.faults.push({ match: 'esxcli system hostname get', delayMs: 300, slowOnly: true }),
+      )
+    }
+    let running = 0
+    let most = 0
+    t.app.events.subscribe((event, payload) => {
+      if (event !== 'run.changed') return
+      const state = (payload as { state: string }).state
+      if (state === 'running') running++
+      if (['done', 'failed', 'cancelled'].includes(state)) running--
+      most = Math.max(most, running)
+    })
+    for (const s of servers) await approve(t.app, s.hostId)
+    await t.app.idle()
+    expect(most).toBeLessThanOrEqual(2)
+    expect(most).toBeGreaterThan(0)
+    for (const s of servers) expect(t.app.getHost(s.hostId).state).toBe('configured')
+  })
+})
+
+describe('events', () => {
+  it('are deltas that never carry a whole run, and a reconnecting screen catches up from a number', async () => {
+    const t = await app()
+    const { hostId } = await server(t.app)
+    const seen: Array<{ event: string; payload: unknown; seq: number }> = []
+    const stop = t.app.events.subscribe((event, payload, seq) => seen.push({ event, payload, seq }))
+    const start = t.app.events.lastSeq
+    const run = await approveAndWait(t.app, hostId)
+    stop()
+    for (const e of seen) {
+      expect(JSON.stringify(e.payload), e.event).not.toContain('"steps"')
+      expect(e.payload, e.event).not.toHaveProperty('plan')
+    }
+    // A screen that dropped right after `start` asks for what it missed: the same events.
+    const missed = t.app.eventsSince(start)
+    expect(missed.complete).toBe(true)
+    expect(missed.events.map((e) => [e.seq, e.event])).toEqual(seen.map((e) => [e.seq, e.event]))
+    const text = missed.events
+      .filter((e) => e.event === 'run.output')
+      .map((e) => (e.payload as { text: string }).text)
+      .join('')
+    expect(text).toBe(run.steps.map((s) => s.output).join(''))
+    // Too far back is said plainly: load everything again.
+    expect(t.app.eventsSince(t.app.events.lastSeq + 5).complete).toBe(false)
+  })
+
+  it('page through runs and fetch output from a sequence number', async () => {
+    const t = await app()
+    const { hostId } = await server(t.app)
+    const first = await approveAndWait(t.app, hostId)
+    const second = await approveAndWait(t.app, hostId)
+    const page = t.app.listRuns({ hostId, limit: 1 })
+    expect(page).toMatchObject({ more: true, runs: [{ id: second.id }] })
+    expect(t.app.listRuns({ hostId, limit: 1, beforeId: second.id }).runs[0]?.id).toBe(first.id)
+    const all = t.app.getRunOutput(second.id, 0, 10_000)
+    const tail = t.app.getRunOutput(second.id, all[2]?.seq ?? 0, 10_000)
+    expect(tail).toEqual(all.slice(3))
+  })
+})
