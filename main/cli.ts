@@ -4,8 +4,10 @@ import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import pkg from '../package.json'
+import { verification } from './core/audit/audit-service'
 import { App } from './core/app'
 import { consoleLogger } from './core/log'
+import { Store } from './core/store'
 import { parseListen } from './options'
 import {
   defaultDataDir,
@@ -22,6 +24,8 @@ Commands:
   start              Open the desktop app. Without a display or an Electron
                      runtime, serve the same UI on loopback and print its URL.
   serve              Serve the UI on loopback and print its URL.
+  audit verify       Check the audit log's hash chain in --data-dir and name
+                     the first entry that is not as written (exit 1 if one is).
 
 Options:
   --data-dir DIR     Data folder (env MIDWIFE_DATA_DIR; default ${defaultDataDir()})
@@ -94,6 +98,15 @@ async function desktop(electron: string, values: Record<string, string | boolean
   child.on('exit', (code) => process.exit(code ?? 1))
 }
 
+/** Reads the database without migrating or writing it: it may be a running Midwife's, or a copy. */
+function auditVerify(values: Record<string, string | boolean | undefined>, what?: string) {
+  if (what !== 'verify') throw new Error(`unknown command "audit ${what ?? ''}"; try: audit verify`)
+  const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir()
+  const result = verification(Store.verifyAuditFile(join(dataDir, 'midwife.db')))
+  process.stdout.write(`${result.ok ? 'ok' : 'BROKEN'}: ${result.message}\n`)
+  process.exitCode = result.ok ? 0 : 1
+}
+
 async function main(argv: string[]) {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -114,6 +127,7 @@ async function main(argv: string[]) {
     throw new Error(`--port wants a number, not "${values.port}"`)
 
   const command = positionals[0] ?? 'start'
+  if (command === 'audit') return auditVerify(values, positionals[1])
   if (command === 'serve') return serve(values, null)
   if (command === 'start') {
     const electron = findElectronBinary(root)

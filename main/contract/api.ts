@@ -3,7 +3,16 @@
 // the core's App is type-checked against it.
 import { z } from 'zod'
 import {
+  AuditEntry,
+  AuditVerification,
+  BatchPreview,
+  BatchResult,
   BootMaterial,
+  CloneInput,
+  CsvImportOptions,
+  CsvText,
+  DownloadFile,
+  GenerateInput,
   BootMaterialOptions,
   Checkin,
   DiscoveryMaterial,
@@ -15,6 +24,7 @@ import {
   ProfileImpact,
   ProfileInput,
   Profile,
+  ReportFormat,
   OutputChunk,
   Run,
   RunHeader,
@@ -91,6 +101,25 @@ export const methods = {
   ),
   /** A whole run, its steps and their output: fetched on demand, never sent as an event. */
   getRun: method(z.tuple([Id]), Run),
+  /** An empty hosts CSV: its header, and comment lines saying what each column takes. */
+  csvTemplate: method(z.tuple([]), DownloadFile),
+  /** Every defined host as CSV; root passwords and other secrets are left empty. */
+  exportHostsCsv: method(z.tuple([]), DownloadFile),
+  /** What importing this CSV would do, row by row; nothing is stored. */
+  previewCsvImport: method(z.tuple([CsvText, CsvImportOptions.optional()]), BatchPreview),
+  /** Imports a CSV: every row, or (on any problem) none. */
+  importCsv: method(z.tuple([CsvText, CsvImportOptions.extend(Confirmed.shape)]), BatchResult),
+  /** A new host with another's settings (not its addresses), a new name and MAC. */
+  cloneHost: method(z.tuple([Id, CloneInput]), Host),
+  /** What generating hosts from a name pattern would store; nothing is stored. */
+  previewGenerateHosts: method(z.tuple([GenerateInput]), BatchPreview),
+  generateHosts: method(z.tuple([GenerateInput, Confirmed]), BatchResult),
+  /** Walks the audit log's hash chain and names the first entry that is not as written. */
+  verifyAudit: method(z.tuple([]), AuditVerification),
+  /** A host's audit entries and its runs', oldest first. */
+  hostAudit: method(z.tuple([Id]), z.array(AuditEntry)),
+  /** A report to attach to a change ticket: approvals, plans, runs, commands; secrets masked. */
+  hostReport: method(z.tuple([Id, ReportFormat]), DownloadFile),
   /** A run's output after a sequence number (0: from the start), at most `limit` chunks. */
   getRunOutput: method(
     z.tuple([Id, z.number().int().min(0), z.number().int().min(1).max(10_000).default(2000)]),

@@ -3,6 +3,7 @@
 import { z } from 'zod'
 import { InstallOptions } from '../catalogue/install'
 import { HostSpec, SiteProfile } from '../catalogue/registry'
+import { ipv4Prefix } from '../catalogue/values'
 import { HostState } from './lifecycle'
 
 export { HostSpec, InstallOptions, SiteProfile }
@@ -753,3 +754,169 @@ export const Run = z.object({
   steps: z.array(Step),
 })
 export type Run = z.infer<typeof Run>
+
+// ---- host batches: CSV import and export, clone, generate ------------------
+
+/** A file for the operator to save: a CSV export or template, a host report. */
+export const DownloadFile = z.object({
+  filename: z.string(),
+  contentType: z.string(),
+  content: z.string(),
+})
+export type DownloadFile = z.infer<typeof DownloadFile>
+
+/** A CSV file's text, as read from disk by the UI. */
+export const CsvText = z
+  .string()
+  .max(4_000_000, 'the file is over 4 MB; split it into several imports')
+  .refine((s) => s.trim() !== '', 'the file is empty')
+
+export const CsvImportOptions = z.object({
+  /**
+   * Write-only: the root password for new hosts whose root_password cell is
+   * empty (an export leaves every one empty). Existing hosts keep theirs.
+   */
+  rootPassword: z.string().min(1).max(128).optional(),
+})
+export type CsvImportOptions = z.input<typeof CsvImportOptions>
+
+/** Something wrong with a file, a row or a cell, said where and in plain words. */
+export const BatchProblem = z.object({
+  /** The file's line (a CSV row's first line); null for a generated host or the whole file. */
+  line: z.number().int().nullable(),
+  /** The batch row it belongs to (1-based), or null for the whole file. */
+  row: z.number().int().nullable(),
+  /** The column (CSV) or field it is about, when there is one. */
+  column: z.string().nullable(),
+  kind: z.enum(['syntax', 'header', 'required', 'value', 'collision']),
+  /** The whole sentence, with where: `Line 4, column C (mac): ...`. */
+  message: z.string(),
+})
+export type BatchProblem = z.infer<typeof BatchProblem>
+
+export const BatchAction = z.enum(['create', 'update', 'unchanged', 'refused'])
+export type BatchAction = z.infer<typeof BatchAction>
+
+/** One host of a batch as it would be stored. */
+export const BatchRow = z.object({
+  row: z.number().int(),
+  line: z.number().int().nullable(),
+  name: z.string(),
+  hostname: z.string(),
+  domain: z.string(),
+  mac: z.string(),
+  serial: z.string().nullable(),
+  action: BatchAction,
+  /** Why this action: which host it updates, what it collides with, or what is wrong. */
+  reason: z.string(),
+  /** The existing host it updates (or leaves unchanged). */
+  hostId: z.number().int().nullable(),
+  /**
+   * given (in the row or the call), default (the import's), kept (the host it
+   * updates keeps its own), copied (from the host a clone is made from), or missing.
+   */
+  rootPassword: z.enum(['given', 'default', 'kept', 'copied', 'missing']),
+  /** The spec it is configured to: the site profile underneath, its own values on top. */
+  resolved: z.array(ResolvedValue),
+})
+export type BatchRow = z.infer<typeof BatchRow>
+
+/** What an import (or a generation) would do; nothing is stored yet. */
+export const BatchPreview = z.object({
+  rows: z.array(BatchRow),
+  /** Every problem, in file order; any one refuses the whole batch. */
+  problems: z.array(BatchProblem),
+  counts: z.object({
+    rows: z.number().int(),
+    create: z.number().int(),
+    update: z.number().int(),
+    unchanged: z.number().int(),
+    refused: z.number().int(),
+  }),
+  /** True when there is no problem: the batch commits as shown. */
+  ready: z.boolean(),
+  /** Things to know that do not stop the import (secrets are never exported...). */
+  notes: z.array(z.string()),
+})
+export type BatchPreview = z.infer<typeof BatchPreview>
+
+export const BatchResult = z.object({
+  created: z.array(z.number().int()),
+  updated: z.array(z.number().int()),
+  unchanged: z.number().int(),
+})
+export type BatchResult = z.infer<typeof BatchResult>
+
+/** A new host from an existing one: its settings, a new identity. */
+export const CloneInput = z.object({
+  hostname: HostLabel,
+  domain: DomainName.optional(),
+  mac: Mac,
+  serial: z.string().trim().max(128).optional(),
+  /** Values for the clone that replace the source's (its own addresses, typically). */
+  spec: HostSpec.default({}),
+  /** Write-only; the source's password when omitted. */
+  rootPassword: z.string().min(1).max(128).optional(),
+})
+export type CloneInput = z.input<typeof CloneInput>
+
+export const GenerateInput = z.object({
+  /** Host names with one zero-padded range: esx{01..24}, rack2-esx{1..8}-a. */
+  pattern: z.string().trim().min(1, 'a name pattern like esx{01..24} is needed').max(200),
+  domain: DomainName,
+  /** The first host's MAC; each next host gets the next MAC. */
+  firstMac: Mac.optional(),
+  /** One MAC per host, in order (an asset list), instead of firstMac. */
+  macs: z.array(Mac).max(1000).optional(),
+  /**
+   * The first management address with its prefix (10.0.0.11/24); each next
+   * host gets the next free one, skipping addresses any host or VMkernel NIC uses.
+   */
+  firstIp: ipv4Prefix.optional(),
+  /** A host whose own values every new host starts from (not its addresses). */
+  from: z.number().int().positive().optional(),
+  /** Values every new host gets, over the template's. */
+  spec: HostSpec.default({}),
+  sshUser: z.string().trim().min(1).max(64).optional(),
+  sshPort: z.number().int().min(1).max(65535).optional(),
+  /** Write-only; the template's password when omitted. */
+  rootPassword: z.string().min(1).max(128).optional(),
+})
+export type GenerateInput = z.input<typeof GenerateInput>
+
+// ---- audit ------------------------------------------------------------------
+
+/** One entry of the audit log, chained to the one before it. */
+export const AuditEntry = z.object({
+  id: z.number().int(),
+  at: Timestamp,
+  type: z.string(),
+  subject: z.string().nullable(),
+  /** What happened and who did it, in words. */
+  summary: z.string(),
+  data: z.unknown(),
+  hash: z.string(),
+})
+export type AuditEntry = z.infer<typeof AuditEntry>
+
+export const AuditVerification = z.object({
+  ok: z.boolean(),
+  /** Entries that check out, from the first. */
+  entries: z.number().int(),
+  /** The last good entry and its hash: note it in a ticket to detect a truncated log later. */
+  head: z.object({ id: z.number().int(), hash: z.string() }).nullable(),
+  firstBroken: z
+    .object({
+      id: z.number().int(),
+      at: Timestamp,
+      type: z.string(),
+      subject: z.string().nullable(),
+      reason: z.string(),
+    })
+    .nullable(),
+  message: z.string(),
+})
+export type AuditVerification = z.infer<typeof AuditVerification>
+
+export const ReportFormat = z.enum(['html', 'json'], { message: 'a report is html or json' })
+export type ReportFormat = z.infer<typeof ReportFormat>

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { ApiCallError, type ApiHandlers } from '../contract/api'
+import { AuditService, type AuditHandlers } from './audit/audit-service'
 import {
   SettingsInput,
   type BootMaterial,
@@ -35,6 +36,7 @@ import { NetbootFiles } from './boot/netboot-files'
 import { CheckinService } from './checkins/checkin-service'
 import type { Connect } from './configure/run'
 import { EventBus } from './events'
+import { HostBatchService, type BatchHandlers } from './hosts/batch-service'
 import { HostsService } from './hosts/hosts-service'
 import {
   startListener,
@@ -110,11 +112,16 @@ function outwardIpv4(): string | null {
   return null
 }
 
+/** The slices of the contract that services answer whole (assigned in the constructor). */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface App extends BatchHandlers, AuditHandlers {}
+
 /**
  * The core, wired: store, site, hosts, check-ins, boot material, runs and the
  * listener. The one object both transports call; it knows nothing of
  * Electron or HTTP. Each area's use cases live in its own service.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class App implements ApiHandlers {
   readonly events = new EventBus()
   private listener: RunningListener | null = null
@@ -145,6 +152,11 @@ export class App implements ApiHandlers {
     this.site = new SiteService(store, secrets)
     this.profile = new ProfileService(store, secrets, this.notify)
     this.hosts = new HostsService(store, secrets, this.site, this.notify)
+    Object.assign(
+      this,
+      new HostBatchService(store, secrets, this.hosts, this.notify).handlers(),
+      new AuditService(store, secrets, this.site, opts.version).handlers(),
+    )
     this.checkins = new CheckinService(store, this.site, this.notify, logger)
     const inputs = new BootInputs(store, secrets, this.site, this.media, () => this.listenerUrl())
     this.boot = new BootService(

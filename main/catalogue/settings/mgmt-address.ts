@@ -70,4 +70,5 @@ export const mgmtAddress = defineSetting<string>({
   },
   show: (v) => v,
   connection: 'moves',
+  addresses: (v) => [splitPrefix(v).address],
 })

@@ -206,6 +206,8 @@ export const vmknics = defineSetting<VmknicRow[]>({
       })
     },
   },
+  // Static addresses only: a DHCP lease is the DHCP server's to hand out.
+  addresses: (rows) => rows.flatMap((r) => staticAddress(r.ipv4) ?? []),
   async read(r, ctx) {
     const host = await readSwitching(r, ctx)
     const rows: VmknicRow[] = []

@@ -6,9 +6,9 @@ import { BUSY, IllegalTransition } from '../lifecycle/table'
 import type { Notifier } from '../notify'
 import { newToken, tokenHash, type SecretBox } from '../secrets'
 import type { SiteService } from '../site/site-service'
-import { crossCheck, resolveSpec, settingByKey } from '../../catalogue/registry'
+import { crossCheck, resolveSpec } from '../../catalogue/registry'
 import type { DefinitionFields, HostRecord, Store, StoredSpec } from '../store'
-import { publicSpec, sealSpec } from './spec'
+import { addressesOf, publicSpec, sealSpec } from './spec'
 import { hostName, toHost } from './host-view'
 
 /**
@@ -93,31 +93,50 @@ export class HostsService {
     if (!existing) {
       if (!sealedPassword)
         throw new ApiCallError('invalid', 'rootPassword: the root password is required')
-      const token = newToken()
-      hostId = this.store.transaction(() => {
-        const created = this.store.hosts.insertDefinition(
-          fields,
-          { rootPassword: sealedPassword, token: this.secrets.seal(token) },
-          tokenHash(token),
-        )
-        this.store.events.append('host.created', `host:${created}`, audited(fields))
-        return created
-      })
+      hostId = this.store.transaction(() => this.insertDefinition(fields, sealedPassword))
     } else if (!existing.definition) {
       hostId = this.defineDiscovered(existing, fields, sealedPassword)
     } else {
       // A queued or running run keeps the snapshot it was approved with; edits apply next time.
       hostId = existing.id
-      this.store.transaction(() => {
-        this.store.hosts.writeDefinition(existing.id, fields, sealedPassword)
-        this.store.events.append('host.updated', `host:${existing.id}`, {
-          ...audited(fields),
-          passwordChanged: sealedPassword !== null,
-        })
-      })
+      this.store.transaction(() => this.rewriteDefinition(existing.id, fields, sealedPassword))
     }
     this.notify.host(hostId)
     return this.view(hostId)
+  }
+
+  /**
+   * Stores a new definition with a token of its own, audited. The caller has
+   * checked it (save, or a batch) and holds the transaction.
+   */
+  insertDefinition(
+    fields: DefinitionFields,
+    sealedPassword: Buffer,
+    audit: Record<string, unknown> = {},
+  ): number {
+    const token = newToken()
+    const id = this.store.hosts.insertDefinition(
+      fields,
+      { rootPassword: sealedPassword, token: this.secrets.seal(token) },
+      tokenHash(token),
+    )
+    this.store.events.append('host.created', `host:${id}`, { ...audited(fields), ...audit })
+    return id
+  }
+
+  /** Rewrites a checked definition, audited; a null password keeps the stored one. */
+  rewriteDefinition(
+    id: number,
+    fields: DefinitionFields,
+    sealedPassword: Buffer | null,
+    audit: Record<string, unknown> = {},
+  ): void {
+    this.store.hosts.writeDefinition(id, fields, sealedPassword)
+    this.store.events.append('host.updated', `host:${id}`, {
+      ...audited(fields),
+      passwordChanged: sealedPassword !== null,
+      ...audit,
+    })
   }
 
   /** An address this spec gives the host that another host's resolved spec already uses. */
@@ -354,12 +373,4 @@ export function resolvedProblems(
     resolveSpec(def, profile, def.spec).map((r) => [r.key, r.value]),
   )
   return crossCheck(values).map((p) => `spec.${[p.key, ...(p.path ?? [])].join('.')}: ${p.message}`)
-}
-
-/** The IPv4 addresses a host's own values give it (management address, VMkernel NICs). */
-function addressesOf(spec: StoredSpec): string[] {
-  return Object.entries(spec).flatMap(([key, value]) => {
-    const setting = settingByKey(key)
-    return setting?.addresses && !setting.secret ? setting.addresses(value) : []
-  })
 }

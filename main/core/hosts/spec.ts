@@ -82,3 +82,11 @@ export function resolvedForScreen(
     }
   })
 }
+
+/** The IPv4 addresses a host's own values give it (management address, VMkernel NICs). */
+export function addressesOf(spec: StoredSpec): string[] {
+  return Object.entries(spec).flatMap(([key, value]) => {
+    const setting = settingByKey(key)
+    return setting?.addresses && !setting.secret ? setting.addresses(value) : []
+  })
+}

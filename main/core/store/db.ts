@@ -50,6 +50,36 @@ export function openDatabase(
 }
 
 /**
+ * Opens an existing Midwife database without writing to it or migrating it,
+ * for checks run beside (or instead of) the app: its schema must be at least
+ * `minVersion`, and not newer than this build knows.
+ */
+export function openReadOnly(
+  file: string,
+  minVersion: number,
+  opts: { nativeBinding?: string } = {},
+): Db {
+  if (!existsSync(file)) throw new Error(`there is no Midwife database at ${file}`)
+  const db = new Database(file, {
+    readonly: true,
+    fileMustExist: true,
+    ...(opts.nativeBinding ? { nativeBinding: opts.nativeBinding } : {}),
+  })
+  const version = db.pragma('user_version', { simple: true }) as number
+  const problem =
+    version > migrations.length
+      ? `${file} was written by a newer Midwife (schema ${version}, this build knows ${migrations.length})`
+      : version < minVersion
+        ? `${file} is at schema ${version}; start this Midwife once to upgrade it (schema ${minVersion} or later is needed)`
+        : null
+  if (problem) {
+    db.close()
+    throw new Error(problem)
+  }
+  return db
+}
+
+/**
  * Foreign keys are off while migrating (SQLite's table-rebuild procedure: a
  * DROP TABLE would otherwise null every reference to it) and checked before
  * each version commits.

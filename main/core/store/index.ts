@@ -1,9 +1,11 @@
 import type { HostState } from '../../contract/lifecycle'
 import { canMove, IllegalTransition, TRANSITIONS } from '../lifecycle/table'
 import { CheckinsTable } from './checkins'
-import { openDatabase, type Db } from './db'
-import { EventLog } from './events'
+import { openDatabase, openReadOnly, type Db } from './db'
+import { EventLog, type ChainCheck } from './events'
 import { HostsTable } from './hosts'
+import { migrations } from './migrations'
+import { updateToSchemaVersion6 } from './migrations/0006-audit-chain'
 import { RunsTable } from './runs'
 import { SettingsTable } from './settings'
 
@@ -18,7 +20,11 @@ export type {
 } from './hosts'
 export type { InterruptedRun, NewRun } from './runs'
 export { defaultSettings } from './settings'
+export { GENESIS_HASH, type ChainBreak, type ChainCheck, type EventRow } from './events'
 export type { SiteSecretName } from './settings'
+
+/** The schema that chained the audit log: a database before it has no hashes to check. */
+const AUDIT_CHAINED = migrations.indexOf(updateToSchemaVersion6) + 1
 
 /** The only door to SQLite: named operations per table, no SQL outside this folder. */
 export class Store {
@@ -38,6 +44,19 @@ export class Store {
 
   static open(file: string, opts: { nativeBinding?: string; version?: number } = {}): Store {
     return new Store(openDatabase(file, opts))
+  }
+
+  /**
+   * Checks the audit chain of a database file without opening it for writing
+   * (\`midwife audit verify\` may run beside a running Midwife, or on a copy).
+   */
+  static verifyAuditFile(file: string, opts: { nativeBinding?: string } = {}): ChainCheck {
+    const db = openReadOnly(file, AUDIT_CHAINED, opts)
+    try {
+      return new EventLog(db).verify()
+    } finally {
+      db.close()
+    }
   }
 
   /** Runs `fn` in one SQLite transaction: all of its writes land, or none. */

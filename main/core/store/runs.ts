@@ -197,6 +197,15 @@ export class RunsTable {
     return { runs: rows.slice(0, o.limit).map(toHeader), more: rows.length > o.limit }
   }
 
+  /** Every run of a host, oldest first. */
+  idsFor(hostId: number): number[] {
+    const rows = this.q('SELECT id FROM runs WHERE host_id = ? ORDER BY id').all(hostId)
+    return z
+      .array(z.object({ id: z.number().int() }))
+      .parse(rows)
+      .map((r) => r.id)
+  }
+
   /** The host's newest run, if any. */
   latestFor(hostId: number): number | null {
     const row = this.q('SELECT MAX(id) AS id FROM runs WHERE host_id = ?').get(hostId) as {

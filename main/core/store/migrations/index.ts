@@ -7,6 +7,7 @@ import { updateToSchemaVersion2 } from './0002-host-lifecycle'
 import { updateToSchemaVersion3 } from './0003-host-spec'
 import { updateToSchemaVersion4 } from './0004-run-output'
 import { updateToSchemaVersion5 } from './0005-install-and-netboot'
+import { updateToSchemaVersion6 } from './0006-audit-chain'
 
 export const migrations: ReadonlyArray<(db: Db) => void> = [
   updateToSchemaVersion1,
@@ -14,4 +15,5 @@ export const migrations: ReadonlyArray<(db: Db) => void> = [
   updateToSchemaVersion3,
   updateToSchemaVersion4,
   updateToSchemaVersion5,
+  updateToSchemaVersion6,
 ]

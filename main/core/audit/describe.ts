@@ -1,0 +1,51 @@
+// An audit entry in words, with who did it. There are no accounts yet: every
+// action taken through the API is "the operator"'s; Midwife's own work (runs)
+// and what servers send are said as such.
+
+export const OPERATOR = 'the operator'
+
+type Data = Record<string, unknown>
+
+const text = (v: unknown): string =>
+  typeof v === 'string' ? v : v === null || v === undefined ? '' : JSON.stringify(v)
+
+const SUMMARIES: Record<string, (d: Data) => string> = {
+  'host.created': (d) => `${OPERATOR} defined ${text(d.fqdn)} (MAC ${text(d.mac)})`,
+  'host.updated': (d) =>
+    `${OPERATOR} edited the definition of ${text(d.fqdn)}` +
+    (d.passwordChanged === true ? ', with a new root password' : ''),
+  'host.deleted': (d) => `${OPERATOR} deleted ${text(d.name)} (it was ${text(d.state)})`,
+  'host.token_rotated': () => `${OPERATOR} re-armed the host: its deployment token was rotated`,
+  'host.state': (d) => `${text(d.from)} → ${text(d.to)}: ${text(d.reason)}`,
+  'host.attention': (d) =>
+    `the server checked in again and still needs attention (${text(d.reason)})`,
+  'host.discovered': () => 'an unknown server checked in with the site enrollment key',
+  'host.kickstart_served': (d) => `its kickstart was fetched from ${text(d.from)}`,
+  'host.planned': (d) =>
+    `${OPERATOR} had the host read and planned: ${text(d.writes)} write command(s) (plan ${text(d.plan)})`,
+  'host.password_rotated': (d) =>
+    `Midwife logged in with the new root password set by run ${text(d.run)} and keeps it`,
+  'hosts.imported': (d) =>
+    `${OPERATOR} imported hosts (${text(d.source)}): ${text(d.created)} created, ${text(d.updated)} updated`,
+  'run.started': (d) => `Midwife started the run against ${text(d.target)}`,
+  'run.step_failed': (d) => `step ${text(d.step)} failed: ${text(d.error)}`,
+  'run.done': () => 'the run finished: every setting applied and verified',
+  'run.failed': (d) => `the run failed: ${text(d.error)}`,
+  'run.interrupted': (d) =>
+    `Midwife stopped during the run${d.step ? ` (in step ${text(d.step)})` : ''}`,
+  'settings.saved': () => `${OPERATOR} saved the site settings`,
+  'site.profile_saved': () => `${OPERATOR} saved the site profile`,
+  'site.enrollment_key_created': () => 'Midwife created the site enrollment key',
+  'site.enrollment_key_rotated': () => `${OPERATOR} rotated the site enrollment key`,
+  'site.discovery_password_set': () => `${OPERATOR} set the discovery root password`,
+}
+
+export function summarize(type: string, data: unknown): string {
+  const d = typeof data === 'object' && data !== null ? (data as Data) : {}
+  return SUMMARIES[type]?.(d) ?? type
+}
+
+/** An approval, as the log records it: the move to `approved` that an operator made. */
+export function isApproval(type: string, data: unknown): boolean {
+  return type === 'host.state' && (data as Data | null)?.to === 'approved'
+}

@@ -1,0 +1,78 @@
+// `midwife audit verify --data-dir DIR`, the built CLI as an operator runs it:
+// exit 0 and the head of the chain when it holds, exit 1 and the first
+// broken entry when a row was changed (here in a copy, by a raw connection
+// past the triggers), exit 2 with a plain reason when there is nothing to check.
+import Database from 'better-sqlite3'
+import { spawnSync } from 'node:child_process'
+import { copyFileSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { Store } from '../../main/core/store'
+import { repoRoot, tempDir } from '../support/app'
+
+const cli = join(repoRoot, 'dist', 'cli.js')
+const dirs: Array<{ remove(): void }> = []
+
+beforeAll(() => {
+  if (!existsSync(cli))
+    throw new Error('dist/cli.js is missing: run `npm run build` first (npm test does)')
+})
+afterEach(() => {
+  for (const d of dirs.splice(0)) d.remove()
+})
+
+function verify(dataDir: string) {
+  const r = spawnSync(process.execPath, [cli, 'audit', 'verify', '--data-dir', dataDir], {
+    encoding: 'utf8',
+  })
+  return { code: r.status, out: r.stdout, err: r.stderr }
+}
+
+/** A data folder whose log holds three entries. */
+function dataFolder(): string {
+  const d = tempDir('audit-cli')
+  dirs.push(d)
+  const store = Store.open(join(d.path, 'midwife.db'))
+  store.events.append('host.created', 'host:1', { fqdn: 'esx01.lab.local' })
+  store.events.append('host.state', 'host:1', { from: 'defined', to: 'checked_in' })
+  store.events.append('host.deleted', 'host:1', { name: 'esx01.lab.local' })
+  store.close()
+  return d.path
+}
+
+describe('midwife audit verify', () => {
+  it('says the chain holds and gives its head', () => {
+    const dir = dataFolder()
+    const { code, out } = verify(dir)
+    expect(code).toBe(0)
+    expect(out).toMatch(
+      /^ok: the audit log's 3 entries are intact; the last is entry 3, hash [0-9a-f]{64}\n$/,
+    )
+  })
+
+  it('names the first broken entry of a tampered copy, and exits 1', () => {
+    const dir = dataFolder()
+    const copy = tempDir('audit-cli-copy')
+    dirs.push(copy)
+    copyFileSync(join(dir, 'midwife.db'), join(copy.path, 'midwife.db'))
+    const db = new Database(join(copy.path, 'midwife.db'))
+    db.exec('DROP TRIGGER events_append_only_update')
+    db.prepare(`UPDATE events SET data = '{"to":"configured"}' WHERE id = 2`).run()
+    db.close()
+    const { code, out } = verify(copy.path)
+    expect(code).toBe(1)
+    expect(out).toMatch(
+      /^BROKEN: the audit log is broken at entry 2 \(host\.state, \S+\): its content no longer matches its hash: it was changed after it was written\. The 1 entry before it checks out\.\n$/,
+    )
+    expect(verify(dir).code).toBe(0)
+  })
+
+  it('says plainly when there is no database to check', () => {
+    const empty = tempDir('audit-cli-empty')
+    dirs.push(empty)
+    const { code, err } = verify(empty.path)
+    expect(code).toBe(2)
+    expect(err).toBe(`midwife: there is no Midwife database at ${join(empty.path, 'midwife.db')}\n`)
+    expect(existsSync(join(empty.path, 'midwife.db'))).toBe(false)
+  })
+})
