@@ -91,16 +91,16 @@ export function crossCheck(spec: Readonly<HostSpec>): SpecProblem[] {
 
 /**
  * A host's wanted configuration (or the site profile's defaults): one
- * document, each key validated by its setting's own schema, then the whole
- * by the cross-checks. A key that is absent is not managed.
+ * document, each key validated by its setting's own schema. A key that is
+ * absent is not managed. The cross-checks do not run here: a host's own
+ * document is only part of what it is configured to (a VMkernel NIC it sets
+ * may sit on a port group the site profile defines), so they run on the
+ * resolved spec wherever one is saved (`resolvedProblems`, the CSV import,
+ * the form).
  */
 export const HostSpec = z
   .object(Object.fromEntries(SPEC_SETTINGS.map((s) => [s.key, s.value.optional()])))
   .strict()
-  .superRefine((spec, ctx) => {
-    for (const p of crossCheck(spec))
-      ctx.addIssue({ code: 'custom', path: [p.key, ...(p.path ?? [])], message: p.message })
-  })
 
 /** The site profile holds defaults for site-scoped settings only. */
 export const SiteProfile = z

@@ -196,7 +196,7 @@ describe('a network design, defined through the wizard', () => {
 
   it('gives the boot material, and Next leads to the servers', async () => {
     await expect.poll(() => page.getByRole('heading', { name: 'ks.cfg' }).count()).toBe(1)
-    await page.getByRole('button', { name: 'Copy One-liner for a host installed by hand' }).click()
+    await page.getByRole('button', { name: 'Copy One-liner for esx01' }).click()
     const oneLiner = String(await page.evaluate('navigator.clipboard.readText()'))
     hostToken = /\/c\/([\w-]+)\.sh/.exec(oneLiner)?.[1] ?? ''
     expect(hostToken).toHaveLength(43)
