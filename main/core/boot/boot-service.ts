@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import { encrypt as cryptPassword } from 'unixcrypt'
 import { installWarning } from '../../catalogue/install'
@@ -37,6 +36,9 @@ import {
 } from './material'
 
 /** What the boot kinds, the linter and the DHCP generators made of one input. */
+/** More than a site's hosts; past it the cache starts again rather than grow. */
+const MAX_CACHED_HASHES = 50_000
+
 type BootFiles = Pick<BootMaterial, 'kinds' | 'artifacts' | 'findings' | 'dhcp' | 'warnings'>
 
 /**
@@ -60,11 +62,18 @@ export class BootService {
     private readonly logger: Logger,
   ) {}
 
-  private passwordHash(password: string): string {
-    const key = createHash('sha256').update(password).digest('hex')
+  /**
+   * The crypt of a sealed password, computed once per password. Keyed by the
+   * sealed bytes (ciphertext), so the cache holds no digest of the plaintext
+   * and a cached request does not even open the secret.
+   */
+  private passwordHash(sealed: Buffer): string {
+    const key = sealed.toString('base64')
     let hash = this.hashes.get(key)
     if (!hash) {
-      hash = cryptPassword(password)
+      hash = cryptPassword(this.secrets.open(sealed))
+      // Rotated passwords leave stale entries behind: keep a site's worth.
+      if (this.hashes.size >= MAX_CACHED_HASHES) this.hashes.clear()
       this.hashes.set(key, hash)
     }
     return hash
@@ -90,7 +99,7 @@ export class BootService {
     const sealed = this.store.hosts.secrets(host.id)?.rootPassword
     if (!def) throw new ApiCallError('not_found', `host ${host.id} has no definition`)
     if (!sealed) throw new ApiCallError('invalid', `host ${def.hostname} has no root password`)
-    const hash = this.passwordHash(this.secrets.open(sealed))
+    const hash = this.passwordHash(sealed)
     const listener = listenerAddress(this.listenerUrl())
     const text = renderKickstart(this.templates, {
       host: { id: host.id, hostname: def.hostname, domain: def.domain, mac: def.mac },
@@ -173,9 +182,9 @@ export class BootService {
   }
 
   discovery(o: BootMaterialOptions = {}): DiscoveryMaterial {
-    const password = this.site.discoveryPassword()
+    const sealed = this.site.sealedDiscoveryPassword()
     const key = this.site.enrollmentKey()
-    const hash = password === null ? null : this.passwordHash(password)
+    const hash = sealed === null ? null : this.passwordHash(sealed)
     const url = discoveryKickstartUrl(this.listenerUrl(), key)
     const kickstart =
       hash === null
@@ -297,8 +306,8 @@ export class BootService {
     if (!this.site.enrollmentMatches(key)) {
       return { ok: false, status: 401, message: 'wrong enrollment key' }
     }
-    const password = this.site.discoveryPassword()
-    if (password === null) {
+    const sealed = this.site.sealedDiscoveryPassword()
+    if (sealed === null) {
       return {
         ok: false,
         status: 404,
@@ -311,7 +320,7 @@ export class BootService {
         listenerUrl: this.listenerUrl(),
         install: this.inputs.install(),
         enrollmentKey: key,
-        rootPasswordHash: this.passwordHash(password),
+        rootPasswordHash: this.passwordHash(sealed),
       }),
     }
   }

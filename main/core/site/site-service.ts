@@ -50,6 +50,11 @@ export class SiteService {
     return s ? this.secrets.open(s.sealed) : null
   }
 
+  /** The discovery password as stored (sealed), for what only needs to know which one it is. */
+  sealedDiscoveryPassword(): Buffer | null {
+    return this.store.settings.secret('discovery_root_password')?.sealed ?? null
+  }
+
   setDiscoveryPassword(password: string): void {
     this.store.transaction(() => {
       this.store.settings.putSecret('discovery_root_password', this.secrets.seal(password), null)

@@ -1,0 +1,43 @@
+// The dashboard as a browser loads it, in its own process so its memory is
+// not counted as Midwife's: the event stream connected, then what the screen
+// loads at start (status, settings, the host list) over HTTP. Prints one JSON
+// line with what it received, then stays connected until stdin closes.
+// `node scripts/run-ts.mjs bench/memory/dashboard-client.ts <port>` with the
+// session token in MIDWIFE_BENCH_TOKEN.
+import WebSocket from 'ws'
+
+const port = Number(process.argv[2])
+const token = process.env.MIDWIFE_BENCH_TOKEN ?? ''
+const headers = { Authorization: `Bearer ${token}` }
+
+const ws = new WebSocket(`ws://127.0.0.1:${port}/events`, { headers })
+await new Promise((resolve, reject) => {
+  ws.once('open', resolve)
+  ws.once('error', reject)
+})
+
+async function call(method: string): Promise<{ bytes: number; ms: number; items: number }> {
+  const t0 = process.hrtime.bigint()
+  const res = await fetch(`http://127.0.0.1:${port}/api/${method}`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: '{"args":[]}',
+  })
+  const text = await res.text()
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6
+  const reply = JSON.parse(text) as { ok: boolean; result?: unknown }
+  if (!reply.ok) throw new Error(`${method} failed`)
+  return {
+    bytes: Buffer.byteLength(text),
+    ms,
+    items: Array.isArray(reply.result) ? reply.result.length : 1,
+  }
+}
+
+const loaded = await Promise.all(['getStatus', 'getSettings', 'listHosts'].map(call))
+process.stdout.write(`${JSON.stringify({ loaded })}\n`)
+process.stdin.resume()
+process.stdin.on('end', () => {
+  ws.close()
+  process.exit(0)
+})
