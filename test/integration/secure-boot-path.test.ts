@@ -11,10 +11,18 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Host } from '../../main/contract/schemas'
 import type { SecureBootOptions } from '../../main/core/secure-boot/secure-boot-service'
+import { App } from '../../main/core/app'
 import { postSection, sectionScript } from '../../main/core/boot/install-callbacks'
 import { parsePublicKeyLine } from '../../main/core/esxi/ssh-keys'
 import type { SimSshServer } from '../esxi-sim/ssh-server'
-import { freePort, hostToken, sampleHost, startTestApp, type TestApp } from '../support/app'
+import {
+  freePort,
+  hostToken,
+  repoRoot,
+  sampleHost,
+  startTestApp,
+  type TestApp,
+} from '../support/app'
 import { createSimHost, managementNetwork, type SimHost } from '../support/esxi-host'
 import { approveAndWait } from '../support/flow'
 import { startFakeVsphere, type FakeVsphere } from '../support/vsphere-fake'
@@ -163,6 +171,41 @@ describe('the Secure Boot path', () => {
     expect(esx.state().hostname).toBe('esx01')
   })
 
+  it('moves the host to needs_attention when the server reached over SSH is not the one %post described', async () => {
+    const { esx, ssh } = await installedHost()
+    const port = await freePort()
+    const t = await start({ httpsPort: port, httpsDeadlineMs: 60_000 })
+    const host = t.app.saveHost({
+      ...sampleHost,
+      mac: esx.state().nics[0]?.mac as string,
+      sshPort: ssh.port,
+    })
+    await reportInstalled(t, host, esx)
+    // While Midwife waits for 443, another machine comes up at the installed host's address.
+    esx.update((s) => {
+      s.platform.serialNumber = 'VMware-OTHER-MACHINE'
+    })
+    fake = await startFakeVsphere({
+      password: PASSWORD,
+      host: ADDRESS,
+      statePath: esx.statePath,
+      port,
+    })
+    const after = await settled(t, host.id)
+
+    expect(after.state).toBe('needs_attention')
+    expect(after.attention).toMatchObject({ reason: 'identity_changed' })
+    expect(after.attention?.message).toContain('another machine may hold that address')
+    expect(after.attention?.differences).toEqual([
+      expect.objectContaining({ field: 'serial', reported: 'VMware-OTHER-MACHINE' }),
+    ])
+    expect(after.attention?.checkinId).toBe(after.lastCheckin?.id)
+    expect(after.lastCheckin?.kind).toBe('secure_boot')
+    expect(after.identity).toBeNull()
+    expect(after.secureBootPath?.status).toBe('done')
+    expect(after.approve.allowed).toBe(false)
+  })
+
   it('stops at the login with a wrong password: InvalidLogin, nothing else sent, host stays installed', async () => {
     const { esx, ssh } = await installedHost()
     fake = await startFakeVsphere({ password: PASSWORD, host: ADDRESS, statePath: esx.statePath })
@@ -235,6 +278,45 @@ describe('the Secure Boot path', () => {
     expect(after.stateReason).toContain('Retry once the host')
     expect(events(t, host.id)).toContain('host.secure_boot_failed')
     expect(esx.state().services.ssh.running).toBe(false)
+  })
+
+  it('starts again at the next launch when Midwife stopped in the middle of it', async () => {
+    const { esx, ssh } = await installedHost()
+    // First launch: the host's API is not up yet, and Midwife is stopped while it waits.
+    const first = await start({ httpsPort: await freePort(), httpsDeadlineMs: 60_000 })
+    const host = first.app.saveHost({
+      ...sampleHost,
+      mac: esx.state().nics[0]?.mac as string,
+      sshPort: ssh.port,
+    })
+    await reportInstalled(first, host, esx)
+    for (let i = 0; i < 200 && first.app.getHost(host.id).secureBootPath === null; i++) {
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    await first.app.stop()
+
+    fake = await startFakeVsphere({ password: PASSWORD, host: ADDRESS, statePath: esx.statePath })
+    const again = await App.start({
+      dataDir: first.dataDir,
+      resourcesDir: join(repoRoot, 'resources'),
+      version: 'test',
+      logger: first.logger,
+      listen: { host: '127.0.0.1', port: 0 },
+      secureBoot: { httpsPort: fake.port, pollIntervalMs: 50, sshDeadlineMs: 10_000 },
+    })
+    try {
+      await again.secureBootIdle()
+      const after = again.getHost(host.id)
+      expect(after.state).toBe('checked_in')
+      expect(after.secureBootPath).toMatchObject({ status: 'done', attempts: 2 })
+      const started = again
+        .hostAudit(host.id)
+        .filter((e) => e.type === 'host.secure_boot_started')
+        .map((e) => (e.data as { trigger: string }).trigger)
+      expect(started).toEqual(['installed', 'resumed'])
+    } finally {
+      await again.stop()
+    }
   })
 
   it('does not start when the installer cannot tell and nothing expects Secure Boot; a retry says why', async () => {
