@@ -86,6 +86,12 @@ export const methods = {
   /** Rotates the token and re-arms the host for a new install. */
   reinstallHost: method(z.tuple([Id, Confirmed]), Host),
   retireHost: method(z.tuple([Id, Confirmed]), Host),
+  /**
+   * Starts the Secure Boot path again for an installed host where it stopped
+   * (no answer on 443, a refused login, SSH not starting): wait for 443, turn
+   * SSH on over the vSphere API, read the identity over SSH.
+   */
+  retrySecureBootPath: method(z.tuple([Id]), Host),
   /** Runs newest first, a page at a time; by host when given. */
   listRuns: method(
     z.tuple([

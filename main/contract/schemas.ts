@@ -148,6 +148,11 @@ export const BindingKind = z.enum([
   'retrusted',
   /** Claimed by the site's auto-match rule: exactly one definition has one of its MACs. */
   'auto_matched',
+  /**
+   * Trust on first use through the Secure Boot path: %firstboot never ran, so Midwife turned
+   * SSH on over the host's vSphere API and bound the host key SSH presented and what it read.
+   */
+  'secure_boot',
 ])
 export type BindingKind = z.infer<typeof BindingKind>
 
@@ -203,7 +208,8 @@ export const Nic = z.object({
   speed: z.string().optional(),
 })
 
-export const CheckinKind = z.enum(['token', 'enrollment'])
+/** token, enrollment: sent by checkin.sh; secure_boot: read by Midwife over SSH (no client ran). */
+export const CheckinKind = z.enum(['token', 'enrollment', 'secure_boot'])
 
 export const Checkin = z.object({
   id: z.number().int(),
@@ -249,6 +255,33 @@ export const InstallEvidence = z.object({
 })
 export type InstallEvidence = z.infer<typeof InstallEvidence>
 
+/** The steps of the Secure Boot path, in order. */
+export const SecureBootStep = z.enum(['wait_https', 'vsphere', 'ssh', 'identity'])
+export type SecureBootStep = z.infer<typeof SecureBootStep>
+
+/**
+ * Where the Secure Boot path stands for an installed host: %firstboot does not run with
+ * Secure Boot on, so Midwife waits for the host's API on 443, turns SSH on through it, and
+ * reads the identity over SSH itself.
+ */
+export const SecureBootPath = z.object({
+  status: z.enum(['running', 'failed', 'done']),
+  /** The step running, failed, or last done. */
+  step: SecureBootStep,
+  /** What happened, in words; for a failure, what to do about it. */
+  message: z.string(),
+  at: Timestamp,
+  /** Where Midwife reaches the host: the address %post reported. */
+  address: z.string(),
+  /** The host's TLS certificate, pinned on first contact (it is self-signed). */
+  certificate: z
+    .object({ sha256: z.string(), pinnedAt: Timestamp, how: z.literal('first_contact') })
+    .nullable(),
+  /** How many times the path was started for this install. */
+  attempts: z.number().int(),
+})
+export type SecureBootPath = z.infer<typeof SecureBootPath>
+
 export const Host = z.object({
   id: z.number().int().positive(),
   /** The FQDN of a defined host; for a discovered server, what it can be told apart by. */
@@ -267,6 +300,8 @@ export const Host = z.object({
   lastCheckin: Checkin.nullable(),
   /** What its installer reported last (%pre, %post); null until one reports. */
   install: InstallEvidence.nullable(),
+  /** The Secure Boot path after its install; null when it does not apply or has not started. */
+  secureBootPath: SecureBootPath.nullable(),
   /** Whether its per-MAC netboot files start the installer (false: they boot the local disk). */
   netbootArmed: z.boolean(),
   /** Definitions a discovered server may be (by MAC or serial). */

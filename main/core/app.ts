@@ -48,6 +48,7 @@ import { consoleLogger, type Logger } from './log'
 import { MediaLibrary } from './media/media-service'
 import { Notifier } from './notify'
 import { RunService } from './runs/run-service'
+import { SecureBootService, type SecureBootOptions } from './secure-boot/secure-boot-service'
 import { LocalKeySecretBox, type SecretBox } from './secrets'
 import { ProfileService } from './site/profile-service'
 import { SiteService } from './site/site-service'
@@ -75,6 +76,8 @@ export interface AppOptions {
   sqliteBinding?: string
   /** Where exported files (the TFTP bundle) are written; default: `exports` in the data folder. */
   exportDir?: string
+  /** Ports and deadlines of the Secure Boot path (after `installed`, over the host's vSphere API). */
+  secureBoot?: SecureBootOptions
 }
 
 /** A file the operator downloads (serve mode) or exports: its name, type and bytes. */
@@ -136,6 +139,7 @@ export class App implements ApiHandlers {
   private readonly netboot: NetbootFiles
   private readonly installs: InstallReports
   private readonly runs: RunService
+  private readonly secureBoot: SecureBootService
 
   private constructor(
     readonly store: Store,
@@ -170,7 +174,17 @@ export class App implements ApiHandlers {
       logger,
     )
     this.netboot = new NetbootFiles(store, inputs, logger)
-    this.installs = new InstallReports(store, this.notify, logger)
+    this.secureBoot = new SecureBootService(
+      store,
+      secrets,
+      this.checkins,
+      this.notify,
+      logger,
+      opts.secureBoot,
+    )
+    this.installs = new InstallReports(store, this.notify, logger, (id) =>
+      this.secureBoot.onInstalled(id),
+    )
     this.mediaStatus = () => inputs.mediaStatus()
     this.runs = new RunService(store, secrets, this.notify, this.events, logger, {
       connect: opts.connect,
@@ -196,6 +210,7 @@ export class App implements ApiHandlers {
     const logger = opts.logger ?? consoleLogger()
     const app = new App(store, opts, secrets, loadTemplates(opts.resourcesDir), logger)
     app.runs.recoverInterrupted()
+    app.secureBoot.resume()
     // Whatever the folders hold now: one that went away is reported, not fatal.
     await app.media.refresh(store.settings.get().boot.media)
     await app.openListener()
@@ -205,6 +220,7 @@ export class App implements ApiHandlers {
   async stop(): Promise<void> {
     await this.listener?.close()
     this.listener = null
+    await this.secureBoot.stop()
     await this.runs.idle()
     this.store.close()
   }
@@ -212,6 +228,11 @@ export class App implements ApiHandlers {
   /** Resolves when every queued configuration run has finished (tests, shutdown). */
   idle(): Promise<void> {
     return this.runs.idle()
+  }
+
+  /** Resolves when no Secure Boot path is running (tests). */
+  secureBootIdle(): Promise<void> {
+    return this.secureBoot.idle()
   }
 
   // ---- listener -------------------------------------------------------------
@@ -433,6 +454,10 @@ export class App implements ApiHandlers {
 
   reinstallHost(hostId: number): Host {
     return this.hosts.reinstall(hostId)
+  }
+
+  retrySecureBootPath(hostId: number): Host {
+    return this.secureBoot.retry(hostId)
   }
 
   retireHost(hostId: number): Host {

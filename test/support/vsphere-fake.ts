@@ -66,6 +66,8 @@ export interface FakeVsphereOptions {
   statePath?: string
   /** Listen on this loopback port (default: any free one). */
   port?: number
+  /** Listen at this address in 127.0.0.0/8, a simulated host's vmk0 (default 127.0.0.1). */
+  host?: string
 }
 
 export interface FakeVsphere {
@@ -237,7 +239,10 @@ export async function startFakeVsphere(o: FakeVsphereOptions): Promise<FakeVsphe
       )
     })
   })
-  await new Promise<void>((resolve) => server.listen(o.port ?? 0, '127.0.0.1', resolve))
+  const host = o.host ?? '127.0.0.1'
+  if (!host.startsWith('127.'))
+    throw new Error(`the vSphere fake listens on 127.0.0.0/8 only, not ${host}`)
+  await new Promise<void>((resolve) => server.listen(o.port ?? 0, host, resolve))
 
   return {
     port: (server.address() as AddressInfo).port,

@@ -51,6 +51,7 @@ const host: Host = {
   attention: null,
   lastCheckin: null,
   install: null,
+  secureBootPath: null,
   netbootArmed: true,
   suggestions: [],
   approve: { allowed: false, reason: 'Waiting for the server to check in.' },

@@ -264,6 +264,7 @@ describe('hosts', () => {
       identity: null,
       attention: null,
       install: null,
+      secureBootPath: null,
       tokenHash: 'hash-esx01',
       createdAt: h?.createdAt,
       updatedAt: h?.createdAt,

@@ -25,6 +25,14 @@ const SUMMARIES: Record<string, (d: Data) => string> = {
     `${OPERATOR} had the host read and planned: ${text(d.writes)} write command(s) (plan ${text(d.plan)})`,
   'host.password_rotated': (d) =>
     `Midwife logged in with the new root password set by run ${text(d.run)} and keeps it`,
+  'host.secure_boot_started': (d) =>
+    `Midwife started the Secure Boot path (${text(d.trigger)}, attempt ${text(d.attempt)}): waiting for ${text(d.address)} to answer on 443`,
+  'host.secure_boot_certificate': (d) =>
+    `its API answered; Midwife pinned its self-signed certificate ${text(d.certificate)} on first contact`,
+  'host.secure_boot_step': (d) => `Secure Boot path: ${text(d.message)}`,
+  'host.secure_boot_ssh_enabled': (d) => `Secure Boot path: ${text(d.message)}`,
+  'host.secure_boot_failed': (d) =>
+    `the Secure Boot path stopped at ${text(d.step)}: ${text(d.message)}`,
   'hosts.imported': (d) =>
     `${OPERATOR} imported hosts (${text(d.source)}): ${text(d.created)} created, ${text(d.updated)} updated`,
   'run.started': (d) => `Midwife started the run against ${text(d.target)}`,

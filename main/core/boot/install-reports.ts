@@ -61,6 +61,8 @@ export class InstallReports {
     private readonly store: Store,
     private readonly notify: Notifier,
     private readonly logger: Logger,
+    /** Called once an `installed` report is stored (the Secure Boot path starts from it). */
+    private readonly onInstalled: (hostId: number) => void = () => undefined,
   ) {}
 
   /** One %pre or %post report: validated, then the host moves (or the repeat is noted). */
@@ -110,6 +112,8 @@ export class InstallReports {
     this.logger.info(
       `install report "${state}" for ${escapeControl(name)} from ${escapeControl(from)}${repeat ? ' (repeat)' : ''}`,
     )
+    // Deferred: the report is answered first; what follows runs as its own job.
+    if (state === 'installed') setImmediate(() => this.onInstalled(host.id))
     return { ok: true, host: name, state, repeat }
   }
 

@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto'
-import type { Checkin, ReportedIdentity } from '../../contract/schemas'
+import type {
+  Attention,
+  BindingKind,
+  Checkin,
+  InstallEvidence,
+  ReportedIdentity,
+} from '../../contract/schemas'
 import { hostName } from '../hosts/host-view'
 import { attentionFor, bind, compare, macMismatch } from '../lifecycle/identity'
 import { AWAITING_CHECKIN, BUSY } from '../lifecycle/table'
@@ -222,10 +228,64 @@ export class CheckinService {
     return checkin
   }
 
+  /**
+   * The check-in the Secure Boot path synthesizes: what Midwife read over SSH
+   * from a host whose %firstboot (and so its check-in client) never ran. It is
+   * stored as evidence of its own kind and judged like any first check-in;
+   * before binding, what SSH read is also held against what the installer's
+   * %post reported (serial, UUID, MACs), so another machine answering at that
+   * address is a conflict, not a binding. Refuses (returns null, writes
+   * nothing) when the host is no longer the installed host the path began for.
+   */
+  recordSecureBoot(
+    hostId: number,
+    install: InstallEvidence,
+    report: CheckinReport,
+    source: string,
+    payload: string,
+    reason: string,
+  ): { checkin: Checkin; state: HostRecord['state'] } | null {
+    const result = this.store.transaction(() => {
+      const host = this.store.hosts.get(hostId)
+      if (!host || host.state !== 'installed' || host.install?.at !== install.at) return null
+      const reported = reportedIdentity(report, source)
+      const digest = createHash('sha256').update(`secure_boot\n${source}\n${payload}`).digest('hex')
+      const checkin = this.store.checkins.insert({
+        hostId,
+        kind: 'secure_boot',
+        sourceIp: source,
+        digest,
+        payload,
+        report,
+      })
+      this.judge(host, reported, checkin.id, {
+        how: 'secure_boot',
+        reason,
+        installed: host.identity ? null : install,
+      })
+      const after = this.store.hosts.get(hostId)
+      return { checkin, state: after?.state ?? host.state }
+    })
+    if (result) {
+      this.notify.host(hostId)
+      this.notify.checkin(result.checkin)
+    }
+    return result
+  }
+
   /** Compares a new check-in with what the host is trusted to be, and moves it accordingly. */
-  private judge(host: HostRecord, reported: ReportedIdentity, checkinId: number): void {
+  private judge(
+    host: HostRecord,
+    reported: ReportedIdentity,
+    checkinId: number,
+    first: { how: BindingKind; reason: string; installed: InstallEvidence | null } = {
+      how: 'first_checkin',
+      reason: 'checked in; its identity is bound (trust on first use)',
+      installed: null,
+    },
+  ): void {
     const { store } = this
-    const needsAttention = (attention: NonNullable<ReturnType<typeof attentionFor>>) => {
+    const needsAttention = (attention: Attention) => {
       if (host.state === 'needs_attention') {
         // Still waiting for the operator: show the newest conflict.
         store.hosts.setAttention(host.id, attention)
@@ -249,17 +309,21 @@ export class CheckinService {
       waiting && host.definition ? macMismatch(host.definition.mac, reported, checkinId) : null
     const conflict =
       mismatch ??
-      (host.identity ? attentionFor(compare(host.identity, reported), reported, checkinId) : null)
+      (host.identity
+        ? attentionFor(compare(host.identity, reported), reported, checkinId)
+        : first.installed
+          ? notAsInstalled(first.installed, reported, checkinId)
+          : null)
     if (conflict) return needsAttention(conflict)
     if (waiting) {
       // First contact, or the first after a reinstall re-armed it: bind what it reports.
       store.moveHost(
         host.id,
         'checked_in',
-        'checked in; its identity is bound (trust on first use)',
-        { checkin: checkinId, identity: reported },
+        first.reason,
+        { checkin: checkinId, identity: reported, via: first.how },
         () => {
-          store.hosts.setIdentity(host.id, bind(reported, 'first_checkin', checkinId))
+          store.hosts.setIdentity(host.id, bind(reported, first.how, checkinId))
           store.hosts.setAttention(host.id, null)
         },
       )
@@ -312,5 +376,39 @@ export class CheckinService {
     )
     store.hosts.delete(hostId)
     return { checkin: { ...checkin, hostId: only.id }, hostId, claimedBy: only }
+  }
+}
+
+/**
+ * What SSH read on the Secure Boot path, held against what the installer's
+ * %post reported: a serial, UUID or every MAC that differs means another
+ * machine answered at the installed host's address.
+ */
+function notAsInstalled(
+  install: InstallEvidence,
+  reported: ReportedIdentity,
+  checkinId: number,
+): Attention | null {
+  const c = compare(
+    {
+      macs: install.macs,
+      serial: install.serial,
+      uuid: install.uuid,
+      sshHostKeys: [],
+      managementIp: null,
+    },
+    reported,
+  )
+  if (!c.identityChanged) return null
+  const what = c.differences.map((d) => d.label).join(', ')
+  return {
+    reason: 'identity_changed',
+    message:
+      `The server Midwife reached over SSH at ${reported.managementIp ?? 'its address'} reports ` +
+      `${what} other than its installer reported: another machine may hold that address. ` +
+      'Nothing runs on it until you trust it.',
+    checkinId,
+    differences: c.differences.map((d) => ({ ...d, trusted: `${d.trusted} (installer)` })),
+    reported,
   }
 }

@@ -19,6 +19,12 @@ export interface ConnectOptions {
   password: string
   /** SHA256 fingerprints bound to the host; any other host key is refused before login. */
   trustedFingerprints: string[]
+  /**
+   * With no fingerprint bound yet, accept the key the host presents and report it
+   * (`presentedKey`) so the caller can bind it: trust on first use, for the Secure
+   * Boot path, where no check-in reported keys. Ignored when fingerprints are bound.
+   */
+  trustOnFirstUse?: boolean
   connectTimeoutMs: number
   commandTimeoutMs: number
 }
@@ -28,9 +34,20 @@ export class ConnectError extends Error {}
 
 export class CommandTimeout extends Error {}
 
+/** The algorithm a public key blob names: its first length-prefixed field. */
+function keyType(blob: Buffer): string {
+  if (blob.length < 4) return 'unknown'
+  const len = blob.readUInt32BE(0)
+  return len > 0 && 4 + len <= blob.length
+    ? blob.subarray(4, 4 + len).toString('latin1')
+    : 'unknown'
+}
+
 export class EsxSession implements EsxShell {
   /** Why the connection ended under us, once it has. */
   private lost: Error | null = null
+  /** The host key this session was established with. */
+  presentedKey: { type: string; fingerprint: string; line: string } | null = null
 
   private constructor(
     private readonly ssh: NodeSSH,
@@ -46,6 +63,8 @@ export class EsxSession implements EsxShell {
   static async connect(o: ConnectOptions): Promise<EsxSession> {
     const ssh = new NodeSSH()
     let presented = null as string | null
+    let presentedBlob: Buffer | null = null
+    const firstUse = o.trustOnFirstUse === true && o.trustedFingerprints.length === 0
     const where = `${o.host}:${o.port}`
     try {
       await ssh.connect({
@@ -57,14 +76,15 @@ export class EsxSession implements EsxShell {
         readyTimeout: o.connectTimeoutMs,
         hostVerifier: (key: Buffer) => {
           presented = fingerprint(key)
-          return o.trustedFingerprints.includes(presented)
+          presentedBlob = key
+          return firstUse || o.trustedFingerprints.includes(presented)
         },
       })
     } catch (err) {
       ssh.dispose()
       const msg = (err as Error).message
       const code = (err as { code?: string }).code
-      if (presented !== null && !o.trustedFingerprints.includes(presented)) {
+      if (!firstUse && presented !== null && !o.trustedFingerprints.includes(presented)) {
         throw new ConnectError(
           `the SSH host key presented by ${where} (${presented}) is not one bound to this host ` +
             `(${o.trustedFingerprints.join(', ') || 'none'}); refusing to log in`,
@@ -92,6 +112,15 @@ export class EsxSession implements EsxShell {
     // 'error' with nobody listening, which would take the whole process down;
     // the drop shows instead as commands without an exit code, or refused.
     const session = new EsxSession(ssh, o.commandTimeoutMs, where)
+    if (presented !== null && presentedBlob !== null) {
+      const blob: Buffer = presentedBlob
+      const type = keyType(blob)
+      session.presentedKey = {
+        type,
+        fingerprint: presented,
+        line: `${type} ${blob.toString('base64')}`,
+      }
+    }
     ssh.connection?.on('error', (err: Error) => (session.lost = err))
     return session
   }

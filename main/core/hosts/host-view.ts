@@ -102,6 +102,7 @@ export function toHost(store: Store, h: HostRecord, profile?: StoredSpec): Host 
     attention: h.attention,
     lastCheckin: store.checkins.latestFor(h.id) ?? null,
     install: h.install,
+    secureBootPath: h.secureBootPath,
     netbootArmed: d !== null && NETBOOT_ARMED.includes(h.state),
     suggestions: suggestionsFor(store, h),
     approve: approveGate(h),

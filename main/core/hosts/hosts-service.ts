@@ -314,6 +314,7 @@ export class HostsService {
       }
       this.store.hosts.setAttention(id, null)
       this.store.hosts.setInstall(id, null)
+      this.store.hosts.setSecureBootPath(id, null)
     }
     this.move(() => {
       if (h.state === 'defined') {

@@ -104,8 +104,18 @@ export function interpretCheckin(body: unknown): {
   const parsed = CheckinPayload.safeParse(body)
   if (!parsed.success) throw new CheckinRejected(400, describeIssues(parsed.error))
   const payload = parsed.data
-  const o = payload.outputs
+  return { payload, report: reportFromOutputs(payload.outputs, payload.sshHostKeys) }
+}
 
+/**
+ * What Midwife understands from a host's raw esxcli outputs and `.pub` lines:
+ * the one parser behind both a posted check-in and the one the Secure Boot
+ * path reads over SSH. Throws CheckinRejected (400) for what cannot identify a host.
+ */
+export function reportFromOutputs(
+  o: CheckinPayload['outputs'],
+  sshHostKeyLines: string[],
+): CheckinReport {
   // A NIC name or a host key listed twice is one NIC or key: keep the first.
   const nics = uniqueBy(parseNicList(o.nicList), (n) => n.name)
   if (nics.length === 0) {
@@ -114,7 +124,7 @@ export function interpretCheckin(body: unknown): {
       'outputs.nicList: no NIC with a MAC address in `esxcli network nic list` output',
     )
   }
-  const keys = payload.sshHostKeys.map((line, i) => {
+  const keys = sshHostKeyLines.map((line, i) => {
     try {
       const k = parsePublicKeyLine(line)
       return { type: k.type, fingerprint: k.fingerprint }
@@ -138,20 +148,17 @@ export function interpretCheckin(body: unknown): {
   const bootMac = o.bootCmdLine ? bootMacFrom(parseBootOptions(o.bootCmdLine)) : null
 
   return {
-    payload,
-    report: {
-      managementIp: mgmt?.address ?? null,
-      nics,
-      bootMac,
-      serial: platform.serial,
-      uuid: platform.uuid,
-      vendor: platform.vendor,
-      model: platform.model,
-      esxiVersion: version.version,
-      esxiBuild: version.build,
-      reportedHostname,
-      sshHostKeys,
-    },
+    managementIp: mgmt?.address ?? null,
+    nics,
+    bootMac,
+    serial: platform.serial,
+    uuid: platform.uuid,
+    vendor: platform.vendor,
+    model: platform.model,
+    esxiVersion: version.version,
+    esxiBuild: version.build,
+    reportedHostname,
+    sshHostKeys,
   }
 }
 

@@ -5,6 +5,7 @@ import {
   BoundIdentity,
   EsxiVersion,
   InstallEvidence,
+  SecureBootPath,
   type ReportedIdentity,
 } from '../../contract/schemas'
 import { now, statements, type Db } from './db'
@@ -43,6 +44,7 @@ const HostRow = z.object({
     .nullable()
     .transform((n) => (n === null ? null : n === 1)),
   install_report: jsonOf(InstallEvidence),
+  secure_boot_path: jsonOf(SecureBootPath),
   created_at: z.string(),
   updated_at: z.string(),
 })
@@ -54,7 +56,8 @@ const SecretsRow = z.object({
 
 const COLUMNS = `id, state, state_reason, state_changed_at, hostname, domain, mac, serial,
   spec, ssh_user, ssh_port, root_password IS NOT NULL AS has_password,
-  token_hash, identity, attention, esxi_version, secure_boot, install_report, created_at, updated_at`
+  token_hash, identity, attention, esxi_version, secure_boot, install_report, secure_boot_path, created_at,
+  updated_at`
 
 /** What the operator defined, as stored (its spec may hold sealed secrets). */
 export interface StoredDefinition {
@@ -84,6 +87,8 @@ export interface HostRecord {
   attention: Attention | null
   /** What the installer's %pre/%post last reported, if it did. */
   install: InstallEvidence | null
+  /** Where the Secure Boot path stands for this install, once it started. */
+  secureBootPath: SecureBootPath | null
   tokenHash: string | null
   createdAt: string
   updatedAt: string
@@ -115,6 +120,7 @@ function toRecord(row: unknown): HostRecord {
     identity: r.identity,
     attention: r.attention,
     install: r.install_report,
+    secureBootPath: r.secure_boot_path,
     tokenHash: r.token_hash,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -378,6 +384,25 @@ export class HostsTable {
       now(),
       id,
     )
+  }
+
+  /** Where the Secure Boot path stands; null forgets it (a reinstall). */
+  setSecureBootPath(id: number, path: SecureBootPath | null): void {
+    this.changed()
+    this.q('UPDATE hosts SET secure_boot_path = ?, updated_at = ? WHERE id = ?').run(
+      path === null ? null : JSON.stringify(path),
+      now(),
+      id,
+    )
+  }
+
+  /**
+   * A new reason for the state the host stays in (a finding, not a move). Only
+   * Store.noteHost calls this: it audits the finding in the same transaction.
+   */
+  setStateReason(id: number, reason: string): void {
+    this.changed()
+    this.q('UPDATE hosts SET state_reason = ?, updated_at = ? WHERE id = ?').run(reason, now(), id)
   }
 
   /** Only Store.moveHost calls this: it checks the lifecycle table and audits the move. */

@@ -95,6 +95,30 @@ export class Store {
     })
   }
 
+  /**
+   * A finding about a host that stays in its state (the Secure Boot path
+   * failed at a step, say): its reason is rewritten and the finding audited,
+   * in one transaction. `expected` guards against a host that moved meanwhile:
+   * then nothing is written and false is returned.
+   */
+  noteHost(
+    id: number,
+    expected: HostState,
+    reason: string,
+    event: string,
+    audit: Record<string, unknown>,
+    also?: () => void,
+  ): boolean {
+    return this.transaction(() => {
+      const host = this.hosts.get(id)
+      if (!host || host.state !== expected) return false
+      also?.()
+      this.hosts.setStateReason(id, reason)
+      this.events.append(event, `host:${id}`, { ...audit, state: expected, reason })
+      return true
+    })
+  }
+
   close(): void {
     if (this.db.open) this.db.close()
   }

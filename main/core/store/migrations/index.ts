@@ -8,6 +8,7 @@ import { updateToSchemaVersion3 } from './0003-host-spec'
 import { updateToSchemaVersion4 } from './0004-run-output'
 import { updateToSchemaVersion5 } from './0005-install-and-netboot'
 import { updateToSchemaVersion6 } from './0006-audit-chain'
+import { updateToSchemaVersion7 } from './0007-secure-boot-path'
 
 export const migrations: ReadonlyArray<(db: Db) => void> = [
   updateToSchemaVersion1,
@@ -16,4 +17,5 @@ export const migrations: ReadonlyArray<(db: Db) => void> = [
   updateToSchemaVersion4,
   updateToSchemaVersion5,
   updateToSchemaVersion6,
+  updateToSchemaVersion7,
 ]
