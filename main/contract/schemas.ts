@@ -460,6 +460,8 @@ export type Settings = z.infer<typeof Settings>
 export const SettingsInput = Settings.extend({
   /** Left out: the stored boot settings are kept. Media folders are checked before saving. */
   boot: BootSettings.optional(),
+  /** Left out: the stored value is kept (a screen that does not show it cannot reset it). */
+  runConcurrency: Settings.shape.runConcurrency.removeDefault().optional(),
   /** Write-only: the root password the generic kickstart installs on unknown servers. */
   discoveryRootPassword: z.string().min(1).max(128).optional(),
 })

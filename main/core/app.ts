@@ -338,9 +338,13 @@ export class App implements ApiHandlers {
   }
 
   async saveSettings(input: SettingsInput): Promise<Settings> {
-    const { discoveryRootPassword, boot, ...rest } = SettingsInput.parse(input)
+    const { discoveryRootPassword, boot, runConcurrency, ...rest } = SettingsInput.parse(input)
     const before = this.store.settings.get()
-    const settings = { ...rest, boot: boot ?? before.boot }
+    const settings = {
+      ...rest,
+      boot: boot ?? before.boot,
+      runConcurrency: runConcurrency ?? before.runConcurrency,
+    }
     // Media folders are checked before anything moves or is stored.
     if (boot !== undefined) await this.media.accept(boot.media)
     const moved =

@@ -88,6 +88,21 @@ describe('site settings', () => {
     expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200)
   })
 
+  it('keeps what a save leaves out: the boot settings and the run concurrency', async () => {
+    t = await startTestApp()
+    const port = t.app.getSettings().listenerPort
+    await t.app.saveSettings({
+      ...t.app.getSettings(),
+      runConcurrency: 7,
+      boot: { ...t.app.getSettings().boot, tftpBootDir: 'esxi-lab' },
+    })
+    // The Site screen sends only what it shows.
+    const saved = await t.app.saveSettings({ ...base, listenerPort: port, autoMatch: true })
+    expect(saved).toMatchObject({ runConcurrency: 7, autoMatch: true })
+    expect(saved.boot.tftpBootDir).toBe('esxi-lab')
+    expect(t.app.getSettings().runConcurrency).toBe(7)
+  })
+
   it('refuses malformed addresses with a message per field', async () => {
     t = await startTestApp()
     const reply = await dispatch(t.app, 'saveSettings', [

@@ -1,0 +1,41 @@
+// The API refuses a save with one message naming every bad field as
+// "path: what is wrong", joined by "; " (describeIssues in the contract).
+// A form shows each part next to its field instead of as one sentence.
+
+export interface FieldErrors {
+  /** By field path relative to `prefix`, like "media.8.0" or "dhcp.subnet". */
+  byField: Record<string, string>
+  /** What names no field this form has: shown above the form. */
+  rest: string[]
+}
+
+/**
+ * Splits an API error into the fields of a form whose values sit under
+ * `prefix` (like "boot."); `known` lists the form's field paths.
+ */
+export function fieldErrors(
+  message: string,
+  prefix: string,
+  known: readonly string[],
+): FieldErrors {
+  const byField: Record<string, string> = {}
+  const rest: string[] = []
+  // A part starts where a known path does, so a "; " inside a message does not split it.
+  const starts = known.map((k) => `${prefix}${k}: `)
+  const parts: string[] = []
+  for (const piece of message.split('; ')) {
+    const last = parts.length - 1
+    if (last >= 0 && !starts.some((s) => piece.startsWith(s)) && !/^[\w.]+: /.test(piece))
+      parts[last] = `${parts[last]}; ${piece}`
+    else parts.push(piece)
+  }
+  for (const part of parts) {
+    const field = known.find((k) => part.startsWith(`${prefix}${k}: `))
+    if (field === undefined) rest.push(part)
+    else {
+      const text = part.slice(prefix.length + field.length + 2)
+      byField[field] = byField[field] ? `${byField[field]} ${text}` : text
+    }
+  }
+  return { byField, rest }
+}
