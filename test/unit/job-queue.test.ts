@@ -61,8 +61,9 @@ describe('the job queue', () => {
     const q = new JobQueue(1, (err) => errors.push(err))
     const done: number[] = []
     q.push(() => Promise.reject(new Error('a bug')))
-    q.push(async () => {
+    q.push(() => {
       done.push(2)
+      return Promise.resolve()
     })
     await q.idle()
     expect(done).toEqual([2])
