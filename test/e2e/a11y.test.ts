@@ -182,3 +182,37 @@ describe('accessibility on every screen', () => {
     expect(nav?.y ?? 999).toBeLessThan(80)
   })
 })
+
+describe('the Site step says what is wrong where it is', () => {
+  it('puts each error under its field in words, focuses the first, then confirms the save', async () => {
+    await page.setViewportSize({ width: 1280, height: 860 })
+    await step(/Site/).click()
+    const port = page.getByLabel('Listener port')
+    const advertised = page.getByLabel('Advertised address')
+    const [oldPort, oldAdvertised] = [await port.inputValue(), await advertised.inputValue()]
+    await port.fill('80a')
+    await advertised.fill('http://10.0.0.5:8080')
+    await page.getByRole('button', { name: 'Save settings' }).click()
+
+    const note = async (input: typeof port) =>
+      page.locator(`#${await input.getAttribute('aria-describedby')}`).innerText()
+    expect(await port.getAttribute('aria-invalid')).toBe('true')
+    expect(await note(port)).toBe('must be a port from 1 to 65535')
+    expect(await note(advertised)).toBe(
+      'must be host or host:port, like 10.0.0.5 or 10.0.0.5:8080 (no http://)',
+    )
+    expect(await page.evaluate('document.activeElement?.getAttribute("name")')).toBe('listenerPort')
+    // No internal keys, no run-on sentence.
+    const text = await page.locator('main').innerText()
+    expect(text).not.toMatch(/listenerPort|advertisedAddress|settings\./)
+    await browser.screenshot('site-errors', secrets())
+
+    await port.fill(oldPort)
+    expect(await port.getAttribute('aria-invalid')).toBe('false')
+    await advertised.fill(oldAdvertised)
+    await page.getByRole('button', { name: 'Save settings' }).click()
+    await expect
+      .poll(() => page.getByRole('status').filter({ hasText: 'Site settings saved.' }).count())
+      .toBe(1)
+  })
+})
