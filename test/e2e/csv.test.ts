@@ -120,7 +120,7 @@ describe('hosts from a CSV file', () => {
     expect(
       await table.locator('[data-host-row] [data-testid="host-state"]').first().innerText(),
     ).toBe('Defined')
-    expect(await table.locator('[data-host-row] .state small').first().innerText()).toBe('just now')
+    expect(await table.locator('[data-host-row] .state time').first().innerText()).toBe('just now')
     const hosts = await serve.api.listHosts()
     expect(hosts).toHaveLength(24)
     expect(hosts.every((h) => h.definition?.hasPassword)).toBe(true)
