@@ -188,6 +188,10 @@ describe('a network design, defined through the wizard', () => {
 
     await review.getByRole('button', { name: 'Add host' }).click()
     await expect.poll(() => page.getByRole('heading', { name: 'Boot material' }).count()).toBe(1)
+    // Saving says so, on the step it leads to.
+    expect(
+      await page.getByRole('status').filter({ hasText: 'Saved esx01.lab.local.' }).count(),
+    ).toBe(1)
     const [host] = await serve.api.listHosts()
     expect(host?.definition?.spec).toEqual({
       vmknics: [{ portgroup: 'vMotion', ipv4: '10.0.20.11/24', mtu: 9000, tags: ['VMotion'] }],

@@ -43,6 +43,13 @@ describe('an API error split into the fields of a form', () => {
     })
   })
 
+  it('reads a path that leads with the argument’s index', () => {
+    expect(fieldErrors('0.listenerPort: must be a port', '', ['listenerPort'])).toEqual({
+      byField: { listenerPort: 'must be a port' },
+      rest: [],
+    })
+  })
+
   it('does not take a longer path for a shorter one', () => {
     expect(fieldErrors('boot.media.8.0.x: odd', 'boot.', ['media.8']).rest).toEqual([
       'boot.media.8.0.x: odd',

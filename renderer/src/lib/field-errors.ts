@@ -23,7 +23,8 @@ export function fieldErrors(
   // A part starts where a known path does, so a "; " inside a message does not split it.
   const starts = known.map((k) => `${prefix}${k}: `)
   const parts: string[] = []
-  for (const piece of message.split('; ')) {
+  // A refusal of a method's first argument may lead with its index: "0.listenerPort: ...".
+  for (const piece of message.split('; ').map((p) => p.replace(/^\d+\.(?=[A-Za-z])/, ''))) {
     const last = parts.length - 1
     if (last >= 0 && !starts.some((s) => piece.startsWith(s)) && !/^[\w.]+: /.test(piece))
       parts[last] = `${parts[last]}; ${piece}`

@@ -1,7 +1,57 @@
-export function when(iso: string | null): string {
+const pad = (n: number) => String(n).padStart(2, '0')
+
+/**
+ * A moment as `2026-11-26 06:30:15` in local time: the year in full and the
+ * fields in one order whatever the locale, so 03/04 is never a puzzle.
+ */
+export function when(iso: string | null, seconds = true): string {
   if (!iso) return ''
   const d = new Date(iso)
-  return d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' })
+  if (Number.isNaN(d.getTime())) return ''
+  const day = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`
+  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? `:${pad(d.getSeconds())}` : ''}`
+  return `${day} ${time}`
+}
+
+/** How long ago, in the largest whole unit: "just now", "3 min ago", "2 h ago", "5 days ago". */
+export function ago(iso: string | null, now: number = Date.now()): string {
+  if (!iso) return ''
+  const t = new Date(iso).getTime()
+  if (Number.isNaN(t)) return ''
+  const s = Math.round((now - t) / 1000)
+  if (s < 0) return s > -60 ? 'just now' : `in ${span(-s)}`
+  if (s < 45) return 'just now'
+  return `${span(s)} ago`
+}
+
+function span(s: number): string {
+  if (s < 90) return '1 min'
+  const min = Math.round(s / 60)
+  if (min < 60) return `${min} min`
+  const h = Math.round(min / 60)
+  if (h < 24) return `${h} h`
+  const days = Math.round(h / 24)
+  if (days < 60) return `${days} ${days === 1 ? 'day' : 'days'}`
+  const months = Math.round(days / 30.44)
+  if (months < 24) return `${months} months`
+  return `${Math.round(days / 365.25)} years`
+}
+
+/** Both at once, for a line of text: `2026-11-26 06:30 (3 min ago)`. */
+export function whenAgo(iso: string | null, now: number = Date.now()): string {
+  if (!iso) return ''
+  return `${when(iso, false)} (${ago(iso, now)})`
+}
+
+/** How long something took: "0.4 s", "12 s", "3 min 5 s", "1 h 2 min". */
+export function duration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return ''
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`
+  const s = Math.round(ms / 1000)
+  if (s < 60) return `${s} s`
+  const min = Math.floor(s / 60)
+  if (min < 60) return `${min} min ${s % 60} s`
+  return `${Math.floor(min / 60)} h ${min % 60} min`
 }
 
 /** Splits "a, b c" into ["a", "b", "c"]. */

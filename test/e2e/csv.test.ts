@@ -1,0 +1,198 @@
+// A rack from a spreadsheet, through the Hosts screen in Debian's Chromium
+// against the real `midwife serve`: download the template, import a file
+// with one bad row (its line and column on screen, nothing stored), fix it,
+// read the preview, import 24 hosts, export them and read the export back
+// as "unchanged". Then a clone, a generated batch, and an edit that opens
+// at its row and closes with Escape.
+import { readFileSync } from 'node:fs'
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { tempDir } from '../support/app'
+import { openBrowser, type Browser } from '../support/browser'
+import { startServeProcess, type ServeProcess } from '../support/serve-process'
+
+let serve: ServeProcess
+let browser: Browser
+let page: Page
+const data = tempDir('e2e-csv')
+const PASSWORD = 'Rack-pw-2026!'
+const secrets = () => [serve.token, PASSWORD]
+
+beforeAll(async () => {
+  serve = await startServeProcess(data.path)
+  browser = await openBrowser(new URL(serve.url).origin)
+  page = browser.page
+  await page.goto(serve.url)
+  await page.getByTestId('advertised-url').waitFor()
+  await page
+    .getByRole('navigation', { name: 'Steps' })
+    .getByRole('button', { name: /Hosts/ })
+    .click()
+})
+
+afterAll(async () => {
+  await browser?.close()
+  serve?.child.kill('SIGTERM')
+  data.remove()
+})
+
+const hex = (n: number) => n.toString(16).padStart(2, '0')
+/** 24 hosts; `bad` replaces one row's MAC (1-based) with something that is not a MAC. */
+function rack(bad?: number): string {
+  const rows = Array.from({ length: 24 }, (_, i) => {
+    const k = i + 1
+    const mac = k === bad ? '00:50:56:zz:00' : `00:50:56:aa:01:${hex(k)}`
+    return `esx${String(k).padStart(2, '0')},rack1.lab,${mac},SN-${k},10.0.1.${10 + k}/24,10.0.0.2`
+  })
+  return ['hostname,domain,mac,serial,mgmt_address,dns_servers', ...rows, ''].join('\n')
+}
+
+async function pick(name: string, text: string) {
+  await page.getByLabel('CSV file').setInputFiles({
+    name,
+    mimeType: 'text/csv',
+    buffer: Buffer.from(text),
+  })
+  await page.getByRole('region', { name: 'CSV import preview' }).waitFor()
+}
+
+async function download(button: string): Promise<{ name: string; text: string }> {
+  const [file] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: button }).click(),
+  ])
+  return { name: file.suggestedFilename(), text: readFileSync(await file.path(), 'utf8') }
+}
+
+describe('hosts from a CSV file', () => {
+  it('downloads a template whose header comes from the catalogue', async () => {
+    const template = await download('Download the CSV template')
+    expect(template.name).toBe('midwife-hosts-template.csv')
+    const lines = template.text.trimEnd().split('\n')
+    expect(lines.at(-1)).toMatch(/^hostname,domain,mac,serial,.*mgmt_address/)
+    expect(lines.slice(0, -1).every((l) => l.startsWith('# '))).toBe(true)
+  })
+
+  it('shows a bad row by line and column in plain words, and stores nothing', async () => {
+    await pick('rack.csv', rack(5))
+    const preview = page.getByRole('region', { name: 'CSV import preview' })
+    const problems = preview.getByTestId('batch-problems')
+    // No root_password column and no password for the import yet: every row says so.
+    await expect.poll(() => problems.innerText()).toMatch(/root password/i)
+    await page.getByLabel('Root password for new hosts without one').fill(PASSWORD)
+    await preview.getByRole('button', { name: 'Check again with this password' }).click()
+    // Line 6: the header is line 1, host 5 is line 6. Column C holds the MAC.
+    await expect.poll(() => problems.locator('li').count()).toBe(1)
+    expect(await problems.innerText()).toMatch(
+      /^1 problem: nothing is stored until every one is fixed\.\s+Line 6, column C \(mac\): /,
+    )
+    expect(await preview.getByRole('button', { name: /^Import/ }).isDisabled()).toBe(true)
+    expect(await preview.locator('[data-row="5"] .pill').innerText()).toBe('refused')
+    expect(await page.locator('body').innerText()).not.toContain(PASSWORD)
+    await browser.screenshot('csv-1-bad-row', secrets())
+    expect(await serve.api.listHosts()).toEqual([])
+  })
+
+  it('previews the fixed file and imports 24 hosts, all at once', async () => {
+    await pick('rack.csv', rack())
+    const preview = page.getByRole('region', { name: 'CSV import preview' })
+    await expect
+      .poll(() => preview.getByTestId('batch-summary').innerText())
+      .toBe('24 rows: 24 to create, 0 to update.')
+    expect(await preview.getByTestId('batch-problems').count()).toBe(0)
+    const first = await preview.locator('[data-row="1"]').innerText()
+    expect(first).toContain('esx01.rack1.lab')
+    expect(first).toContain('00:50:56:aa:01:01')
+    expect(first).toContain('the import’s')
+    expect(first).toMatch(/Management address: 10\.0\.1\.11\/24/)
+    expect(await page.locator('body').innerText()).not.toContain(PASSWORD)
+    await browser.screenshot('csv-2-preview', secrets())
+    expect(await serve.api.listHosts()).toEqual([])
+
+    await preview.getByRole('button', { name: 'Import 24 hosts' }).click()
+    await expect
+      .poll(() => page.getByRole('status').innerText())
+      .toContain('Imported rack.csv: 24 created.')
+    // The password is not kept on the page after the import.
+    expect(await page.getByLabel('Root password for new hosts without one').inputValue()).toBe('')
+    const table = page.getByRole('region', { name: 'Defined hosts' })
+    await expect.poll(() => table.locator('[data-host-row]').count()).toBe(24)
+    expect(
+      await table.locator('[data-host-row] [data-testid="host-state"]').first().innerText(),
+    ).toBe('Defined')
+    expect(await table.locator('[data-host-row] .state time').first().innerText()).toBe('just now')
+    const hosts = await serve.api.listHosts()
+    expect(hosts).toHaveLength(24)
+    expect(hosts.every((h) => h.definition?.hasPassword)).toBe(true)
+    await browser.screenshot('csv-3-imported', secrets())
+  })
+
+  it('exports what it imported, and the export reads back as unchanged', async () => {
+    const exported = await download('Export hosts as CSV')
+    expect(exported.name).toMatch(/\.csv$/)
+    expect(exported.text).toContain('esx24,rack1.lab,00:50:56:aa:01:18,SN-24')
+    expect(exported.text).not.toContain(PASSWORD)
+    await pick(exported.name, exported.text)
+    const preview = page.getByRole('region', { name: 'CSV import preview' })
+    expect(await preview.getByTestId('batch-summary').innerText()).toBe(
+      '24 rows: 0 to create, 0 to update, 24 unchanged.',
+    )
+    expect(await preview.getByRole('button', { name: 'Import 0 hosts' }).isDisabled()).toBe(true)
+    await preview.getByRole('button', { name: 'Cancel' }).click()
+    expect(await serve.api.listHosts()).toHaveLength(24)
+  })
+
+  it('clones a host with a new name and MAC', async () => {
+    await page.getByRole('button', { name: 'Clone esx01.rack1.lab' }).click()
+    const form = page.getByRole('form', { name: 'Clone esx01.rack1.lab' })
+    await form.getByLabel('New hostname').fill('esx25')
+    await form.getByLabel('New MAC address').fill('00:50:56:aa:01:19')
+    await form.getByLabel('Management address').fill('10.0.1.35/24')
+    await form.getByRole('button', { name: 'Clone host' }).click()
+    await expect.poll(() => page.getByRole('status').innerText()).toContain('Saved esx25.rack1.lab')
+    const clone = (await serve.api.listHosts()).find((h) => h.name === 'esx25.rack1.lab')
+    expect(clone?.definition).toMatchObject({
+      mac: '00:50:56:aa:01:19',
+      hasPassword: true,
+      spec: { dns: ['10.0.0.2'], mgmtAddress: '10.0.1.35/24' },
+    })
+  })
+
+  it('generates hosts from a pattern: preview, then create', async () => {
+    await page.getByRole('button', { name: 'Generate hosts…' }).click()
+    const form = page.getByRole('form', { name: 'Generate hosts' })
+    await form.getByLabel('Name pattern').fill('esx{26..28}')
+    await form.getByLabel('Domain').fill('rack1.lab')
+    await form.getByLabel('First MAC').fill('00:50:56:aa:01:1a')
+    await form.getByLabel('First management address').fill('10.0.1.35/24')
+    await form.getByLabel('Root password').fill(PASSWORD)
+    await form.getByRole('button', { name: 'Preview' }).click()
+    const preview = page.getByRole('region', { name: 'Generated hosts preview' })
+    await expect.poll(() => preview.getByTestId('batch-summary').count()).toBe(1)
+    // 10.0.1.35 is the clone's: the first new host skips it.
+    expect(await preview.locator('[data-row="1"]').innerText()).toContain('10.0.1.36/24')
+    await browser.screenshot('csv-4-generate', secrets())
+    await preview.getByRole('button', { name: 'Create 3 hosts' }).click()
+    await expect
+      .poll(() => page.getByRole('status').innerText())
+      .toContain('Created 3 hosts from esx{26..28}.')
+    expect(await serve.api.listHosts()).toHaveLength(28)
+  })
+
+  it('opens the edit form at its row, and Escape closes it', async () => {
+    const row = page.locator('[data-host-row]').filter({ hasText: 'esx12.rack1.lab' })
+    await row.getByRole('button', { name: 'Edit esx12.rack1.lab' }).click()
+    const form = page.getByRole('form', { name: 'Edit host' })
+    await form.waitFor()
+    // The form is the table row right under the host's, not at the foot of the page.
+    const [rowBox, formBox] = [await row.boundingBox(), await form.boundingBox()]
+    expect((formBox?.y ?? 0) - ((rowBox?.y ?? 0) + (rowBox?.height ?? 0))).toBeLessThan(40)
+    expect(await form.getByLabel('Hostname').inputValue()).toBe('esx12')
+    await browser.screenshot('csv-5-edit-inline', secrets())
+    await page.keyboard.press('Escape')
+    await expect.poll(() => form.count()).toBe(0)
+    expect(await page.evaluate('document.activeElement?.getAttribute("aria-label")')).toBe(
+      'Edit esx12.rack1.lab',
+    )
+  })
+})
