@@ -7,6 +7,7 @@ import {
   AuditVerification,
   BatchPreview,
   BatchResult,
+  BulkApproval,
   BootMaterial,
   CloneInput,
   CsvImportOptions,
@@ -20,7 +21,9 @@ import {
   Host,
   HostInput,
   MediaStatus,
+  Notice,
   Plan,
+  PlanSummaries,
   ProfileImpact,
   ProfileInput,
   Profile,
@@ -92,12 +95,33 @@ export const methods = {
    * SSH on over the vSphere API, read the identity over SSH.
    */
   retrySecureBootPath: method(z.tuple([Id]), Host),
-  /** Runs newest first, a page at a time; by host when given. */
+  /**
+   * Plans several hosts at once (each read over SSH, nothing changed) and sums
+   * the plans up per host and per setting, for a bulk approval.
+   */
+  planHosts: method(z.tuple([z.array(Id).min(1, 'select a host').max(10_000)]), PlanSummaries),
+  /**
+   * Approves the plans planHosts made, as one batch; a host whose plan cannot
+   * be approved any more is refused and named, and the others still run.
+   */
+  approveHosts: method(
+    z.tuple([
+      z
+        .array(z.object({ hostId: Id, planId: z.string().min(1) }))
+        .min(1, 'select a host')
+        .max(10_000),
+    ]),
+    BulkApproval,
+  ),
+  /** Each host's newest run, for every host: no paging, a header each. */
+  latestRuns: method(z.tuple([]), z.array(RunHeader)),
+  /** Runs newest first, a page at a time; by host or by batch when given. */
   listRuns: method(
     z.tuple([
       z
         .object({
           hostId: Id.optional(),
+          batchId: z.string().min(1).max(64).optional(),
           beforeId: Id.optional(),
           limit: z.number().int().min(1).max(1000).default(200),
         })
@@ -163,6 +187,8 @@ export const events = {
   'run.output': OutputChunk,
   /** Site settings or the listener changed. */
   'site.changed': z.object({ settings: Settings, status: Status }),
+  /** Worth a notification: a new check-in, a failed run, a batch done. */
+  notice: Notice,
 }
 
 export type Methods = typeof methods

@@ -82,3 +82,15 @@ export const STATE_INFO: Record<HostState, { label: string; severity: Severity; 
       meaning: 'out of service; its token no longer works',
     },
   }
+
+/**
+ * States where the server waits for the operator (to approve, assign, decide
+ * what to trust, or look at a failure): the badge and the title count these.
+ */
+export const NEEDS_OPERATOR: readonly HostState[] = [
+  'discovered',
+  'checked_in',
+  'needs_attention',
+  'failed',
+  'interrupted',
+]

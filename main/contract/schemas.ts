@@ -758,6 +758,11 @@ export const RunHeader = z.object({
   error: z.string().nullable(),
   /** 1, then one more each time the run is resumed or a failed step retried. */
   attempts: z.number().int(),
+  /** The bulk approval it was part of; null for a run approved on its own. */
+  batchId: z.string().nullable(),
+  /** Its steps, and how many of them are done or skipped (a progress bar, without the steps). */
+  stepsTotal: z.number().int(),
+  stepsDone: z.number().int(),
   createdAt: Timestamp,
   startedAt: Timestamp.nullable(),
   finishedAt: Timestamp.nullable(),
@@ -774,6 +779,9 @@ export type RunPage = z.infer<typeof RunPage>
 export const Run = z.object({
   id: z.number().int(),
   attempts: z.number().int(),
+  batchId: z.string().nullable(),
+  stepsTotal: z.number().int(),
+  stepsDone: z.number().int(),
   /** The sequence number of the newest output included (0: none yet). */
   outputSeq: z.number().int(),
   /** The plan the operator approved: what it showed, item by item. */
@@ -957,3 +965,68 @@ export type AuditVerification = z.infer<typeof AuditVerification>
 
 export const ReportFormat = z.enum(['html', 'json'], { message: 'a report is html or json' })
 export type ReportFormat = z.infer<typeof ReportFormat>
+
+// ---- bulk approval ---------------------------------------------------------
+
+/** One host of a bulk approval, planned: what its run would do, or why it cannot run. */
+export const HostPlanSummary = z.object({
+  hostId: z.number().int(),
+  name: z.string(),
+  /** The plan to approve; null when the host could not be planned. */
+  planId: z.string().nullable(),
+  address: z.string().nullable(),
+  /** Settings the run would change. */
+  changes: z.number().int(),
+  /** Commands that would change the host. */
+  writes: z.number().int(),
+  /** Settings Midwife cannot set on this host (the plan says why). */
+  unsupported: z.number().int(),
+  /** Why the plan cannot be approved (planned, but refused), or null. */
+  blocked: z.string().nullable(),
+  /** Why the host could not be planned at all (its state, SSH), or null. */
+  problem: z.string().nullable(),
+  /** The settings that would change, by title. */
+  changing: z.array(z.string()),
+})
+export type HostPlanSummary = z.infer<typeof HostPlanSummary>
+
+/** Plans for several hosts at once, summed up per host and per setting. */
+export const PlanSummaries = z.object({
+  hosts: z.array(HostPlanSummary),
+  /** Per setting: on how many hosts it changes, is already right, or cannot be set. */
+  settings: z.array(
+    z.object({
+      key: z.string(),
+      title: z.string(),
+      change: z.number().int(),
+      same: z.number().int(),
+      unsupported: z.number().int(),
+    }),
+  ),
+  totals: z.object({
+    /** Hosts that can be approved and would change. */
+    changes: z.number().int(),
+    /** Hosts that can be approved with nothing to change (the run only verifies). */
+    nothing: z.number().int(),
+    /** Hosts that cannot be approved: not planned, or the plan is blocked. */
+    cannot: z.number().int(),
+  }),
+})
+export type PlanSummaries = z.infer<typeof PlanSummaries>
+
+export const BulkApproval = z.object({
+  /** The batch the new runs belong to; null when none was queued. */
+  batchId: z.string().nullable(),
+  runs: z.array(RunHeader),
+  refused: z.array(z.object({ hostId: z.number().int(), name: z.string(), message: z.string() })),
+})
+export type BulkApproval = z.infer<typeof BulkApproval>
+
+/** Something to tell the operator now (a desktop or browser notification). */
+export const Notice = z.object({
+  kind: z.enum(['checkin', 'run_failed', 'batch_done']),
+  title: z.string(),
+  body: z.string(),
+  hostId: z.number().int().nullable(),
+})
+export type Notice = z.infer<typeof Notice>

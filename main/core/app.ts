@@ -9,6 +9,7 @@ import {
   SettingsInput,
   type BootMaterial,
   type BootMaterialOptions,
+  type BulkApproval,
   type Checkin,
   type DhcpFlavour,
   type DiscoveryMaterial,
@@ -17,6 +18,7 @@ import {
   type HostInput,
   type MediaStatus,
   type Plan,
+  type PlanSummaries,
   type Profile,
   type ProfileImpact,
   type ProfileInput,
@@ -218,6 +220,7 @@ export class App implements ApiHandlers {
   }
 
   async stop(): Promise<void> {
+    this.notify.flushCheckins()
     await this.listener?.close()
     this.listener = null
     await this.secureBoot.stop()
@@ -468,8 +471,25 @@ export class App implements ApiHandlers {
     return this.hosts.retire(hostId)
   }
 
-  listRuns(o: { hostId?: number; beforeId?: number; limit: number }): RunPage {
+  listRuns(o: { hostId?: number; batchId?: string; beforeId?: number; limit: number }): RunPage {
     return this.runs.list(o)
+  }
+
+  planHosts(hostIds: number[]): Promise<PlanSummaries> {
+    return this.runs.planMany(hostIds)
+  }
+
+  approveHosts(items: Array<{ hostId: number; planId: string }>): BulkApproval {
+    return this.runs.approveMany(items)
+  }
+
+  latestRuns(): RunHeader[] {
+    return this.runs.latest()
+  }
+
+  /** Servers waiting for the operator: the desktop app's badge count. */
+  needsOperator(): number {
+    return this.notify.needsOperator()
   }
 
   getRunOutput(id: number, afterSeq: number, limit: number): OutputChunk[] {

@@ -1,17 +1,25 @@
-import type { Checkin, Settings, Status } from '../contract/schemas'
+import { NEEDS_OPERATOR } from '../contract/lifecycle'
+import type { Checkin, Notice, Settings, Status } from '../contract/schemas'
 import type { EventBus } from './events'
-import { toHost } from './hosts/host-view'
+import { hostName, toHost } from './hosts/host-view'
 import type { Store } from './store'
 
 /**
  * Publishes what changed, one entity at a time. Payloads are built only when a
- * screen is listening, and never as whole lists.
+ * screen is listening, and never as whole lists. Also says what is worth a
+ * notification (a new check-in, a failed run, a batch done): check-ins that
+ * arrive together (a rack powered on at once) make one notice, not one each.
  */
 export class Notifier {
+  private arrived: string[] = []
+  private arrivedTimer: NodeJS.Timeout | null = null
+
   constructor(
     private readonly bus: EventBus,
     private readonly store: Store,
     private readonly site: () => { settings: Settings; status: Status },
+    /** How long new check-ins are gathered into one notice. */
+    private readonly gatherMs = 1500,
   ) {}
 
   host(id: number): void {
@@ -26,6 +34,65 @@ export class Notifier {
 
   checkin(c: Checkin): void {
     this.bus.emit('checkin.changed', c)
+    if (c.repeats > 0) return
+    const record = c.hostId === null ? undefined : this.store.hosts.get(c.hostId)
+    this.arrived.push(record ? hostName(record) : `a server at ${c.sourceIp}`)
+    this.arrivedTimer ??= setTimeout(() => this.flushCheckins(), this.gatherMs)
+    this.arrivedTimer.unref?.()
+  }
+
+  /** Sends the gathered check-in notice now (also on shutdown). */
+  flushCheckins(): void {
+    if (this.arrivedTimer) clearTimeout(this.arrivedTimer)
+    this.arrivedTimer = null
+    const names = this.arrived
+    this.arrived = []
+    if (names.length === 0) return
+    this.notice({
+      kind: 'checkin',
+      title: names.length === 1 ? `${names[0]} checked in` : `${names.length} servers checked in`,
+      body:
+        names.length === 1
+          ? 'It waits on the Servers screen.'
+          : `${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}: they wait on the Servers screen.`,
+      hostId: null,
+    })
+  }
+
+  runFailed(hostId: number, runId: number, error: string | null): void {
+    const record = this.store.hosts.get(hostId)
+    this.notice({
+      kind: 'run_failed',
+      title: `Run ${runId} failed on ${record ? hostName(record) : `host ${hostId}`}`,
+      body: error ?? 'See its run on the Servers screen.',
+      hostId,
+    })
+  }
+
+  /** A batch's runs all ended: say how. */
+  batchDone(batchId: string): void {
+    const states = this.store.runs.batchStates(batchId)
+    if ((states.queued ?? 0) + (states.running ?? 0) > 0) return
+    const done = states.done ?? 0
+    const total = Object.values(states).reduce((a, n) => a + n, 0)
+    const notDone = Object.entries(states)
+      .filter(([s, n]) => s !== 'done' && n > 0)
+      .map(([s, n]) => `${n} ${s}`)
+    this.notice({
+      kind: 'batch_done',
+      title: `Batch finished: ${done} of ${total} configured`,
+      body: notDone.length === 0 ? 'Every run is done.' : `Also ${notDone.join(', ')}.`,
+      hostId: null,
+    })
+  }
+
+  notice(n: Notice): void {
+    this.bus.emit('notice', n)
+  }
+
+  /** Servers waiting for the operator (the app's badge). */
+  needsOperator(): number {
+    return this.store.hosts.countIn(NEEDS_OPERATOR)
   }
 
   siteChanged(): void {

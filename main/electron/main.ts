@@ -1,6 +1,6 @@
 // Electron glue: a window, the IPC binding and the security guards around the
 // same core that serve mode runs. Nothing here does Midwife's job.
-import { app, BrowserWindow, ipcMain, safeStorage, session } from 'electron'
+import { app, BrowserWindow, ipcMain, Notification, safeStorage, session } from 'electron'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { App } from '../core/app'
@@ -8,6 +8,7 @@ import { consoleLogger } from '../core/log'
 import { parseListen } from '../options'
 import pkg from '../../package.json'
 import { bindIpc, forwardEvents } from './ipc'
+import { desktopNotifications } from './notifications'
 import { applySecurityRestrictions } from './security'
 import { keychainSecretBox } from './secret-box'
 import { windowOptions } from './window'
@@ -47,6 +48,17 @@ async function main(): Promise<void> {
   const win = new BrowserWindow(windowOptions(join(root, 'dist', 'electron', 'preload.cjs')))
   forwardEvents(core.events, (channel, payload) => {
     if (!win.isDestroyed()) win.webContents.send(channel, payload)
+  })
+  desktopNotifications(core.events, {
+    Notification,
+    app,
+    needsOperator: () => core.needsOperator(),
+    onClick: () => {
+      if (win.isDestroyed()) return
+      if (win.isMinimized()) win.restore()
+      win.show()
+      win.focus()
+    },
   })
   win.once('ready-to-show', () => win.show())
   await win.loadFile(indexHtml)

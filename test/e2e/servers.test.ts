@@ -41,15 +41,24 @@ afterAll(async () => {
 
 const secrets = () => [enrollmentKey, serve.token, sampleHost.rootPassword]
 
+/** Opens a server's drawer from its row in the table; returns its card. */
+async function openServer(name: string | RegExp) {
+  const row = page.getByRole('table', { name: 'Servers' }).getByRole('button', { name })
+  await expect.poll(() => row.count()).toBe(1)
+  await row.click()
+  return page.getByRole('dialog').getByRole('article', { name })
+}
+
 describe('the Servers screen', () => {
   it('shows a server that booted the generic line as discovered, and assigns it to its host', async () => {
     const def = await serve.api.saveHost({ ...sampleHost, mac: '00:50:56:aa:bb:01' })
     await page.goto(serve.url)
     await page.getByRole('button', { name: /Servers/ }).click()
-    await expect.poll(() => page.getByText('Waiting to check in').count()).toBe(1)
+    const waiting = page.getByRole('row', { name: /esx01\.lab\.local/ })
+    await expect.poll(() => waiting.getByTestId('host-state').innerText()).toBe('Defined')
 
     expect((await esx.sh([clientScript], {})).code).toBe(0)
-    const card = page.getByRole('article', { name: /^Unknown server/ })
+    const card = await openServer(/^Unknown server/)
     await expect.poll(() => card.count()).toBe(1)
     expect(await card.getByTestId('host-state').innerText()).toBe('Discovered')
     expect(await card.innerText()).toContain('No host definition claims this server')
@@ -126,12 +135,12 @@ describe('the Servers screen', () => {
       body: JSON.stringify(twice),
     })
     expect(res.status).toBe(201)
-    const card = page.getByRole('article', { name: /^Unknown server/ })
+    const card = await openServer(/^Unknown server/)
     await expect.poll(() => card.count()).toBe(1)
     const text = await card.innerText()
     expect(text.match(/vmnic0 00:50:56:b3:b9:89/g)).toHaveLength(1)
     // The rest of the screen is still there.
-    expect(await page.getByRole('article', { name: 'esx01.lab.local' }).count()).toBe(1)
+    expect(await page.getByRole('button', { name: 'esx01.lab.local' }).count()).toBe(1)
     expect(await page.getByRole('heading', { name: 'Servers' }).count()).toBe(1)
   })
 
@@ -148,7 +157,7 @@ describe('the Servers screen', () => {
     const all = await serve.api.listHosts()
     const esx01 = all.find((h) => h.name === 'esx01.lab.local')
     await serve.api.deleteHost(esx01?.id as number)
-    await expect.poll(() => page.getByRole('article', { name: 'esx01.lab.local' }).count()).toBe(0)
+    await expect.poll(() => page.getByRole('button', { name: 'esx01.lab.local' }).count()).toBe(0)
     expect(await page.evaluate('performance.getEntriesByType("navigation").length')).toBe(before)
   })
 

@@ -160,7 +160,10 @@ describe('first host, from boot material to configured', () => {
     expect(run.stderr).toContain('checked in')
     expect(run.code).toBe(0)
 
-    const card = page.getByRole('article', { name: 'esx01.lab.local' })
+    const row = page.getByRole('row', { name: /esx01\.lab\.local/ })
+    await expect.poll(() => row.getByTestId('host-state').innerText()).toBe('Checked in')
+    await row.getByRole('button', { name: 'esx01.lab.local' }).click()
+    const card = page.getByRole('dialog').getByRole('article', { name: 'esx01.lab.local' })
     await expect.poll(() => card.count()).toBe(1)
     await expect.poll(() => card.getByTestId('host-state').innerText()).toBe('Checked in')
     const text = await card.innerText()

@@ -214,8 +214,10 @@ describe('a network design, defined through the wizard', () => {
   })
 
   it('reads the plan, every setting with its commands, approves it, and the host holds the design', async () => {
-    const card = page.getByRole('article', { name: 'esx01.lab.local' })
-    await expect.poll(() => card.getByTestId('host-state').innerText()).toBe('Checked in')
+    const row = page.getByRole('row', { name: /esx01\.lab\.local/ })
+    await expect.poll(() => row.getByTestId('host-state').innerText()).toBe('Checked in')
+    await row.getByRole('button', { name: 'esx01.lab.local' }).click()
+    const card = page.getByRole('dialog').getByRole('article', { name: 'esx01.lab.local' })
     await card.getByRole('button', { name: 'Approve', exact: true }).click()
     const plan = card.getByRole('region', { name: 'Plan for esx01.lab.local' })
     await expect.poll(() => plan.count(), { timeout: 60_000 }).toBe(1)

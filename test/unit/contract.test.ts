@@ -63,6 +63,9 @@ const host: Host = {
 const run: Run = {
   id: 5,
   attempts: 1,
+  batchId: null,
+  stepsTotal: 0,
+  stepsDone: 0,
   outputSeq: 0,
   plan: [],
   checkinId: 3,

@@ -5,9 +5,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it, vi } from 'vitest'
+import { app as electronApp, Notification as ElectronNotification } from 'electron'
 import { eventNames, methodNames, type ApiHandlers } from '../../main/contract/api'
 import { EventBus } from '../../main/core/events'
 import { bindIpc, forwardEvents, type IpcMainLike } from '../../main/electron/ipc'
+import { desktopNotifications } from '../../main/electron/notifications'
 import { buildPreloadApi } from '../../main/electron/preload-api'
 import { keychainSecretBox } from '../../main/electron/secret-box'
 import { applySecurityRestrictions } from '../../main/electron/security'
@@ -18,6 +20,9 @@ const mock = vi.hoisted(() => {
   const appListeners = new Map<string, (...args: unknown[]) => void>()
   const windows: Array<{ options: unknown; loaded: string[]; sent: Array<[string, unknown]> }> = []
   const exposed = new Map<string, unknown>()
+  const notifications: Array<{ title: string; body: string; shown: boolean; click?: () => void }> =
+    []
+  const badges: number[] = []
   let loaded: () => void = () => undefined
   const windowLoaded = new Promise<void>((resolve) => (loaded = resolve))
   return {
@@ -25,6 +30,8 @@ const mock = vi.hoisted(() => {
     appListeners,
     windows,
     exposed,
+    notifications,
+    badges,
     windowLoaded,
     loaded: () => loaded(),
     dataDir: '',
@@ -57,8 +64,29 @@ vi.mock('electron', () => {
       return Promise.resolve()
     }
   }
+  class Notification {
+    private readonly record: (typeof mock.notifications)[number]
+    static isSupported() {
+      return true
+    }
+    constructor(o: { title: string; body: string }) {
+      this.record = { ...o, shown: false }
+      mock.notifications.push(this.record)
+    }
+    on(_event: 'click', fn: () => void) {
+      this.record.click = fn
+    }
+    show() {
+      this.record.shown = true
+    }
+  }
   return {
+    Notification,
     app: {
+      setBadgeCount: (n: number) => {
+        mock.badges.push(n)
+        return true
+      },
       requestSingleInstanceLock: () => true,
       whenReady: () => Promise.resolve(),
       getAppPath: () => process.cwd(),
@@ -241,6 +269,49 @@ describe('preload', () => {
   })
 })
 
+describe('desktop notifications', () => {
+  it('shows a notice as an OS notification and keeps the badge at the servers waiting', async () => {
+    const bus = new EventBus()
+    let waiting = 2
+    let clicked = 0
+    mock.notifications.length = 0
+    mock.badges.length = 0
+    const stop = desktopNotifications(bus, {
+      Notification: ElectronNotification,
+      app: electronApp,
+      needsOperator: () => waiting,
+      onClick: () => clicked++,
+      badgeDelayMs: 5,
+    })
+    expect(mock.badges).toEqual([2])
+
+    bus.emit('notice', {
+      kind: 'run_failed',
+      title: 'Run 7 failed on esx01.lab.local',
+      body: 'DNS servers: exit 1',
+      hostId: 1,
+    })
+    expect(mock.notifications).toMatchObject([
+      { title: 'Run 7 failed on esx01.lab.local', body: 'DNS servers: exit 1', shown: true },
+    ])
+    mock.notifications[0]?.click?.()
+    expect(clicked).toBe(1)
+
+    // Host changes arriving together update the badge once, and only when the count moves.
+    waiting = 5
+    bus.emit('host.removed', { id: 3 })
+    bus.emit('host.removed', { id: 4 })
+    await new Promise((r) => setTimeout(r, 30))
+    bus.emit('host.removed', { id: 5 })
+    await new Promise((r) => setTimeout(r, 30))
+    expect(mock.badges).toEqual([2, 5])
+
+    stop()
+    bus.emit('notice', { kind: 'checkin', title: 'x', body: 'y', hostId: null })
+    expect(mock.notifications).toHaveLength(1)
+  })
+})
+
 describe('keychain secret box', () => {
   const storage = (backend: string, available = true) => ({
     isEncryptionAvailable: () => available,
@@ -289,6 +360,9 @@ describe('main process entry (mocked electron)', () => {
     const page = `file://${join(process.cwd(), 'dist', 'renderer', 'index.html')}`
     const reply = await mock.handlers.get('api:getStatus')?.({ senderFrame: { url: page } }, [])
     expect(reply).toMatchObject({ ok: true, result: { listener: { listening: true } } })
+
+    // The badge starts at the servers waiting for the operator: none yet.
+    expect(mock.badges.at(-1)).toBe(0)
 
     // Closing the last window stops the core (listener closed, database closed).
     mock.appListeners.get('window-all-closed')?.()

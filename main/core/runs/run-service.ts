@@ -1,5 +1,15 @@
 import { ApiCallError } from '../../contract/api'
-import type { OutputChunk, Plan, Run, RunHeader, RunPage } from '../../contract/schemas'
+import { randomBytes } from 'node:crypto'
+import type {
+  BulkApproval,
+  HostPlanSummary,
+  OutputChunk,
+  Plan,
+  PlanSummaries,
+  Run,
+  RunHeader,
+  RunPage,
+} from '../../contract/schemas'
 import { executeRun, plannedSteps, type Connect } from '../configure/run'
 import type { EventBus } from '../events'
 import { EsxSession } from '../configure/ssh'
@@ -98,7 +108,7 @@ export class RunService {
     return this.queue.idle()
   }
 
-  list(o: { hostId?: number; beforeId?: number; limit: number }): RunPage {
+  list(o: { hostId?: number; batchId?: string; beforeId?: number; limit: number }): RunPage {
     return this.store.runs.list(o)
   }
 
@@ -147,6 +157,7 @@ export class RunService {
       })
       if (run.hostId !== null) this.notify.host(run.hostId)
       this.announce(id)
+      this.ended(id)
     }
     return this.header(id)
   }
@@ -188,6 +199,16 @@ export class RunService {
     return this.header(id)
   }
 
+  /** A run ended: a failure and a finished batch are worth a notification. */
+  private ended(runId: number): void {
+    const h = this.store.runs.header(runId)
+    if (!h) return
+    if (h.state === 'failed' && h.hostId !== null) this.notify.runFailed(h.hostId, h.id, h.error)
+    if (h.batchId !== null && h.state !== 'queued' && h.state !== 'running') {
+      this.notify.batchDone(h.batchId)
+    }
+  }
+
   private enqueue(runId: number, hostId: number): void {
     const controller = new AbortController()
     this.controllers.set(runId, controller)
@@ -198,6 +219,7 @@ export class RunService {
         await this.execute(runId, hostId, controller.signal)
       } finally {
         this.controllers.delete(runId)
+        this.ended(runId)
       }
     })
   }
@@ -272,7 +294,7 @@ export class RunService {
    * is still what the host and its spec are. Freezes the spec and the bound
    * identity into the run (the audit entry records them), then queues it.
    */
-  approve(hostId: number, planId: string): Run {
+  approve(hostId: number, planId: string, batchId: string | null = null): Run {
     const { host, def, identity, sealedPassword } = this.gated(hostId)
     const made = this.plans.get(planId)
     if (!made || made.plan.hostId !== hostId) {
@@ -317,10 +339,12 @@ export class RunService {
         sealedPassword,
         plan: made.plan.items,
         steps: plannedSteps(snapshot),
+        batchId,
       })
       this.store.moveHost(hostId, 'approved', `approved by the operator (run ${r.id})`, {
         run: r.id,
         plan: planId,
+        ...(batchId ? { batch: batchId } : {}),
         snapshot: {
           ...snapshot,
           settings: publicSpec(Object.fromEntries(snapshot.settings.map((x) => [x.key, x.value])))
@@ -334,6 +358,112 @@ export class RunService {
     this.notify.host(hostId)
     this.enqueue(run.id, hostId)
     return run
+  }
+
+  /**
+   * Plans several hosts, at most the run concurrency at once, and sums the
+   * plans up. A host that cannot be planned is listed with the reason.
+   */
+  async planMany(hostIds: number[]): Promise<PlanSummaries> {
+    const ids = [...new Set(hostIds)]
+    const out = new Array<HostPlanSummary>(ids.length)
+    const plans = new Array<Plan | null>(ids.length).fill(null)
+    let next = 0
+    const worker = async () => {
+      while (next < ids.length) {
+        const i = next++
+        const id = ids[i] as number
+        const record = this.store.hosts.get(id)
+        const name = record ? hostName(record) : `host ${id}`
+        try {
+          const p = await this.plan(id)
+          plans[i] = p
+          const changing = p.items.filter((x) => x.status === 'change')
+          out[i] = {
+            hostId: id,
+            name: p.hostName,
+            planId: p.id,
+            address: p.address,
+            changes: changing.length,
+            writes: p.writes,
+            unsupported: p.items.filter((x) => x.status === 'unsupported').length,
+            blocked: p.blocked,
+            problem: null,
+            changing: changing.map((x) => x.title),
+          }
+        } catch (err) {
+          const message = (err as Error).message.replace(/^cannot (plan|approve) [^:]*: /, '')
+          out[i] = {
+            hostId: id,
+            name,
+            planId: null,
+            address: record?.identity?.managementIp ?? null,
+            changes: 0,
+            writes: 0,
+            unsupported: 0,
+            blocked: null,
+            problem: message,
+            changing: [],
+          }
+        }
+      }
+    }
+    const width = Math.max(1, Math.min(ids.length, this.store.settings.get().runConcurrency))
+    await Promise.all(Array.from({ length: width }, worker))
+    const settings = new Map<string, PlanSummaries['settings'][number]>()
+    for (const p of plans) {
+      for (const item of p?.items ?? []) {
+        const s = settings.get(item.key) ?? {
+          key: item.key,
+          title: item.title,
+          change: 0,
+          same: 0,
+          unsupported: 0,
+        }
+        s[item.status === 'change' ? 'change' : item.status === 'same' ? 'same' : 'unsupported']++
+        settings.set(item.key, s)
+      }
+    }
+    const cannot = out.filter((h) => h.planId === null || h.blocked !== null)
+    return {
+      hosts: out,
+      settings: [...settings.values()],
+      totals: {
+        changes: out.filter((h) => h.planId && !h.blocked && h.changes > 0).length,
+        nothing: out.filter((h) => h.planId && !h.blocked && h.changes === 0).length,
+        cannot: cannot.length,
+      },
+    }
+  }
+
+  /** Approves several plans as one batch; what cannot be approved any more is named, not fatal. */
+  approveMany(items: Array<{ hostId: number; planId: string }>): BulkApproval {
+    const batchId = `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
+    const runs: RunHeader[] = []
+    const refused: BulkApproval['refused'] = []
+    for (const { hostId, planId } of items) {
+      try {
+        runs.push(this.header(this.approve(hostId, planId, batchId).id))
+      } catch (err) {
+        const record = this.store.hosts.get(hostId)
+        refused.push({
+          hostId,
+          name: record ? hostName(record) : `host ${hostId}`,
+          message: (err as Error).message,
+        })
+      }
+    }
+    if (runs.length > 0) {
+      this.store.events.append('batch.approved', `batch:${batchId}`, {
+        runs: runs.map((r) => r.id),
+        refused: refused.map((r) => r.hostId),
+      })
+    }
+    return { batchId: runs.length > 0 ? batchId : null, runs, refused }
+  }
+
+  latest(): RunHeader[] {
+    return this.store.runs.latestPerHost()
   }
 
   private async execute(runId: number, hostId: number, signal: AbortSignal): Promise<void> {

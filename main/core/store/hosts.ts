@@ -185,6 +185,15 @@ export class HostsTable {
     map.set(key, record)
   }
 
+  /** How many hosts are in one of these states. */
+  countIn(states: readonly string[]): number {
+    if (states.length === 0) return 0
+    const row = this.q(
+      `SELECT COUNT(*) AS n FROM hosts WHERE state IN (${states.map(() => '?').join(', ')})`,
+    ).get(...states) as { n: number }
+    return row.n
+  }
+
   list(): HostRecord[] {
     return this.q(`SELECT ${COLUMNS} FROM hosts ORDER BY hostname IS NULL, hostname, domain, id`)
       .all()

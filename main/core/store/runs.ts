@@ -20,6 +20,9 @@ const HeaderRow = z.object({
   state: RunState,
   error: z.string().nullable(),
   attempts: z.number().int(),
+  batch_id: z.string().nullable(),
+  steps_total: z.number().int(),
+  steps_done: z.number().int(),
   created_at: z.string(),
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
@@ -44,8 +47,11 @@ const OutputRow = z.object({
   text: z.string(),
 })
 
-const HEADER = `id, checkin_id, host_id, host_name, target, state, error, attempts, created_at,
-  started_at, finished_at`
+const HEADER = `id, checkin_id, host_id, host_name, target, state, error, attempts, batch_id,
+  (SELECT COUNT(*) FROM run_steps s WHERE s.run_id = runs.id) AS steps_total,
+  (SELECT COUNT(*) FROM run_steps s WHERE s.run_id = runs.id AND s.state IN ('done', 'skipped'))
+    AS steps_done,
+  created_at, started_at, finished_at`
 
 function toHeader(row: unknown): RunHeader {
   const r = HeaderRow.parse(row)
@@ -58,6 +64,9 @@ function toHeader(row: unknown): RunHeader {
     state: r.state,
     error: r.error,
     attempts: r.attempts,
+    batchId: r.batch_id,
+    stepsTotal: r.steps_total,
+    stepsDone: r.steps_done,
     createdAt: r.created_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
@@ -91,6 +100,8 @@ export interface NewRun {
   /** The plan as the operator saw it when approving. */
   plan: PlanItem[]
   steps: Array<{ key: string; title: string }>
+  /** The bulk approval it is part of, if any. */
+  batchId?: string | null
 }
 
 /** A run interrupted by Midwife stopping, and the step it stopped in. */
@@ -114,8 +125,8 @@ export class RunsTable {
     const id = this.db.transaction(() => {
       const info = this.q(
         `INSERT INTO runs (checkin_id, host_id, host_name, target, state, snapshot,
-           sealed_password, plan, created_at)
-         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
+           sealed_password, plan, created_at, batch_id)
+         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
       ).run(
         r.checkinId,
         r.hostId,
@@ -125,6 +136,7 @@ export class RunsTable {
         r.sealedPassword,
         JSON.stringify(r.plan),
         now(),
+        r.batchId ?? null,
       )
       const runId = Number(info.lastInsertRowid)
       const addStep = this.q(
@@ -185,16 +197,43 @@ export class RunsTable {
   }
 
   /** Run headers, newest first; `more` says whether older ones exist. */
-  list(o: { hostId?: number; beforeId?: number; limit: number }): {
+  list(o: { hostId?: number; batchId?: string; beforeId?: number; limit: number }): {
     runs: RunHeader[]
     more: boolean
   } {
     const rows = this.q(
       `SELECT ${HEADER} FROM runs
-       WHERE (? IS NULL OR host_id = ?) AND (? IS NULL OR id < ?)
+       WHERE (? IS NULL OR host_id = ?) AND (? IS NULL OR batch_id = ?) AND (? IS NULL OR id < ?)
        ORDER BY id DESC LIMIT ?`,
-    ).all(o.hostId ?? null, o.hostId ?? null, o.beforeId ?? null, o.beforeId ?? null, o.limit + 1)
+    ).all(
+      o.hostId ?? null,
+      o.hostId ?? null,
+      o.batchId ?? null,
+      o.batchId ?? null,
+      o.beforeId ?? null,
+      o.beforeId ?? null,
+      o.limit + 1,
+    )
     return { runs: rows.slice(0, o.limit).map(toHeader), more: rows.length > o.limit }
+  }
+
+  /** Each host's newest run, every host (the Servers table's progress column). */
+  latestPerHost(): RunHeader[] {
+    return this.q(
+      `SELECT ${HEADER} FROM runs
+       WHERE id IN (SELECT MAX(id) FROM runs WHERE host_id IS NOT NULL GROUP BY host_id)
+       ORDER BY id`,
+    )
+      .all()
+      .map(toHeader)
+  }
+
+  /** How a batch's runs stand: their count by state. */
+  batchStates(batchId: string): Partial<Record<RunHeader['state'], number>> {
+    const rows = this.q(
+      'SELECT state, COUNT(*) AS n FROM runs WHERE batch_id = ? GROUP BY state',
+    ).all(batchId) as Array<{ state: RunHeader['state']; n: number }>
+    return Object.fromEntries(rows.map((r) => [r.state, r.n]))
   }
 
   /** Every run of a host, oldest first. */

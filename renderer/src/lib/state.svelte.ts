@@ -9,6 +9,7 @@ import type {
   StepDelta,
 } from '../../../main/contract/schemas'
 import type { Lost, Transport } from './api'
+import { Notices } from './notices.svelte'
 
 function upsert<T extends { id: number }>(list: T[], item: T, order: (a: T, b: T) => number): T[] {
   const i = list.findIndex((x) => x.id === item.id)
@@ -39,6 +40,16 @@ export class MidwifeState {
   hosts = $state<Host[]>([])
   /** Runs a screen opened, by id, with their output. */
   runs = $state<Record<number, Run>>({})
+  /**
+   * Run headers by id: each host's newest (loaded with the hosts) and every
+   * run an event mentioned since. Their step counts drive the progress column.
+   */
+  headers = $state<Record<number, RunHeader>>({})
+  /** The step each running run is in, by run id (from step events). */
+  currentStep = $state<Record<number, string>>({})
+  /** The bulk approval the screen follows: its runs' ids. */
+  batch = $state<{ id: string; runIds: number[] } | null>(null)
+  readonly notices: Notices
   connected = $state(true)
   lost = $state<Lost | null>(null)
   loadError = $state<string | null>(null)
@@ -63,6 +74,7 @@ export class MidwifeState {
     t.onConnection((up) => (this.connected = up))
     t.onResync(() => void this.load())
     t.onLost((why) => (this.lost = why))
+    this.notices = new Notices(this)
   }
 
   get api() {
@@ -71,16 +83,19 @@ export class MidwifeState {
 
   async load(): Promise<void> {
     try {
-      const [status, settings, profile, hosts] = await Promise.all([
+      const [status, settings, profile, hosts, latest] = await Promise.all([
         this.api.getStatus(),
         this.api.getSettings(),
         this.api.getProfile(),
         this.api.listHosts(),
+        this.api.latestRuns(),
       ])
       this.status = status
       this.settings = settings
       this.profile = profile
       this.hosts = hosts
+      this.headers = Object.fromEntries(latest.map((h) => [h.id, h]))
+      void this.findBatch(latest)
       const open = Object.keys(this.runs).map(Number)
       this.runs = {}
       for (const id of open) void this.fetchRun(id)
@@ -124,12 +139,52 @@ export class MidwifeState {
     }
   }
 
+  /** After a reload: the newest batch among the hosts' latest runs, followed again. */
+  private async findBatch(latest: RunHeader[]): Promise<void> {
+    const newest = latest.filter((h) => h.batchId !== null).sort((a, b) => b.id - a.id)[0]
+    if (!newest?.batchId || this.batch?.id === newest.batchId) return
+    await this.followBatch(newest.batchId)
+  }
+
+  /** Follows a batch: every run of it, fetched a page at a time. */
+  async followBatch(batchId: string, known: RunHeader[] = []): Promise<void> {
+    for (const h of known) this.headers[h.id] = h
+    const ids = known.map((h) => h.id)
+    let beforeId: number | undefined
+    for (;;) {
+      const page = await this.api.listRuns({ batchId, beforeId, limit: 1000 })
+      for (const h of page.runs) {
+        this.headers[h.id] = h
+        if (!ids.includes(h.id)) ids.push(h.id)
+      }
+      if (!page.more) break
+      beforeId = page.runs.at(-1)?.id
+    }
+    this.batch = { id: batchId, runIds: ids }
+  }
+
+  /** The header of a run: the newest known, from the full run when it is open. */
+  header(id: number | null): RunHeader | undefined {
+    return id === null ? undefined : this.headers[id]
+  }
+
   private runHeader(h: RunHeader): void {
+    this.headers[h.id] = h
+    if (h.state !== 'running') delete this.currentStep[h.id]
+    if (h.batchId !== null && this.batch?.id === h.batchId && !this.batch.runIds.includes(h.id)) {
+      this.batch.runIds.push(h.id)
+    }
     const run = this.runs[h.id]
     if (run) this.runs = { ...this.runs, [h.id]: { ...run, ...h } }
   }
 
   private stepDelta(d: StepDelta): void {
+    const header = this.headers[d.runId]
+    // Steps run in order: once step n is done or skipped, so are the n - 1 before it.
+    if (header && (d.state === 'done' || d.state === 'skipped') && d.seq > header.stepsDone) {
+      header.stepsDone = Math.min(d.seq, header.stepsTotal)
+    }
+    if (d.state === 'running') this.currentStep[d.runId] = d.title
     const run = this.runs[d.runId]
     if (!run) return
     const { runId: _r, ...fields } = d

@@ -9,6 +9,7 @@ import { updateToSchemaVersion4 } from './0004-run-output'
 import { updateToSchemaVersion5 } from './0005-install-and-netboot'
 import { updateToSchemaVersion6 } from './0006-audit-chain'
 import { updateToSchemaVersion7 } from './0007-secure-boot-path'
+import { updateToSchemaVersion8 } from './0008-run-batches'
 
 export const migrations: ReadonlyArray<(db: Db) => void> = [
   updateToSchemaVersion1,
@@ -18,4 +19,5 @@ export const migrations: ReadonlyArray<(db: Db) => void> = [
   updateToSchemaVersion5,
   updateToSchemaVersion6,
   updateToSchemaVersion7,
+  updateToSchemaVersion8,
 ]

@@ -1,0 +1,153 @@
+// A rack at once, in Chromium against a real `midwife serve`: 24 hosts defined
+// by a CSV import, 24 simulated servers (each with its own sshd) check in, the
+// operator selects them all, reads the plan summary, approves, watches the
+// batch finish, then opens one host's drawer for its run history and exports
+// its report.
+import { readFileSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { postCheckin, startFleet, tokenOf, type Fleet } from '../../bench/fanout/fleet'
+import { freePort, tempDir } from '../support/app'
+import { openBrowser, type Browser } from '../support/browser'
+import { startServeProcess, type ServeProcess } from '../support/serve-process'
+
+const PASSWORD = 'Rack-pw-"24"-$HOME!'
+const COUNT = 24
+const pad = (n: number) => String(n).padStart(2, '0')
+
+let serve: ServeProcess
+let browser: Browser
+let page: Page
+let fleet: Fleet
+const data = tempDir('e2e-rack')
+const secrets = () => [serve.token, PASSWORD]
+
+beforeAll(async () => {
+  const uiPort = await freePort()
+  serve = await startServeProcess(data.path, ['--port', String(uiPort)])
+  fleet = await startFleet(COUNT, 0, PASSWORD)
+  browser = await openBrowser(new URL(serve.url).origin)
+  page = browser.page
+}, 120_000)
+
+afterAll(async () => {
+  await browser?.close()
+  serve?.child.kill('SIGTERM')
+  fleet?.stop()
+  data.remove()
+})
+
+describe('a rack of 24', () => {
+  it('imports 24 hosts from a CSV, and all 24 servers check in', async () => {
+    const rows = fleet.hosts.map(
+      (h, i) =>
+        `esx${pad(i + 1)},rack.local,${h.mac},SN-RACK-${pad(i + 1)},${h.port},10.0.0.2;10.0.0.3`,
+    )
+    const text = `hostname,domain,mac,serial,ssh_port,dns_servers\n${rows.join('\n')}\n`
+    const preview = await serve.api.previewCsvImport(text, { rootPassword: PASSWORD })
+    expect(preview.problems).toEqual([])
+    expect(preview.counts.create).toBe(COUNT)
+    const imported = await serve.api.importCsv(text, { confirm: true, rootPassword: PASSWORD })
+    expect(imported.created).toHaveLength(COUNT)
+
+    await page.goto(serve.url)
+    await page.getByRole('button', { name: /Servers/ }).click()
+    const table = page.getByRole('table', { name: 'Servers' })
+    await expect.poll(() => table.getByRole('button', { name: 'esx01.rack.local' }).count()).toBe(1)
+    await browser.screenshot('rack-1-defined', secrets())
+
+    const { listener } = await serve.api.getStatus()
+    const hosts = await serve.api.listHosts()
+    await Promise.all(
+      fleet.hosts.map(async (h) => {
+        const host = hosts.find((x) => x.definition?.mac === h.mac)
+        const material = await serve.api.getBootMaterial(host?.id as number)
+        await postCheckin(listener.advertisedUrl, tokenOf(material.kickstartUrl), h)
+      }),
+    )
+    const checkedIn = page.getByRole('button', { name: /^Checked in \d+$/ })
+    await expect.poll(() => checkedIn.innerText(), { timeout: 20_000 }).toBe(`Checked in ${COUNT}`)
+    expect(await page.title()).toMatch(new RegExp(`^\\(${COUNT}\\) `))
+    await browser.screenshot('rack-2-checked-in', secrets())
+  })
+
+  it('selects all, reads the plan summary, approves, and watches the batch finish', async () => {
+    await page.getByRole('checkbox', { name: `Select all ${COUNT} shown` }).check()
+    await expect.poll(() => page.getByText(`${COUNT} selected`).count()).toBe(1)
+    await page.getByRole('button', { name: 'Approve selected…' }).click()
+
+    const dialog = page.getByRole('dialog', { name: `Approve ${COUNT} servers` })
+    const totals = dialog.getByTestId('plan-totals')
+    await expect.poll(() => totals.count(), { timeout: 60_000 }).toBe(1)
+    expect(await totals.innerText()).toBe(
+      `${COUNT} servers with changes · 0 with nothing to change · 0 cannot be approved`,
+    )
+    const perSetting = dialog.getByRole('region', { name: 'Plan per setting' })
+    expect(await perSetting.getByRole('row', { name: /Hostname and domain/ }).innerText()).toMatch(
+      new RegExp(`Hostname and domain\\s+${COUNT}\\s+0\\s+0`),
+    )
+    const esx07 = dialog.getByRole('row', { name: /esx07\.rack\.local/ })
+    expect(await esx07.innerText()).toMatch(/\d+ changes \(\d+ commands: Hostname and domain/)
+    await browser.screenshot('rack-3-plan-summary', secrets())
+
+    await dialog.getByRole('button', { name: `Approve ${COUNT} servers` }).click()
+    await expect.poll(() => dialog.count()).toBe(0)
+    const progress = page.getByTestId('batch-progress')
+    await expect.poll(() => progress.count()).toBe(1)
+    await browser.screenshot('rack-4-batch-running', secrets())
+    await expect
+      .poll(() => page.getByTestId('batch-counts').innerText(), { timeout: 120_000 })
+      .toBe(`${COUNT} done · 0 failed · 0 running · 0 queued · of ${COUNT}`)
+    expect(await progress.innerText()).toContain('Batch finished')
+    await expect
+      .poll(() => page.getByRole('button', { name: /^Configured \d+$/ }).innerText())
+      .toBe(`Configured ${COUNT}`)
+    await browser.screenshot('rack-5-batch-done', secrets())
+    expect(await page.title()).not.toMatch(/^\(/)
+  })
+
+  it("opens one host's drawer: its run history, and its report exported", async () => {
+    await page.getByRole('searchbox', { name: 'Search' }).fill('SN-RACK-05')
+    const row = page.getByRole('button', { name: 'esx05.rack.local' })
+    await expect.poll(() => page.locator('[data-host-row]').count()).toBe(1)
+    await row.click()
+    const drawer = page.getByRole('dialog', { name: 'esx05.rack.local' })
+    await expect.poll(() => drawer.count()).toBe(1)
+    const runs = drawer.getByRole('region', { name: 'Runs of esx05.rack.local' })
+    await expect.poll(() => runs.locator('[data-run]').count()).toBe(1)
+    expect(await runs.locator('[data-run]').innerText()).toMatch(/done/)
+    await expect.poll(() => drawer.getByTestId('run-state').innerText()).toBe('done')
+    const steps = drawer.locator('[data-step]')
+    expect(await steps.count()).toBeGreaterThan(2)
+    // Each step says when it ran and how long it took.
+    expect(await steps.first().innerText()).toMatch(/\d+(\.\d)? (ms|s)/)
+    const audit = drawer.getByRole('region', { name: 'Audit trail' })
+    await expect.poll(() => audit.locator('li').count()).toBeGreaterThan(2)
+    await browser.screenshot('rack-6-drawer', secrets())
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      drawer.getByRole('button', { name: 'Export report (JSON)' }).click(),
+    ])
+    const path = await download.path()
+    const report = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>
+    const text = JSON.stringify(report)
+    expect(text).toContain('esx05.rack.local')
+    expect(text).toContain('esxcli system hostname set --host=esx05 --domain=rack.local')
+    expect(text).not.toContain(PASSWORD)
+    expect(download.suggestedFilename()).toMatch(/esx05.*\.json$/)
+
+    const [html] = await Promise.all([
+      page.waitForEvent('download'),
+      drawer.getByRole('button', { name: 'Export report (HTML)' }).click(),
+    ])
+    const page2 = readFileSync(await html.path(), 'utf8')
+    expect(page2).toMatch(/^<!doctype html>/i)
+    expect(page2).toContain('esx05.rack.local')
+
+    // Escape closes the drawer and puts focus back on the row it came from.
+    await page.keyboard.press('Escape')
+    await expect.poll(() => drawer.count()).toBe(0)
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('esx05.rack.local')
+  })
+})
