@@ -195,4 +195,35 @@ describe('hosts from a CSV file', () => {
       'Edit esx12.rack1.lab',
     )
   })
+
+  it('sets the ESXi version and Secure Boot of one host in its form', async () => {
+    const row = page.locator('[data-host-row]').filter({ hasText: 'esx12.rack1.lab' })
+    await row.getByRole('button', { name: 'Edit esx12.rack1.lab' }).click()
+    const form = page.getByRole('form', { name: 'Edit host' })
+    await form.getByLabel('ESXi version to install').selectOption('9.0')
+    await form.getByLabel('UEFI Secure Boot').selectOption('on')
+    await form.getByRole('button', { name: 'Review host' }).click()
+    await page
+      .getByRole('region', { name: 'Review esx12.rack1.lab' })
+      .getByRole('button', { name: 'Save host' })
+      .click()
+    await expect
+      .poll(
+        async () => {
+          const h = (await serve.api.listHosts()).find((x) => x.name === 'esx12.rack1.lab')
+          return [h?.definition?.esxiVersion, h?.definition?.secureBoot]
+        },
+        { timeout: 10_000 },
+      )
+      .toEqual(['9.0', true])
+  })
+
+  it('links a host to its check-ins and runs: the Servers step, with its drawer open', async () => {
+    const row = page.locator('[data-host-row]').filter({ hasText: 'esx12.rack1.lab' })
+    await row.getByRole('button', { name: 'Check-ins and runs of esx12.rack1.lab' }).click()
+    const drawer = page.getByRole('dialog', { name: 'esx12.rack1.lab' })
+    await expect.poll(() => drawer.count(), { timeout: 10_000 }).toBe(1)
+    await page.keyboard.press('Escape')
+    await expect.poll(() => drawer.count()).toBe(0)
+  })
 })
