@@ -109,6 +109,15 @@ const screens: Array<[string, () => Promise<void>]> = [
       await expect.poll(() => page.getByRole('heading', { name: 'Servers' }).count()).toBe(1)
     },
   ],
+  [
+    'host-drawer',
+    async () => {
+      await step(/Servers/).click()
+      await page.locator('[data-open]').first().click()
+      await expect.poll(() => page.getByRole('dialog').count()).toBe(1)
+      await expect.poll(() => page.getByRole('region', { name: 'Audit trail' }).count()).toBe(1)
+    },
+  ],
 ]
 
 interface Found {
@@ -187,8 +196,9 @@ describe('the Site step says what is wrong where it is', () => {
   it('puts each error under its field in words, focuses the first, then confirms the save', async () => {
     await page.setViewportSize({ width: 1280, height: 860 })
     await step(/Site/).click()
-    const port = page.getByLabel('Listener port')
-    const advertised = page.getByLabel('Advertised address')
+    const site = page.getByRole('form', { name: 'Site settings' })
+    const port = site.getByLabel('Listener port')
+    const advertised = site.getByLabel('Advertised address')
     const [oldPort, oldAdvertised] = [await port.inputValue(), await advertised.inputValue()]
     await port.fill('80a')
     await advertised.fill('http://10.0.0.5:8080')
