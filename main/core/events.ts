@@ -19,7 +19,7 @@ export class EventBus {
   private readonly kept: Kept[] = []
   private seq = 0
 
-  /** `keep`: how many recent events are kept for eventsSince. */
+  /** `keep`: how many recent events (at least) are kept for eventsSince. */
   constructor(private readonly keep = 20_000) {}
 
   subscribe(listener: EventListener): () => void {
@@ -39,7 +39,10 @@ export class EventBus {
   emit<E extends EventName>(event: E, payload: EventPayload<E> | (() => EventPayload<E>)): void {
     const seq = ++this.seq
     this.kept.push({ seq, event, payload })
-    if (this.kept.length > this.keep) this.kept.splice(0, this.kept.length - this.keep)
+    // Trimmed a quarter at a time: dropping one from the front at every event
+    // would move the whole array each time (20,000 entries per check-in).
+    if (this.kept.length >= this.keep + Math.ceil(this.keep / 4))
+      this.kept.splice(0, this.kept.length - this.keep)
     if (this.listeners.size === 0) return
     const value = typeof payload === 'function' ? payload() : payload
     this.kept[this.kept.length - 1] = { seq, event, payload: value }
