@@ -733,17 +733,8 @@ export const OutputChunk = z.object({
 })
 export type OutputChunk = z.infer<typeof OutputChunk>
 
-export const Step = z.object({
-  id: z.number().int(),
-  seq: z.number().int(),
-  key: z.string(),
-  title: z.string(),
-  state: StepState,
-  output: z.string(),
-  error: z.string().nullable(),
-  startedAt: Timestamp.nullable(),
-  finishedAt: Timestamp.nullable(),
-})
+/** A step with its output, as a whole run carries it. */
+export const Step = StepDelta.omit({ runId: true }).extend({ output: z.string() })
 export type Step = z.infer<typeof Step>
 
 /** A run without its steps and output: what lists and events carry. */
@@ -776,26 +767,12 @@ export const RunPage = z.object({
 })
 export type RunPage = z.infer<typeof RunPage>
 
-export const Run = z.object({
-  id: z.number().int(),
-  attempts: z.number().int(),
-  batchId: z.string().nullable(),
-  stepsTotal: z.number().int(),
-  stepsDone: z.number().int(),
+/** A whole run: its header, the plan it executes, its steps and their output. */
+export const Run = RunHeader.extend({
   /** The sequence number of the newest output included (0: none yet). */
   outputSeq: z.number().int(),
   /** The plan the operator approved: what it showed, item by item. */
   plan: z.array(PlanItem),
-  /** The check-in whose identity the approval trusted. */
-  checkinId: z.number().int().nullable(),
-  hostId: z.number().int().nullable(),
-  hostName: z.string().nullable(),
-  target: z.string(),
-  state: RunState,
-  error: z.string().nullable(),
-  createdAt: Timestamp,
-  startedAt: Timestamp.nullable(),
-  finishedAt: Timestamp.nullable(),
   steps: z.array(Step),
 })
 export type Run = z.infer<typeof Run>

@@ -368,38 +368,32 @@ export class HostsTable {
   }
 
   setIdentity(id: number, identity: BoundIdentity | null): void {
-    this.changed()
-    this.q('UPDATE hosts SET identity = ?, updated_at = ? WHERE id = ?').run(
-      identity === null ? null : JSON.stringify(identity),
-      now(),
-      id,
-    )
+    this.setJson(id, 'identity', identity)
   }
 
   setAttention(id: number, attention: Attention | null): void {
-    this.changed()
-    this.q('UPDATE hosts SET attention = ?, updated_at = ? WHERE id = ?').run(
-      attention === null ? null : JSON.stringify(attention),
-      now(),
-      id,
-    )
+    this.setJson(id, 'attention', attention)
   }
 
   /** What the installer reported last; null forgets it (a reinstall). */
   setInstall(id: number, install: InstallEvidence | null): void {
-    this.changed()
-    this.q('UPDATE hosts SET install_report = ?, updated_at = ? WHERE id = ?').run(
-      install === null ? null : JSON.stringify(install),
-      now(),
-      id,
-    )
+    this.setJson(id, 'install_report', install)
   }
 
   /** Where the Secure Boot path stands; null forgets it (a reinstall). */
   setSecureBootPath(id: number, path: SecureBootPath | null): void {
+    this.setJson(id, 'secure_boot_path', path)
+  }
+
+  /** One of the host's JSON columns; null clears it. */
+  private setJson(
+    id: number,
+    column: 'identity' | 'attention' | 'install_report' | 'secure_boot_path',
+    value: object | null,
+  ): void {
     this.changed()
-    this.q('UPDATE hosts SET secure_boot_path = ?, updated_at = ? WHERE id = ?').run(
-      path === null ? null : JSON.stringify(path),
+    this.q(`UPDATE hosts SET ${column} = ?, updated_at = ? WHERE id = ?`).run(
+      value === null ? null : JSON.stringify(value),
       now(),
       id,
     )
