@@ -211,7 +211,9 @@ describe('the Site step says what is wrong where it is', () => {
     expect(await note(advertised)).toBe(
       'must be host or host:port, like 10.0.0.5 or 10.0.0.5:8080 (no http://)',
     )
-    expect(await page.evaluate('document.activeElement?.getAttribute("name")')).toBe('listenerPort')
+    await expect
+      .poll(() => page.evaluate('document.activeElement?.getAttribute("name")'))
+      .toBe('listenerPort')
     // No internal keys, no run-on sentence.
     const text = await page.locator('main').innerText()
     expect(text).not.toMatch(/listenerPort|advertisedAddress|settings\./)

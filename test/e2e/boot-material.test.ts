@@ -63,7 +63,7 @@ describe('the boot-material screen on a real network', () => {
     await expect.poll(() => subnetError.count(), { timeout: 10_000 }).toBe(1)
     expect(await subnetError.innerText()).toContain('must be a subnet like 10.0.0.0/24')
     expect(await subnetError.innerText()).not.toContain('boot.dhcp')
-    expect(await page.evaluate('document.activeElement?.id')).toBe('boot-dhcp-subnet')
+    await expect.poll(() => page.evaluate('document.activeElement?.id')).toBe('boot-dhcp-subnet')
 
     // Then the folders, on disk.
     await form.getByLabel('Provisioning subnet').fill('10.0.0.0/24')
@@ -71,7 +71,7 @@ describe('the boot-material screen on a real network', () => {
     const mediaError = form.locator('#boot-media-8-0-error')
     await expect.poll(() => mediaError.count(), { timeout: 10_000 }).toBe(1)
     expect(await mediaError.innerText()).not.toContain('boot.media')
-    expect(await page.evaluate('document.activeElement?.id')).toBe('boot-media-8-0')
+    await expect.poll(() => page.evaluate('document.activeElement?.id')).toBe('boot-media-8-0')
     expect(await subnetError.count()).toBe(0)
     await browser.screenshot('boot-0-site-netboot-error', secrets())
     expect((await serve.api.getSettings()).boot.media['8.0']).toBe('')

@@ -191,9 +191,9 @@ describe('hosts from a CSV file', () => {
     await browser.screenshot('csv-5-edit-inline', secrets())
     await page.keyboard.press('Escape')
     await expect.poll(() => form.count()).toBe(0)
-    expect(await page.evaluate('document.activeElement?.getAttribute("aria-label")')).toBe(
-      'Edit esx12.rack1.lab',
-    )
+    await expect
+      .poll(() => page.evaluate('document.activeElement?.getAttribute("aria-label")'))
+      .toBe('Edit esx12.rack1.lab')
   })
 
   it('sets the ESXi version and Secure Boot of one host in its form', async () => {

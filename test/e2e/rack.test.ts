@@ -148,6 +148,8 @@ describe('a rack of 24', () => {
     // Escape closes the drawer and puts focus back on the row it came from.
     await page.keyboard.press('Escape')
     await expect.poll(() => drawer.count()).toBe(0)
-    expect(await page.evaluate('document.activeElement?.textContent')).toBe('esx05.rack.local')
+    await expect
+      .poll(() => page.evaluate('document.activeElement?.textContent'))
+      .toBe('esx05.rack.local')
   })
 })

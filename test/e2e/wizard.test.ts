@@ -99,7 +99,7 @@ describe('a network design, defined through the wizard', () => {
     expect(await portgroups.innerText()).toContain(
       'a VLAN ID is a whole number from 0 to 4095 (4095 passes every VLAN to guests)',
     )
-    expect(await focusedLabel()).toBe('VLAN, row 1')
+    await expect.poll(() => focusedLabel()).toBe('VLAN, row 1')
     // Red, next to its field.
     const color = await page.evaluate(
       `getComputedStyle(document.querySelector('[data-setting="portgroups"] small.error-text')).color`,
@@ -172,7 +172,7 @@ describe('a network design, defined through the wizard', () => {
     expect(await vmknics.innerText()).toContain(
       '10.0.20.0 is the network address of 10.0.20.0/24, not a host address',
     )
-    expect(await focusedLabel()).toBe('IPv4, row 1')
+    await expect.poll(() => focusedLabel()).toBe('IPv4, row 1')
     await browser.screenshot('wizard-4-hosts-errors', secrets())
 
     await vmknics.getByLabel('IPv4, row 1', { exact: true }).fill('10.0.20.11/24')
