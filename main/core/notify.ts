@@ -20,12 +20,19 @@ export class Notifier {
     private readonly site: () => { settings: Settings; status: Status },
     /** How long new check-ins are gathered into one notice. */
     private readonly gatherMs = 1500,
-  ) {}
+  ) {
+    // A screen catching up gets each host and check-in as it is now.
+    bus.replayWith('host.changed', (id) => {
+      const record = store.hosts.get(id)
+      return record ? toHost(store, record) : null
+    })
+    bus.replayWith('checkin.changed', (id) => store.checkins.get(id) ?? null)
+  }
 
   host(id: number): void {
     const record = this.store.hosts.get(id)
     if (!record) return this.hostRemoved(id)
-    this.bus.emit('host.changed', () => toHost(this.store, record))
+    this.bus.emitEntity('host.changed', id, () => toHost(this.store, record))
   }
 
   hostRemoved(id: number): void {
@@ -33,7 +40,7 @@ export class Notifier {
   }
 
   checkin(c: Checkin): void {
-    this.bus.emit('checkin.changed', c)
+    this.bus.emitEntity('checkin.changed', c.id, c)
     if (c.repeats > 0) return
     const record = c.hostId === null ? undefined : this.store.hosts.get(c.hostId)
     this.arrived.push(record ? hostName(record) : `a server at ${c.sourceIp}`)

@@ -180,10 +180,20 @@ describe('events', () => {
       expect(JSON.stringify(e.payload), e.event).not.toContain('"steps"')
       expect(e.payload, e.event).not.toHaveProperty('plan')
     }
-    // A screen that dropped right after `start` asks for what it missed: the same events.
+    // A screen that dropped right after `start` asks for what it missed: every
+    // run event, and the host once, at its newest event, as it is now.
     const missed = t.app.eventsSince(start)
     expect(missed.complete).toBe(true)
-    expect(missed.events.map((e) => [e.seq, e.event])).toEqual(seen.map((e) => [e.seq, e.event]))
+    const lastHostEvent = seen.filter((e) => e.event === 'host.changed').at(-1)
+    expect(lastHostEvent).toBeDefined()
+    expect(missed.events.map((e) => [e.seq, e.event])).toEqual(
+      seen
+        .filter((e) => e.event !== 'host.changed' || e === lastHostEvent)
+        .map((e) => [e.seq, e.event]),
+    )
+    expect(missed.events.find((e) => e.event === 'host.changed')?.payload).toEqual(
+      t.app.getHost(hostId),
+    )
     const text = missed.events
       .filter((e) => e.event === 'run.output')
       .map((e) => (e.payload as { text: string }).text)

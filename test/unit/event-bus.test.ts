@@ -37,4 +37,47 @@ describe('the event bus', () => {
     expect(kept).toBeGreaterThanOrEqual(100)
     expect(kept).toBeLessThanOrEqual(125)
   })
+
+  it('replays an entity as it is now, once, at its newest event; a gone one is left out', () => {
+    const bus = new EventBus(100)
+    const hosts = new Map<number, string>([
+      [1, 'esx01'],
+      [2, 'esx02'],
+      [3, 'esx03'],
+    ])
+    const host = (id: number) => ({ id, name: hosts.get(id) }) as never
+    bus.replayWith('host.changed', (id) => (hosts.has(id) ? host(id) : null))
+    const live: Array<[string, unknown, number]> = []
+    bus.emitEntity('host.changed', 1, () => host(1))
+    const off = bus.subscribe((event, payload, seq) => live.push([event, payload, seq]))
+    bus.emitEntity('host.changed', 2, () => host(2))
+    bus.emitEntity('host.changed', 1, () => host(1))
+    hosts.set(1, 'esx01-renamed')
+    bus.emitEntity('host.changed', 3, () => host(3))
+    hosts.delete(3)
+    bus.emit('host.removed', { id: 3 })
+    off()
+    // Listeners got each event as it was sent.
+    expect(live).toEqual([
+      ['host.changed', { id: 2, name: 'esx02' }, 2],
+      ['host.changed', { id: 1, name: 'esx01' }, 3],
+      ['host.changed', { id: 3, name: 'esx03' }, 4],
+      ['host.removed', { id: 3 }, 5],
+    ])
+    // A screen that missed them all: host 1 once, as it is now; host 3 only as removed.
+    expect(bus.since(0)).toEqual({
+      complete: true,
+      events: [
+        { seq: 2, event: 'host.changed', payload: { id: 2, name: 'esx02' } },
+        { seq: 3, event: 'host.changed', payload: { id: 1, name: 'esx01-renamed' } },
+        { seq: 5, event: 'host.removed', payload: { id: 3 } },
+      ],
+    })
+    expect(bus.since(3).events.map((e) => e.seq)).toEqual([5])
+  })
+
+  it('refuses an entity event nothing can replay', () => {
+    const bus = new EventBus(100)
+    expect(() => bus.emitEntity('checkin.changed', 1, {} as never)).toThrow(/no replay/)
+  })
 })
