@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type {
   Attention,
   BindingKind,
@@ -106,7 +106,7 @@ export class CheckinService {
       reported: reportedIdentity(report, source),
       source,
       stored,
-      digest: createHash('sha256').update(`${credential.kind}\n${source}\n${stored}`).digest('hex'),
+      digest: hash('sha256', `${credential.kind}\n${source}\n${stored}`, 'hex'),
     }
     return new Promise((resolve, reject) => {
       if (this.pending.length === 0) setImmediate(() => this.commitPending())
@@ -249,7 +249,7 @@ export class CheckinService {
       const host = this.store.hosts.get(hostId)
       if (!host || host.state !== 'installed' || host.install?.at !== install.at) return null
       const reported = reportedIdentity(report, source)
-      const digest = createHash('sha256').update(`secure_boot\n${source}\n${payload}`).digest('hex')
+      const digest = hash('sha256', `secure_boot\n${source}\n${payload}`, 'hex')
       const checkin = this.store.checkins.insert({
         hostId,
         kind: 'secure_boot',

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 
 /** OpenSSH's fingerprint form: SHA256:<base64 of sha256(key blob), unpadded>. */
 export function fingerprint(blob: Buffer): string {
-  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`
+  return `SHA256:${hash('sha256', blob, 'base64').replace(/=+$/, '')}`
 }
 
 export interface PublicKey {

@@ -179,7 +179,7 @@ export function reportedIdentity(report: CheckinReport, sourceIp: string): Repor
  * kickstart URL with the token in it), and any PBKEY= masked too.
  */
 export function storablePayload(rawBody: string, credential: Credential): string {
-  let text = rawBody.split(credential.value).join('***')
+  let text = rawBody.replaceAll(credential.value, '***')
   if (text.includes('/ks/') || text.includes('/c/')) {
     text = text.replace(/\/(ks|c)\/(discover\/)?[A-Za-z0-9_-]{16,128}\.(cfg|sh)/g, '/$1/$2***.$3')
   }
