@@ -52,13 +52,52 @@ export function hasControl(text: string): boolean {
   return CONTROL.test(text)
 }
 
-/** One line per message on stderr, whatever the message holds. */
-export function consoleLogger(prefix = 'midwife'): Logger {
-  const line = (level: string, m: string) =>
-    process.stderr.write(`${new Date().toISOString()} ${prefix} ${level} ${escapeControl(m)}\n`)
+/** Loggers with lines not yet written; all are written when the process exits. */
+const unwritten = new Set<() => void>()
+let exitHooked = false
+
+/**
+ * One line per message on stderr, whatever the message holds. Info lines
+ * written in one turn of the event loop go out in one write at the end of it
+ * (a rack checking in logs a line per server, and a write per line cost more
+ * than storing the check-in); a warning or an error goes out at once, after
+ * the lines before it. What is pending is written when the process exits; a
+ * kill -9 can lose one turn's info lines, never a warning or an error.
+ */
+export function consoleLogger(
+  prefix = 'midwife',
+  write: (text: string) => void = (text) => void process.stderr.write(text),
+): Logger {
+  let pending: string[] = []
+  const flush = () => {
+    unwritten.delete(flush)
+    if (pending.length === 0) return
+    const text = pending.join('')
+    pending = []
+    write(text)
+  }
+  if (!exitHooked) {
+    exitHooked = true
+    process.on('exit', () => {
+      for (const f of [...unwritten]) f()
+    })
+  }
+  const format = (level: string, m: string) =>
+    `${new Date().toISOString()} ${prefix} ${level} ${escapeControl(m)}\n`
+  const later = (level: string, m: string) => {
+    if (pending.length === 0) {
+      unwritten.add(flush)
+      setImmediate(flush)
+    }
+    pending.push(format(level, m))
+  }
+  const now = (level: string, m: string) => {
+    pending.push(format(level, m))
+    flush()
+  }
   return {
-    info: (m) => line('info', m),
-    warn: (m) => line('warn', m),
-    error: (m) => line('error', m),
+    info: (m) => later('info', m),
+    warn: (m) => now('warn', m),
+    error: (m) => now('error', m),
   }
 }
