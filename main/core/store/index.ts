@@ -34,7 +34,14 @@ export class Store {
   readonly runs: RunsTable
   readonly events: EventLog
 
+  /**
+   * One transaction wrapper for every call: building one per call cost more
+   * than committing a check-in. Called inside another, it is a savepoint.
+   */
+  private readonly inTransaction: (fn: () => unknown) => unknown
+
   private constructor(private readonly db: Db) {
+    this.inTransaction = db.transaction((fn: () => unknown) => fn())
     this.settings = new SettingsTable(db)
     this.hosts = new HostsTable(db)
     this.checkins = new CheckinsTable(db)
@@ -61,7 +68,7 @@ export class Store {
 
   /** Runs `fn` in one SQLite transaction: all of its writes land, or none. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)()
+    return this.inTransaction(fn) as T
   }
 
   /**
