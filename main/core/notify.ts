@@ -2,7 +2,7 @@ import { NEEDS_OPERATOR } from '../contract/lifecycle'
 import type { Checkin, Notice, Settings, Status } from '../contract/schemas'
 import type { EventBus } from './events'
 import { hostName, toHost } from './hosts/host-view'
-import type { Store } from './store'
+import type { HostRecord, Store } from './store'
 
 /**
  * Publishes what changed, one entity at a time. Payloads are built only when a
@@ -30,9 +30,13 @@ export class Notifier {
   }
 
   host(id: number): void {
-    const record = this.store.hosts.get(id)
-    if (!record) return this.hostRemoved(id)
-    this.bus.emitEntity('host.changed', id, () => toHost(this.store, record))
+    // With no screen open, the record is not read at all (an import of
+    // 10,000 hosts would read each one back only to keep its id).
+    const record = this.bus.listening ? this.store.hosts.get(id) : undefined
+    if (record === undefined && !this.store.hosts.has(id)) return this.hostRemoved(id)
+    this.bus.emitEntity('host.changed', id, () =>
+      toHost(this.store, record ?? (this.store.hosts.get(id) as HostRecord)),
+    )
   }
 
   hostRemoved(id: number): void {

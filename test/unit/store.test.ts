@@ -328,6 +328,19 @@ describe('hosts', () => {
     ])
   })
 
+  it('lists the hosts in given states only, and says whether a host exists', () => {
+    const store = open()
+    const disc = store.hosts.insertDiscovered({ ...identity, how: 'discovered' }, 'x')
+    const a = addHost(store, esx01)
+    expect(store.hosts.listIn(['discovered']).map((h) => h.id)).toEqual([disc])
+    expect(store.hosts.listIn(['defined', 'discovered']).map((h) => h.id)).toEqual([disc, a])
+    expect(store.hosts.listIn(['installed'])).toEqual([])
+    expect(store.hosts.listIn([])).toEqual([])
+    expect([store.hosts.has(a), store.hosts.has(disc)]).toEqual([true, true])
+    store.hosts.delete(a)
+    expect([store.hosts.has(a), store.hosts.has(a + 100)]).toEqual([false, false])
+  })
+
   it('writes a definition; a null password keeps the sealed one, a new one replaces it', () => {
     const store = open()
     const id = addHost(store)

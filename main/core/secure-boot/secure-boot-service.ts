@@ -148,10 +148,14 @@ export class SecureBootService {
     return toHost(this.store, this.store.hosts.get(hostId) as HostRecord)
   }
 
-  /** At launch: a path that was running when Midwife stopped starts again. */
+  /**
+   * At launch: a path that was running when Midwife stopped starts again.
+   * Only installed hosts are read: reading all 10,000 of a hall at every
+   * launch cost 70 MiB of memory the process kept.
+   */
   resume(): void {
-    for (const h of this.store.hosts.list()) {
-      if (h.state === 'installed' && h.secureBootPath?.status === 'running' && this.applies(h)) {
+    for (const h of this.store.hosts.listIn(['installed'])) {
+      if (h.secureBootPath?.status === 'running' && this.applies(h)) {
         this.start(h, 'resumed')
       }
     }

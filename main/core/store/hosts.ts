@@ -194,10 +194,25 @@ export class HostsTable {
     return row.n
   }
 
+  /** The hosts in one of these states (by the state index: no other row is read). */
+  listIn(states: readonly string[]): HostRecord[] {
+    if (states.length === 0) return []
+    return this.q(
+      `SELECT ${COLUMNS} FROM hosts WHERE state IN (${states.map(() => '?').join(', ')}) ORDER BY id`,
+    )
+      .all(...states)
+      .map(toRecord)
+  }
+
   list(): HostRecord[] {
     return this.q(`SELECT ${COLUMNS} FROM hosts ORDER BY hostname IS NULL, hostname, domain, id`)
       .all()
       .map(toRecord)
+  }
+
+  /** Whether host `id` exists, without reading its record. */
+  has(id: number): boolean {
+    return this.byId.has(id) || this.q('SELECT 1 FROM hosts WHERE id = ?').get(id) !== undefined
   }
 
   get(id: number): HostRecord | undefined {
