@@ -11,28 +11,30 @@ export type Row = Record<string, string>
  */
 export function parseTable(text: string): Row[] {
   const lines = splitLines(text)
-  const dashIdx = lines.findIndex((l) => /^-+( +-+)*\s*$/.test(l) && l.includes('-'))
+  // The dashed line starts with a dash (45): only such lines are tried.
+  const dashIdx = lines.findIndex((l) => l.charCodeAt(0) === 45 && DASHED.test(l))
   if (dashIdx < 1) return []
   const header = lines[dashIdx - 1] as string
   const dashes = lines[dashIdx] as string
-  const spans: Array<[number, number]> = []
-  for (const m of dashes.matchAll(/-+/g)) spans.push([m.index, m.index + m[0].length])
-  const names = spans.map(([s], i) => {
-    const end = i + 1 < spans.length ? (spans[i + 1] as [number, number])[0] : undefined
-    return header.slice(s, end).trim()
-  })
+  // Each column runs from its dashes to the next column's (the last to the line's end).
+  const starts: number[] = []
+  for (const m of dashes.matchAll(/-+/g)) starts.push(m.index)
+  const ends = starts.map((_, i) => starts[i + 1])
+  const names = starts.map((s, i) => header.slice(s, ends[i]).trim())
   const rows: Row[] = []
-  for (const line of lines.slice(dashIdx + 1)) {
+  for (let l = dashIdx + 1; l < lines.length; l++) {
+    const line = lines[l] as string
     if (line.trim() === '') continue
     const row: Row = {}
-    spans.forEach(([s], i) => {
-      const end = i + 1 < spans.length ? (spans[i + 1] as [number, number])[0] : undefined
-      row[names[i] as string] = line.slice(s, end).trim()
-    })
+    for (let i = 0; i < starts.length; i++) {
+      row[names[i] as string] = line.slice(starts[i], ends[i]).trim()
+    }
     rows.push(row)
   }
   return rows
 }
+
+const DASHED = /^-+( +-+)*\s*$/
 
 /** Lines without their line ends (esxcli prints \n; a client may have added \r). */
 function splitLines(text: string): string[] {

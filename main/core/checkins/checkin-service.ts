@@ -98,19 +98,22 @@ export class CheckinService {
     const { report } = interpretCheckin(body)
     const source = sourceIp.replace(/^::ffff:/, '')
     const stored = storablePayload(rawBody, credential)
-    const item: Omit<Pending, 'resolve' | 'reject'> = {
-      credential,
-      tokenHost,
-      generation,
-      report,
-      reported: reportedIdentity(report, source),
-      source,
-      stored,
-      digest: hash('sha256', `${credential.kind}\n${source}\n${stored}`, 'hex'),
-    }
+    const reported = reportedIdentity(report, source)
+    const digest = hash('sha256', `${credential.kind}\n${source}\n${stored}`, 'hex')
     return new Promise((resolve, reject) => {
       if (this.pending.length === 0) setImmediate(() => this.commitPending())
-      this.pending.push({ ...item, resolve, reject })
+      this.pending.push({
+        credential,
+        tokenHost,
+        generation,
+        report,
+        reported,
+        source,
+        stored,
+        digest,
+        resolve,
+        reject,
+      })
     })
   }
 
