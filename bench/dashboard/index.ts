@@ -114,7 +114,7 @@ const coldMs = Date.now() - tCold
 
 // Runs streaming while the screen is measured: plan and approve the simulated hosts.
 const summary = await app.planHosts(fleet.hosts.map((h) => byMac.get(h.mac) as number))
-const approval = app.approveHosts(
+const approval = await app.approveHosts(
   summary.hosts
     .filter((h) => h.planId !== null)
     .map((h) => ({ hostId: h.hostId, planId: h.planId as string })),

@@ -479,7 +479,7 @@ export class App implements ApiHandlers {
     return this.runs.planMany(hostIds)
   }
 
-  approveHosts(items: Array<{ hostId: number; planId: string }>): BulkApproval {
+  approveHosts(items: Array<{ hostId: number; planId: string }>): Promise<BulkApproval> {
     return this.runs.approveMany(items)
   }
 

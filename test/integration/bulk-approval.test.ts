@@ -70,7 +70,7 @@ describe('bulk approval', () => {
     const hostname = summary.settings.find((s) => s.title === 'Hostname and domain')
     expect(hostname).toMatchObject({ change: 2, same: 0 })
 
-    const approval = t.app.approveHosts(
+    const approval = await t.app.approveHosts(
       summary.hosts
         .filter((h) => h.planId !== null)
         .map((h) => ({ hostId: h.hostId, planId: h.planId as string })),
@@ -97,7 +97,7 @@ describe('bulk approval', () => {
     expect(t.app.needsOperator()).toBe(0)
 
     // An approved plan cannot be approved twice: refused by name, not fatal.
-    const again = t.app.approveHosts([
+    const again = await t.app.approveHosts([
       { hostId: a.hostId, planId: summary.hosts[0]?.planId as string },
     ])
     expect(again.batchId).toBeNull()
