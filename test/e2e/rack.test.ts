@@ -125,6 +125,21 @@ describe('a rack of 24', () => {
     await expect.poll(() => audit.locator('li').count()).toBeGreaterThan(2)
     await browser.screenshot('rack-6-drawer', secrets())
 
+    // The plan the run was approved with, folded away until asked for.
+    const runId = await runs.locator('[data-run]').getAttribute('data-run')
+    const planName = `Plan approved for run ${runId}`
+    const toggle = drawer.getByRole('button', { name: /The plan approved for this run/ })
+    expect(await toggle.getAttribute('aria-expanded')).toBe('false')
+    expect(await drawer.getByRole('region', { name: planName }).count()).toBe(0)
+    await toggle.click()
+    const plan = drawer.getByRole('region', { name: planName })
+    await expect.poll(() => plan.count()).toBe(1)
+    expect(await plan.locator('[data-plan="hostname"]').innerText()).toContain(
+      'esxcli system hostname set --host=esx05 --domain=rack.local',
+    )
+    await plan.scrollIntoViewIfNeeded()
+    await browser.screenshot('rack-6b-drawer-plan', secrets())
+
     const [download] = await Promise.all([
       page.waitForEvent('download'),
       drawer.getByRole('button', { name: 'Export report (JSON)' }).click(),
