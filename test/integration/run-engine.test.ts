@@ -209,13 +209,8 @@ describe('bulk resume and cancel', () => {
       [failedA.id, false, 2],
       [failedB.id, false, 2],
     ])
-    expect(out.refused).toEqual([
-      {
-        runId: done.id,
-        hostId: c.hostId,
-        name: 'esx03.lab.local',
-        message: `run ${done.id} is done, nothing to resume`,
-      },
+    expect(out.refused.map((r) => [r.runId, r.hostId, r.name, r.message])).toEqual([
+      [done.id, c.hostId, 'esx03.lab.local', `run ${done.id} is done, nothing to resume`],
     ])
     await t.app.idle()
     for (const [run, s] of [
@@ -258,13 +253,8 @@ describe('bulk resume and cancel', () => {
       [running.id, 'running'],
       [queued.id, 'cancelled'],
     ])
-    expect(out.refused).toEqual([
-      {
-        runId: finished.id,
-        hostId: a.hostId,
-        name: 'esx01.lab.local',
-        message: `run ${finished.id} is done, nothing to cancel`,
-      },
+    expect(out.refused.map((r) => [r.runId, r.hostId, r.name, r.message])).toEqual([
+      [finished.id, a.hostId, 'esx01.lab.local', `run ${finished.id} is done, nothing to cancel`],
     ])
     await t.app.idle()
     expect(t.app.getRun(running.id).state).toBe('cancelled')
