@@ -8,6 +8,7 @@ import {
   BatchPreview,
   BatchResult,
   BulkApproval,
+  BulkRuns,
   BootMaterial,
   CloneInput,
   CsvImportOptions,
@@ -40,6 +41,9 @@ import {
 } from './schemas'
 
 const Id = z.number().int().positive()
+
+/** The runs a bulk action is for: the selection's latest runs, at most one per host. */
+const RunIds = z.array(Id).min(1, 'select a run').max(10_000, 'at most 10,000 runs at once')
 
 function method<A extends z.ZodTuple, R extends z.ZodType>(args: A, result: R) {
   return { args, result }
@@ -159,6 +163,13 @@ export const methods = {
   cancelRun: method(z.tuple([Id]), RunHeader),
   /** Runs a failed, interrupted or cancelled run again from its first unfinished step. */
   resumeRun: method(z.tuple([Id]), RunHeader),
+  /**
+   * Cancels several runs in one call; a run that cannot be cancelled is
+   * refused and named, the others still are. An unknown id changes nothing.
+   */
+  cancelRuns: method(z.tuple([RunIds]), BulkRuns),
+  /** Resumes several runs in one call, as cancelRuns does. */
+  resumeRuns: method(z.tuple([RunIds]), BulkRuns),
   /**
    * Events after a sequence number, for a screen that lost its connection;
    * complete is false when they are no longer kept (load everything again).

@@ -999,6 +999,21 @@ export const BulkApproval = z.object({
 })
 export type BulkApproval = z.infer<typeof BulkApproval>
 
+/** Several runs resumed or cancelled in one call: those acted on, and those refused with why. */
+export const BulkRuns = z.object({
+  /** The runs resumed or cancelled, as they stand after the call. */
+  runs: z.array(RunHeader),
+  refused: z.array(
+    z.object({
+      runId: z.number().int(),
+      hostId: z.number().int().nullable(),
+      name: z.string(),
+      message: z.string(),
+    }),
+  ),
+})
+export type BulkRuns = z.infer<typeof BulkRuns>
+
 /** Something to tell the operator now (a desktop or browser notification). */
 export const Notice = z.object({
   kind: z.enum(['checkin', 'run_failed', 'batch_done']),

@@ -10,6 +10,7 @@ import {
   type BootMaterial,
   type BootMaterialOptions,
   type BulkApproval,
+  type BulkRuns,
   type Checkin,
   type DhcpFlavour,
   type DiscoveryMaterial,
@@ -502,6 +503,14 @@ export class App implements ApiHandlers {
 
   resumeRun(id: number): RunHeader {
     return this.runs.resume(id)
+  }
+
+  cancelRuns(ids: number[]): BulkRuns {
+    return this.runs.cancelMany(ids)
+  }
+
+  resumeRuns(ids: number[]): BulkRuns {
+    return this.runs.resumeMany(ids)
   }
 
   eventsSince(seq: number) {

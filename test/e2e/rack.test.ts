@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import { postCheckin, startFleet, tokenOf, type Fleet } from '../../bench/fanout/fleet'
+import { loadState, saveState, withStateLock } from '../esxi-sim/state'
 import { freePort, tempDir } from '../support/app'
 import { openBrowser, type Browser } from '../support/browser'
 import { startServeProcess, type ServeProcess } from '../support/serve-process'
@@ -125,6 +126,21 @@ describe('a rack of 24', () => {
     await expect.poll(() => audit.locator('li').count()).toBeGreaterThan(2)
     await browser.screenshot('rack-6-drawer', secrets())
 
+    // The plan the run was approved with, folded away until asked for.
+    const runId = await runs.locator('[data-run]').getAttribute('data-run')
+    const planName = `Plan approved for run ${runId}`
+    const toggle = drawer.getByRole('button', { name: /The plan approved for this run/ })
+    expect(await toggle.getAttribute('aria-expanded')).toBe('false')
+    expect(await drawer.getByRole('region', { name: planName }).count()).toBe(0)
+    await toggle.click()
+    const plan = drawer.getByRole('region', { name: planName })
+    await expect.poll(() => plan.count()).toBe(1)
+    expect(await plan.locator('[data-plan="hostname"]').innerText()).toContain(
+      'esxcli system hostname set --host=esx05 --domain=rack.local',
+    )
+    await plan.scrollIntoViewIfNeeded()
+    await browser.screenshot('rack-6b-drawer-plan', secrets())
+
     const [download] = await Promise.all([
       page.waitForEvent('download'),
       drawer.getByRole('button', { name: 'Export report (JSON)' }).click(),
@@ -144,6 +160,36 @@ describe('a rack of 24', () => {
     const page2 = readFileSync(await html.path(), 'utf8')
     expect(page2).toMatch(/^<!doctype html>/i)
     expect(page2).toContain('esx05.rack.local')
+
+    // Approved again on a slow host: the running step's duration grows on screen.
+    const statePath = fleet.hosts[4]?.statePath as string
+    await withStateLock(statePath, () => {
+      const st = loadState(statePath)
+      st.faults.unshift({ match: 'esxcli system hostname get', delayMs: 6_000, slowOnly: true })
+      saveState(statePath, st)
+    })
+    const hostId = Number(await drawer.getByRole('article').getAttribute('data-host'))
+    const again = await serve.api.planHost(hostId)
+    const rerun = await serve.api.approveHost(hostId, again.id)
+    const took = drawer.locator('[data-step="hostname"] .took')
+    await expect
+      .poll(() => drawer.locator('[data-step="hostname"]').innerText(), { timeout: 20_000 })
+      .toMatch(/^running/)
+    const first = await took.innerText()
+    await expect.poll(() => took.innerText(), { timeout: 5_000 }).not.toBe(first)
+    const tookCell = runs.locator(`[data-run="${rerun.id}"] td`).last()
+    const cellFirst = await tookCell.innerText()
+    await expect.poll(() => tookCell.innerText(), { timeout: 5_000 }).not.toBe(cellFirst)
+    await expect
+      .poll(() => drawer.getByTestId('run-state').innerText(), { timeout: 30_000 })
+      .toBe('done')
+    // Its plan, folded again for this run: nothing to change, and those settings folded too.
+    await toggle.click()
+    const replan = drawer.getByRole('region', { name: `Plan approved for run ${rerun.id}` })
+    await expect.poll(() => replan.count()).toBe(1)
+    expect(await replan.innerText()).toContain('Nothing to change')
+    const same = replan.getByRole('button', { name: /settings with nothing to change/ })
+    expect(await same.getAttribute('aria-expanded')).toBe('false')
 
     // Escape closes the drawer and puts focus back on the row it came from.
     await page.keyboard.press('Escape')

@@ -3,6 +3,7 @@
 // concurrency, events as deltas a reconnecting screen can catch up on, and
 // never a whole run in an event.
 import { afterEach, describe, expect, it } from 'vitest'
+import { createClient, dispatch, type Api } from '../../main/contract/api'
 import type { App } from '../../main/core/app'
 import { sampleHost, startTestApp, type TestApp } from '../support/app'
 import { createSimHost, type SimHost } from '../support/esxi-host'
@@ -136,7 +137,137 @@ describe('resume', () => {
     const t = await app()
     const { hostId } = await server(t.app)
     const done = await approveAndWait(t.app, hostId)
-    expect(() => t.app.resumeRun(done.id)).toThrow(/only a failed, interrupted or cancelled run/)
+    expect(() => t.app.resumeRun(done.id)).toThrow(`run ${done.id} is done, nothing to resume`)
+  })
+})
+
+/** The app through the contract, as either transport calls it: arguments validated. */
+function client(a: App): Api {
+  return createClient((name, args) => dispatch(a, name, args))
+}
+
+/** What the audit log says about one run, in words. */
+function auditOf(a: App, hostId: number, runId: number): string[] {
+  return a
+    .hostAudit(hostId)
+    .filter((e) => e.subject === `run:${runId}` || (e.data as { run?: number }).run === runId)
+    .map((e) => e.summary)
+}
+
+describe('the plan a run keeps', () => {
+  it('is the plan the operator approved, item by item, with secrets masked', async () => {
+    const t = await app()
+    const rotated = 'Rotated-pw-42x'
+    t.app.saveProfile({ spec: { rootPassword: rotated } })
+    const { hostId } = await server(t.app)
+    const plan = await t.app.planHost(hostId)
+    const run = t.app.approveHost(hostId, plan.id)
+    await t.app.idle()
+    const kept = (await client(t.app).getRun(run.id)).plan
+    expect(kept).toEqual(plan.items)
+    expect(kept.find((i) => i.key === 'rootPassword')).toMatchObject({
+      status: 'change',
+      wanted: '(secret)',
+    })
+    for (const secret of [rotated, sampleHost.rootPassword]) {
+      expect(JSON.stringify(kept)).not.toContain(secret)
+    }
+  })
+})
+
+describe('bulk resume and cancel', () => {
+  it('resumes every run it can in one call, names the one it cannot, and audits each', async () => {
+    const t = await app()
+    const api = client(t.app)
+    const a = await server(t.app, 1)
+    const b = await server(t.app, 2)
+    const c = await server(t.app, 3)
+    // NTP names must resolve on ESXi; a and b resolve none yet, so their runs fail.
+    for (const s of [a, b]) s.esx.update((st) => (st.resolvableNames = []))
+    const failedA = await approveAndWait(t.app, a.hostId)
+    const failedB = await approveAndWait(t.app, b.hostId)
+    const done = await approveAndWait(t.app, c.hostId)
+    expect([failedA.state, failedB.state, done.state]).toEqual(['failed', 'failed', 'done'])
+    for (const s of [a, b]) s.esx.update((st) => (st.resolvableNames = null))
+    const before = t.app.verifyAudit().entries
+
+    // Bad input is refused whole: nothing resumes, nothing is written.
+    await expect(api.resumeRuns([failedA.id, 999])).rejects.toThrow(
+      'run 999 does not exist; nothing was changed',
+    )
+    await expect(api.resumeRuns([])).rejects.toThrow('select a run')
+    await expect(api.resumeRuns(Array.from({ length: 10_001 }, (_, i) => i + 1))).rejects.toThrow(
+      'at most 10,000 runs at once',
+    )
+    await expect(api.resumeRuns([0])).rejects.toMatchObject({ code: 'invalid' })
+    expect(t.app.getRun(failedA.id).state).toBe('failed')
+    expect(t.app.verifyAudit().entries).toBe(before)
+
+    const out = await api.resumeRuns([failedA.id, done.id, failedB.id, failedA.id])
+    // The queue may have started the first already.
+    expect(out.runs.map((r) => [r.id, r.state === 'failed', r.attempts])).toEqual([
+      [failedA.id, false, 2],
+      [failedB.id, false, 2],
+    ])
+    expect(out.refused.map((r) => [r.runId, r.hostId, r.name, r.message])).toEqual([
+      [done.id, c.hostId, 'esx03.lab.local', `run ${done.id} is done, nothing to resume`],
+    ])
+    await t.app.idle()
+    for (const [run, s] of [
+      [failedA, a],
+      [failedB, b],
+    ] as const) {
+      expect(t.app.getRun(run.id)).toMatchObject({ state: 'done', attempts: 2 })
+      expect(t.app.getHost(s.hostId).state).toBe('configured')
+      const said = auditOf(t.app, s.hostId, run.id)
+      expect(said.filter((x) => x.endsWith(`run ${run.id} resumed by the operator`))).toHaveLength(
+        1,
+      )
+      expect(said.filter((x) => x.startsWith('Midwife resumed the run'))).toHaveLength(1)
+    }
+    expect(auditOf(t.app, c.hostId, done.id).join('\n')).not.toContain('resumed')
+    expect(t.app.verifyAudit()).toMatchObject({ ok: true })
+  })
+
+  it('cancels a running and a queued run in one call, and refuses a finished one', async () => {
+    const t = await app({ concurrency: 1 })
+    const api = client(t.app)
+    const a = await server(t.app, 1)
+    const b = await server(t.app, 2)
+    const finished = await approveAndWait(t.app, a.hostId)
+    a.esx.update((s) =>
+      s.faults.push({ match: 'esxcli system hostname get', delayMs: 1_500, slowOnly: true }),
+    )
+    const running = await approve(t.app, a.hostId)
+    const queued = await approve(t.app, b.hostId)
+    await until('the run to start', () => t.app.getRun(running.id).state === 'running')
+    const untouched = b.esx.logMark()
+
+    await expect(api.cancelRuns([running.id, 12345, 23456])).rejects.toThrow(
+      'runs 12345, 23456 do not exist; nothing was changed',
+    )
+    expect(t.app.getRun(queued.id).state).toBe('queued')
+
+    const out = await api.cancelRuns([finished.id, running.id, queued.id])
+    expect(out.runs.map((r) => [r.id, r.state])).toEqual([
+      [running.id, 'running'],
+      [queued.id, 'cancelled'],
+    ])
+    expect(out.refused.map((r) => [r.runId, r.hostId, r.name, r.message])).toEqual([
+      [finished.id, a.hostId, 'esx01.lab.local', `run ${finished.id} is done, nothing to cancel`],
+    ])
+    await t.app.idle()
+    expect(t.app.getRun(running.id).state).toBe('cancelled')
+    expect(t.app.getHost(b.hostId).state).toBe('checked_in')
+    expect(b.esx.writesSince(untouched)).toEqual([])
+    for (const [hostId, runId] of [
+      [a.hostId, running.id],
+      [b.hostId, queued.id],
+    ]) {
+      const said = auditOf(t.app, hostId as number, runId as number)
+      expect(said.filter((x) => x === 'the operator cancelled the run')).toHaveLength(1)
+    }
+    expect(auditOf(t.app, a.hostId, finished.id)).not.toContain('the operator cancelled the run')
   })
 })
 

@@ -36,6 +36,8 @@ const SUMMARIES: Record<string, (d: Data) => string> = {
   'hosts.imported': (d) =>
     `${OPERATOR} imported hosts (${text(d.source)}): ${text(d.created)} created, ${text(d.updated)} updated`,
   'run.started': (d) => `Midwife started the run against ${text(d.target)}`,
+  'run.resumed': (d) => `Midwife resumed the run against ${text(d.target)}`,
+  'run.cancel_asked': () => `${OPERATOR} cancelled the run`,
   'run.step_failed': (d) => `step ${text(d.step)} failed: ${text(d.error)}`,
   'run.done': () => 'the run finished: every setting applied and verified',
   'run.failed': (d) => `the run failed: ${text(d.error)}`,

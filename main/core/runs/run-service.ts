@@ -2,6 +2,7 @@ import { ApiCallError } from '../../contract/api'
 import { randomBytes } from 'node:crypto'
 import type {
   BulkApproval,
+  BulkRuns,
   HostPlanSummary,
   OutputChunk,
   Plan,
@@ -134,10 +135,7 @@ export class RunService {
   cancel(id: number): RunHeader {
     const run = this.header(id)
     if (run.state !== 'queued' && run.state !== 'running') {
-      throw new ApiCallError(
-        'conflict',
-        `run ${id} is ${run.state}; only a queued or running run can be cancelled`,
-      )
+      throw new ApiCallError('conflict', `run ${id} is ${run.state}, nothing to cancel`)
     }
     this.store.events.append('run.cancel_asked', `run:${id}`, {})
     this.controllers.get(id)?.abort()
@@ -173,10 +171,7 @@ export class RunService {
   resume(id: number): RunHeader {
     const run = this.header(id)
     if (run.state !== 'failed' && run.state !== 'interrupted' && run.state !== 'cancelled') {
-      throw new ApiCallError(
-        'conflict',
-        `run ${id} is ${run.state}; only a failed, interrupted or cancelled run can be resumed`,
-      )
+      throw new ApiCallError('conflict', `run ${id} is ${run.state}, nothing to resume`)
     }
     const hostId = run.hostId
     if (hostId === null) throw new ApiCallError('conflict', `run ${id}'s host was deleted`)
@@ -200,6 +195,46 @@ export class RunService {
     this.announce(id)
     this.enqueue(id, hostId)
     return this.header(id)
+  }
+
+  cancelMany(ids: number[]): BulkRuns {
+    return this.each(ids, (id) => this.cancel(id))
+  }
+
+  resumeMany(ids: number[]): BulkRuns {
+    return this.each(ids, (id) => this.resume(id))
+  }
+
+  /**
+   * One action on each run, as its single call does (and audits): a refusal
+   * is named and the others go on. Every id must exist first, so a wrong one
+   * changes nothing.
+   */
+  private each(ids: number[], act: (id: number) => RunHeader): BulkRuns {
+    const unique = [...new Set(ids)]
+    const missing = unique.filter((id) => this.store.runs.header(id) === undefined)
+    if (missing.length > 0) {
+      const named = missing.slice(0, 5).join(', ') + (missing.length > 5 ? ', …' : '')
+      throw new ApiCallError(
+        'not_found',
+        `${missing.length === 1 ? `run ${named} does` : `runs ${named} do`} not exist; nothing was changed`,
+      )
+    }
+    const out: BulkRuns = { runs: [], refused: [] }
+    for (const id of unique) {
+      try {
+        out.runs.push(act(id))
+      } catch (err) {
+        const h = this.store.runs.header(id)
+        out.refused.push({
+          runId: id,
+          hostId: h?.hostId ?? null,
+          name: h?.hostName ?? `run ${id}`,
+          message: (err as Error).message,
+        })
+      }
+    }
+    return out
   }
 
   /** A run ended: a failure and a finished batch are worth a notification. */
