@@ -18,7 +18,9 @@ export function parseTable(text: string): Row[] {
   const dashes = lines[dashIdx] as string
   // Each column runs from its dashes to the next column's (the last to the line's end).
   const starts: number[] = []
-  for (const m of dashes.matchAll(/-+/g)) starts.push(m.index)
+  for (let i = 0; i < dashes.length; i++) {
+    if (dashes.charCodeAt(i) === 45 && (i === 0 || dashes.charCodeAt(i - 1) !== 45)) starts.push(i)
+  }
   const ends = starts.map((_, i) => starts[i + 1])
   const names = starts.map((s, i) => header.slice(s, ends[i]).trim())
   const rows: Row[] = []

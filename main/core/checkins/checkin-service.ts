@@ -99,7 +99,12 @@ export class CheckinService {
     const source = sourceIp.replace(/^::ffff:/, '')
     const stored = storablePayload(rawBody, credential)
     const reported = reportedIdentity(report, source)
-    const digest = hash('sha256', `${credential.kind}\n${source}\n${stored}`, 'hex')
+    // The payload is hashed on its own: joined to the rest it would be copied first.
+    const digest = hash(
+      'sha256',
+      `${credential.kind}\n${source}\n${hash('sha256', stored, 'hex')}`,
+      'hex',
+    )
     return new Promise((resolve, reject) => {
       if (this.pending.length === 0) setImmediate(() => this.commitPending())
       this.pending.push({

@@ -180,7 +180,8 @@ export function reportedIdentity(report: CheckinReport, sourceIp: string): Repor
  */
 export function storablePayload(rawBody: string, credential: Credential): string {
   let text = rawBody.replaceAll(credential.value, '***')
-  if (text.includes('/ks/') || text.includes('/c/')) {
+  // Another token in a URL (the credential's own is masked above already).
+  if (/\/(ks|c)\/(discover\/)?[A-Za-z0-9_-]/.test(text)) {
     text = text.replace(/\/(ks|c)\/(discover\/)?[A-Za-z0-9_-]{16,128}\.(cfg|sh)/g, '/$1/$2***.$3')
   }
   if (text.includes('PBKEY=')) text = text.replace(/(PBKEY=)[^\s"\\]+/g, '$1***')
