@@ -76,11 +76,12 @@ export class HostBatchService {
     } satisfies Partial<ApiHandlers>
   }
 
-  private context(defaultPassword?: string): BatchContext {
+  private context(defaultPassword?: string, forScreen = true): BatchContext {
     return {
       hosts: this.store.hosts.list(),
       profile: this.store.settings.profile().spec,
       defaultPassword,
+      forScreen,
     }
   }
 
@@ -155,10 +156,10 @@ export class HostBatchService {
     }
   }
 
-  private checkCsv(text: string, options: CsvImportOptions | undefined) {
+  private checkCsv(text: string, options: CsvImportOptions | undefined, forScreen: boolean) {
     const opts = CsvImportOptions.parse(options ?? {})
     const read = readHostsCsv(text)
-    const check = checkBatch(this.context(opts.rootPassword), read.candidates)
+    const check = checkBatch(this.context(opts.rootPassword, forScreen), read.candidates)
     // In file order: a problem with the whole file (no line) first.
     const problems = [...read.problems, ...check.preview.problems].sort(
       (a, b) => (a.line ?? 0) - (b.line ?? 0),
@@ -188,11 +189,11 @@ export class HostBatchService {
   }
 
   previewCsv(text: string, options?: CsvImportOptions): BatchPreview {
-    return this.checkCsv(text, options).preview
+    return this.checkCsv(text, options, true).preview
   }
 
   importCsv(text: string, options: CsvImportOptions): BatchResult {
-    return this.commit(this.checkCsv(text, options), 'csv')
+    return this.commit(this.checkCsv(text, options, false), 'csv')
   }
 
   // ---- clone and generate ---------------------------------------------------------

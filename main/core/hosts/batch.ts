@@ -92,6 +92,12 @@ export interface BatchContext {
   profile: StoredSpec
   /** For new hosts given no password. */
   defaultPassword?: string
+  /**
+   * Whether the rows carry each host's resolved spec, for a screen to show.
+   * Committing needs only the counts and the problems: leaving the spec out
+   * holds 10,000 fewer objects trees during a 10,000-row import.
+   */
+  forScreen?: boolean
 }
 
 const isSealed = (v: unknown) => typeof v === 'object' && v !== null && '$sealed' in v
@@ -324,8 +330,6 @@ export function checkBatch(
           : action === 'unchanged'
             ? `${name} is already exactly this`
             : `updates ${name} (its hostname, domain and MAC match it): ${changes.join(', ')}`
-    const screenSpec: StoredSpec = { ...p.plain, ...p.sealed }
-    for (const key of Object.keys(p.plainSecrets)) screenSpec[key] = { $sealed: '' }
     rows.push({
       row: c.row,
       line: c.line,
@@ -346,11 +350,7 @@ export function checkBatch(
           : p.password
             ? 'default'
             : 'missing',
-      resolved: resolvedForScreen(
-        { hostname: c.hostname, domain: c.domain },
-        ctx.profile,
-        screenSpec,
-      ),
+      resolved: ctx.forScreen === false ? [] : resolvedForScreen(c, ctx.profile, screenSpec(p)),
     })
     if (action === 'create' || action === 'update') {
       writes.push({
@@ -382,6 +382,13 @@ export function checkBatch(
     },
     writes: problems.length === 0 ? writes : [],
   }
+}
+
+/** A planned host's spec as a screen shows it: secrets only marked as set. */
+function screenSpec(p: Planned): StoredSpec {
+  const spec: StoredSpec = { ...p.plain, ...p.sealed }
+  for (const key of Object.keys(p.plainSecrets)) spec[key] = { $sealed: '' }
+  return spec
 }
 
 /** The setting of this host that gives it `address` (for where to show a collision). */
