@@ -21,6 +21,7 @@ import {
   ExportedFile,
   Host,
   HostInput,
+  HostPage,
   MediaStatus,
   Notice,
   Plan,
@@ -66,6 +67,21 @@ export const methods = {
   getDiscoveryMaterial: method(z.tuple([BootMaterialOptions.optional()]), DiscoveryMaterial),
   rotateEnrollmentKey: method(z.tuple([]), DiscoveryMaterial),
   listHosts: method(z.tuple([]), z.array(Host)),
+  /**
+   * Hosts in id order, a page at a time (the screens load a hall this way:
+   * one 10,000-host answer took the main process past its memory target).
+   */
+  listHostsPage: method(
+    z.tuple([
+      z
+        .object({
+          afterId: z.number().int().min(0).default(0),
+          limit: z.number().int().min(1).max(2000).default(500),
+        })
+        .default({ afterId: 0, limit: 500 }),
+    ]),
+    HostPage,
+  ),
   getHost: method(z.tuple([Id]), Host),
   /** Creates or edits a definition; given the id of a discovered server, defines it. */
   saveHost: method(z.tuple([HostInput]), Host),

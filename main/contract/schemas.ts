@@ -760,6 +760,13 @@ export const RunHeader = z.object({
 })
 export type RunHeader = z.infer<typeof RunHeader>
 
+export const HostPage = z.object({
+  hosts: z.array(Host),
+  /** More hosts exist after the last one listed. */
+  more: z.boolean(),
+})
+export type HostPage = z.infer<typeof HostPage>
+
 export const RunPage = z.object({
   runs: z.array(RunHeader),
   /** More runs exist before the last one listed. */

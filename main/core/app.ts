@@ -16,6 +16,7 @@ import {
   type DiscoveryMaterial,
   type ExportedFile,
   type Host,
+  type HostPage,
   type HostInput,
   type MediaStatus,
   type Plan,
@@ -391,6 +392,10 @@ export class App implements ApiHandlers {
 
   listHosts(): Host[] {
     return this.hosts.list()
+  }
+
+  listHostsPage(o: { afterId: number; limit: number }): HostPage {
+    return this.hosts.page(o.afterId, o.limit)
   }
 
   getHost(id: number): Host {

@@ -149,6 +149,18 @@ describe('generate hosts from a pattern', () => {
 
     const result = await api.generateHosts(input, { confirm: true })
     expect(result.created).toHaveLength(5)
+    // The screens load hosts a page at a time, in id order: every host once.
+    const pages: number[][] = []
+    for (let afterId = 0; ;) {
+      const page = await api.listHostsPage({ afterId, limit: 3 })
+      pages.push(page.hosts.map((h) => h.id))
+      if (!page.more) break
+      afterId = page.hosts.at(-1)?.id ?? 0
+    }
+    const all = (await api.listHosts()).map((h) => h.id)
+    expect(pages.map((p) => p.length)).toEqual([3, 3, 1])
+    expect(pages.flat()).toEqual([...all].sort((a, b) => a - b))
+    await expect(api.listHostsPage({ afterId: 0, limit: 0 })).rejects.toThrow(/limit/)
     const made = await api.getHost(result.created[4] as number)
     expect(made.definition).toMatchObject({
       hostname: 'esx12',

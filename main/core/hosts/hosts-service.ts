@@ -1,6 +1,6 @@
 import { ApiCallError } from '../../contract/api'
 import { STATE_INFO } from '../../contract/lifecycle'
-import { HostInput, type Checkin, type Host } from '../../contract/schemas'
+import { HostInput, type Checkin, type Host, type HostPage } from '../../contract/schemas'
 import { bind } from '../lifecycle/identity'
 import { BUSY, IllegalTransition } from '../lifecycle/table'
 import type { Notifier } from '../notify'
@@ -56,6 +56,16 @@ export class HostsService {
   list(): Host[] {
     const profile = this.store.settings.profile().spec
     return this.store.hosts.list().map((h) => toHost(this.store, h, profile))
+  }
+
+  page(afterId: number, limit: number): HostPage {
+    const profile = this.store.settings.profile().spec
+    // One more than asked says whether another page follows.
+    const records = this.store.hosts.listAfter(afterId, limit + 1)
+    return {
+      hosts: records.slice(0, limit).map((h) => toHost(this.store, h, profile)),
+      more: records.length > limit,
+    }
   }
 
   get(id: number): Host {

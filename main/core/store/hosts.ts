@@ -204,6 +204,13 @@ export class HostsTable {
       .map(toRecord)
   }
 
+  /** Up to `limit` hosts with ids above `afterId`, in id order. */
+  listAfter(afterId: number, limit: number): HostRecord[] {
+    return this.q(`SELECT ${COLUMNS} FROM hosts WHERE id > ? ORDER BY id LIMIT ?`)
+      .all(afterId, limit)
+      .map(toRecord)
+  }
+
   list(): HostRecord[] {
     return this.q(`SELECT ${COLUMNS} FROM hosts ORDER BY hostname IS NULL, hostname, domain, id`)
       .all()

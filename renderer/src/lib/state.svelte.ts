@@ -87,7 +87,7 @@ export class MidwifeState {
         this.api.getStatus(),
         this.api.getSettings(),
         this.api.getProfile(),
-        this.api.listHosts(),
+        this.allHosts(),
         this.api.latestRuns(),
       ])
       this.status = status
@@ -103,6 +103,19 @@ export class MidwifeState {
     } catch (err) {
       this.loadError = (err as Error).message
     }
+  }
+
+  /** Every host, a page at a time (a hall of 10,000 in one answer strained the main process). */
+  private async allHosts(): Promise<Host[]> {
+    const all: Host[] = []
+    for (let afterId = 0; ;) {
+      const page = await this.api.listHostsPage({ afterId, limit: 1000 })
+      all.push(...page.hosts)
+      const last = page.hosts.at(-1)
+      if (!page.more || !last) break
+      afterId = last.id
+    }
+    return all.sort(byName)
   }
 
   /** Replaces one host with what an action returned (its event may arrive later). */
