@@ -74,6 +74,8 @@ export interface AppOptions {
   connectTimeoutMs?: number
   commandTimeoutMs?: number
   concurrency?: number
+  /** SSH connections opened at once (16 by default). */
+  handshakes?: number
   /** How long a host waits for Midwife at a new management address before rolling back. */
   moveDeadlineMs?: number
   /** A better-sqlite3 binary for this runtime's ABI, when node_modules holds Node's. */
@@ -195,6 +197,7 @@ export class App implements ApiHandlers {
       connectTimeoutMs: opts.connectTimeoutMs,
       commandTimeoutMs: opts.commandTimeoutMs,
       concurrency: opts.concurrency,
+      handshakes: opts.handshakes,
       moveDeadlineMs: opts.moveDeadlineMs,
     })
   }

@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createClient, dispatch, type Api } from '../../main/contract/api'
 import type { App } from '../../main/core/app'
+import { EsxSession } from '../../main/core/configure/ssh'
 import { sampleHost, startTestApp, type TestApp } from '../support/app'
 import { createSimHost, type SimHost } from '../support/esxi-host'
 import { approve, approveAndWait, checkIn } from '../support/flow'
@@ -294,6 +295,30 @@ describe('fan-out', () => {
     await t.app.idle()
     expect(most).toBeLessThanOrEqual(2)
     expect(most).toBeGreaterThan(0)
+    for (const s of servers) expect(t.app.getHost(s.hostId).state).toBe('configured')
+  })
+
+  it('opens at most the configured number of SSH connections at once; every run still goes', async () => {
+    let opening = 0
+    let most = 0
+    const t = await app({
+      handshakes: 2,
+      connect: async (o) => {
+        opening++
+        most = Math.max(most, opening)
+        try {
+          // A slow key exchange, so the connections would overlap if allowed to.
+          await new Promise((r) => setTimeout(r, 150))
+          return await EsxSession.connect(o)
+        } finally {
+          opening--
+        }
+      },
+    })
+    const servers = await Promise.all([1, 2, 3, 4, 5].map((n) => server(t.app, n)))
+    for (const s of servers) await approve(t.app, s.hostId)
+    await t.app.idle()
+    expect(most).toBe(2)
     for (const s of servers) expect(t.app.getHost(s.hostId).state).toBe('configured')
   })
 })

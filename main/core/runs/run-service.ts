@@ -25,6 +25,14 @@ import { makePlan, type MadePlan } from './planner'
 import { RunEvents } from './run-events'
 import type { RunSnapshot } from './snapshot'
 
+/**
+ * SSH connections opened at once. A key exchange is the CPU-heaviest moment
+ * of a run; 200 runs opening theirs together kept the event loop busy long
+ * enough to delay a check-in. Commands, which mostly wait on the host, are
+ * not limited: every run still executes at once.
+ */
+const HANDSHAKES_AT_ONCE = 16
+
 /** Approvals between two turns of the event loop in a bulk approval. */
 const APPROVALS_PER_TURN = 8
 
@@ -39,11 +47,15 @@ export interface RunOptions {
   commandTimeoutMs?: number
   /** Runs at once; by default the site setting (itself 200 by default). */
   concurrency?: number
+  /** SSH connections opened at once; HANDSHAKES_AT_ONCE by default. */
+  handshakes?: number
 }
 
 /** Approval and configuration runs: a run belongs to a host and executes what was approved. */
 export class RunService {
   private readonly queue: JobQueue
+  /** SSH connections being opened (key exchange, host key, login): see HANDSHAKES_AT_ONCE. */
+  private readonly handshakes: JobQueue
   private readonly events: RunEvents
   /** Each queued or running run's cancel switch. */
   private readonly controllers = new Map<number, AbortController>()
@@ -59,6 +71,9 @@ export class RunService {
     this.events = new RunEvents(bus)
     this.queue = new JobQueue(opts.concurrency ?? store.settings.get().runConcurrency, (err) =>
       logger.error(`job crashed: ${(err as Error).message}`),
+    )
+    this.handshakes = new JobQueue(opts.handshakes ?? HANDSHAKES_AT_ONCE, (err) =>
+      logger.error(`connection job crashed: ${(err as Error).message}`),
     )
   }
 
@@ -79,8 +94,13 @@ export class RunService {
 
   private readonly open = (stored: Record<string, unknown>) => openSpec(this.secrets, stored)
 
+  /** Opens a session, waiting for a handshake slot first. */
   private get connect(): Connect {
-    return this.opts.connect ?? ((o) => EsxSession.connect(o))
+    const open: Connect = this.opts.connect ?? ((o) => EsxSession.connect(o))
+    return (o) =>
+      new Promise((resolve, reject) => {
+        this.handshakes.push(() => open(o).then(resolve, reject))
+      })
   }
 
   /**
