@@ -165,7 +165,7 @@ describe('a rack of 24', () => {
     const statePath = fleet.hosts[4]?.statePath as string
     await withStateLock(statePath, () => {
       const st = loadState(statePath)
-      st.faults.unshift({ match: 'esxcli system hostname get', delayMs: 6_000, slowOnly: true })
+      st.faults.unshift({ match: 'esxcli system hostname get', delayMs: 10_000, slowOnly: true })
       saveState(statePath, st)
     })
     const hostId = Number(await drawer.getByRole('article').getAttribute('data-host'))
