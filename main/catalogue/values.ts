@@ -24,12 +24,12 @@ export function isIpv4(s: string): boolean {
  * ipaddr.js builds several objects per call, and a 10,000-row import checks
  * each row's subnets a few times.
  */
-function ipv4Number(address: string): number {
+export function ipv4Number(address: string): number {
   const [a = 0, b = 0, c = 0, d = 0] = address.split('.').map(Number)
   return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0
 }
 
-function ipv4Text(n: number): string {
+export function ipv4Text(n: number): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`
 }
 
@@ -38,7 +38,7 @@ function maskOf(prefix: number): number {
 }
 
 /** The network and broadcast addresses of `address`/`prefix`, as text. */
-function bounds(address: string, prefix: number): { network: string; broadcast: string } {
+export function bounds(address: string, prefix: number): { network: string; broadcast: string } {
   const mask = maskOf(prefix)
   const network = (ipv4Number(address) & mask) >>> 0
   return { network: ipv4Text(network), broadcast: ipv4Text((network | ~mask) >>> 0) }
@@ -161,10 +161,10 @@ export function splitWords(text: string): string[] {
 export function gatewayProblem(gateway: string, cidr: string): string | null {
   const subnet = subnetOf(cidr)
   if (!inSubnet(gateway, cidr)) return `gateway ${gateway} is not in ${subnet}`
-  if (gateway === splitPrefix(cidr).address) {
+  const { address, prefix } = splitPrefix(cidr)
+  if (gateway === address) {
     return `gateway ${gateway} is the management address itself`
   }
-  const { address, prefix } = splitPrefix(cidr)
   if (prefix < 31) {
     const { network, broadcast } = bounds(address, prefix)
     if (gateway === network) {

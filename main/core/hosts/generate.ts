@@ -1,8 +1,7 @@
 // Names, MACs and addresses for a batch of new hosts: a name pattern with one
 // range (esx{01..24}), MACs counted up from the first, and management
 // addresses counted up from the first free one in its subnet.
-import ipaddr from 'ipaddr.js'
-import { splitPrefix } from '../../catalogue/values'
+import { bounds, ipv4Number, ipv4Text, splitPrefix } from '../../catalogue/values'
 
 /** A batch is for a rack or a hall, not for a typo that says {1..100000}. */
 export const MAX_GENERATED = 1000
@@ -55,19 +54,12 @@ export function macPlus(mac: string, n: number): string | null {
  */
 export function addressAllocator(first: string, used: ReadonlySet<string>): () => string | null {
   const { address, prefix } = splitPrefix(first)
-  const broadcast = ipaddr.IPv4.broadcastAddressFromCIDR(first).toString()
-  const net = ipaddr.IPv4.networkAddressFromCIDR(first).toString()
-  const toInt = (a: string) =>
-    ipaddr.IPv4.parse(a)
-      .toByteArray()
-      .reduce((n, b) => n * 256 + b, 0)
-  const toText = (n: number) =>
-    [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].map(String).join('.')
-  let next = toInt(address)
-  const end = toInt(broadcast)
+  const { network: net, broadcast } = bounds(address, prefix)
+  let next = ipv4Number(address)
+  const end = ipv4Number(broadcast)
   return () => {
     for (; next <= end; next++) {
-      const a = toText(next)
+      const a = ipv4Text(next)
       const reserved = prefix < 31 && (a === net || a === broadcast)
       if (!reserved && !used.has(a)) {
         next++
