@@ -179,11 +179,10 @@ export function reportedIdentity(report: CheckinReport, sourceIp: string): Repor
  * kickstart URL with the token in it), and any PBKEY= masked too.
  */
 export function storablePayload(rawBody: string, credential: Credential): string {
-  let text = rawBody.replaceAll(credential.value, '***')
-  // Another token in a URL (the credential's own is masked above already).
-  if (/\/(ks|c)\/(discover\/)?[A-Za-z0-9_-]/.test(text)) {
-    text = text.replace(/\/(ks|c)\/(discover\/)?[A-Za-z0-9_-]{16,128}\.(cfg|sh)/g, '/$1/$2***.$3')
-  }
+  // The credential wherever it appears, then any other token in a listener URL.
+  let text = rawBody
+    .replaceAll(credential.value, '***')
+    .replace(/\/(ks|c)\/(discover\/)?[A-Za-z0-9_-]{16,128}\.(cfg|sh)/g, '/$1/$2***.$3')
   if (text.includes('PBKEY=')) text = text.replace(/(PBKEY=)[^\s"\\]+/g, '$1***')
   return text
 }
