@@ -60,7 +60,7 @@ export class EventBus {
   }
 
   emit<E extends EventName>(event: E, payload: EventPayload<E> | (() => EventPayload<E>)): void {
-    this.send(event, { seq: ++this.seq, event, payload }, payload)
+    this.send({ seq: ++this.seq, event, payload }, payload)
   }
 
   /** An event about entity `id`, of an event declared with replayWith. */
@@ -70,10 +70,10 @@ export class EventBus {
     payload: EventPayload<E> | (() => EventPayload<E>),
   ): void {
     if (!this.replays.has(event)) throw new Error(`${event} has no replay; use emit`)
-    this.send(event, { seq: ++this.seq, event, id }, payload)
+    this.send({ seq: ++this.seq, event, id }, payload)
   }
 
-  private send(event: EventName, kept: Kept, payload: unknown): void {
+  private send(kept: Kept, payload: unknown): void {
     this.kept.push(kept)
     // Trimmed a quarter at a time: dropping one from the front at every event
     // would move the whole array each time (20,000 entries per check-in).
@@ -84,7 +84,7 @@ export class EventBus {
     if (kept.id === undefined) kept.payload = value
     for (const l of this.listeners) {
       try {
-        l(event as never, value as never, kept.seq)
+        l(kept.event, value as never, kept.seq)
       } catch {
         // One broken subscriber (a closed socket) must not stop the others.
       }

@@ -494,9 +494,9 @@ export class RunService {
     }
   }
 
-  /** Approves several plans as one batch; what cannot be approved any more is named, not fatal. */
   /**
-   * Approves each host's plan as one batch. Each approval is its own
+   * Approves several plans as one batch; what cannot be approved any more is
+   * named, not fatal. Each approval is its own
    * transaction, and the loop lets the event loop turn every few hosts:
    * 200 approvals in one go held it for over 100 ms, long enough to delay
    * the check-ins of a rack booting at the same time.

@@ -150,6 +150,9 @@ export interface SealedHostSecrets {
   token: Buffer | null
 }
 
+/** One `?` per value, for an IN (...) list. */
+const marks = (values: readonly unknown[]) => values.map(() => '?').join(', ')
+
 export class HostsTable {
   private readonly q: ReturnType<typeof statements>
   /**
@@ -188,18 +191,16 @@ export class HostsTable {
   /** How many hosts are in one of these states. */
   countIn(states: readonly string[]): number {
     if (states.length === 0) return 0
-    const row = this.q(
-      `SELECT COUNT(*) AS n FROM hosts WHERE state IN (${states.map(() => '?').join(', ')})`,
-    ).get(...states) as { n: number }
+    const row = this.q(`SELECT COUNT(*) AS n FROM hosts WHERE state IN (${marks(states)})`).get(
+      ...states,
+    ) as { n: number }
     return row.n
   }
 
   /** The hosts in one of these states (by the state index: no other row is read). */
   listIn(states: readonly string[]): HostRecord[] {
     if (states.length === 0) return []
-    return this.q(
-      `SELECT ${COLUMNS} FROM hosts WHERE state IN (${states.map(() => '?').join(', ')}) ORDER BY id`,
-    )
+    return this.q(`SELECT ${COLUMNS} FROM hosts WHERE state IN (${marks(states)}) ORDER BY id`)
       .all(...states)
       .map(toRecord)
   }
