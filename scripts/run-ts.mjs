@@ -26,6 +26,11 @@ await build({
   },
 })
 const child = spawn(process.execPath, [outfile, ...args], { stdio: 'inherit' })
+// A signal to this runner is meant for the program it runs (a benchmark stops
+// its servers with SIGTERM): pass it on rather than leave the program orphaned.
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+  process.on(signal, () => child.kill(signal))
+}
 child.on('exit', (code, signal) => {
   rmSync(dir, { recursive: true, force: true })
   process.exit(code ?? (signal ? 1 : 0))
