@@ -2,13 +2,14 @@
 // it into better-sqlite3 with the same durability settings as Midwife (WAL,
 // synchronous=NORMAL), then answers 201. No validation, no identity, no audit.
 import Database from 'better-sqlite3'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { HOSTS } from './bodies'
 
-const db = new Database(join(mkdtempSync(join(tmpdir(), 'midwife-bench-base-')), 'b.db'))
+const dir = mkdtempSync(join(tmpdir(), 'midwife-bench-base-'))
+const db = new Database(join(dir, 'b.db'))
 db.pragma('journal_mode = WAL')
 db.pragma('synchronous = NORMAL')
 db.exec(
@@ -48,4 +49,10 @@ server.listen(0, '127.0.0.1', () => {
   const tokens = Array.from({ length: HOSTS }, (_, i) => `baseline-token-${i}`.padEnd(43, 'x'))
   process.stdout.write(`${JSON.stringify({ port, tokens })}\n`)
 })
-process.on('SIGTERM', () => server.close(() => process.exit(0)))
+process.on('SIGTERM', () =>
+  server.close(() => {
+    db.close()
+    rmSync(dir, { recursive: true, force: true })
+    process.exit(0)
+  }),
+)

@@ -3,7 +3,7 @@
 // share group commits), next to parsing the JSON and inserting it as the
 // baseline server does. A profiling aid for bench/listener.
 import Database from 'better-sqlite3'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { App } from '../../main/core/app'
@@ -11,8 +11,9 @@ import { credentialOf, interpretCheckin } from '../../main/core/listener/checkin
 import { macOf, templates } from './bodies'
 
 const N = 20_000
+const dataDir = mkdtempSync(join(tmpdir(), 'midwife-bench-inproc-'))
 const app = await App.start({
-  dataDir: mkdtempSync(join(tmpdir(), 'midwife-bench-inproc-')),
+  dataDir,
   resourcesDir: join(process.cwd(), 'resources'),
   version: 'bench',
   logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
@@ -64,7 +65,8 @@ for (let i = 0; i < N; i += 50) {
 }
 console.log('Midwife check-in (JSON.parse + accept, 50 per commit)', perItem(t0))
 
-const db = new Database(join(mkdtempSync(join(tmpdir(), 'midwife-bench-inproc-b-')), 'b.db'))
+const baseDir = mkdtempSync(join(tmpdir(), 'midwife-bench-inproc-b-'))
+const db = new Database(join(baseDir, 'b.db'))
 db.pragma('journal_mode = WAL')
 db.pragma('synchronous = NORMAL')
 db.exec(
@@ -81,3 +83,6 @@ for (const raw of raws) {
 }
 console.log('baseline (JSON.parse + autocommit insert)', perItem(t0))
 await app.stop()
+db.close()
+rmSync(dataDir, { recursive: true, force: true })
+rmSync(baseDir, { recursive: true, force: true })

@@ -2,7 +2,7 @@
 // consoleLogger, SQLite in WAL mode with synchronous=NORMAL), with rate
 // limits lifted because the benchmark sends everything from one address.
 // Prints {"port": N, "tokens": [...]} once ready.
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { App } from '../../main/core/app'
@@ -39,4 +39,12 @@ for (let i = 0; i < HOSTS; i++) {
 }
 const port = Number(new URL(app.listenerUrl()).port)
 process.stdout.write(`${JSON.stringify({ port, tokens })}\n`)
-process.on('SIGTERM', () => void app.stop().then(() => process.exit(0)))
+// A run stores hundreds of MB of check-ins: the folder goes with the server.
+process.on(
+  'SIGTERM',
+  () =>
+    void app.stop().then(() => {
+      rmSync(dataDir, { recursive: true, force: true })
+      process.exit(0)
+    }),
+)
