@@ -5,15 +5,26 @@
 export type Row = Record<string, string>
 
 /**
- * Parses an esxcli table. Column spans come from the dashed line of this very
+ * An esxcli table: its column names, its rows as printed, and a reader for one
+ * cell of a row ('' for a column the table does not have). Cells are cut only
+ * when read: the check-in path reads a few columns of each row.
+ */
+export interface Table {
+  names: string[]
+  rows: string[]
+  cell: (row: string, name: string) => string
+}
+
+/**
+ * Reads an esxcli table. Column spans come from the dashed line of this very
  * output (widths follow the longest value, so they differ from host to host);
  * a cell may be empty and a value may contain single spaces.
  */
-export function parseTable(text: string): Row[] {
+export function readTable(text: string): Table {
   const lines = splitLines(text)
   // The dashed line starts with a dash (45): only such lines are tried.
   const dashIdx = lines.findIndex((l) => l.charCodeAt(0) === 45 && DASHED.test(l))
-  if (dashIdx < 1) return []
+  if (dashIdx < 1) return { names: [], rows: [], cell: () => '' }
   const header = lines[dashIdx - 1] as string
   const dashes = lines[dashIdx] as string
   // Each column runs from its dashes to the next column's (the last to the line's end).
@@ -23,21 +34,28 @@ export function parseTable(text: string): Row[] {
   }
   const ends = starts.map((_, i) => starts[i + 1])
   const names = starts.map((s, i) => header.slice(s, ends[i]).trim())
-  const rows: Row[] = []
-  for (let l = dashIdx + 1; l < lines.length; l++) {
-    const line = lines[l] as string
-    if (line.trim() === '') continue
-    const row: Row = {}
-    for (let i = 0; i < starts.length; i++) {
-      row[names[i] as string] = line.slice(starts[i], ends[i]).trim()
-    }
-    rows.push(row)
+  const rows = lines.slice(dashIdx + 1).filter((line) => line.trim() !== '')
+  return {
+    names,
+    rows,
+    cell: (row, name) => {
+      const i = names.lastIndexOf(name)
+      return i === -1 ? '' : row.slice(starts[i], ends[i]).trim()
+    },
   }
-  return rows
+}
+
+/** An esxcli table as one object per row, keyed by column name. */
+export function parseTable(text: string): Row[] {
+  const table = readTable(text)
+  return table.rows.map((line) => {
+    const row: Row = {}
+    for (const name of table.names) row[name] = table.cell(line, name)
+    return row
+  })
 }
 
 const DASHED = /^-+( +-+)*\s*$/
-
 /** Lines without their line ends (esxcli prints \n; a client may have added \r). */
 function splitLines(text: string): string[] {
   const lines = text.split('\n')
@@ -91,8 +109,11 @@ export function parseList(value: string | undefined): string[] {
 }
 
 const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i
+const CANONICAL_MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/
 
 export function normalizeMac(s: string): string | null {
+  // esxcli prints the canonical form: nothing to rewrite.
+  if (CANONICAL_MAC.test(s)) return s
   const mac = s.trim().toLowerCase().replace(/-/g, ':')
   return MAC.test(mac) ? mac : null
 }
@@ -107,15 +128,19 @@ export interface NicInfo {
 
 /** `esxcli network nic list` -> NICs with a valid MAC. */
 export function parseNicList(text: string): NicInfo[] {
+  const { rows, cell } = readTable(text)
   const nics: NicInfo[] = []
-  for (const row of parseTable(text)) {
-    const mac = normalizeMac(row['MAC Address'] ?? '')
-    const name = row['Name']
+  for (const line of rows) {
+    const mac = normalizeMac(cell(line, 'MAC Address'))
+    const name = cell(line, 'Name')
     if (!mac || !name) continue
     const nic: NicInfo = { name, mac }
-    if (row['Driver']) nic.driver = row['Driver']
-    if (row['Link Status']) nic.link = row['Link Status']
-    if (row['Speed']) nic.speed = row['Speed']
+    const driver = cell(line, 'Driver')
+    const link = cell(line, 'Link Status')
+    const speed = cell(line, 'Speed')
+    if (driver) nic.driver = driver
+    if (link) nic.link = link
+    if (speed) nic.speed = speed
     nics.push(nic)
   }
   return nics
@@ -126,11 +151,19 @@ export function parseNicList(text: string): NicInfo[] {
  * (`0xff 0x0 0x33 ...`); this gives the usual 8-4-4-4-12 form.
  */
 export function normalizeUuid(raw: string): string | null {
-  if (!/^\s*(0x[0-9a-f]{1,2}\s+){15}0x[0-9a-f]{1,2}\s*$/i.test(raw)) return null
-  const bytes = raw.trim().split(/\s+/)
-  const hex = bytes.map((b) => b.slice(2).toLowerCase().padStart(2, '0')).join('')
+  if (!UUID_BYTES.test(raw)) return null
+  // Sixteen "0x" and one or two hex digits each: read the digits after each x.
+  const text = raw.toLowerCase()
+  let hex = ''
+  for (let i = text.indexOf('x'); i !== -1; i = text.indexOf('x', i + 2)) {
+    hex += HEX_DIGIT[text.charCodeAt(i + 2)] ? text.slice(i + 1, i + 3) : `0${text[i + 1]}`
+  }
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
 }
+
+/** HEX_DIGIT[charCode] is true for 0-9 and a-f. */
+const HEX_DIGIT = Array.from({ length: 128 }, (_, c) => /[0-9a-f]/.test(String.fromCharCode(c)))
+const UUID_BYTES = /^\s*(0x[0-9a-f]{1,2}\s+){15}0x[0-9a-f]{1,2}\s*$/i
 
 function present(v: string | undefined): string | null {
   return v && v !== 'None' ? v : null
@@ -171,16 +204,22 @@ export interface Ipv4Interface {
 
 /** `esxcli network ip interface ipv4 get` */
 export function parseIpv4Interfaces(text: string): Ipv4Interface[] {
-  return parseTable(text)
-    .filter((r) => r['Name'] && r['IPv4 Address'])
-    .map((r) => ({
-      name: r['Name'] as string,
-      address: r['IPv4 Address'] as string,
-      netmask: r['IPv4 Netmask'] ?? '',
-      gateway:
-        present(r['Gateway']) && r['Gateway'] !== '0.0.0.0' ? (r['Gateway'] as string) : null,
-      type: present(r['Address Type']),
-    }))
+  const { rows, cell } = readTable(text)
+  const out: Ipv4Interface[] = []
+  for (const line of rows) {
+    const name = cell(line, 'Name')
+    const address = cell(line, 'IPv4 Address')
+    if (!name || !address) continue
+    const gateway = cell(line, 'Gateway')
+    out.push({
+      name,
+      address,
+      netmask: cell(line, 'IPv4 Netmask'),
+      gateway: present(gateway) && gateway !== '0.0.0.0' ? gateway : null,
+      type: present(cell(line, 'Address Type')),
+    })
+  }
+  return out
 }
 
 export interface HostnameInfo {

@@ -2,7 +2,10 @@ import { hash } from 'node:crypto'
 
 /** OpenSSH's fingerprint form: SHA256:<base64 of sha256(key blob), unpadded>. */
 export function fingerprint(blob: Buffer): string {
-  return `SHA256:${hash('sha256', blob, 'base64').replace(/=+$/, '')}`
+  const b64 = hash('sha256', blob, 'base64')
+  let end = b64.length
+  while (b64.charCodeAt(end - 1) === 61) end-- // '='
+  return `SHA256:${b64.slice(0, end)}`
 }
 
 export interface PublicKey {
@@ -16,26 +19,32 @@ export interface PublicKey {
  * name the same algorithm as the line, which catches truncated or pasted junk.
  */
 export function parsePublicKeyLine(line: string): PublicKey {
-  const parts = line.trim().split(/\s+/)
-  const type = parts[0]
-  const b64 = parts[1]
-  if (!type || !b64 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) {
+  const [type, b64] = words(line)
+  if (!type || !b64 || !BASE64.test(b64)) {
     throw new Error('not an OpenSSH public key line ("<type> <base64> [comment]")')
   }
   const blob = Buffer.from(b64, 'base64')
   // A key blob is a run of length-prefixed fields that uses up every byte;
   // anything cut short or padded out is not the key the host has.
-  const fields: Buffer[] = []
-  let at = 0
-  while (at < blob.length) {
+  let fields = 0
+  let typeEnd = 0
+  for (let at = 0; at < blob.length; fields++) {
     if (at + 4 > blob.length) throw new Error('public key data is truncated')
-    const len = blob.readUInt32BE(at)
-    if (at + 4 + len > blob.length) throw new Error('public key data is truncated')
-    fields.push(blob.subarray(at + 4, at + 4 + len))
-    at += 4 + len
+    const end = at + 4 + blob.readUInt32BE(at)
+    if (end > blob.length) throw new Error('public key data is truncated')
+    if (fields === 0) typeEnd = end
+    at = end
   }
-  const inner = fields[0]?.toString('latin1')
-  if (fields.length < 2 || inner === undefined) throw new Error('public key data is corrupt')
+  if (fields < 2) throw new Error('public key data is corrupt')
+  const inner = blob.toString('latin1', 4, typeEnd)
   if (inner !== type) throw new Error(`public key says "${type}" but its data is "${inner}"`)
   return { type, blob, fingerprint: fingerprint(blob) }
+}
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
+
+/** The first two white-space separated words of a line (a key's type and its base64). */
+function words(line: string): [string?, string?] {
+  const m = /^\s*(\S+)\s+(\S+)/.exec(line)
+  return m ? [m[1], m[2]] : [line.trim() || undefined]
 }
