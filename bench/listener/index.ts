@@ -1,7 +1,11 @@
 // bench/listener: Midwife's check-in endpoint against a bare node:http +
 // better-sqlite3 baseline, side by side in one run, at 1, 50 and 200
 // concurrent connections. Each server runs in its own process; the load comes
-// from this one (autocannon). Run: npm run bench:listener [-- --seconds N]
+// from this one (autocannon). This machine's speed drifts by tens of percent
+// within minutes, so the two are not measured one after the other: each
+// level is cut into slices run in the order B M M B B M M B, and each
+// server's throughput and p99 come from all of its slices together (every
+// response time is kept). Run: npm run bench:listener [-- --seconds N]
 import autocannon from 'autocannon'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
@@ -42,9 +46,17 @@ function start(name: 'midwife' | 'baseline'): Promise<Server> {
 }
 
 let nonce = 0
-async function load(s: Server, connections: number, duration: number) {
+interface Load {
+  requests: number
+  seconds: number
+  /** Every response time, in ms. */
+  latencies: number[]
+}
+
+async function load(s: Server, connections: number, duration: number): Promise<Load> {
   let next = 0
-  const result = await autocannon({
+  const latencies: number[] = []
+  const options: autocannon.Options = {
     url: `http://127.0.0.1:${s.port}/checkin`,
     connections,
     duration,
@@ -61,29 +73,50 @@ async function load(s: Server, connections: number, duration: number) {
         },
       },
     ],
+  }
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(options, (err: Error | null, r) => (err ? reject(err) : resolve(r)))
+    instance.on('response', (_client, _status, _bytes, responseTime) => {
+      latencies.push(responseTime)
+    })
   })
   const bad = result.non2xx + result.errors + result.timeouts
   if (bad > 0) throw new Error(`${bad} failed requests (non-2xx ${result.non2xx})`)
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 }
+  return { requests: latencies.length, seconds: result.duration, latencies }
 }
+
+function p99(latencies: number[]): number {
+  const sorted = Float64Array.from(latencies).sort()
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? 0
+}
+
+const ORDER = ['baseline', 'midwife', 'midwife', 'baseline'] as const
+const SLICES = 2 * ORDER.length
 
 const rows: string[] = []
 const midwife = await start('midwife')
 const baseline = await start('baseline')
+const servers = { baseline, midwife }
 try {
   for (const c of LEVELS) {
-    const got: Record<string, { rps: number; p50: number; p99: number }> = {}
-    for (const [name, s] of [
-      ['baseline', baseline],
-      ['midwife', midwife],
-    ] as const) {
-      await load(s, c, warmup)
-      got[name] = await load(s, c, seconds)
+    for (const name of ['baseline', 'midwife'] as const) await load(servers[name], c, warmup)
+    const got = {
+      baseline: { requests: 0, seconds: 0, latencies: [] as number[] },
+      midwife: { requests: 0, seconds: 0, latencies: [] as number[] },
     }
-    const b = got.baseline as { rps: number; p50: number; p99: number }
-    const m = got.midwife as { rps: number; p50: number; p99: number }
+    for (let i = 0; i < SLICES; i++) {
+      const name = ORDER[i % ORDER.length] as keyof typeof got
+      const l = await load(servers[name], c, (2 * seconds) / SLICES)
+      got[name].requests += l.requests
+      got[name].seconds += l.seconds
+      for (const t of l.latencies) got[name].latencies.push(t)
+    }
+    const rps = (g: Load) => g.requests / g.seconds
+    const b = { rps: rps(got.baseline), p99: p99(got.baseline.latencies) }
+    const m = { rps: rps(got.midwife), p99: p99(got.midwife.latencies) }
+    const ms = (v: number) => (v < 10 ? v.toFixed(1) : String(Math.round(v)))
     rows.push(
-      `| ${c} | ${Math.round(b.rps)} | ${Math.round(m.rps)} | ${(m.rps / b.rps).toFixed(2)}× | ${b.p99} | ${m.p99} | ${(m.p99 / Math.max(b.p99, 1)).toFixed(2)}× |`,
+      `| ${c} | ${Math.round(b.rps)} | ${Math.round(m.rps)} | ${(m.rps / b.rps).toFixed(2)}× | ${ms(b.p99)} | ${ms(m.p99)} | ${(m.p99 / Math.max(b.p99, 0.1)).toFixed(2)}× |`,
     )
     process.stderr.write(`${rows.at(-1)}\n`)
   }
@@ -93,7 +126,7 @@ try {
 }
 process.stdout.write(
   [
-    `Check-in endpoint, ${seconds} s per level after ${warmup} s of warm-up, Node ${process.version}:`,
+    `Check-in endpoint, ${seconds} s per server and level (in ${SLICES / 2} slices each, interleaved) after ${warmup} s of warm-up, Node ${process.version}:`,
     '',
     '| concurrent | baseline req/s | Midwife req/s | Midwife / baseline | baseline p99 ms | Midwife p99 ms | p99 ratio |',
     '|---:|---:|---:|---:|---:|---:|---:|',
