@@ -22,7 +22,7 @@ await build({
   packages: 'external',
   logLevel: 'warning',
   banner: {
-    js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    js: "import { createRequire as __runTsRequire } from 'node:module'; const require = __runTsRequire(import.meta.url);",
   },
 })
 const child = spawn(process.execPath, [outfile, ...args], { stdio: 'inherit' })

@@ -209,9 +209,10 @@ export class App implements ApiHandlers {
     // The data folder holds the database and the key that opens its secrets: owner only.
     mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 })
     chmodSync(opts.dataDir, 0o700)
-    const store = Store.open(join(opts.dataDir, 'midwife.db'), {
-      nativeBinding: opts.sqliteBinding,
-    })
+    const file = join(opts.dataDir, 'midwife.db')
+    const store = Store.open(file, { nativeBinding: opts.sqliteBinding })
+    // Checkpoints run on a worker thread: the listener's thread never waits on one.
+    store.checkpointInBackground(file, { nativeBinding: opts.sqliteBinding })
     const secrets =
       opts.secrets?.(opts.dataDir) ?? new LocalKeySecretBox(join(opts.dataDir, 'secret.key'))
     const logger = opts.logger ?? consoleLogger()
@@ -230,7 +231,7 @@ export class App implements ApiHandlers {
     this.listener = null
     await this.secureBoot.stop()
     await this.runs.idle()
-    this.store.close()
+    await this.store.shutdown()
   }
 
   /** Resolves when every queued configuration run has finished (tests, shutdown). */

@@ -1,6 +1,7 @@
 import type { HostState } from '../../contract/lifecycle'
 import { canMove, IllegalTransition, TRANSITIONS } from '../lifecycle/table'
 import { CheckinsTable } from './checkins'
+import { Checkpointer } from './checkpointer'
 import { openDatabase, openReadOnly, type Db } from './db'
 import { EventLog, type ChainCheck } from './events'
 import { HostsTable } from './hosts'
@@ -68,7 +69,20 @@ export class Store {
 
   /** Runs `fn` in one SQLite transaction: all of its writes land, or none. */
   transaction<T>(fn: () => T): T {
-    return this.inTransaction(fn) as T
+    const result = this.inTransaction(fn) as T
+    this.checkpointer?.committed()
+    return result
+  }
+
+  private checkpointer: Checkpointer | null = null
+
+  /**
+   * From now on a worker thread checkpoints the WAL (the running app; tests
+   * and one-off tools leave it to SQLite). `file` is this store's file.
+   */
+  checkpointInBackground(file: string, opts: { nativeBinding?: string } = {}): Checkpointer {
+    this.checkpointer ??= Checkpointer.start(this.db, file, opts)
+    return this.checkpointer
   }
 
   /**
@@ -126,7 +140,17 @@ export class Store {
     })
   }
 
+  /** Stops the checkpointer (if any), then closes the database. */
+  async shutdown(): Promise<void> {
+    await this.checkpointer?.stop()
+    this.checkpointer = null
+    this.close()
+  }
+
   close(): void {
+    // A checkpointer still running (a close without shutdown) is stopped, not awaited.
+    void this.checkpointer?.stop()
+    this.checkpointer = null
     if (this.db.open) this.db.close()
   }
 }
