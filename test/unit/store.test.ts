@@ -527,15 +527,63 @@ describe('check-ins', () => {
     expect(store.checkins.latestWithDigest(h, 'same')).toBeUndefined()
   })
 
+  it('knows the latest report without reading it back, and never from a write that was rolled back', () => {
+    const store = open()
+    const h = addHost(store)
+    addCheckin(store, h, 'kept')
+    // Within one transaction, a second check-in sees the first one's digest.
+    store.transaction(() => {
+      const first = addCheckin(store, h, 'batch')
+      expect(store.checkins.latestWithDigest(h, 'batch')).toBe(first.id)
+    })
+    // A transaction that stored a check-in and then failed leaves nothing behind, cache included.
+    expect(() =>
+      store.transaction(() => {
+        addCheckin(store, h, 'rolled-back')
+        throw new Error('refused')
+      }),
+    ).toThrow('refused')
+    expect(store.checkins.latestWithDigest(h, 'rolled-back')).toBeUndefined()
+    expect(store.checkins.latestWithDigest(h, 'batch')).toBeDefined()
+    // So does a savepoint that failed inside a transaction that went on.
+    store.transaction(() => {
+      try {
+        store.transaction(() => {
+          addCheckin(store, h, 'inner')
+          throw new Error('inner refused')
+        })
+      } catch {
+        // the outer transaction carries on
+      }
+    })
+    expect(store.checkins.latestWithDigest(h, 'inner')).toBeUndefined()
+    expect(store.checkins.latestWithDigest(h, 'batch')).toBeDefined()
+  })
+
+  it('forgets a deleted host’s latest report: a new host given the same id starts afresh', () => {
+    const store = open()
+    const h = addHost(store)
+    addCheckin(store, h, 'old-host')
+    expect(store.checkins.latestWithDigest(h, 'old-host')).toBeDefined()
+    store.hosts.delete(h)
+    const again = addHost(store, esx02)
+    expect(again).toBe(h)
+    expect(store.checkins.latestWithDigest(again, 'old-host')).toBeUndefined()
+  })
+
   it('lists a host’s check-ins newest first, and moves them with a discovered server', () => {
     const store = open()
     const h = addHost(store)
+    const own = addCheckin(store, h, 'own')
     const disc = store.hosts.insertDiscovered({ ...identity, how: 'discovered' }, 'x')
     const c1 = addCheckin(store, disc, 'a')
     const c2 = addCheckin(store, disc, 'b')
     expect(store.checkins.listFor(disc).map((c) => c.id)).toEqual([c2.id, c1.id])
+    expect(store.checkins.latestWithDigest(h, 'own')).toBe(own.id)
     store.checkins.moveToHost(disc, h)
-    expect(store.checkins.listFor(h).map((c) => c.id)).toEqual([c2.id, c1.id])
+    expect(store.checkins.listFor(h).map((c) => c.id)).toEqual([c2.id, c1.id, own.id])
+    expect(store.checkins.latestWithDigest(h, 'own')).toBeUndefined()
+    expect(store.checkins.latestWithDigest(h, 'b')).toBe(c2.id)
     expect(store.checkins.latestFor(h)?.id).toBe(c2.id)
     expect(store.checkins.listFor(disc)).toEqual([])
   })

@@ -64,6 +64,14 @@ export function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {
   })
 }
 
+interface Latest {
+  id: number
+  digest: string
+}
+
+/** Hosts whose latest check-in is remembered (about 100 bytes each). */
+const MAX_CACHED = 20_000
+
 export interface NewCheckin {
   hostId: number
   kind: CheckinKindName
@@ -79,8 +87,33 @@ export interface NewCheckin {
 export class CheckinsTable {
   private readonly q: ReturnType<typeof statements>
 
-  constructor(db: Db) {
+  /**
+   * Each host's latest check-in (its id and digest), as committed: every
+   * check-in asks for it to know whether it repeats the last one, and the
+   * lookup cost as much as the insert. `written` holds what the open
+   * transaction wrote; the Store moves it to `latest` when the transaction
+   * commits, and forgets both if any transaction fails or check-ins change
+   * hosts, so what is cached was always read from or written to disk.
+   */
+  private readonly latest = new Map<number, Latest>()
+  private readonly written = new Map<number, Latest>()
+
+  constructor(private readonly db: Db) {
     this.q = statements(db)
+  }
+
+  /** The open transaction committed: what it wrote is the latest now. */
+  committed(): void {
+    if (this.written.size === 0) return
+    if (this.latest.size + this.written.size > MAX_CACHED) this.latest.clear()
+    for (const [hostId, l] of this.written) this.latest.set(hostId, l)
+    this.written.clear()
+  }
+
+  /** A transaction failed, or check-ins moved between hosts: read from disk again. */
+  forgetLatest(): void {
+    this.latest.clear()
+    this.written.clear()
   }
 
   insert(c: NewCheckin): Checkin {
@@ -89,8 +122,12 @@ export class CheckinsTable {
       `INSERT INTO checkins (host_id, kind, received_at, last_seen_at, source_ip, digest, payload,
          report) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(c.hostId, c.kind, t, t, c.sourceIp, c.digest, c.payload, JSON.stringify(c.report))
+    const id = Number(info.lastInsertRowid)
+    const l = { id, digest: c.digest }
+    if (this.db.inTransaction) this.written.set(c.hostId, l)
+    else this.latest.set(c.hostId, l)
     return {
-      id: Number(info.lastInsertRowid),
+      id,
       hostId: c.hostId,
       kind: c.kind,
       receivedAt: t,
@@ -103,10 +140,15 @@ export class CheckinsTable {
 
   /** The host's latest check-in, if it carries this digest: the report is a repeat. */
   latestWithDigest(hostId: number, digest: string): number | undefined {
-    const row = this.q(
-      'SELECT id, digest FROM checkins WHERE host_id = ? ORDER BY id DESC LIMIT 1',
-    ).get(hostId) as { id: number; digest: string } | undefined
-    return row && row.digest === digest ? row.id : undefined
+    let l = this.written.get(hostId) ?? this.latest.get(hostId)
+    if (l === undefined) {
+      l = this.q('SELECT id, digest FROM checkins WHERE host_id = ? ORDER BY id DESC LIMIT 1').get(
+        hostId,
+      ) as Latest | undefined
+      // A host without check-ins is not cached: its first one is written through insert.
+      if (l !== undefined) (this.db.inTransaction ? this.written : this.latest).set(hostId, l)
+    }
+    return l && l.digest === digest ? l.id : undefined
   }
 
   /** Counts a repeat of a stored check-in and returns it. */
@@ -138,6 +180,7 @@ export class CheckinsTable {
 
   /** A discovered server's evidence follows it to the definition it is assigned to. */
   moveToHost(fromHostId: number, toHostId: number): void {
+    this.forgetLatest()
     this.q('UPDATE checkins SET host_id = ? WHERE host_id = ?').run(toHostId, fromHostId)
   }
 

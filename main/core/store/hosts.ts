@@ -165,7 +165,11 @@ export class HostsTable {
   private readonly byToken = new Map<string, HostRecord>()
   private readonly byId = new Map<number, HostRecord>()
 
-  constructor(private readonly db: Db) {
+  /** `deleted` hears of each deleted host (its check-ins keep a null host, and its id may come back). */
+  constructor(
+    private readonly db: Db,
+    private readonly deleted: (id: number) => void = () => undefined,
+  ) {
     this.q = statements(db)
   }
 
@@ -465,6 +469,7 @@ export class HostsTable {
 
   delete(id: number): boolean {
     this.changed()
+    this.deleted(id)
     return this.q('DELETE FROM hosts WHERE id = ?').run(id).changes > 0
   }
 

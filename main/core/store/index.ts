@@ -44,7 +44,7 @@ export class Store {
   private constructor(private readonly db: Db) {
     this.inTransaction = db.transaction((fn: () => unknown) => fn())
     this.settings = new SettingsTable(db)
-    this.hosts = new HostsTable(db)
+    this.hosts = new HostsTable(db, () => this.checkins.forgetLatest())
     this.checkins = new CheckinsTable(db)
     this.runs = new RunsTable(db)
     this.events = new EventLog(db)
@@ -69,8 +69,18 @@ export class Store {
 
   /** Runs `fn` in one SQLite transaction: all of its writes land, or none. */
   transaction<T>(fn: () => T): T {
-    const result = this.inTransaction(fn) as T
-    this.checkpointer?.committed()
+    let result: T
+    try {
+      result = this.inTransaction(fn) as T
+    } catch (err) {
+      // Rolled back (this savepoint or all of it): cached writes may not be on disk.
+      this.checkins.forgetLatest()
+      throw err
+    }
+    if (!this.db.inTransaction) {
+      this.checkins.committed()
+      this.checkpointer?.committed()
+    }
     return result
   }
 
