@@ -4,6 +4,9 @@ import type { EventBus } from './events'
 import { hostName, toHost } from './hosts/host-view'
 import type { HostRecord, Store } from './store'
 
+/** How many servers a check-in notice names. */
+const NAMED = 5
+
 /**
  * Publishes what changed, one entity at a time. Payloads are built only when a
  * screen is listening, and never as whole lists. Also says what is worth a
@@ -11,7 +14,9 @@ import type { HostRecord, Store } from './store'
  * arrive together (a rack powered on at once) make one notice, not one each.
  */
 export class Notifier {
+  /** The first few names of the check-ins gathered for the next notice, and how many there are. */
   private arrived: string[] = []
+  private arrivedCount = 0
   private arrivedTimer: NodeJS.Timeout | null = null
 
   constructor(
@@ -46,8 +51,11 @@ export class Notifier {
   checkin(c: Checkin): void {
     this.bus.emitEntity('checkin.changed', c.id, c)
     if (c.repeats > 0) return
-    const record = c.hostId === null ? undefined : this.store.hosts.get(c.hostId)
-    this.arrived.push(record ? hostName(record) : `a server at ${c.sourceIp}`)
+    // A notice names five at most: a rack checking in keeps five names, not thousands.
+    if (this.arrivedCount++ < NAMED) {
+      const record = c.hostId === null ? undefined : this.store.hosts.get(c.hostId)
+      this.arrived.push(record ? hostName(record) : `a server at ${c.sourceIp}`)
+    }
     this.arrivedTimer ??= setTimeout(() => this.flushCheckins(), this.gatherMs)
     this.arrivedTimer.unref?.()
   }
@@ -57,15 +65,17 @@ export class Notifier {
     if (this.arrivedTimer) clearTimeout(this.arrivedTimer)
     this.arrivedTimer = null
     const names = this.arrived
+    const count = this.arrivedCount
     this.arrived = []
-    if (names.length === 0) return
+    this.arrivedCount = 0
+    if (count === 0) return
     this.notice({
       kind: 'checkin',
-      title: names.length === 1 ? `${names[0]} checked in` : `${names.length} servers checked in`,
+      title: count === 1 ? `${names[0]} checked in` : `${count} servers checked in`,
       body:
-        names.length === 1
+        count === 1
           ? 'It waits on the Servers screen.'
-          : `${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}: they wait on the Servers screen.`,
+          : `${names.join(', ')}${count > NAMED ? ', …' : ''}: they wait on the Servers screen.`,
       hostId: null,
     })
   }
