@@ -1,18 +1,5 @@
 import type { EventListener, EventName, EventPayload } from '../contract/api'
 
-/** An event as kept for screens that reconnect. */
-interface Kept {
-  seq: number
-  event: EventName
-  /**
-   * An entity event keeps only its entity's id: a screen that catches up is
-   * given the entity as it is now. Anything else keeps its payload, or a
-   * function that builds it on first use.
-   */
-  id?: number
-  payload?: unknown
-}
-
 type Replay<E extends EventName> = (id: number) => EventPayload<E> | null
 
 /**
@@ -30,12 +17,29 @@ type Replay<E extends EventName> = (id: number) => EventPayload<E> | null
  */
 export class EventBus {
   private readonly listeners = new Set<EventListener>()
-  private readonly kept: Kept[] = []
   private readonly replays = new Map<EventName, (id: number) => unknown>()
   private seq = 0
 
-  /** `keep`: how many recent events (at least) are kept for eventsSince. */
-  constructor(private readonly keep = 20_000) {}
+  /**
+   * The newest `keep` events, in a ring indexed by seq % keep: each slot
+   * holds the event's name (as an index into `names`) and its entity's id
+   * (NaN for an event that is not about one entity). Nothing is allocated
+   * per event: objects kept per event were promoted to the old generation
+   * by the thousand while a rack checked in.
+   */
+  private readonly nameOf: Uint16Array
+  private readonly idOf: Float64Array
+  private readonly names: EventName[] = []
+  private readonly nameIndex = new Map<EventName, number>()
+  /** The payloads (or the functions that build them) of kept events that are not about one entity. */
+  private readonly payloads = new Map<number, unknown>()
+  private count = 0
+
+  /** `keep`: how many recent events are kept for eventsSince. */
+  constructor(private readonly keep = 20_000) {
+    this.nameOf = new Uint16Array(keep)
+    this.idOf = new Float64Array(keep)
+  }
 
   subscribe(listener: EventListener): () => void {
     this.listeners.add(listener)
@@ -60,7 +64,9 @@ export class EventBus {
   }
 
   emit<E extends EventName>(event: E, payload: EventPayload<E> | (() => EventPayload<E>)): void {
-    this.send({ seq: ++this.seq, event, payload }, payload)
+    const seq = this.keepEvent(event, NaN)
+    this.payloads.set(seq, payload)
+    this.send(seq, event, payload, true)
   }
 
   /** An event about entity `id`, of an event declared with replayWith. */
@@ -70,21 +76,32 @@ export class EventBus {
     payload: EventPayload<E> | (() => EventPayload<E>),
   ): void {
     if (!this.replays.has(event)) throw new Error(`${event} has no replay; use emit`)
-    this.send({ seq: ++this.seq, event, id }, payload)
+    this.send(this.keepEvent(event, id), event, payload, false)
   }
 
-  private send(kept: Kept, payload: unknown): void {
-    this.kept.push(kept)
-    // Trimmed a quarter at a time: dropping one from the front at every event
-    // would move the whole array each time (20,000 entries per check-in).
-    if (this.kept.length >= this.keep + Math.ceil(this.keep / 4))
-      this.kept.splice(0, this.kept.length - this.keep)
+  private keepEvent(event: EventName, id: number): number {
+    const seq = ++this.seq
+    let name = this.nameIndex.get(event)
+    if (name === undefined) {
+      name = this.names.push(event) - 1
+      this.nameIndex.set(event, name)
+    }
+    const slot = seq % this.keep
+    // The slot's previous event (keep events older) is dropped, and its payload with it.
+    if (this.count === this.keep) this.payloads.delete(seq - this.keep)
+    else this.count++
+    this.nameOf[slot] = name
+    this.idOf[slot] = id
+    return seq
+  }
+
+  private send(seq: number, event: EventName, payload: unknown, keepsPayload: boolean): void {
     if (this.listeners.size === 0) return
     const value = typeof payload === 'function' ? (payload as () => unknown)() : payload
-    if (kept.id === undefined) kept.payload = value
+    if (keepsPayload) this.payloads.set(seq, value)
     for (const l of this.listeners) {
       try {
-        l(kept.event, value as never, kept.seq)
+        l(event, value as never, seq)
       } catch {
         // One broken subscriber (a closed socket) must not stop the others.
       }
@@ -100,27 +117,31 @@ export class EventBus {
     complete: boolean
     events: Array<{ seq: number; event: string; payload: unknown }>
   } {
-    const first = this.kept[0]?.seq ?? this.seq + 1
+    const first = this.seq - this.count + 1
     const complete = seq >= first - 1 && seq <= this.seq
     if (!complete) return { complete, events: [] }
-    const start = this.kept.findIndex((k) => k.seq > seq)
-    const after = start === -1 ? [] : this.kept.slice(start)
     const newest = new Map<string, number>()
-    for (const k of after) if (k.id !== undefined) newest.set(`${k.event}:${k.id}`, k.seq)
+    for (let s = seq + 1; s <= this.seq; s++) {
+      const id = this.idOf[s % this.keep] as number
+      if (!Number.isNaN(id)) newest.set(`${this.nameOf[s % this.keep]}:${id}`, s)
+    }
     const events: Array<{ seq: number; event: string; payload: unknown }> = []
-    for (const k of after) {
-      if (k.id === undefined) {
-        const p = k.payload
+    for (let s = seq + 1; s <= this.seq; s++) {
+      const slot = s % this.keep
+      const event = this.names[this.nameOf[slot] as number] as EventName
+      const id = this.idOf[slot] as number
+      if (Number.isNaN(id)) {
+        const p = this.payloads.get(s)
         events.push({
-          seq: k.seq,
-          event: k.event,
+          seq: s,
+          event,
           payload: typeof p === 'function' ? (p as () => unknown)() : p,
         })
         continue
       }
-      if (newest.get(`${k.event}:${k.id}`) !== k.seq) continue
-      const payload = this.replays.get(k.event)?.(k.id) ?? null
-      if (payload !== null) events.push({ seq: k.seq, event: k.event, payload })
+      if (newest.get(`${this.nameOf[slot]}:${id}`) !== s) continue
+      const payload = this.replays.get(event)?.(id) ?? null
+      if (payload !== null) events.push({ seq: s, event, payload })
     }
     return { complete, events }
   }
