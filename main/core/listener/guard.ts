@@ -151,7 +151,13 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       }
       chunks.push(chunk)
     })
-    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('end', () => {
+      const body = Buffer.concat(chunks)
+      // The request lives until it is answered (a check-in: after its group
+      // commit); the chunks need not live with it.
+      chunks.length = 0
+      resolve(body)
+    })
     req.on('error', () => reject(new BodyRefused(400, 'the connection closed mid-body')))
   })
 }
