@@ -26,6 +26,8 @@ const db = new Database(workerData.file, workerData.nativeBinding ? { nativeBind
 db.pragma('busy_timeout = 5000')
 db.pragma('synchronous = NORMAL')
 db.pragma('wal_autocheckpoint = 0')
+// A checkpoint copies frames from the WAL to the file; it needs no cache of its own.
+db.pragma('cache_size = -64')
 const size = db.prepare('PRAGMA wal_checkpoint(PASSIVE)')
 parentPort.on('message', (m) => {
   if (m === 'close') {
@@ -59,6 +61,8 @@ export class Checkpointer {
     try {
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
+        // It holds one connection and a few messages: a small heap keeps its memory small.
+        resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 8 },
         workerData: {
           module: createRequire(import.meta.url).resolve('better-sqlite3'),
           file,
