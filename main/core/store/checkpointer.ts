@@ -16,8 +16,8 @@ const POKE_MS = 50
 /**
  * Runs in the worker, as a CommonJS script: its own connection to the same
  * file copies the WAL back into the database whenever it is told that there
- * were commits and the WAL holds at least `pages` frames. PASSIVE: it never
- * waits for, or blocks, the app's writes.
+ * were commits, and answers with SQLite's counts. PASSIVE: it never waits
+ * for, or blocks, the app's writes.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
@@ -28,14 +28,14 @@ db.pragma('synchronous = NORMAL')
 db.pragma('wal_autocheckpoint = 0')
 // A checkpoint copies frames from the WAL to the file; it needs no cache of its own.
 db.pragma('cache_size = -64')
-const size = db.prepare('PRAGMA wal_checkpoint(PASSIVE)')
+const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)')
 parentPort.on('message', (m) => {
   if (m === 'close') {
     db.close()
     parentPort.close()
     return
   }
-  const [r] = size.all()
+  const [r] = checkpoint.all()
   parentPort.postMessage({ log: r.log, checkpointed: r.checkpointed })
 })
 `
