@@ -33,7 +33,6 @@ export class EventBus {
   private readonly nameIndex = new Map<EventName, number>()
   /** The payloads (or the functions that build them) of kept events that are not about one entity. */
   private readonly payloads = new Map<number, unknown>()
-  private count = 0
 
   /** `keep`: how many recent events are kept for eventsSince. */
   constructor(private readonly keep = 20_000) {
@@ -88,8 +87,7 @@ export class EventBus {
     }
     const slot = seq % this.keep
     // The slot's previous event (keep events older) is dropped, and its payload with it.
-    if (this.count === this.keep) this.payloads.delete(seq - this.keep)
-    else this.count++
+    this.payloads.delete(seq - this.keep)
     this.nameOf[slot] = name
     this.idOf[slot] = id
     return seq
@@ -117,7 +115,8 @@ export class EventBus {
     complete: boolean
     events: Array<{ seq: number; event: string; payload: unknown }>
   } {
-    const first = this.seq - this.count + 1
+    // Every event takes the next seq, so the ring holds the newest min(seq, keep).
+    const first = this.seq - Math.min(this.seq, this.keep) + 1
     const complete = seq >= first - 1 && seq <= this.seq
     if (!complete) return { complete, events: [] }
     const newest = new Map<string, number>()

@@ -76,7 +76,7 @@ export class Checkpointer {
       c.worker = worker
       db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`)
     } catch {
-      c.fallBack()
+      // No worker: nothing was changed, and SQLite goes on checkpointing by itself.
     }
     return c
   }
@@ -96,7 +96,7 @@ export class Checkpointer {
     this.pokeTimer.unref()
   }
 
-  /** Checkpoints now from the worker; resolves with what it reported (tests, shutdown). */
+  /** Checkpoints now from the worker; resolves with what it reported (tests). */
   checkpointNow(): Promise<{ log: number; checkpointed: number } | null> {
     const worker = this.worker
     if (!worker) return Promise.resolve(null)
