@@ -39,6 +39,20 @@ export class Notifier {
     // 10,000 hosts would read each one back only to keep its id).
     const record = this.bus.listening ? this.store.hosts.get(id) : undefined
     if (record === undefined && !this.store.hosts.has(id)) return this.hostRemoved(id)
+    this.emitHost(id, record)
+  }
+
+  /**
+   * A host the caller has just written in a committed transaction, so it
+   * exists: with no screen open nothing is read at all (a check-in's host
+   * was looked up again only to learn that, a tenth of its cost).
+   */
+  hostWritten(id: number): void {
+    if (this.bus.listening) this.host(id)
+    else this.emitHost(id, undefined)
+  }
+
+  private emitHost(id: number, record: HostRecord | undefined): void {
     this.bus.emitEntity('host.changed', id, () =>
       toHost(this.store, record ?? (this.store.hosts.get(id) as HostRecord)),
     )

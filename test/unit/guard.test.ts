@@ -15,6 +15,14 @@ describe('parseTarget', () => {
     expect(r.ok && r.target.decodedPath).toBe('/a b/é')
     expect(r.ok && r.target.query.get('token')).toBe('xA')
     expect(parseTarget('/')).toMatchObject({ ok: true, target: { path: '/' } })
+    expect(
+      parseTarget('/x').ok &&
+        (parseTarget('/x') as { target: { query: URLSearchParams } }).target.query.size,
+    ).toBe(0)
+    // Dots that are part of a name are not segments of their own.
+    for (const fine of ['/a/.../b', '/.well-known/x', '/a/b.', '/a/..b/c', '/ks/x.cfg']) {
+      expect(parseTarget(fine)).toMatchObject({ ok: true, target: { decodedPath: fine } })
+    }
   })
 
   it.each([
@@ -43,6 +51,11 @@ describe('parseTarget', () => {
     ['/%2e%2e/etc', '"." or ".." segment'],
     ['/a/..%2f..%2fb', '"." or ".." segment'],
     ['/a/..%5c..%5cb', '"." or ".." segment'],
+    ['/a\\..\\b', '"." or ".." segment'],
+    ['/a/..', '"." or ".." segment'],
+    ['/a/.', '"." or ".." segment'],
+    ['/.', '"." or ".." segment'],
+    ['/a/%2E?x', '"." or ".." segment'],
     [`/${'a'.repeat(2048)}`, 'is 2049 characters long; the limit is 2048'],
   ])('refuses %j: %s', (raw, reason) => {
     const r = parseTarget(raw)

@@ -73,3 +73,49 @@ it('gathers check-ins into one notice that names five and counts them all', () =
     store.close()
   }
 })
+
+it('announces a host the caller just wrote without reading it unless a screen listens', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'midwife-notify-'))
+  dirs.push(dir)
+  const store = Store.open(join(dir, 'midwife.db'))
+  try {
+    const id = store.hosts.insertDiscovered(
+      {
+        macs: ['00:50:56:00:00:01'],
+        serial: 'SN-1',
+        uuid: null,
+        sshHostKeys: [],
+        managementIp: null,
+        boundAt: '2026-01-01T00:00:00.000Z',
+        how: 'discovered',
+        checkinId: null,
+      },
+      'checked in',
+    )
+    const bus = new EventBus()
+    const notify = new Notifier(bus, store, () => ({
+      settings: defaultSettings,
+      status: {} as never,
+    }))
+    const reads = { n: 0 }
+    const get = store.hosts.get.bind(store.hosts)
+    const has = store.hosts.has.bind(store.hosts)
+    store.hosts.get = (i) => (reads.n++, get(i))
+    store.hosts.has = (i) => (reads.n++, has(i))
+
+    notify.hostWritten(id)
+    expect(reads.n).toBe(0)
+    // A screen that connects later still gets the host, as it is then.
+    const replayed = bus.since(0).events
+    expect(replayed).toHaveLength(1)
+    expect(replayed[0]).toMatchObject({ event: 'host.changed', payload: { id } })
+
+    const heard: unknown[] = []
+    bus.subscribe((event, payload) => heard.push({ event, payload }))
+    notify.hostWritten(id)
+    expect(reads.n).toBeGreaterThan(0)
+    expect(heard).toMatchObject([{ event: 'host.changed', payload: { id } }])
+  } finally {
+    store.close()
+  }
+})

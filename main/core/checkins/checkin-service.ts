@@ -149,7 +149,7 @@ export class CheckinService {
       const outcome = outcomes[i]
       if (!outcome?.ok) return item.reject(outcome?.error)
       const r = outcome.value
-      for (const id of r.touched) if (id !== r.removed) this.notify.host(id)
+      for (const id of r.touched) if (id !== r.removed) this.notify.hostWritten(id)
       if (r.removed !== null) this.notify.hostRemoved(r.removed)
       this.notify.checkin(r.checkin)
       this.logger.info(

@@ -14,8 +14,12 @@ export interface Target {
   path: string
   /** The path percent-decoded: valid UTF-8, no control character, no dot segment. */
   decodedPath: string
-  query: URLSearchParams
+  /** Parsed when first read: only serve mode reads it, the listener never does. */
+  readonly query: URLSearchParams
 }
+
+/** A "." or ".." segment; backslash separates segments too (on Windows it does). */
+const DOT_SEGMENT = /(?:^|[/\\])\.\.?(?:[/\\]|$)/
 
 export type TargetResult = { ok: true; target: Target } | { ok: false; message: string }
 
@@ -41,20 +45,26 @@ export function parseTarget(raw: string | undefined, maxLength = MAX_TARGET_LENG
   }
   const q = raw.indexOf('?')
   const path = q < 0 ? raw : raw.slice(0, q)
-  let decodedPath: string
-  try {
-    decodedPath = decodeURIComponent(path)
-  } catch {
-    return refused('the request path does not decode to UTF-8')
+  let decodedPath = path
+  if (path.includes('%')) {
+    try {
+      decodedPath = decodeURIComponent(path)
+    } catch {
+      return refused('the request path does not decode to UTF-8')
+    }
+    if (hasControl(decodedPath)) return refused('the request path decodes to a control character')
   }
-  if (hasControl(decodedPath)) return refused('the request path decodes to a control character')
-  // Backslash too: on Windows it separates path segments.
-  if (decodedPath.split(/[/\\]/).some((s) => s === '.' || s === '..')) {
-    return refused('the request path holds a "." or ".." segment')
-  }
+  if (DOT_SEGMENT.test(decodedPath)) return refused('the request path holds a "." or ".." segment')
+  let query: URLSearchParams | undefined
   return {
     ok: true,
-    target: { path, decodedPath, query: new URLSearchParams(raw.slice(q + 1 || raw.length)) },
+    target: {
+      path,
+      decodedPath,
+      get query() {
+        return (query ??= new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)))
+      },
+    },
   }
 }
 
