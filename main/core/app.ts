@@ -40,6 +40,7 @@ import { NetbootFiles } from './boot/netboot-files'
 import { CheckinService } from './checkins/checkin-service'
 import type { Connect } from './configure/run'
 import { EventBus } from './events'
+import { tuneHeapForListener } from './heap'
 import { HostBatchService, type BatchHandlers } from './hosts/batch-service'
 import { HostsService } from './hosts/hosts-service'
 import {
@@ -206,6 +207,7 @@ export class App implements ApiHandlers {
   private readonly mediaStatus: () => MediaStatus[]
 
   static async start(opts: AppOptions): Promise<App> {
+    tuneHeapForListener()
     // The data folder holds the database and the key that opens its secrets: owner only.
     mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 })
     chmodSync(opts.dataDir, 0o700)
