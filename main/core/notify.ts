@@ -44,8 +44,9 @@ export class Notifier {
 
   /**
    * A host the caller has just written in a committed transaction, so it
-   * exists: with no screen open nothing is read at all (a check-in's host
-   * was looked up again only to learn that, a tenth of its cost).
+   * exists: with no screen open nothing is read at all (each check-in's host
+   * was looked up again only to learn that: a SELECT, about 10 µs in a CPU
+   * profile of the listener at one connection).
    */
   hostWritten(id: number): void {
     if (this.bus.listening) this.host(id)
