@@ -55,16 +55,21 @@ export function parseTarget(raw: string | undefined, maxLength = MAX_TARGET_LENG
     if (hasControl(decodedPath)) return refused('the request path decodes to a control character')
   }
   if (DOT_SEGMENT.test(decodedPath)) return refused('the request path holds a "." or ".." segment')
-  let query: URLSearchParams | undefined
-  return {
-    ok: true,
-    target: {
-      path,
-      decodedPath,
-      get query() {
-        return (query ??= new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)))
-      },
-    },
+  return { ok: true, target: new CheckedTarget(path, decodedPath, q < 0 ? '' : raw.slice(q + 1)) }
+}
+
+/** A class, not an object literal with a getter: V8 builds those on a slow path. */
+class CheckedTarget implements Target {
+  private params: URLSearchParams | undefined
+
+  constructor(
+    readonly path: string,
+    readonly decodedPath: string,
+    private readonly search: string,
+  ) {}
+
+  get query(): URLSearchParams {
+    return (this.params ??= new URLSearchParams(this.search))
   }
 }
 
