@@ -110,6 +110,16 @@ export class CheckinsTable {
     this.written.clear()
   }
 
+  /** A host's latest check-in as just read or written: committed only if no transaction is open. */
+  private remember(hostId: number, l: Latest): void {
+    if (this.db.inTransaction) {
+      this.written.set(hostId, l)
+      return
+    }
+    if (this.latest.size >= MAX_CACHED) this.latest.clear()
+    this.latest.set(hostId, l)
+  }
+
   /** A transaction failed, or check-ins moved between hosts: read from disk again. */
   forgetLatest(): void {
     this.latest.clear()
@@ -123,9 +133,7 @@ export class CheckinsTable {
          report) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(c.hostId, c.kind, t, t, c.sourceIp, c.digest, c.payload, JSON.stringify(c.report))
     const id = Number(info.lastInsertRowid)
-    const l = { id, digest: c.digest }
-    if (this.db.inTransaction) this.written.set(c.hostId, l)
-    else this.latest.set(c.hostId, l)
+    this.remember(c.hostId, { id, digest: c.digest })
     return {
       id,
       hostId: c.hostId,
@@ -146,7 +154,7 @@ export class CheckinsTable {
         hostId,
       ) as Latest | undefined
       // A host without check-ins is not cached: its first one is written through insert.
-      if (l !== undefined) (this.db.inTransaction ? this.written : this.latest).set(hostId, l)
+      if (l !== undefined) this.remember(hostId, l)
     }
     return l && l.digest === digest ? l.id : undefined
   }

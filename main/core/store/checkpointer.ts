@@ -101,9 +101,17 @@ export class Checkpointer {
     const worker = this.worker
     if (!worker) return Promise.resolve(null)
     return new Promise((resolve) => {
-      const done = (r: { log: number; checkpointed: number }) => resolve(r)
+      // Whichever comes first settles it; the other listener is removed, not left behind.
+      const done = (r: { log: number; checkpointed: number }) => {
+        worker.off('exit', gone)
+        resolve(r)
+      }
+      const gone = () => {
+        worker.off('message', done)
+        resolve(null)
+      }
       worker.once('message', done)
-      worker.once('exit', () => resolve(null))
+      worker.once('exit', gone)
       worker.postMessage('checkpoint')
     })
   }
