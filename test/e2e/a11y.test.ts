@@ -2,15 +2,12 @@
 // setting) and an 800 px window. No serious or critical violation anywhere,
 // and at 800 px nothing scrolls sideways. Screenshots of the dark and narrow
 // screens land in test-results/e2e/ (each checked for secrets first).
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { repoRoot, sampleHost, tempDir } from '../support/app'
+import { sampleHost, tempDir } from '../support/app'
+import { axe, type Found } from '../support/axe'
 import { openBrowser, type Browser } from '../support/browser'
 import { startServeProcess, type ServeProcess } from '../support/serve-process'
-
-const axeSource = readFileSync(join(repoRoot, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8')
 
 let serve: ServeProcess
 let browser: Browser
@@ -120,44 +117,13 @@ const screens: Array<[string, () => Promise<void>]> = [
   ],
 ]
 
-interface Found {
-  screen: string
-  id: string
-  impact: string
-  help: string
-  targets: string[]
-}
-
-async function axe(screen: string): Promise<Found[]> {
-  // The page's CSP (script-src 'self') refuses an injected <script> tag, as it
-  // should; the devtools protocol evaluates the same file in the page instead.
-  if (!(await page.evaluate('typeof window.axe !== "undefined"'))) await page.evaluate(axeSource)
-  const result = await page.evaluate<{
-    violations: Array<{
-      id: string
-      impact: string | null
-      help: string
-      nodes: Array<{ target: string[] }>
-    }>
-  }>('window.axe.run(document, { resultTypes: ["violations"] })')
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => ({
-      screen,
-      id: v.id,
-      impact: v.impact ?? '',
-      help: v.help,
-      targets: v.nodes.slice(0, 5).map((n) => n.target.join(' ')),
-    }))
-}
-
 async function everyScreen(mode: string, shots: boolean, narrow: boolean): Promise<Found[]> {
   const found: Found[] = []
   for (const [name, open] of screens) {
     await open()
     // Let transitions and late data settle before judging colours.
     await page.waitForTimeout(150)
-    found.push(...(await axe(`${mode}/${name}`)))
+    found.push(...(await axe(page, `${mode}/${name}`)))
     if (narrow) {
       const overflow = await page.evaluate<[number, number]>(
         '[document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]',

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import { checkinBody } from '../fixtures/esxi-outputs'
 import { freePort, sampleHost, tempDir } from '../support/app'
+import { axe } from '../support/axe'
 import { openBrowser, type Browser } from '../support/browser'
 import { createSimHost, type SimHost } from '../support/esxi-host'
 import { clientScript } from '../support/flow'
@@ -63,6 +64,8 @@ describe('the Servers screen', () => {
     expect(await card.getByTestId('host-state').innerText()).toBe('Discovered')
     expect(await card.innerText()).toContain('No host definition claims this server')
     await browser.screenshot('servers-1-discovered', secrets())
+    // Screens the accessibility suite cannot reach without a check-in: checked here.
+    expect(await axe(page, 'discovered server')).toEqual([])
 
     await card.getByRole('button', { name: 'Assign to esx01.lab.local' }).click()
     const assigned = page.getByRole('article', { name: 'esx01.lab.local' })
@@ -97,6 +100,7 @@ describe('the Servers screen', () => {
     const table = card.getByRole('region', { name: 'Needs attention' })
     expect(await table.innerText()).toContain('SSH host keys')
     await browser.screenshot('servers-2b-needs-attention', [...secrets(), token])
+    expect(await axe(page, 'needs attention')).toEqual([])
 
     page.once('dialog', (d) => void d.dismiss())
     await card.getByRole('button', { name: /This server was reinstalled/ }).click()
