@@ -172,6 +172,14 @@ describe('the Servers screen', () => {
     const banner = page.getByRole('alert').filter({ hasText: 'Midwife restarted' })
     await expect.poll(() => banner.count(), { timeout: 30_000 }).toBe(1)
     expect(await banner.innerText()).toContain('Open the new URL it printed')
+    // In view over the open drawer, and the sidebar no longer vouches for a listener it cannot see.
+    expect(await banner.evaluate((el) => getComputedStyle(el).position)).toBe('fixed')
+    const hit = await banner.evaluate((el) => {
+      const r = el.getBoundingClientRect()
+      return el.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2))
+    })
+    expect(hit).toBe(true)
+    expect(await page.locator('aside footer').innerText()).toContain('Not connected')
     await browser.screenshot('servers-3-restarted', secrets())
   })
 })
