@@ -205,4 +205,36 @@ describe('first host, from boot material to configured', () => {
     expect(sim.dns.servers).toEqual(sampleHost.spec.dns)
     expect(sim.ntp).toEqual({ enabled: true, servers: sampleHost.spec.ntp.servers })
   })
+
+  it('shows a failing command with what the host said, pinned above the step output', async () => {
+    // A new NTP server that the host cannot resolve: ESXi refuses `ntp set` with it.
+    esx.update((s) => (s.resolvableNames = []))
+    await page.getByRole('button', { name: /Hosts/ }).click()
+    await page.getByRole('button', { name: 'Edit esx01.lab.local' }).click()
+    const form = page.getByRole('form', { name: 'Edit host' })
+    await form.getByLabel('NTP servers').fill('time.lab.local')
+    await form.getByRole('button', { name: 'Review host' }).click()
+    await page
+      .getByRole('region', { name: 'Review esx01.lab.local' })
+      .getByRole('button', { name: 'Save host' })
+      .click()
+    await page.getByRole('button', { name: /Servers/ }).click()
+    await page
+      .getByRole('table', { name: 'Servers' })
+      .getByRole('button', { name: 'esx01.lab.local' })
+      .click()
+    const card = page.getByRole('dialog').getByRole('article', { name: 'esx01.lab.local' })
+    await card.getByRole('button', { name: 'Approve again' }).click()
+    await card.getByRole('button', { name: 'Approve this plan' }).click()
+    await expect
+      .poll(() => card.getByTestId('host-state').innerText(), { timeout: 30_000 })
+      .toBe('Failed')
+    const pinned = card.getByRole('alert', { name: 'Errors of NTP' })
+    await expect.poll(() => pinned.count()).toBe(1)
+    expect(await pinned.innerText()).toMatch(/esxcli system ntp set -s time\.lab\.local.*failed/)
+    // The failed step's output is open, under its errors.
+    expect(await card.getByRole('log', { name: 'Output of NTP' }).count()).toBe(1)
+    expect(await axe(page, 'failed run')).toEqual([])
+    await screenshot('6-failed', [token, sampleHost.rootPassword])
+  })
 })
