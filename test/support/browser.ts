@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { expect } from 'vitest'
 import { repoRoot, tempDir } from './app'
+import { axe } from './axe'
 
 export const shotsDir = join(repoRoot, 'test-results', 'e2e')
 
@@ -20,7 +21,11 @@ const CHROMIUM_ARGS = [
 export interface Browser {
   context: BrowserContext
   page: Page
-  /** Saves a full-page PNG after checking no secret is visible on the page. */
+  /**
+   * Saves a full-page PNG after checking that no secret is visible on the page
+   * and that axe-core finds no serious or critical violation in it: every
+   * state worth a screenshot is a state an operator sees.
+   */
   screenshot(name: string, secrets: string[]): Promise<void>
   close(): Promise<void>
 }
@@ -43,6 +48,7 @@ export async function openBrowser(origin: string): Promise<Browser> {
     async screenshot(name, secrets) {
       const text = await page.locator('body').innerText()
       for (const s of secrets) expect(text, `${name} shows a secret`).not.toContain(s)
+      expect(await axe(page, name), `${name}: accessibility violations`).toEqual([])
       await page.screenshot({ path: join(shotsDir, `${name}.png`), fullPage: true })
     },
     async close() {
