@@ -208,9 +208,7 @@ export class App implements ApiHandlers {
 
   static async start(opts: AppOptions): Promise<App> {
     tuneHeapForListener()
-    // The data folder holds the database and the key that opens its secrets: owner only.
-    mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 })
-    chmodSync(opts.dataDir, 0o700)
+    prepareDataDir(opts.dataDir)
     const file = join(opts.dataDir, 'midwife.db')
     const store = Store.open(file, { nativeBinding: opts.sqliteBinding })
     // Checkpoints run on a worker thread: the listener's thread never waits on one.
@@ -530,5 +528,28 @@ export class App implements ApiHandlers {
 
   getRun(id: number): Run {
     return this.runs.get(id)
+  }
+}
+
+/**
+ * The data folder holds the database and the key that opens its secrets:
+ * created owner only, and said plainly when it cannot be (a file in the way,
+ * no permission) rather than with the system call's code.
+ */
+function prepareDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    chmodSync(dir, 0o700)
+  } catch (err) {
+    const { code, message } = err as NodeJS.ErrnoException
+    const why =
+      code === 'EEXIST' || code === 'ENOTDIR'
+        ? 'a file is in the way (it, or a folder above it, is not a folder)'
+        : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+          ? 'permission denied'
+          : message
+    throw new Error(`cannot use ${dir} as the data folder: ${why}; choose another data folder`, {
+      cause: err,
+    })
   }
 }

@@ -2,7 +2,7 @@
 // `start` must serve the UI on loopback, print a URL carrying a session token,
 // and refuse requests without that token.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { repoRoot, tempDir } from '../support/app'
@@ -84,5 +84,24 @@ describe('midwife CLI arguments', () => {
     expect(bad.stderr).toBe(
       'midwife: --listen wants host:port (like 0.0.0.0:8080), not "nowhere"\n',
     )
+  })
+
+  it('refuses a data folder that is a file, saying so, and changes nothing', () => {
+    const dir = tempDir('cli-file')
+    dirs.push(dir)
+    const file = join(dir.path, 'not-a-folder')
+    writeFileSync(file, 'kept\n')
+    const run = spawnSync(
+      process.execPath,
+      [cli, 'serve', '--data-dir', file, '--listen', '127.0.0.1:0'],
+      {
+        encoding: 'utf8',
+      },
+    )
+    expect(run.status).toBe(2)
+    expect(run.stderr).toBe(
+      `midwife: cannot use ${file} as the data folder: a file is in the way (it, or a folder above it, is not a folder); choose another data folder\n`,
+    )
+    expect(readFileSync(file, 'utf8')).toBe('kept\n')
   })
 })
