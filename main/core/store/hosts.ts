@@ -186,10 +186,22 @@ export class HostsTable {
     this.byId.clear()
   }
 
-  private remember<K>(map: Map<K, HostRecord>, key: K, record: HostRecord): void {
-    if (this.db.inTransaction) return
-    if (map.size >= 10_000) map.clear()
-    map.set(key, record)
+  /** The host whose `column` is `key`: from `cache`, else read (and cached outside a transaction). */
+  private cachedBy<K extends string | number>(
+    cache: Map<K, HostRecord>,
+    column: 'id' | 'token_hash',
+    key: K,
+  ): HostRecord | undefined {
+    const cached = cache.get(key)
+    if (cached) return cached
+    const row = this.q(`SELECT ${COLUMNS} FROM hosts WHERE ${column} = ?`).get(key)
+    if (row === undefined) return undefined
+    const record = toRecord(row)
+    if (!this.db.inTransaction) {
+      if (cache.size >= 10_000) cache.clear()
+      cache.set(key, record)
+    }
+    return record
   }
 
   /** How many hosts are in one of these states. */
@@ -228,23 +240,11 @@ export class HostsTable {
   }
 
   get(id: number): HostRecord | undefined {
-    const cached = this.byId.get(id)
-    if (cached) return cached
-    const row = this.q(`SELECT ${COLUMNS} FROM hosts WHERE id = ?`).get(id)
-    if (row === undefined) return undefined
-    const record = toRecord(row)
-    this.remember(this.byId, id, record)
-    return record
+    return this.cachedBy(this.byId, 'id', id)
   }
 
   byTokenHash(tokenHash: string): HostRecord | undefined {
-    const cached = this.byToken.get(tokenHash)
-    if (cached) return cached
-    const row = this.q(`SELECT ${COLUMNS} FROM hosts WHERE token_hash = ?`).get(tokenHash)
-    if (row === undefined) return undefined
-    const record = toRecord(row)
-    this.remember(this.byToken, tokenHash, record)
-    return record
+    return this.cachedBy(this.byToken, 'token_hash', tokenHash)
   }
 
   /** The definition with this MAC (aa:bb:cc:dd:ee:ff, lower case), as a netbooting server names itself. */
