@@ -1,6 +1,7 @@
 // The Servers screen as an operator lives with it, in Chromium against a real
 // `midwife serve`: a server that boots a generic line is discovered and
-// assigned; a hostile check-in cannot blank the screen; deleting a definition
+// assigned; a hostile check-in cannot blank the screen; a host is re-armed and
+// a stranger dismissed only once confirmed; deleting a definition
 // elsewhere updates the open screen; a restarted Midwife says so.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
@@ -142,6 +143,36 @@ describe('the Servers screen', () => {
     // The rest of the screen is still there.
     expect(await page.getByRole('button', { name: 'esx01.lab.local' }).count()).toBe(1)
     expect(await page.getByRole('heading', { name: 'Servers' }).count()).toBe(1)
+  })
+
+  it('re-arms a host and dismisses a discovered server, each only once confirmed', async () => {
+    const esx01 = (await serve.api.listHosts()).find((h) => h.name === 'esx01.lab.local')
+    const before = (await serve.api.getBootMaterial(esx01?.id as number)).kickstartUrl
+    const card = await openServer('esx01.lab.local')
+    page.once('dialog', (d) => void d.dismiss())
+    await card.getByRole('button', { name: 'Reinstall…' }).click()
+    expect(await card.getByTestId('host-state').innerText()).toBe('Checked in')
+    const asked = new Promise<string>((resolve) =>
+      page.once('dialog', (d) => {
+        resolve(d.message())
+        void d.accept()
+      }),
+    )
+    await card.getByRole('button', { name: 'Reinstall…' }).click()
+    expect(await asked).toBe(
+      'Re-arm esx01.lab.local for a new install? Its token changes; the old one stops working.',
+    )
+    await expect.poll(() => card.getByTestId('host-state').innerText()).toBe('Defined')
+    expect((await serve.api.getHost(esx01?.id as number)).state).toBe('defined')
+    expect((await serve.api.getBootMaterial(esx01?.id as number)).kickstartUrl).not.toBe(before)
+
+    const stranger = await openServer(/^Unknown server/)
+    page.once('dialog', (d) => void d.dismiss())
+    await stranger.getByRole('button', { name: 'Dismiss…' }).click()
+    expect(await stranger.getByTestId('host-state').innerText()).toBe('Discovered')
+    page.once('dialog', (d) => void d.accept())
+    await stranger.getByRole('button', { name: 'Dismiss…' }).click()
+    await expect.poll(() => stranger.getByTestId('host-state').innerText()).toBe('Retired')
   })
 
   it('drops a deleted definition from the open screen without a reload', async () => {
