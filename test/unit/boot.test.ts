@@ -206,6 +206,17 @@ describe('the install callbacks in the kickstart', () => {
     }
   })
 
+  it('encodes JSON strings with the very awk program checkin.sh uses', () => {
+    // Two copies of one encoder (the installer's sections cannot source the
+    // client): a fix to one that misses the other fails here.
+    const awk = (text: string, fn: string) =>
+      new RegExp(`${fn}\\(\\) \\{\\n([\\s\\S]*?)\\n\\}`).exec(text)?.[1]
+    const client = awk(read('client/checkin.sh'), 'jstr')
+    const post = awk(renderKickstart(templates, context()), 'mw_jstr')
+    expect(client).toContain('gsub(/[\\001-\\010\\013-\\037]/')
+    expect(post).toBe(client)
+  })
+
   it('leaves them out, saying why, when the listener is advertised by name', () => {
     const ks = renderKickstart(templates, context({ callbacks: null }))
     expect(ks).not.toMatch(/^%pre/m)
