@@ -13,7 +13,7 @@ import { runCommandLine } from '../../test/esxi-sim/interpreter'
 import { build } from 'esbuild'
 import { generateHostKeys, installEsxiBin } from '../../test/esxi-sim/shims'
 import { startSimSshServer, type SimSshServer } from '../../test/esxi-sim/ssh-server'
-import { defaultState, saveState } from '../../test/esxi-sim/state'
+import { defaultState, oneNicMachine, saveState } from '../../test/esxi-sim/state'
 import { managementNetwork } from '../../test/support/esxi-host'
 
 export interface FleetHost {
@@ -55,26 +55,7 @@ for (let i = 0; i < count; i++) {
   for (const v of net.vmknics) v.mac = `00:50:56:b5:${hex(i >> 8)}:${hex(i & 255)}`
   const state = defaultState({
     ...net,
-    nics: [
-      {
-        name: 'vmnic0',
-        pci: '0000:0b:00.0',
-        driver: 'nvmxnet3',
-        admin: 'Up',
-        link: 'Up',
-        speed: 10000,
-        duplex: 'Full',
-        mac,
-        mtu: 1500,
-        description: 'VMware Inc. vmxnet3 Virtual Ethernet Controller',
-      },
-    ],
-    platform: {
-      uuid: `0xff 0x0 0x33 0x42 0xdc 0xd6 0x71 0xba 0xa 0x6a 0xf9 0x1c 0x57 0x13 0x${hex(i >> 8)} 0x${hex(i & 255)}`,
-      productName: 'VMware20,1',
-      vendorName: 'VMware, Inc.',
-      serialNumber: `VMware-bench-${i}`,
-    },
+    ...oneNicMachine(mac, `0x${hex(i >> 8)} 0x${hex(i & 255)}`, `VMware-bench-${i}`),
   })
   // The outputs checkin.sh collects, read before any delay is in place.
   const read = (line: string) => {

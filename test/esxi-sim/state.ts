@@ -174,6 +174,44 @@ export const DEFAULT_QUIRKS: Quirks = {
   nohupSetsid: 'absent',
 }
 
+/** A vmxnet3 NIC as ESXi lists it in a VM, with this name and MAC. */
+export function vmxnet3(name: string, mac: string, pci = '0000:0b:00.0'): Nic {
+  return {
+    name,
+    pci,
+    driver: 'nvmxnet3',
+    admin: 'Up',
+    link: 'Up',
+    speed: 10000,
+    duplex: 'Full',
+    mac,
+    mtu: 1500,
+    description: 'VMware Inc. vmxnet3 Virtual Ethernet Controller',
+  }
+}
+
+/**
+ * Another machine than the default one: one NIC with this MAC, and its own
+ * serial and SMBIOS UUID (`uuidTail` is the UUID's last bytes as ESXi prints
+ * them, e.g. '0x26 0x3').
+ */
+export function oneNicMachine(
+  mac: string,
+  uuidTail: string,
+  serialNumber: string,
+): Pick<SimState, 'nics' | 'platform'> {
+  const head = '0xff 0x0 0x33 0x42 0xdc 0xd6 0x71 0xba 0xa 0x6a 0xf9 0x1c 0x57 0x13'
+  return {
+    nics: [vmxnet3('vmnic0', mac)],
+    platform: {
+      uuid: `${head} ${uuidTail}`,
+      productName: 'VMware20,1',
+      vendorName: 'VMware, Inc.',
+      serialNumber,
+    },
+  }
+}
+
 export function defaultState(overrides: SimOverrides = {}): SimState {
   const profile = overrides.profile ?? '8.0.2'
   const base: SimState = {
@@ -219,30 +257,8 @@ export function defaultState(overrides: SimOverrides = {}): SimState {
       },
     },
     nics: [
-      {
-        name: 'vmnic0',
-        pci: '0000:0b:00.0',
-        driver: 'nvmxnet3',
-        admin: 'Up',
-        link: 'Up',
-        speed: 10000,
-        duplex: 'Full',
-        mac: '00:50:56:aa:bb:01',
-        mtu: 1500,
-        description: 'VMware Inc. vmxnet3 Virtual Ethernet Controller',
-      },
-      {
-        name: 'vmnic1',
-        pci: '0000:13:00.0',
-        driver: 'nvmxnet3',
-        admin: 'Up',
-        link: 'Up',
-        speed: 10000,
-        duplex: 'Full',
-        mac: '00:50:56:aa:bb:02',
-        mtu: 1500,
-        description: 'VMware Inc. vmxnet3 Virtual Ethernet Controller',
-      },
+      vmxnet3('vmnic0', '00:50:56:aa:bb:01'),
+      vmxnet3('vmnic1', '00:50:56:aa:bb:02', '0000:13:00.0'),
     ],
     platform: {
       uuid: '0xff 0x0 0x33 0x42 0xdc 0xd6 0x71 0xba 0xa 0x6a 0xf9 0x1c 0x57 0x13 0x25 0x99',

@@ -6,6 +6,7 @@ import type { EventName } from '../../main/contract/api'
 import type { App } from '../../main/core/app'
 import type { Notice } from '../../main/contract/schemas'
 import { sampleHost, startTestApp } from '../support/app'
+import { oneNicMachine } from '../esxi-sim/state'
 import { createSimHost, type SimHost } from '../support/esxi-host'
 import { checkIn } from '../support/flow'
 
@@ -16,28 +17,7 @@ afterEach(async () => {
 
 async function server(a: App, n: number): Promise<{ esx: SimHost; hostId: number }> {
   const mac = `00:50:56:ab:0${n}:01`
-  const esx = await createSimHost({
-    nics: [
-      {
-        name: 'vmnic0',
-        pci: '0000:0b:00.0',
-        driver: 'nvmxnet3',
-        admin: 'Up',
-        link: 'Up',
-        speed: 10000,
-        duplex: 'Full',
-        mac,
-        mtu: 1500,
-        description: 'VMware Inc. vmxnet3 Virtual Ethernet Controller',
-      },
-    ],
-    platform: {
-      uuid: `0xff 0x0 0x33 0x42 0xdc 0xd6 0x71 0xba 0xa 0x6a 0xf9 0x1c 0x57 0x13 0x26 0x${n}`,
-      productName: 'VMware20,1',
-      vendorName: 'VMware, Inc.',
-      serialNumber: `VMware-bulk-${n}`,
-    },
-  })
+  const esx = await createSimHost(oneNicMachine(mac, `0x26 0x${n}`, `VMware-bulk-${n}`))
   cleanup.push(() => esx.close())
   const ssh = await esx.startSsh(sampleHost.rootPassword)
   const host = a.saveHost({ ...sampleHost, hostname: `esx0${n}`, mac, sshPort: ssh.port })

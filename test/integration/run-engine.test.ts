@@ -7,6 +7,7 @@ import { createClient, dispatch, type Api } from '../../main/contract/api'
 import type { App } from '../../main/core/app'
 import { EsxSession } from '../../main/core/configure/ssh'
 import { sampleHost, startTestApp, type TestApp } from '../support/app'
+import { oneNicMachine } from '../esxi-sim/state'
 import { createSimHost, type SimHost } from '../support/esxi-host'
 import { approve, approveAndWait, checkIn } from '../support/flow'
 
@@ -23,28 +24,9 @@ async function app(opts: Parameters<typeof startTestApp>[0] = {}): Promise<TestA
 
 /** A defined, checked-in host on its own simulated server. */
 async function server(a: App, n = 1): Promise<{ esx: SimHost; hostId: number }> {
-  const esx = await createSimHost({
-    nics: [
-      {
-        name: 'vmnic0',
-        pci: '0000:0b:00.0',
-        driver: 'nvmxnet3',
-        admin: 'Up',
-        link: 'Up',
-        speed: 10000,
-        duplex: 'Full',
-        mac: `00:50:56:aa:0${n}:01`,
-        mtu: 1500,
-        description: 'VMware Inc. vmxnet3 Virtual Ethernet Controller',
-      },
-    ],
-    platform: {
-      uuid: `0xff 0x0 0x33 0x42 0xdc 0xd6 0x71 0xba 0xa 0x6a 0xf9 0x1c 0x57 0x13 0x25 0x${n}`,
-      productName: 'VMware20,1',
-      vendorName: 'VMware, Inc.',
-      serialNumber: `VMware-serial-${n}`,
-    },
-  })
+  const esx = await createSimHost(
+    oneNicMachine(`00:50:56:aa:0${n}:01`, `0x25 0x${n}`, `VMware-serial-${n}`),
+  )
   cleanup.push(() => esx.close())
   const ssh = await esx.startSsh(sampleHost.rootPassword)
   const host = a.saveHost({
