@@ -104,6 +104,13 @@ describe('a rack of 24', () => {
       .poll(() => page.getByRole('button', { name: /^Configured \d+$/ }).innerText())
       .toBe(`Configured ${COUNT}`)
     await browser.screenshot('rack-5-batch-done', secrets())
+    // A finished run's bar is in the colour of the word beside it, not the running blue.
+    const colours = await page.evaluate<string[]>(`(() => {
+      const bar = document.querySelector('[data-testid="servers-table"] progress.done')
+      const word = document.querySelector('[data-testid="servers-table"] .run-state.done')
+      return [getComputedStyle(bar).accentColor, getComputedStyle(word).color]
+    })()`)
+    expect(colours[0]).toBe(colours[1])
     expect(await page.title()).not.toMatch(/^\(/)
   })
 
