@@ -18,7 +18,9 @@ export interface Table {
 /**
  * Reads an esxcli table. Column spans come from the dashed line of this very
  * output (widths follow the longest value, so they differ from host to host);
- * a cell may be empty and a value may contain single spaces.
+ * a cell may be empty and a value may contain single spaces. A row that does
+ * not sit on those spans (a value wider than its dashes) is read by its runs
+ * of two or more spaces instead, when that gives one value per column.
  */
 export function readTable(text: string): Table {
   const lines = splitLines(text)
@@ -35,14 +37,50 @@ export function readTable(text: string): Table {
   const ends = starts.map((_, i) => starts[i + 1])
   const names = starts.map((s, i) => header.slice(s, ends[i]).trim())
   const rows = lines.slice(dashIdx + 1).filter((line) => line.trim() !== '')
+  // Whether the row last read is laid out on the dashed line (null) or not
+  // (its cells): callers read a row's cells one after another.
+  let lastRow: string | undefined
+  let lastCells: string[] | null = null
   return {
     names,
     rows,
     cell: (row, name) => {
       const i = names.lastIndexOf(name)
-      return i === -1 ? '' : row.slice(starts[i], ends[i]).trim()
+      if (i === -1) return ''
+      if (row !== lastRow) {
+        // A row not laid out on the dashed line (a value wider than its
+        // dashes) is read as the runs between two or more spaces, if that
+        // gives one value per column; otherwise as the dashes say.
+        const split = laidOut(row, starts) ? null : row.trim().split(/ {2,}/)
+        lastCells = split && split.length === names.length ? split : null
+        lastRow = row
+      }
+      return lastCells ? (lastCells[i] as string) : row.slice(starts[i], ends[i]).trim()
     },
   }
+}
+
+/**
+ * Whether a row sits on the columns its dashed line gives: no column starts
+ * inside a word, and every gap of two or more spaces holds a column start.
+ */
+function laidOut(row: string, starts: number[]): boolean {
+  for (let c = 1; c < starts.length; c++) {
+    const at = starts[c] as number
+    if (at < row.length && row.charCodeAt(at - 1) !== 32 && row.charCodeAt(at) !== 32) return false
+  }
+  // The last column is free text (a NIC's description): only the gaps before it count.
+  const last = Math.min(row.length, starts[starts.length - 1] as number)
+  let c = 0
+  for (let i = row.indexOf('  '); i !== -1 && i < last; i = row.indexOf('  ', i)) {
+    let j = i + 2
+    while (j < row.length && row.charCodeAt(j) === 32) j++
+    if (j === row.length) break
+    while (c < starts.length && (starts[c] as number) < i) c++
+    if (c === starts.length || (starts[c] as number) > j) return false
+    i = j
+  }
+  return true
 }
 
 /** An esxcli table as one object per row, keyed by column name. */

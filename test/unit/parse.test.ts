@@ -115,6 +115,39 @@ describe('parseTable', () => {
     ])
   })
 
+  it('reads a row wider than its dashes by the runs of spaces between its cells', () => {
+    // Dashes as wide as the headers only, values separated by two spaces: a
+    // column cut on the dashed line would split "0000:02:01.0" and the MAC.
+    const loose =
+      'Name  PCI Device  Driver  Admin Status  Link Status  Speed  Duplex  MAC Address  MTU  Description\n' +
+      '----  ----------  ------  ------------  -----------  -----  ------  -----------  ---  -----------\n' +
+      'vmnic0  0000:02:01.0  nvmxnet3  Up  Up  10000  Full  00:50:56:b3:b9:89  1500  VMware Inc. vmxnet3 Virtual Ethernet Controller\n' +
+      'vmnic1  0000:03:00.0  e1000     Up            Up           1000   Full    00:50:56:b3:b9:8a   1500  Intel 82545EM\n'
+    expect(parseNicList(loose)).toEqual([
+      { name: 'vmnic0', mac: '00:50:56:b3:b9:89', driver: 'nvmxnet3', link: 'Up', speed: '10000' },
+      { name: 'vmnic1', mac: '00:50:56:b3:b9:8a', driver: 'e1000', link: 'Up', speed: '1000' },
+    ])
+    expect(parseTable(loose)[0]?.['Description']).toBe(
+      'VMware Inc. vmxnet3 Virtual Ethernet Controller',
+    )
+  })
+
+  it('reads the management address from an ipv4 row wider than its dashes', () => {
+    const loose =
+      'Name  IPv4 Address  IPv4 Netmask  IPv4 Broadcast  Address Type  Gateway  DHCP DNS\n' +
+      '----  ------------  ------------  --------------  ------------  -------  --------\n' +
+      'vmk0  172.30.30.176  255.255.255.0  172.30.30.255  STATIC  172.30.30.1  false\n'
+    expect(parseIpv4Interfaces(loose)).toEqual([
+      {
+        name: 'vmk0',
+        address: '172.30.30.176',
+        netmask: '255.255.255.0',
+        gateway: '172.30.30.1',
+        type: 'STATIC',
+      },
+    ])
+  })
+
   it('keeps an empty cell empty instead of shifting the next value into it', () => {
     const text =
       IPV4 +
