@@ -278,12 +278,13 @@ export function parseHostname(text: string): HostnameInfo {
 
 /**
  * The kernel command line (`vsish -e get /system/bootCmdLine`), whose
- * surrounding output is unconfirmed: every `key=value` token anywhere counts.
+ * surrounding output is unconfirmed: every `key=value` token anywhere counts,
+ * also when the line is printed in quotes (as checkin.sh reads it too).
  */
 export function parseBootOptions(text: string): Record<string, string> {
   const out: Record<string, string> = {}
   for (const token of text.split(/\s+/)) {
-    const m = /^([A-Za-z][\w.-]*)=(.*)$/.exec(token)
+    const m = /^["']?([A-Za-z][\w.-]*)=(.*?)["']?$/.exec(token)
     if (m) out[m[1] as string] = m[2] as string
   }
   return out

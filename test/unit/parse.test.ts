@@ -458,6 +458,18 @@ describe('MACs and the boot command line', () => {
     expect(bootMacFrom(opts)).toBe('aa:bb:cc:dd:ee:ff')
   })
 
+  it('reads a command line printed in quotes, as checkin.sh does', () => {
+    expect(
+      parseBootOptions('"runweasel PBHOST=10.0.0.1:8080 BOOTIF=01-aa-bb-cc-dd-ee-ff"\n'),
+    ).toEqual({
+      PBHOST: '10.0.0.1:8080',
+      BOOTIF: '01-aa-bb-cc-dd-ee-ff',
+    })
+    expect(parseBootOptions("'BOOTIF=01-aa-bb-cc-dd-ee-ff'")).toEqual({
+      BOOTIF: '01-aa-bb-cc-dd-ee-ff',
+    })
+  })
+
   it('upper-case BOOTIF is normalised; a missing or broken one gives null', () => {
     expect(bootMacFrom(parseBootOptions('BOOTIF=01-AA-BB-CC-DD-EE-0F'))).toBe('aa:bb:cc:dd:ee:0f')
     expect(bootMacFrom(parseBootOptions('runweasel cdromBoot'))).toBe(null)
