@@ -174,6 +174,9 @@ export const DEFAULT_QUIRKS: Quirks = {
   nohupSetsid: 'absent',
 }
 
+/** The first 14 bytes of every simulated machine's SMBIOS UUID, as ESXi prints them. */
+const UUID_HEAD = '0xff 0x0 0x33 0x42 0xdc 0xd6 0x71 0xba 0xa 0x6a 0xf9 0x1c 0x57 0x13'
+
 /** A vmxnet3 NIC as ESXi lists it in a VM, with this name and MAC. */
 export function vmxnet3(name: string, mac: string, pci = '0000:0b:00.0'): Nic {
   return {
@@ -200,11 +203,10 @@ export function oneNicMachine(
   uuidTail: string,
   serialNumber: string,
 ): Pick<SimState, 'nics' | 'platform'> {
-  const head = '0xff 0x0 0x33 0x42 0xdc 0xd6 0x71 0xba 0xa 0x6a 0xf9 0x1c 0x57 0x13'
   return {
     nics: [vmxnet3('vmnic0', mac)],
     platform: {
-      uuid: `${head} ${uuidTail}`,
+      uuid: `${UUID_HEAD} ${uuidTail}`,
       productName: 'VMware20,1',
       vendorName: 'VMware, Inc.',
       serialNumber,
@@ -261,7 +263,7 @@ export function defaultState(overrides: SimOverrides = {}): SimState {
       vmxnet3('vmnic1', '00:50:56:aa:bb:02', '0000:13:00.0'),
     ],
     platform: {
-      uuid: '0xff 0x0 0x33 0x42 0xdc 0xd6 0x71 0xba 0xa 0x6a 0xf9 0x1c 0x57 0x13 0x25 0x99',
+      uuid: `${UUID_HEAD} 0x25 0x99`,
       productName: 'VMware20,1',
       vendorName: 'VMware, Inc.',
       serialNumber: 'VMware-42 33 00 ff d6 dc ba 71-0a 6a f9 1c 57 13 25 99',
