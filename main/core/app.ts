@@ -433,7 +433,14 @@ export class App implements ApiHandlers {
   async exportTftpBundle(request: TftpBundleRequest): Promise<ExportedFile> {
     const bundle = this.boot.tftpBundle(request)
     const dir = this.opts.exportDir ?? join(this.opts.dataDir, 'exports')
-    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    const unusable = ownerOnlyFolder(dir)
+    if (unusable !== null) {
+      bundle.stream.destroy()
+      throw new ApiCallError(
+        'failed',
+        `the TFTP bundle could not be written: cannot use ${dir} as the export folder: ${unusable.reason}`,
+      )
+    }
     const stamp = new Date().toISOString().replace(/[:.]/g, '-')
     const path = join(dir, bundle.fileName.replace(/\.tar\.gz$/, `-${stamp}.tar.gz`))
     try {
@@ -537,19 +544,31 @@ export class App implements ApiHandlers {
  * no permission) rather than with the system call's code.
  */
 function prepareDataDir(dir: string): void {
+  const why = ownerOnlyFolder(dir)
+  if (why !== null) {
+    throw new Error(
+      `cannot use ${dir} as the data folder: ${why.reason}; choose another data folder`,
+      {
+        cause: why.error,
+      },
+    )
+  }
+}
+
+/** Creates `dir` (mode 0700) if missing; null when it is usable, or why not in words. */
+function ownerOnlyFolder(dir: string): { reason: string; error: unknown } | null {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 })
     chmodSync(dir, 0o700)
-  } catch (err) {
-    const { code, message } = err as NodeJS.ErrnoException
-    const why =
+    return null
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException
+    const reason =
       code === 'EEXIST' || code === 'ENOTDIR'
         ? 'a file is in the way (it, or a folder above it, is not a folder)'
         : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
           ? 'permission denied'
           : message
-    throw new Error(`cannot use ${dir} as the data folder: ${why}; choose another data folder`, {
-      cause: err,
-    })
+    return { reason, error }
   }
 }

@@ -2,7 +2,7 @@
 // linter's findings for this machine, the DHCP configs, and the downloads
 // (the TFTP bundle exported to disk, and in serve mode over the operator's
 // HTTP server, never the listener).
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -170,6 +170,30 @@ describe('the TFTP bundle', () => {
     // Two exports never overwrite each other.
     const again = await t.app.exportTftpBundle({ hostId: null, includeMedia: false })
     expect(again.path).not.toBe(out.path)
+  })
+
+  it('says plainly that a file is in the way of the export folder, and leaves the file alone', async () => {
+    const exports = join(t.dataDir, 'exports')
+    rmSync(exports, { recursive: true, force: true })
+    writeFileSync(exports, 'not a folder')
+    try {
+      expect(
+        await dispatch(t.app, 'exportTftpBundle', [{ hostId: host.id, includeMedia: false }]),
+      ).toEqual({
+        ok: false,
+        error: {
+          code: 'failed',
+          message: `the TFTP bundle could not be written: cannot use ${exports} as the export folder: a file is in the way (it, or a folder above it, is not a folder)`,
+        },
+      })
+      expect(readFileSync(exports, 'utf8')).toBe('not a folder')
+    } finally {
+      rmSync(exports, { force: true })
+    }
+    // With the file gone, the export works again.
+    expect(
+      (await t.app.exportTftpBundle({ hostId: host.id, includeMedia: false })).bytes,
+    ).toBeGreaterThan(0)
   })
 
   it('refuses a host without material, and unknown kinds', async () => {
