@@ -102,13 +102,14 @@ function splitLines(text: string): string[] {
   return lines
 }
 
-/** Parses `   Key: value` lines (the shape of every esxcli "get"). Later keys win. */
+/**
+ * Parses `   Key: value` lines (the shape of every esxcli "get"). Later keys win.
+ * esxcli indents them; a line that is not indented is read the same way, since
+ * only the examples in esxi.md show the indentation.
+ */
 export function parseKeyValues(text: string): Row {
   const out: Row = {}
   for (const line of splitLines(text)) {
-    const first = line.charCodeAt(0)
-    // Indented lines only: 32 space, 9 tab.
-    if (first !== 32 && first !== 9) continue
     const colon = line.indexOf(':')
     if (colon === -1) continue
     const key = line.slice(0, colon).trim()
@@ -118,21 +119,38 @@ export function parseKeyValues(text: string): Row {
 }
 
 /**
- * Parses block output (`vswitch standard list`): an unindented title line opens
- * a block of indented `Key: value` lines.
+ * Parses block output (`vswitch standard list`): one block of `Key: value`
+ * lines per object. esxcli opens each with an unindented title line (the
+ * vSwitch's name); esxi.md shows only the fields, so a blank line after a
+ * field, or a key the block already has, opens the next block as well.
  */
 export function parseBlocks(text: string): Row[] {
   const blocks: Row[] = []
   let current: Row | null = null
+  let gap = false
   for (const line of splitLines(text)) {
-    if (line.trim() === '') continue
-    if (!/^\s/.test(line)) {
-      current = { '': line.trim() }
-      blocks.push(current)
+    if (line.trim() === '') {
+      gap = true
       continue
     }
     const m = /^\s*([^:]+?):\s?(.*)$/.exec(line)
-    if (m && current) current[(m[1] as string).trim()] = (m[2] as string).trim()
+    if (!m) {
+      // A title line opens a block; other lines without a colon say nothing.
+      if (!/^\s/.test(line)) {
+        current = { '': line.trim() }
+        blocks.push(current)
+        gap = false
+      }
+      continue
+    }
+    const key = (m[1] as string).trim()
+    const fields = current === null ? 0 : Object.keys(current).filter((k) => k !== '').length
+    if (current === null || (gap && fields > 0) || Object.hasOwn(current, key)) {
+      current = {}
+      blocks.push(current)
+    }
+    gap = false
+    current[key] = (m[2] as string).trim()
   }
   return blocks
 }

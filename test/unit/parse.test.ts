@@ -216,7 +216,7 @@ describe('parseNicList', () => {
 })
 
 describe('parseKeyValues and parseList', () => {
-  it('reads indented Key: value lines and skips the unindented title', () => {
+  it('reads indented Key: value lines and skips the title, which has no colon', () => {
     const kv = parseKeyValues(PLATFORM)
     expect(kv['Product Name']).toBe('VMware20,1')
     expect(kv['Vendor Name']).toBe('VMware, Inc.')
@@ -252,6 +252,18 @@ describe('parseKeyValues and parseList', () => {
         parseKeyValues('   DNSSearch Domains: localdomain, lab.local\n')['DNSSearch Domains'],
       ),
     ).toEqual(['localdomain', 'lab.local'])
+  })
+
+  it('reads Key: value lines that are not indented, as a host may print them', () => {
+    const flat = PLATFORM.split('\n')
+      .map((l) => l.trimStart())
+      .join('\n')
+    expect(parseKeyValues(flat)).toEqual(parseKeyValues(PLATFORM))
+    expect(parsePlatform(flat)).toEqual(parsePlatform(PLATFORM))
+    expect(parseKeyValues('Enabled: true\nServers: a, b\n')).toEqual({
+      Enabled: 'true',
+      Servers: 'a, b',
+    })
   })
 
   it('keeps colons inside a value', () => {
@@ -302,9 +314,25 @@ describe('parseBlocks', () => {
     })
   })
 
-  it('ignores indented lines before the first title', () => {
-    expect(parseBlocks('   Orphan: 1\nvSwitch0\n   MTU: 1500\n')).toEqual([
-      { '': 'vSwitch0', MTU: '1500' },
+  it('reads blocks without title lines, as esxi.md shows them: a blank line or a repeated key opens the next', () => {
+    const fields = (name: string, mtu: string) =>
+      `   Name: ${name}\n   MTU: ${mtu}\n   Uplinks: vmnic0\n   Portgroups: VM Network\n`
+    const two = [
+      { Name: 'vSwitch0', MTU: '1500', Uplinks: 'vmnic0', Portgroups: 'VM Network' },
+      { Name: 'vSwitch1', MTU: '9000', Uplinks: 'vmnic0', Portgroups: 'VM Network' },
+    ]
+    expect(parseBlocks(`${fields('vSwitch0', '1500')}\n${fields('vSwitch1', '9000')}`)).toEqual(two)
+    expect(parseBlocks(fields('vSwitch0', '1500') + fields('vSwitch1', '9000'))).toEqual(two)
+    // Not indented at all.
+    expect(parseBlocks('Name: vSwitch0\nMTU: 1500\n\nName: vSwitch1\nMTU: 9000\n')).toEqual([
+      { Name: 'vSwitch0', MTU: '1500' },
+      { Name: 'vSwitch1', MTU: '9000' },
+    ])
+  })
+
+  it('keeps a titled block whole across a blank line after its title', () => {
+    expect(parseBlocks('vSwitch0\n\n   Name: vSwitch0\n   MTU: 1500\n')).toEqual([
+      { '': 'vSwitch0', Name: 'vSwitch0', MTU: '1500' },
     ])
     expect(parseBlocks('')).toEqual([])
   })
