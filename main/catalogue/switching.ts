@@ -4,6 +4,7 @@
 // all three (the engine caches reads by command line).
 import type { z } from 'zod'
 import { parseBlocks, parseIpv4Interfaces, parseKeyValues, parseList, parseTable } from './parse'
+import { MANAGEMENT_PORTGROUP } from './settings/mgmt-vlan'
 import { esxcli } from './shell'
 import type { PlanContext, Reader } from './types'
 import { prefixFromNetmask } from './values'
@@ -108,7 +109,13 @@ export function ipv4Config(i: { address: string; netmask: string; type: string |
 export interface HostSwitching {
   vswitches: HostVswitch[]
   portgroups: HostPortgroup[]
-  vmknics: HostVmknic[]
+  /**
+   * null when the host does not list them: `ip interface list` is not among the commands esxi.md
+   * gives. Then only the VMkernel NICs' names and addresses are known (from `ipv4 get`).
+   */
+  vmknics: HostVmknic[] | null
+  /** Why vmknics is null: what the host said to `ip interface list`. */
+  vmknicsUnlisted?: string
   /** Name -> IPv4 configuration (dhcp, none, 10.0.0.11/24) and the address it holds now. */
   ipv4: Map<string, { config: string; address: string }>
   /**
@@ -122,23 +129,46 @@ export interface HostSwitching {
 export async function readSwitching(r: Reader, ctx: PlanContext): Promise<HostSwitching> {
   const vswitches = parseVswitches(await r.read(LIST_VSWITCHES))
   const portgroups = parsePortgroups(await r.read(LIST_PORTGROUPS))
-  const vmknics = parseVmknics(await r.read(LIST_VMKNICS))
+  const listed = await r.probe(LIST_VMKNICS)
+  const vmknics = listed.code === 0 ? parseVmknics(listed.stdout) : null
   const ipv4s = parseIpv4Interfaces(await r.read(LIST_IPV4))
   const ipv4 = new Map(ipv4s.map((i) => [i.name, { config: ipv4Config(i), address: i.address }]))
-  const management = vmknics
+  const management = (vmknics ?? ipv4s)
     .filter((v) => v.name === 'vmk0' || ipv4.get(v.name)?.address === ctx.address)
     .map((v) => v.name)
-  return { vswitches, portgroups, vmknics, ipv4, management }
+  return {
+    vswitches,
+    portgroups,
+    vmknics,
+    ...(vmknics === null ? { vmknicsUnlisted: hostSaid(listed) } : {}),
+    ipv4,
+    management,
+  }
 }
 
-/** The port groups and vSwitches that carry Midwife's connection. */
+/** The first line a failed command printed (either stream), or its exit code. */
+export function hostSaid(r: { stdout: string; stderr: string; code: number | null }): string {
+  const text = [r.stderr, r.stdout].map((t) => t.trim()).find((t) => t !== '')
+  return text?.split('\n')[0] ?? `exit ${r.code ?? 'none'}`
+}
+
+/**
+ * The port groups and vSwitches that carry Midwife's connection. On a host
+ * that does not list its VMkernel NICs, vmk0 is taken to be where an install
+ * puts it, on the Management Network port group.
+ */
 export function managementPaths(h: HostSwitching): Array<{
   vmknic: string
   portgroup: string
   vswitch: string | null
 }> {
   return h.management.map((name) => {
-    const portgroup = h.vmknics.find((v) => v.name === name)?.portgroup ?? ''
+    const portgroup =
+      h.vmknics === null
+        ? name === 'vmk0'
+          ? MANAGEMENT_PORTGROUP
+          : ''
+        : (h.vmknics.find((v) => v.name === name)?.portgroup ?? '')
     const vswitch = h.portgroups.find((p) => p.name === portgroup)?.vswitch ?? null
     return { vmknic: name, portgroup, vswitch }
   })

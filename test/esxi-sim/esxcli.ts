@@ -294,6 +294,16 @@ function advancedBlock(s: SimState, path: string) {
   const def = advancedDef(s, path)
   const value = s.advanced[path] ?? def.def
   const isInt = def.type === 'integer'
+  if (s.quirks.unlisted === 'absent') {
+    // esxi.md gives only `   Int Value: 1`; a string option's line is written the same way.
+    return {
+      fields: [
+        isInt
+          ? { label: 'Int Value', value: Number(value) }
+          : { label: 'String Value', value: String(value) },
+      ],
+    }
+  }
   return {
     fields: [
       { label: 'Path', value: path },
@@ -1193,7 +1203,7 @@ export const COMMANDS: CmdDef[] = [
         items: list.map((v) => {
           const clients = v.portgroups.reduce((n, pg) => n + activeClients(s, pg), 0)
           return {
-            title: v.name,
+            ...(s.quirks.unlisted === 'present' ? { title: v.name } : {}),
             fields: [
               { label: 'Name', value: v.name },
               { label: 'Class', value: 'cswitch' },
@@ -1562,7 +1572,7 @@ export const COMMANDS: CmdDef[] = [
           label: 'Remote Host',
           value: s.syslog.remoteHost === '' ? '<none>' : s.syslog.remoteHost,
         },
-      ],
+      ].filter((f) => s.quirks.unlisted === 'present' || f.label === 'Remote Host'),
     }),
   },
   {

@@ -32,13 +32,24 @@ function esxcliWords(
   return { formatter, path: words.join(' '), rest: args.slice(i) }
 }
 
+// The esxcli commands a host written from esxi.md alone lacks (the `unlisted` quirk).
+const UNLISTED_COMMANDS = new Set([
+  'network firewall ruleset list',
+  'network ip interface list',
+  'network vswitch standard policy failover get',
+  'network vswitch standard policy failover set',
+])
+
 function esxcli(program: string, args: string[], s: SimState): CommandResult {
   const parsed = esxcliWords(args)
   if ('error' in parsed) return failure(s, parsed.error)
   const { formatter, path, rest } = parsed
   // esxi.md: the ntp namespace arrived in 7.0 Update 1.
   const cmd = COMMANDS.find(
-    (c) => c.path === path && (hasNtpCommands(s) || !c.path.startsWith('system ntp ')),
+    (c) =>
+      c.path === path &&
+      (hasNtpCommands(s) || !c.path.startsWith('system ntp ')) &&
+      (s.quirks.unlisted === 'present' || !UNLISTED_COMMANDS.has(c.path)),
   )
   if (!cmd) {
     if (path === '' || NAMESPACES.has(path)) {
@@ -71,6 +82,7 @@ function programName(arg0: string): string {
 /** Whether the host has this program (vmkping may be switched off by a quirk). */
 function installed(program: string, s: SimState): boolean {
   if (program === 'vmkping') return s.quirks.vmkping === 'present'
+  if (program === '/etc/init.d/ESXShell') return s.quirks.unlisted === 'present'
   return SIM_PROGRAMS.includes(program)
 }
 

@@ -100,6 +100,12 @@ export interface Quirks {
   vmkping: 'present' | 'absent'
   // esxi.md: whether ESXi's BusyBox has nohup/setsid is unconfirmed.
   nohupSetsid: 'absent' | 'present'
+  // What a real host offers beyond esxi.md's lists. 'absent' is a host written from esxi.md alone:
+  // no `network firewall ruleset list`, `network ip interface list` or `vswitch standard policy
+  // failover get|set`, no /etc/init.d/ESXShell; `vswitch standard list` blocks have no title
+  // line; `settings advanced list -o` prints only its value line; `syslog config get` only its
+  // Remote Host.
+  unlisted: 'present' | 'absent'
 }
 
 export interface SimState {
@@ -172,6 +178,7 @@ export const DEFAULT_QUIRKS: Quirks = {
   sessionCloseSignal: 'HUP',
   vmkping: 'present',
   nohupSetsid: 'absent',
+  unlisted: 'present',
 }
 
 /** The first 14 bytes of every simulated machine's SMBIOS UUID, as ESXi prints them. */

@@ -68,6 +68,61 @@ for (const profile of ESXI_PROFILES) {
       expect(esx.state().log.slice(mark).filter(isWriteCommand)).toEqual([])
     })
 
+    // A host written from esxi.md alone: no `ruleset list`, `ip interface list`, `policy
+    // failover get|set` or ESXShell status script; untitled vswitch blocks; an advanced option's
+    // value line only; syslog's Remote Host only (see the `unlisted` quirk).
+    it('applies every example on a host that offers only what esxi.md lists, and says what it could not read', async () => {
+      t = await startTestApp()
+      esx = await createSimHost({ profile, quirks: { unlisted: 'absent' } })
+      const ssh = await esx.startSsh(sampleHost.rootPassword)
+      // The VMkernel NICs setting needs `ip interface list`: it is refused below, in words.
+      const bare = taken.filter((s) => s.key !== 'vmknics')
+      const examples = (scope: 'site' | 'host') =>
+        Object.fromEntries(bare.filter((s) => s.scope === scope).map((s) => [s.key, s.example]))
+      t.app.saveProfile({ spec: examples('site') })
+      const host = t.app.saveHost({
+        ...sampleHost,
+        spec: examples('host'),
+        mac: esx.state().nics[0]?.mac as string,
+        sshPort: ssh.port,
+      })
+      await checkIn(t.app, esx, host)
+      const first = await approveAndWait(t.app, host.id)
+      expect(first.error).toBeNull()
+      for (const step of first.steps) expect(step.state, step.key).toBe('done')
+      const s = esx.state()
+      expect(s.firewall.rulesets['ntpClient']).toBe(true)
+      expect(s.firewall.rulesets['syslog']).toBe(true)
+      expect(s.services.esxShell.running).toBe(false)
+      expect(s.vswitches.find((v) => v.name === 'vSwitch1')?.uplinks).toEqual(['vmnic1'])
+
+      // What the host cannot say is set again on every run, with the reason in the plan;
+      // everything it can say is left alone.
+      const again = await t.app.planHost(host.id)
+      const changed = again.items.filter((i) => i.status !== 'same')
+      expect(changed.map((i) => i.key).sort()).toEqual(['ntp', 'services', 'syslog'])
+      const summaries = changed.flatMap((i) => i.changes.map((c) => c.summary))
+      expect(summaries).toContain(
+        'open the ntpClient firewall ruleset (the host does not say whether it is open)',
+      )
+      expect(summaries).toContain(
+        'open the syslog firewall ruleset (the host does not say whether it is open)',
+      )
+
+      // No password: the one the run rotated to is kept.
+      const { rootPassword: _kept, ...noPassword } = sampleHost
+      t.app.saveHost({
+        ...noPassword,
+        id: host.id,
+        spec: { ...examples('host'), vmknics: keeps.find((x) => x.key === 'vmknics')?.example },
+        mac: esx.state().nics[0]?.mac as string,
+        sshPort: ssh.port,
+      })
+      await expect(t.app.planHost(host.id)).rejects.toThrow(
+        /this host does not list its VMkernel NICs \(`esxcli network ip interface list` said: Error: Unknown command or namespace network ip interface list\)/,
+      )
+    })
+
     if (refused.length > 0) {
       it(`refuses ${refused.map((s) => s.key).join(', ')} in the plan, with the reason`, async () => {
         t = await startTestApp()

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { checkOrder, SETTINGS } from '../../main/catalogue/registry'
 import { advanced, optionPath } from '../../main/catalogue/settings/advanced'
 import { customSteps } from '../../main/catalogue/settings/custom-steps'
-import { licence } from '../../main/catalogue/settings/licence'
+import { licence, licenceSerial } from '../../main/catalogue/settings/licence'
 import { maintenanceMode } from '../../main/catalogue/settings/maintenance-mode'
 import { rootPassword } from '../../main/catalogue/settings/root-password'
 import { services } from '../../main/catalogue/settings/services'
@@ -115,6 +115,41 @@ describe('advanced settings', () => {
     expect(h.state.advanced['/UserVars/HostClientWelcomeMessage']).toBe('Racked by Midwife')
     expect(h.output.at(-1)).toBe(
       'verified: /UserVars/SuppressShellWarning = 1, /Net/TcpipHeapMax = 1024, /UserVars/HostClientWelcomeMessage = "Racked by Midwife"\n',
+    )
+  })
+
+  it('takes the type from the value line on a host that prints no Type: line (esxi.md shows only Int Value)', async () => {
+    const h = host({ quirks: { unlisted: 'absent' } })
+    const r = await h.apply(advanced, [
+      { path: '/UserVars/SuppressShellWarning', value: '1' },
+      { path: 'UserVars.HostClientWelcomeMessage', value: 514 },
+    ])
+    expect(r.writes).toEqual([
+      'esxcli system settings advanced set -o /UserVars/SuppressShellWarning -i 1',
+      'esxcli system settings advanced set -o /UserVars/HostClientWelcomeMessage -s 514',
+    ])
+    expect(h.state.advanced['/UserVars/SuppressShellWarning']).toBe(1)
+    // Both value lines and no type: the wanted value decides.
+    const both = (stdout: string) =>
+      host({
+        faults: [{ match: 'esxcli system settings advanced list -o /UserVars/X', stdout, code: 0 }],
+      })
+    const plan = async (stdout: string, value: number | string) =>
+      (await both(stdout).plan(advanced, [{ path: '/UserVars/X', value }])).shown
+    expect(await plan('   Int Value: 0\n   String Value: Hi\n', 'Hello')).toEqual([
+      {
+        summary: '/UserVars/X = "Hello" (was "Hi")',
+        commands: ['esxcli system settings advanced set -o /UserVars/X -s Hello'],
+      },
+    ])
+    expect(await plan('   Int Value: 0\n   String Value: \n', 3)).toEqual([
+      {
+        summary: '/UserVars/X = 3 (was 0)',
+        commands: ['esxcli system settings advanced set -o /UserVars/X -i 3'],
+      },
+    ])
+    await expect(plan('   Description: x\n', 3)).rejects.toThrow(
+      '/UserVars/X: the host gave no type this setting knows (Type: -)',
     )
   })
 
@@ -248,9 +283,37 @@ describe('SSH and the ESXi Shell', () => {
     expect((await read(status('SSH is not running\n', 0))).ssh).toBe('off')
     expect((await read(status('', 0))).ssh).toBe('on')
     expect((await read(status('', 3))).ssh).toBe('off')
-    await expect(read(status('sh: /etc/init.d/SSH: not found\n', 127))).rejects.toThrow(
-      '`/etc/init.d/SSH status` did not say whether it runs (exit 127): sh: /etc/init.d/SSH: not found',
+    // Other wordings a host may use for a stopped service, whatever the exit code.
+    expect((await read(status('SSH is stopped\n', 0))).ssh).toBe('off')
+    expect((await read(status('SSH: inactive\n', 0))).ssh).toBe('off')
+    // No such script: whether it runs is unknown, not an error.
+    expect((await read(status('sh: /etc/init.d/SSH: not found\n', 127))).ssh).toBe('unknown')
+    await expect(read(status('Segmentation fault\n', 139))).rejects.toThrow(
+      '`/etc/init.d/SSH status` did not say whether it runs (exit 139): Segmentation fault',
     )
+  })
+
+  it('sets the ESXi Shell on a host with no status script for it (esxi.md names only SSH), every run', async () => {
+    const h = host({
+      quirks: { unlisted: 'absent' },
+      services: {
+        ssh: { enabled: true, running: true },
+        esxShell: { enabled: true, running: true },
+      },
+    })
+    const r = await h.apply(services, { esxShell: 'off' })
+    expect(r.writes).toEqual([
+      'vim-cmd hostsvc/stop_esx_shell',
+      'vim-cmd hostsvc/disable_esx_shell',
+    ])
+    expect(h.state.services.esxShell).toEqual({ enabled: false, running: false })
+    expect(h.output.join('')).toContain('verified: SSH on, ESXi Shell (the host cannot say)')
+    expect((await h.plan(services, { esxShell: 'off' })).shown).toEqual([
+      {
+        summary: 'turn the ESXi Shell off',
+        commands: ['vim-cmd hostsvc/stop_esx_shell', 'vim-cmd hostsvc/disable_esx_shell'],
+      },
+    ])
   })
 })
 
@@ -427,6 +490,16 @@ describe('the licence key', () => {
       expect((await h.apply(licence, key)).writes).toEqual([])
     },
   )
+
+  it('reads the key from the serial: line, or from whatever the host prints that is shaped like one', () => {
+    expect(licenceSerial(`  serial: ${key.toLowerCase()}\n  name: x\n`)).toBe(key)
+    expect(licenceSerial(`Serial: ${key}\n`)).toBe(key)
+    expect(licenceSerial(`License Key: ${key}\n`)).toBe(key)
+    expect(licenceSerial(`(vim.LicenseManager.LicenseInfo) {\n   licenseKey = "${key}",\n}`)).toBe(
+      key,
+    )
+    expect(licenceSerial('[200] Complete, result is:\n  name: Evaluation Mode\n')).toBe('')
+  })
 
   it('does not show a key the host already has', () => {
     expect(licence.show('ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ')).toBe('a licence key (hidden)')

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { parseKeyValues } from '../parse'
+import { parseKeyValues, type Row } from '../parse'
 import { esxcli } from '../shell'
 import { defineSetting, type Change } from '../types'
 
@@ -54,6 +54,25 @@ function typed(wanted: AdvancedOption, current: AdvancedOption): number | string
     throw new Error(`${wanted.path} takes ${min} to ${max} on this host, not ${n}`)
   }
   return n
+}
+
+/**
+ * The option's type: its `Type:` line, or, where the host prints none (esxi.md shows only
+ * `   Int Value: 1`), the value line it prints. A host that prints both value lines and no type
+ * leaves it to the wanted value: a whole number is an integer.
+ */
+function optionType(kv: Row, wanted: AdvancedOption): 'integer' | 'string' | null {
+  const t = kv['Type']
+  if (t === 'integer' || t === 'string') return t
+  if (t !== undefined) return null
+  const int = /^-?\d+$/.test(kv['Int Value'] ?? '')
+  const str = kv['String Value'] !== undefined
+  if (int && !str) return 'integer'
+  if (str && !int) return 'string'
+  if (!int) return null
+  return typeof wanted.value === 'number' || /^-?\d+$/.test(wanted.value.trim())
+    ? 'integer'
+    : 'string'
 }
 
 /**
@@ -127,7 +146,8 @@ export const advanced = defineSetting<AdvancedOption[]>({
   },
   async read(r, _ctx, wanted) {
     const out: AdvancedOption[] = []
-    for (const { path } of wanted) {
+    for (const w of wanted) {
+      const { path } = w
       const res = await r.probe(listed(path))
       const said = [res.stderr, res.stdout]
         .map((s) => s.trim())
@@ -139,9 +159,11 @@ export const advanced = defineSetting<AdvancedOption[]>({
         )
       }
       const kv = parseKeyValues(res.stdout)
-      const type = kv['Type']
-      if (type !== 'integer' && type !== 'string') {
-        throw new Error(`${path}: the host gave no type this setting knows (Type: ${type ?? '-'})`)
+      const type = optionType(kv, w)
+      if (type === null) {
+        throw new Error(
+          `${path}: the host gave no type this setting knows (Type: ${kv['Type'] ?? '-'})`,
+        )
       }
       const number = (k: string) => (kv[k] !== undefined ? Number(kv[k]) : undefined)
       out.push(

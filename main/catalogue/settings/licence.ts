@@ -10,9 +10,15 @@ function major(version: string | null): number | null {
   return m ? Number(m[1]) : null
 }
 
-/** The `serial:` line of `vim-cmd vimsvc/license --show`; '' when there is none. */
+/**
+ * The key in `vim-cmd vimsvc/license --show`, whose output esxi.md does not give: its `serial:`
+ * line (as hosts print it), else the first thing shaped like a key (`licenseKey = "..."`,
+ * `License Key: ...`); '' when there is none.
+ */
 export function licenceSerial(text: string): string {
-  return (/^\s*serial:\s*(\S+)\s*$/m.exec(text)?.[1] ?? '').toUpperCase()
+  const serial = /^\s*serial:\s*(\S+)\s*$/im.exec(text)?.[1]
+  if (serial !== undefined) return serial.toUpperCase()
+  return (/\b[A-Z0-9]{5}(?:-[A-Z0-9]{5}){4}\b/i.exec(text)?.[0] ?? '').toUpperCase()
 }
 
 /**

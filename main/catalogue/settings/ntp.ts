@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { parseNtp, parseRulesets } from '../parse'
+import { rulesetEnabled } from '../firewall'
+import { parseNtp } from '../parse'
 import { esxcli, sameList } from '../shell'
 import { defineSetting } from '../types'
 import { hostOrAddress, splitWords } from '../values'
@@ -7,7 +8,10 @@ import { hostOrAddress, splitWords } from '../values'
 export interface NtpValue {
   servers: string[]
   enabled: boolean
-  /** The ntpClient firewall ruleset (read only): without it the daemon reaches nobody. */
+  /**
+   * The ntpClient firewall ruleset (read only): without it the daemon reaches nobody. Absent when
+   * the host does not list its rulesets: then it is opened on every run.
+   */
   firewallOpen?: boolean
 }
 
@@ -58,8 +62,8 @@ export const ntp = defineSetting<NtpValue>({
   },
   async read(r) {
     const current = parseNtp(await r.read(esxcli('system', 'ntp', 'get')))
-    const rules = parseRulesets(await r.read(esxcli('network', 'firewall', 'ruleset', 'list')))
-    return { ...current, firewallOpen: rules['ntpClient'] === true }
+    const open = await rulesetEnabled(r, 'ntpClient')
+    return { ...current, ...(open === undefined ? {} : { firewallOpen: open }) }
   },
   diff(current, wanted) {
     const changes = []
@@ -78,15 +82,21 @@ export const ntp = defineSetting<NtpValue>({
         commands: [{ words: esxcli('system', 'ntp', 'set', '-e', String(wanted.enabled)) }],
       })
     }
-    if (wanted.enabled && current.firewallOpen === false) {
-      changes.push({ summary: 'open the ntpClient firewall ruleset', commands: [rulesetOn] })
+    if (wanted.enabled && current.firewallOpen !== true) {
+      changes.push({
+        summary:
+          current.firewallOpen === false
+            ? 'open the ntpClient firewall ruleset'
+            : 'open the ntpClient firewall ruleset (the host does not say whether it is open)',
+        commands: [rulesetOn],
+      })
     }
     return changes
   },
   verify: (after, wanted) =>
     sameList(after.servers, wanted.servers) &&
     after.enabled === wanted.enabled &&
-    (!wanted.enabled || after.firewallOpen === true),
+    (!wanted.enabled || after.firewallOpen !== false),
   show: (v) =>
     `${v.enabled ? 'enabled' : 'disabled'}: ${v.servers.join(', ') || '(no servers)'}` +
     (v.firewallOpen === false ? ' (ntpClient firewall closed)' : ''),

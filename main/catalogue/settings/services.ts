@@ -5,9 +5,13 @@ export type OnOff = 'on' | 'off'
 
 export interface ServicesValue {
   /** Midwife works over SSH, so only 'on' is wanted here; see sshOffAfterRun. */
-  ssh: OnOff
-  esxShell: OnOff
+  ssh: OnOff | 'unknown'
+  /** 'unknown' only as read: the host has no status script for it. */
+  esxShell: OnOff | 'unknown'
 }
+
+const state = (running: boolean | undefined) =>
+  running === undefined ? 'unknown' : running ? 'on' : 'off'
 
 const SERVICES = {
   ssh: { script: 'SSH', verb: 'ssh', title: 'SSH' },
@@ -22,13 +26,16 @@ export const hostsvc = (action: string, service: ServiceKey): Command => ({
 /**
  * Whether a service runs now: `/etc/init.d/SSH status` (esxi.md). Its wording and exit code are
  * not stated, so the words win and the LSB exit codes (0 running, 3 stopped) are the fallback.
+ * esxi.md names no status script for the ESXi Shell: where the host has none, whether it runs
+ * is unknown (undefined).
  */
-export async function serviceRunning(r: Reader, service: ServiceKey): Promise<boolean> {
+export async function serviceRunning(r: Reader, service: ServiceKey): Promise<boolean | undefined> {
   const script = `/etc/init.d/${SERVICES[service].script}`
   const res = await r.probe([script, 'status'])
   const text = `${res.stdout}\n${res.stderr}`
-  if (/\bnot running\b/i.test(text)) return false
-  if (/\bis running\b/i.test(text)) return true
+  if (/\b(not running|stopped|inactive)\b/i.test(text)) return false
+  if (/\b(is running|running)\b/i.test(text)) return true
+  if (res.code === 127 || /\bnot found\b|no such file/i.test(text)) return undefined
   if (res.code === 0) return true
   if (res.code === 3) return false
   const said = text.trim().split('\n')[0] || 'nothing'
@@ -90,14 +97,15 @@ export const services = defineSetting<ServicesValue>({
   },
   async read(r) {
     return {
-      ssh: (await serviceRunning(r, 'ssh')) ? 'on' : 'off',
-      esxShell: (await serviceRunning(r, 'esxShell')) ? 'on' : 'off',
+      ssh: state(await serviceRunning(r, 'ssh')),
+      esxShell: state(await serviceRunning(r, 'esxShell')),
     }
   },
   diff(current, wanted) {
     const changes: Change[] = []
     for (const key of Object.keys(SERVICES) as ServiceKey[]) {
       if (current[key] === wanted[key]) continue
+      // Unknown: the commands are idempotent, so they run on every run.
       changes.push(
         wanted[key] === 'on'
           ? {
@@ -112,6 +120,17 @@ export const services = defineSetting<ServicesValue>({
     }
     return changes
   },
-  show: (v) => `SSH ${v.ssh}, ESXi Shell ${v.esxShell}`,
+  // What cannot be read is not held against the run: the vim-cmd commands that set it succeeded.
+  verify: (after, wanted) =>
+    (Object.keys(SERVICES) as ServiceKey[]).every(
+      (k) => after[k] === wanted[k] || after[k] === 'unknown',
+    ),
+  show: (v) =>
+    (Object.keys(SERVICES) as ServiceKey[])
+      .map(
+        (k) =>
+          `${SERVICES[k].title.replace(/^the /, '')} ${v[k] === 'unknown' ? '(the host cannot say)' : v[k]}`,
+      )
+      .join(', '),
   connection: 'keeps',
 })

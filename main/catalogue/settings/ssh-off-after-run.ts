@@ -26,7 +26,7 @@ export const sshOffAfterRun = defineSetting<boolean>({
   },
   // true: SSH is off.
   async read(r) {
-    return !(await serviceRunning(r, 'ssh'))
+    return (await serviceRunning(r, 'ssh')) === false
   },
   diff(current, wanted) {
     // Unticked leaves SSH as it is; keeping it on is the services setting's business.

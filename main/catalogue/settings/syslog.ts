@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { parseKeyValues, parseList, parseRulesets } from '../parse'
+import { rulesetEnabled } from '../firewall'
+import { parseKeyValues, parseList } from '../parse'
 import { esxcli, sameList, showList } from '../shell'
 import { defineSetting, type Change } from '../types'
 import { logDir, normalSyslogHost, splitWords, syslogHost } from '../values'
@@ -7,9 +8,15 @@ import { logDir, normalSyslogHost, splitWords, syslogHost } from '../values'
 export interface SyslogValue {
   /** Remote log hosts (udp://10.0.0.5:514); [] sends logs nowhere. */
   hosts: string[]
-  /** Where the host keeps its own logs; absent: left as the host has it. */
+  /**
+   * Where the host keeps its own logs; absent: left as the host has it (wanted), or not said by
+   * the host (read: esxi.md's `config get` gives only the Remote Host line).
+   */
   logDir?: string
-  /** The syslog firewall ruleset (read only): closed, the host reaches no log host. */
+  /**
+   * The syslog firewall ruleset (read only): closed, the host reaches no log host. Absent when the
+   * host does not list its rulesets: then it is opened on every run that sends logs.
+   */
   firewallOpen?: boolean
 }
 
@@ -86,17 +93,24 @@ export const syslog = defineSetting<SyslogValue>({
   },
   async read(r) {
     const kv = parseKeyValues(await r.read(esxcli('system', 'syslog', 'config', 'get')))
-    const rules = parseRulesets(await r.read(esxcli('network', 'firewall', 'ruleset', 'list')))
+    const open = await rulesetEnabled(r, 'syslog')
+    const dir = kv['Local Log Output']
     return {
       hosts: normalHosts(kv['Remote Host']),
-      logDir: kv['Local Log Output'] ?? '',
-      firewallOpen: rules['syslog'] === true,
+      ...(dir === undefined ? {} : { logDir: dir }),
+      ...(open === undefined ? {} : { firewallOpen: open }),
     }
   },
   diff(current, wanted) {
     const changes: Change[] = []
-    if (wanted.hosts.length > 0 && current.firewallOpen === false) {
-      changes.push({ summary: 'open the syslog firewall ruleset', commands: [rulesetOn] })
+    if (wanted.hosts.length > 0 && current.firewallOpen !== true) {
+      changes.push({
+        summary:
+          current.firewallOpen === false
+            ? 'open the syslog firewall ruleset'
+            : 'open the syslog firewall ruleset (the host does not say whether it is open)',
+        commands: [rulesetOn],
+      })
     }
     const hosts = !sameList(current.hosts, wanted.hosts)
     const dir = wanted.logDir !== undefined && current.logDir !== wanted.logDir
@@ -120,8 +134,8 @@ export const syslog = defineSetting<SyslogValue>({
   },
   verify: (after, wanted) =>
     sameList(after.hosts, wanted.hosts) &&
-    (wanted.logDir === undefined || after.logDir === wanted.logDir) &&
-    (wanted.hosts.length === 0 || after.firewallOpen === true),
+    (wanted.logDir === undefined || after.logDir === undefined || after.logDir === wanted.logDir) &&
+    (wanted.hosts.length === 0 || after.firewallOpen !== false),
   show: (v) =>
     `${v.hosts.length ? `to ${v.hosts.join(', ')}` : 'no remote log host'}` +
     (v.logDir ? `; logs in ${v.logDir}` : '') +

@@ -210,6 +210,11 @@ export const vmknics = defineSetting<VmknicRow[]>({
   addresses: (rows) => rows.flatMap((r) => staticAddress(r.ipv4) ?? []),
   async read(r, ctx) {
     const host = await readSwitching(r, ctx)
+    if (host.vmknics === null) {
+      throw new Error(
+        `this host does not list its VMkernel NICs (\`esxcli network ip interface list\` said: ${host.vmknicsUnlisted ?? 'nothing'}), so Midwife cannot tell which port group each one is on or check its MTU. Add the VMkernel NICs by hand, or take them out of this host's spec.`,
+      )
+    }
     const rows: VmknicRow[] = []
     for (const v of host.vmknics) {
       const ip = host.ipv4.get(v.name)

@@ -27,6 +27,11 @@ export interface VswitchRow {
   nics?: Record<string, boolean>
   /** Read only, on the vSwitch that carries Midwife's connection: through what. */
   management?: { vmknics: string[]; portgroups: string[] }
+  /**
+   * Read only: the host gave no failover order (`policy failover get` is not among the commands
+   * esxi.md gives). The uplinks are then the vSwitch's, in its order, all taken as active.
+   */
+  orderUnread?: true
 }
 
 const base = ['network', 'vswitch', 'standard']
@@ -166,7 +171,11 @@ export const vswitches = defineSetting<VswitchRow[]>({
     const paths = managementPaths(host)
     const rows: VswitchRow[] = []
     for (const v of host.vswitches) {
-      const f = parseFailover(await r.read(failoverGet(v.name)))
+      const got = await r.probe(failoverGet(v.name))
+      const f =
+        got.code === 0
+          ? parseFailover(got.stdout)
+          : { active: v.uplinks, standby: [], unused: [], unread: true }
       // Only the vSwitch's own uplinks count; the list of uplinks is the authority.
       const uplinks = f.active.filter((u) => v.uplinks.includes(u))
       const standby = f.standby.filter((u) => v.uplinks.includes(u) && !uplinks.includes(u))
@@ -179,6 +188,7 @@ export const vswitches = defineSetting<VswitchRow[]>({
         standby,
         ...(unused.length ? { unused } : {}),
         nics,
+        ...('unread' in f ? { orderUnread: true as const } : {}),
         ...(carried.length
           ? {
               management: {
@@ -243,13 +253,17 @@ export const vswitches = defineSetting<VswitchRow[]>({
         })
       }
       // Where added uplinks land in the failover order is not documented for esxcli, so after
-      // any change of uplinks the order is set explicitly.
-      const reorder =
-        adds.length > 0 ||
-        drops.length > 0 ||
-        !c ||
-        !sameList(c.uplinks, w.uplinks) ||
-        !sameList(c.standby, w.standby)
+      // any change of uplinks the order is set explicitly. On a host that does not say its order
+      // (see orderUnread), added uplinks are active, as a new vSwitch's are, and only standby
+      // uplinks need the order set.
+      const unread = c ? c.orderUnread === true : current.some((x) => x.orderUnread)
+      const reorder = unread
+        ? w.standby.length > 0
+        : adds.length > 0 ||
+          drops.length > 0 ||
+          !c ||
+          !sameList(c.uplinks, w.uplinks) ||
+          !sameList(c.standby, w.standby)
       if (want.length > 0 && reorder) {
         ordered.push({
           summary: `${w.name}: active ${names(w.uplinks)}${w.standby.length ? `, standby ${names(w.standby)}` : ''}`,
