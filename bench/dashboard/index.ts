@@ -10,7 +10,6 @@
 // - a new host: a saveHost call from the page -> its row painted (the table
 //   filtered to its name, so the row lands in view).
 // Run: npm run build && npm run bench:dashboard [-- --hosts 1000 --runs 200]
-import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,6 +17,7 @@ import { parseArgs } from 'node:util'
 import { chromium } from 'playwright-core'
 import { App } from '../../main/core/app'
 import { startServe } from '../../main/serve/server'
+import { randomRootPassword } from '../../test/support/passwords'
 import { postCheckin, startFleet, tokenOf } from '../fanout/fleet'
 
 const { values } = parseArgs({
@@ -33,7 +33,7 @@ const staticDir = join(process.cwd(), 'dist', 'renderer')
 if (!existsSync(join(staticDir, 'index.html'))) throw new Error('run `npm run build` first')
 
 const dir = mkdtempSync(join(tmpdir(), 'midwife-bench-dashboard-'))
-const password = `Bench-${randomBytes(12).toString('base64url')}`
+const password = randomRootPassword('Bench')
 const app = await App.start({
   dataDir: dir,
   resourcesDir: join(process.cwd(), 'resources'),

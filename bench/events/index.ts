@@ -8,7 +8,6 @@
 // The stored size is every byte of the run's rows (runs, run_steps,
 // run_output), read back from the SQLite file. Run: npm run bench:events
 import Database from 'better-sqlite3'
-import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import type { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -19,13 +18,14 @@ import { App } from '../../main/core/app'
 import { startServe } from '../../main/serve/server'
 import { runCommandLine } from '../../test/esxi-sim/interpreter'
 import { defaultState, loadState, saveState, withStateLock } from '../../test/esxi-sim/state'
+import { randomRootPassword } from '../../test/support/passwords'
 import { postCheckin, startFleet, tokenOf, type FleetHost } from '../fanout/fleet'
 
 const { values } = parseArgs({
   options: { lines: { type: 'string', default: '10,1000,10000' } },
 })
 const sizes = values.lines.split(',').map(Number)
-const password = `Bench-${randomBytes(12).toString('base64url')}`
+const password = randomRootPassword('Bench')
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined }
 
 const dir = mkdtempSync(join(tmpdir(), 'midwife-bench-events-'))

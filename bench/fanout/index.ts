@@ -4,7 +4,6 @@
 // listener on loopback) runs in this one, which measures its wall time, peak
 // RSS, event-loop delay, and the latency of real HTTP check-ins posted while
 // the runs go on. Run: npm run bench:fanout [-- --hosts N --delay MS]
-import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,6 +11,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { App } from '../../main/core/app'
 import { loadState } from '../../test/esxi-sim/state'
+import { randomRootPassword } from '../../test/support/passwords'
 import { postCheckin as postCheckin_, startFleet, tokenOf, type FleetHost } from './fleet'
 
 const { values } = parseArgs({
@@ -25,7 +25,7 @@ const delayMs = Number(values.delay)
 // One host for the solo run, N for the fan-out, one that keeps checking in meanwhile.
 const SOLO = 0
 const PROBE = N + 1
-const password = `Bench-${randomBytes(12).toString('base64url')}`
+const password = randomRootPassword('Bench')
 
 const ms = (ns: bigint | number) => Number(ns) / 1e6
 const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(0)

@@ -26,7 +26,7 @@ for (let i = 0; i < 200; i++) {
     domain: 'bench.local',
     mac: macOf(i),
     spec: { dns: ['10.0.0.2'], ntp: { servers: ['10.0.0.3'] } },
-    rootPassword: 'Bench-pw-1',
+    rootPassword: 'Bench-pw-1!',
   })
   tokens.push(/\/ks\/([^/]+)\.cfg$/.exec(app.getBootMaterial(h.id).kickstartUrl)?.[1] as string)
 }

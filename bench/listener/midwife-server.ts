@@ -32,7 +32,7 @@ for (let i = 0; i < HOSTS; i++) {
     domain: 'bench.local',
     mac: macOf(i),
     spec: { dns: ['10.0.0.2'], ntp: { servers: ['10.0.0.3'] } },
-    rootPassword: 'Bench-pw-1',
+    rootPassword: 'Bench-pw-1!',
   })
   const url = app.getBootMaterial(host.id).kickstartUrl
   tokens.push(/\/ks\/([^/]+)\.cfg$/.exec(url)?.[1] as string)

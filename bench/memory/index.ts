@@ -5,7 +5,6 @@
 // an operator would bring them; the dashboard runs in its own process
 // (bench/memory/dashboard-client.ts) so only Midwife is counted here.
 // Run: npm run bench:memory [-- --hosts N]
-import { randomBytes } from 'node:crypto'
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -15,6 +14,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { App } from '../../main/core/app'
 import { startServe } from '../../main/serve/server'
+import { randomRootPassword } from '../../test/support/passwords'
 
 const { values } = parseArgs({
   options: {
@@ -69,7 +69,7 @@ if (!reopen) {
       ].join(',')
     }),
   ].join('\n')
-  const rootPassword = `Bench-${randomBytes(12).toString('base64url')}`
+  const rootPassword = randomRootPassword('Bench')
   const t0 = process.hrtime.bigint()
   app.importCsv(`${csv}\n`, { confirm: true, rootPassword })
   importMs = Number(process.hrtime.bigint() - t0) / 1e6

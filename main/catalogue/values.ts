@@ -253,6 +253,10 @@ export function passwordProblem(password: string, user = 'root'): string | null 
   return null
 }
 
+/** ESXi's default password rules in one sentence, for hints next to a password field. */
+export const PASSWORD_RULES =
+  '7 to 39 characters mixing at least 3 of lower case, upper case, digits and symbols (a capital at the start and a digit at the end do not count), without the word root'
+
 /** A password ESXi's default rules accept; messages name the rule, never the password. */
 export const esxiPassword = z.string({ message: 'a password is text' }).superRefine((s, ctx) => {
   const problem = passwordProblem(s)

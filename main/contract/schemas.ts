@@ -3,7 +3,7 @@
 import { z } from 'zod'
 import { InstallOptions } from '../catalogue/install'
 import { HostSpec, SiteProfile } from '../catalogue/registry'
-import { ipv4Prefix } from '../catalogue/values'
+import { esxiPassword, ipv4Prefix } from '../catalogue/values'
 import { HostState } from './lifecycle'
 
 export { HostSpec, InstallOptions, SiteProfile }
@@ -54,6 +54,13 @@ export const ESXI_VERSIONS = ['7.0', '8.0', '9.0'] as const
 export const EsxiVersion = z.enum(ESXI_VERSIONS)
 export type EsxiVersion = z.infer<typeof EsxiVersion>
 
+/**
+ * A root password a server is installed with (the kickstart's rootpw, which takes any hash):
+ * it must pass ESXi's default rules, as the installer may not enforce them and a host installed
+ * with a password ESXi later refuses is a trap. Messages name the rule, never the password.
+ */
+const installPassword = esxiPassword.optional()
+
 export const HostInput = z.object({
   id: z.number().int().positive().optional(),
   hostname: HostLabel,
@@ -68,8 +75,11 @@ export const HostInput = z.object({
     .transform((s) => (s ? s : undefined)),
   sshUser: z.string().trim().min(1).max(64).default('root'),
   sshPort: z.number().int().min(1).max(65535).default(22),
-  /** Write-only. Omit when editing a host to keep the stored password. */
-  rootPassword: z.string().min(1, 'the root password is required').max(128).optional(),
+  /**
+   * Write-only. Omit when editing a host to keep the stored password (checked only when given:
+   * a host stored with an older, weaker one still loads and saves).
+   */
+  rootPassword: installPassword,
   /**
    * The host's own values: each overrides the site profile's. A secret
    * setting left out keeps its stored value; list it in clearSecrets to drop it.
@@ -463,7 +473,7 @@ export const SettingsInput = Settings.extend({
   /** Left out: the stored value is kept (a screen that does not show it cannot reset it). */
   runConcurrency: Settings.shape.runConcurrency.removeDefault().optional(),
   /** Write-only: the root password the generic kickstart installs on unknown servers. */
-  discoveryRootPassword: z.string().min(1).max(128).optional(),
+  discoveryRootPassword: installPassword,
 })
 export type SettingsInput = z.input<typeof SettingsInput>
 
@@ -805,7 +815,7 @@ export const CsvImportOptions = z.object({
    * Write-only: the root password for new hosts whose root_password cell is
    * empty (an export leaves every one empty). Existing hosts keep theirs.
    */
-  rootPassword: z.string().min(1).max(128).optional(),
+  rootPassword: installPassword,
 })
 export type CsvImportOptions = z.input<typeof CsvImportOptions>
 
@@ -885,7 +895,7 @@ export const CloneInput = z.object({
   /** Values for the clone that replace the source's (its own addresses, typically). */
   spec: HostSpec.default({}),
   /** Write-only; the source's password when omitted. */
-  rootPassword: z.string().min(1).max(128).optional(),
+  rootPassword: installPassword,
 })
 export type CloneInput = z.input<typeof CloneInput>
 
@@ -909,7 +919,7 @@ export const GenerateInput = z.object({
   sshUser: z.string().trim().min(1).max(64).optional(),
   sshPort: z.number().int().min(1).max(65535).optional(),
   /** Write-only; the template's password when omitted. */
-  rootPassword: z.string().min(1).max(128).optional(),
+  rootPassword: installPassword,
 })
 export type GenerateInput = z.input<typeof GenerateInput>
 

@@ -113,11 +113,19 @@ describe('first host, from boot material to configured', () => {
     await page.getByRole('button', { name: /Hosts/ }).click()
     await page.getByLabel('Hostname').fill('-bad-')
     await page.getByLabel('MAC address').fill('00:50:56')
+    // An install password ESXi's default rules refuse: the rule is said beside the field.
+    const password = page.getByLabel('Root password at install')
+    await password.fill('vmware1')
     await page.getByRole('button', { name: 'Review host' }).click()
     await expect
       .poll(() => page.getByText('must be a MAC address like aa:bb:cc:dd:ee:ff').count())
       .toBe(1)
-    await screenshot('2-hosts-errors', [])
+    expect(await password.getAttribute('aria-invalid')).toBe('true')
+    const note = await password.getAttribute('aria-describedby')
+    expect(await page.locator(`#${note}`).innerText()).toBe(
+      'the password must mix at least 3 of lower case, upper case, digits and symbols (a capital at the start and a digit at the end do not count)',
+    )
+    await screenshot('2-hosts-errors', ['vmware1'])
 
     await page.getByLabel('Hostname').fill(sampleHost.hostname)
     await page.getByLabel('Domain', { exact: true }).fill(sampleHost.domain)

@@ -42,7 +42,7 @@ afterAll(async () => {
 
 describe('configuration over SSH (real OpenSSH, BusyBox login shell)', () => {
   it('refuses a wrong password: the connect step fails and nothing runs', async () => {
-    define('not-it')
+    define('Not-it-4u!')
     await checkIn(t.app, esx, host)
     const before = esx.state().log.length
     await expect(t.app.planHost(host.id)).rejects.toThrow(

@@ -105,7 +105,7 @@ describe('CSV import: good files', () => {
       'HostName,Domain,MAC,Root_Password,PortGroups\r\n' +
       '\r\n' +
       ',,,,\r\n' +
-      `esx01,lab.local,00:50:56:aa:bb:01,"pw, with ""quotes"" and a comma","VM Network:vSwitch0:0;vMotion:vSwitch0:20"\r\n`
+      `esx01,lab.local,00:50:56:aa:bb:01,"pw, with ""quotes"" and 1 comma","VM Network:vSwitch0:0;vMotion:vSwitch0:20"\r\n`
     const preview = await api.previewCsvImport(text)
     expect(messages(preview)).toEqual([])
     expect(preview.rows).toMatchObject([
@@ -245,16 +245,56 @@ describe('CSV import: bad rows, each said where', () => {
     expect(found.some((m) => m.startsWith(message))).toBe(true)
   })
 
-  it('never quotes a root password back', async () => {
-    const { api } = await midwife()
-    const secret = 'x'.repeat(129)
-    const found = await refused(
-      api,
-      csv('hostname,domain,mac,root_password', `esx01,lab.local,00:50:56:aa:bb:01,${secret}`),
+  it('refuses a row whose root password breaks ESXi’s rules, naming the rule, never the password', async () => {
+    const { t, api } = await midwife()
+    const esx01 = await api.saveHost({
+      hostname: 'esx01',
+      domain: 'lab.local',
+      mac: '00:50:56:aa:bb:01',
+      rootPassword: PASSWORD,
+    })
+    const sealed = t.app.store.hosts.secrets(esx01.id)?.rootPassword
+    const before = await api.listHosts()
+    const [weak, long, user] = ['Welcome2', 'x'.repeat(129), 'Root-pw-42!']
+    const text = csv(
+      'hostname,domain,mac,root_password',
+      `esx01,lab.local,00:50:56:aa:bb:01,${weak}`,
+      `esx02,lab.local,00:50:56:aa:bb:02,${long}`,
+      `esx03,lab.local,00:50:56:aa:bb:03,${user}`,
+      `esx04,lab.local,00:50:56:aa:bb:04,${PASSWORD}`,
     )
-    expect(found).toEqual([
-      'Line 2, column D (root_password): a root password is at most 128 characters',
+    const preview = await api.previewCsvImport(text)
+    expect(preview.ready).toBe(false)
+    expect(messages(preview)).toEqual([
+      'Line 2, column D (root_password): the password must mix at least 3 of lower case, upper case, digits and symbols (a capital at the start and a digit at the end do not count)',
+      'Line 3, column D (root_password): the password is too long: ESXi takes at most 39 characters',
+      'Line 4, column D (root_password): the password must not contain the user name root',
     ])
+    expect(preview.rows.map((r) => r.action)).toEqual(['refused', 'refused', 'refused', 'create'])
+    await expect(api.importCsv(text, { confirm: true })).rejects.toThrow(/^nothing was stored: /)
+    // The import changed nothing: not the host it would update, not its password.
+    expect(await api.listHosts()).toEqual(before)
+    expect(t.app.store.hosts.secrets(esx01.id)?.rootPassword).toEqual(sealed)
+    const said = JSON.stringify(preview)
+    for (const secret of [weak, long, user]) expect(said).not.toContain(secret)
+  })
+
+  it('refuses a root password for new rows that breaks ESXi’s rules', async () => {
+    const { t } = await midwife()
+    const text = csv('hostname,domain,mac', 'esx01,lab.local,00:50:56:aa:bb:01')
+    const reply = await dispatch(t.app, 'importCsv', [
+      text,
+      { confirm: true, rootPassword: 'Welcome2' },
+    ])
+    expect(reply).toEqual({
+      ok: false,
+      error: {
+        code: 'invalid',
+        message:
+          '1.rootPassword: the password must mix at least 3 of lower case, upper case, digits and symbols (a capital at the start and a digit at the end do not count)',
+      },
+    })
+    expect(t.app.store.hosts.list()).toEqual([])
   })
 
   it('refuses an empty file before reading it', async () => {
@@ -532,7 +572,7 @@ describe('CSV export', () => {
     )
     expect(lines.slice(0, -1).every((l) => l.startsWith('# '))).toBe(true)
     expect(lines).toContain(
-      '# root_password: the root password it is installed with; never exported (an export leaves it empty) and an empty cell keeps an existing host’s',
+      "# root_password: the root password it is installed with, by ESXi's default rules: 7 to 39 characters mixing at least 3 of lower case, upper case, digits and symbols (a capital at the start and a digit at the end do not count), without the word root; never exported (an export leaves it empty) and an empty cell keeps an existing host’s",
     )
     expect(
       lines.some((l) => l.startsWith('# vmknics: VMkernel NICs.') && l.includes('Like: ')),

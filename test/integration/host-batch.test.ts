@@ -76,7 +76,7 @@ describe('clone a host', () => {
       hostname: 'esx02',
       mac: '00:50:56:aa:bb:02',
       spec: { mgmtAddress: '10.0.0.12/24', dns: ['10.0.0.3'] },
-      rootPassword: 'Another-pw-7',
+      rootPassword: 'Another-pw-7x',
     })
     expect(clone.definition?.spec).toMatchObject({ mgmtAddress: '10.0.0.12/24', dns: ['10.0.0.3'] })
     await expect(

@@ -1,5 +1,4 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import {
   existsSync,
   mkdirSync,
@@ -13,6 +12,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import { followManagement, startingAddress } from '../esxi-sim/follow'
 import { freePort } from './app'
+import { randomRootPassword } from './passwords'
 import type { SimHost } from './esxi-host'
 
 /** A dedicated local account, so the test never touches root's password. */
@@ -127,7 +127,7 @@ export interface OpenSshHost {
  * follows `esxcli system account set -i root`.
  */
 export async function startOpenSsh(esx: SimHost): Promise<OpenSshHost> {
-  const password = `Esx-${randomBytes(9).toString('base64url')}`
+  const password = randomRootPassword('Esx')
   ensureAccount(password)
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 })
   const port = await freePort()

@@ -27,7 +27,7 @@ const templates: BootTemplates = {
   client: read('client/checkin.sh'),
 }
 
-const ROOT_PASSWORD = 'S3cret-Root!pw'
+const ROOT_PASSWORD = 'S3cret-R00t!pw'
 const ROOT_HASH = encrypt(ROOT_PASSWORD)
 const TOKEN = 'tok_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcd'
 const LISTENER = 'http://10.0.0.5:8080'

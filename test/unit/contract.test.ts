@@ -199,9 +199,13 @@ describe('HostInput', () => {
     expect(issues(withSpec({ nonsense: true }))).toEqual(['spec: Unrecognized key: "nonsense"'])
   })
 
-  it('refuses an empty password, an empty SSH user and an impossible port', () => {
+  it('refuses an empty or weak password, an empty SSH user and an impossible port', () => {
     expect(issues({ ...goodInput, rootPassword: '' })).toEqual([
-      'rootPassword: the root password is required',
+      'rootPassword: the password is too short: ESXi wants at least 7 characters',
+    ])
+    // The install password follows ESXi's default rules: the installer may not check them.
+    expect(issues({ ...goodInput, rootPassword: 'vmware123' })).toEqual([
+      'rootPassword: the password must mix at least 3 of lower case, upper case, digits and symbols (a capital at the start and a digit at the end do not count)',
     ])
     expect(HostInput.safeParse({ ...goodInput, sshUser: '  ' }).success).toBe(false)
     expect(HostInput.safeParse({ ...goodInput, sshPort: 0 }).success).toBe(false)

@@ -1,6 +1,6 @@
 import { esxcli } from '../shell'
 import { defineSetting } from '../types'
-import { esxiPassword } from '../values'
+import { esxiPassword, PASSWORD_RULES } from '../values'
 
 const MASK = '********'
 
@@ -21,7 +21,7 @@ export const rootPassword = defineSetting<string>({
   scope: 'site',
   field: {
     kind: 'secret',
-    hint: '7 to 39 characters mixing at least 3 of lower case, upper case, digits and symbols; a capital at the start and a digit at the end do not count.',
+    hint: `${PASSWORD_RULES}.`,
   },
   // The password this run logged in with, or '' when it is not known (no password login).
   read: (_r, ctx) => Promise.resolve(ctx.loginPassword ?? ''),

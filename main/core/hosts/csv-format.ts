@@ -13,7 +13,7 @@ import { parse } from 'csv-parse/sync'
 import { stringify } from 'csv-stringify/sync'
 import { csvColumns, SPEC_SETTINGS } from '../../catalogue/registry'
 import type { AnySetting } from '../../catalogue/types'
-import { domainName, hostLabel } from '../../catalogue/values'
+import { domainName, hostLabel, PASSWORD_RULES, passwordProblem } from '../../catalogue/values'
 import { ESXI_VERSIONS, EsxiVersion, Mac, type BatchProblem } from '../../contract/schemas'
 import type { DefinitionFields, StoredSpec } from '../store'
 import { problem, type Candidate } from './batch'
@@ -47,8 +47,7 @@ const IDENTITY_HELP: Record<(typeof IDENTITY_COLUMNS)[number], string> = {
   esxi_version: `the ESXi version it is installed with: ${ESXI_VERSIONS.join(', ')} (the site's default when empty)`,
   secure_boot:
     "yes when its firmware has UEFI Secure Boot on, no when not (the site's expectation when empty)",
-  root_password:
-    'the root password it is installed with; never exported (an export leaves it empty) and an empty cell keeps an existing host’s',
+  root_password: `the root password it is installed with, by ESXi's default rules: ${PASSWORD_RULES}; never exported (an export leaves it empty) and an empty cell keeps an existing host’s`,
 }
 
 /** Spreadsheet column letters: 0 -> A, 26 -> AA. */
@@ -352,10 +351,11 @@ function decodeRow(header: string[], r: Located, row: number): Candidate {
     else if (['no', 'false', 'off', '0'].includes(v)) c.secureBoot = false
     else fail('secure_boot', 'value', `${cell('secure_boot')} is not yes or no`)
   }
-  // Taken as typed (spaces are characters of a password); never quoted back in a message.
+  // Taken as typed (spaces are characters of a password); never quoted back in a message. It
+  // must pass ESXi's default rules, as the host form's does (the installer may not check them).
   const password = cells.get('root_password') ?? ''
-  if (password.length > 128)
-    fail('root_password', 'value', 'a root password is at most 128 characters')
+  const weak = password === '' ? null : passwordProblem(password)
+  if (weak) fail('root_password', 'value', weak)
   else if (password !== '') c.password = { plain: password }
 
   const decides = new Set<string>()
