@@ -90,6 +90,8 @@ export interface SimSshServer {
   waitForAddress(address: string | null): Promise<void>
   /** Open connections, including ones left hanging by an address change. */
   connections(): number
+  /** Every authentication method a client tried, in order, across connections. */
+  authAttempts(): string[]
   close(): Promise<void>
 }
 
@@ -189,6 +191,7 @@ export async function startSimSshServer(opts: SimSshOptions): Promise<SimSshServ
   const username = opts.username ?? 'root'
   const hostKeys = loadHostKeys(opts.hostKeyDir)
   const conns = new Map<Connection, Conn>()
+  const attempts: string[] = []
   const groups = new Set<number>()
   let port = opts.port ?? 0
   let server: InstanceType<typeof ssh2.Server> | null = null
@@ -309,6 +312,7 @@ export async function startSimSshServer(opts: SimSshOptions): Promise<SimSshServ
     client.on('error', gone)
 
     client.on('authentication', (ctx) => {
+      attempts.push(ctx.method)
       // ESXi routes password logins through PAM keyboard-interactive only.
       if (ctx.method !== 'keyboard-interactive') {
         ctx.reject(['keyboard-interactive'])
@@ -421,6 +425,7 @@ export async function startSimSshServer(opts: SimSshOptions): Promise<SimSshServ
         ? Promise.reject(new Error('an SSH simulator on a fixed address does not move'))
         : follower.waitForAddress(address),
     connections: () => conns.size,
+    authAttempts: () => [...attempts],
     async close() {
       await follower?.stop()
       // A clean disconnect for live sessions; ones left hanging by an address change just go.

@@ -70,6 +70,20 @@ const context = (e: SimHost, extra: Partial<PlanContext> = {}): PlanContext => (
 })
 
 describe('catalogue settings over SSH', () => {
+  it('logs in with keyboard-interactive only, never wasting an attempt on the password method ESXi does not offer', async () => {
+    const { esx, ssh } = await start()
+    await login(esx, ssh, OLD)
+    expect(ssh.authAttempts()).toEqual(['none', 'keyboard-interactive'])
+    // A wrong password: one keyboard-interactive try, then no other method.
+    await expect(login(esx, ssh, 'Wrong-pw-7x')).rejects.toThrow(/refused: wrong password/)
+    expect(ssh.authAttempts()).toEqual([
+      'none',
+      'keyboard-interactive',
+      'none',
+      'keyboard-interactive',
+    ])
+  })
+
   it('rotates the root password: the next login takes the new one, not the old one, and a re-run plans nothing', async () => {
     const { esx, ssh } = await start()
     const ctx = context(esx, { loginPassword: OLD })

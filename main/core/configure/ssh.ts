@@ -1,4 +1,5 @@
 import { NodeSSH } from 'node-ssh'
+import type { AuthHandlerMiddleware } from 'ssh2'
 import { fingerprint } from '../esxi/ssh-keys'
 
 export interface ShellResult {
@@ -43,6 +44,28 @@ function keyType(blob: Buffer): string {
     : 'unknown'
 }
 
+/**
+ * Which login method to try next, from what the server says it takes: `none` first (it answers
+ * with its list), then keyboard-interactive, which ESXi uses for passwords, and the `password`
+ * method only where the server offers it. ssh2's own order tries `password` first whether it is
+ * offered or not: an attempt wasted on every connection, where a host may count failed logins.
+ */
+function serverOrder(): AuthHandlerMiddleware {
+  const tried = new Set<string>()
+  return (methodsLeft) => {
+    if (methodsLeft === null) {
+      tried.add('none')
+      return 'none'
+    }
+    for (const m of ['keyboard-interactive', 'password'] as const) {
+      if (tried.has(m) || !methodsLeft.includes(m)) continue
+      tried.add(m)
+      return m
+    }
+    return false
+  }
+}
+
 export class EsxSession implements EsxShell {
   /** Why the connection ended under us, once it has. */
   private lost: Error | null = null
@@ -73,6 +96,7 @@ export class EsxSession implements EsxShell {
         username: o.username,
         password: o.password,
         tryKeyboard: true,
+        authHandler: serverOrder(),
         readyTimeout: o.connectTimeoutMs,
         hostVerifier: (key: Buffer) => {
           presented = fingerprint(key)
