@@ -100,6 +100,9 @@ export interface Quirks {
   vmkping: 'present' | 'absent'
   // esxi.md: whether ESXi's BusyBox has nohup/setsid is unconfirmed.
   nohupSetsid: 'absent' | 'present'
+  // esxi.md does not list sleep among the applets known to exist: host scripts must also wait
+  // on a host without it.
+  sleep: 'present' | 'absent'
 }
 
 export interface SimState {
@@ -172,6 +175,7 @@ export const DEFAULT_QUIRKS: Quirks = {
   sessionCloseSignal: 'HUP',
   vmkping: 'present',
   nohupSetsid: 'absent',
+  sleep: 'present',
 }
 
 /** The first 14 bytes of every simulated machine's SMBIOS UUID, as ESXi prints them. */
