@@ -67,6 +67,14 @@ const options = (over: Partial<InstallCallbackOptions> = {}): InstallCallbackOpt
   ...over,
 })
 
+async function until(done: () => boolean) {
+  const deadline = Date.now() + 20_000
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('timed out')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
 /** Runs a section's script as the installer would, under the simulated host's BusyBox. */
 async function runSection(section: string, env: Record<string, string> = {}) {
   const file = join(esx.dir, 'section.sh')
@@ -149,6 +157,20 @@ describe('%post', () => {
     const toggles = esx.state().log.filter((l) => l.startsWith('esxcli network firewall set'))
     expect(toggles).toHaveLength(4)
     expect(esx.state().firewall.enabled).toBe(true)
+  })
+
+  it('waits between attempts on a host without sleep', async () => {
+    esx.update((s) => (s.quirks.sleep = 'absent'))
+    answer = { status: 503, body: '{"error":"starting"}' }
+    const running = runSection(postSection(options({ retrySeconds: 3 })))
+    // The listener is ready 1.5 s after the first call: only a section that waited gets through.
+    await until(() => received.length > 0)
+    await new Promise((r) => setTimeout(r, 1_500))
+    answer = { status: 200, body: '{"accepted":true}' }
+    const run = await running
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain('midwife: reported installed')
+    expect(received).toHaveLength(2)
   })
 
   it('stops at once when the listener refuses the token', async () => {

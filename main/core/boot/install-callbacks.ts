@@ -2,13 +2,15 @@
 // finished. They run in the installer (BusyBox ash, network up, maybe no
 // DNS), so they post to the listener's IP literal over plain HTTP with
 // BusyBox wget, each call bounded by `timeout` (wget's own -T is not
-// reliable there). %post also runs with Secure Boot on, where %firstboot
+// reliable there), and wait between attempts with nap (sleep may be
+// missing). %post also runs with Secure Boot on, where %firstboot
 // does not, so its report carries what the installer can read about the
 // host: NICs and MACs, platform (serial, UUID), the installer's address,
 // the boot command line, and Secure Boot where secureBoot.py answers.
 // A failed report never fails the install: both sections end with exit 0.
 import { z } from 'zod'
 import { Ipv4 } from '../../contract/schemas'
+import { NAP } from '../esxi/host-shell'
 import { shellQuote } from './material'
 
 export const INSTALL_STATES = ['installing', 'installed'] as const
@@ -75,6 +77,7 @@ MW_URL=${shellQuote(url)}
 MW_PORT=${port}
 MW_SB_TOOL=${$}{MIDWIFE_SECUREBOOT_TOOL:-${SECURE_BOOT_TOOL}}
 ${JSTR}
+${NAP}
 MW_SB=unknown
 if [ -x "$MW_SB_TOOL" ]; then
   case "$("$MW_SB_TOOL" -s 2>/dev/null)" in
@@ -116,7 +119,7 @@ while :; do
     break
   fi
   mw_try=$((mw_try + 1))
-  sleep ${o.retrySeconds}
+  nap ${o.retrySeconds}
 done
 exit 0
 `
