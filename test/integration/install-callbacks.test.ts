@@ -109,6 +109,34 @@ describe('%pre', () => {
   })
 })
 
+describe('the firewall for a listener on port 80', () => {
+  // Nothing listens on 127.0.0.9:80 here. The simulator drops what the firewall drops (wget
+  // then times out); through the open door, wget is refused, or answered if something is there.
+  const on80 = () => options({ listener: { address: '127.0.0.9', port: 80 }, attempts: 1 })
+  const toggles = () =>
+    esx.state().log.filter((l) => l.startsWith('esxcli network firewall') && l.includes(' set '))
+
+  it('opens the httpClient ruleset for the call, not the whole firewall, and closes it after', async () => {
+    const run = await runSection(preSection(on80()))
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain('midwife: could not report installing after 1 attempts')
+    expect(run.stdout).not.toContain('timed out')
+    expect(toggles()).toEqual([
+      'esxcli network firewall ruleset set -r httpClient -e true',
+      'esxcli network firewall ruleset set -r httpClient -e false',
+    ])
+    expect(esx.state().firewall).toMatchObject({ enabled: true, rulesets: { httpClient: false } })
+  })
+
+  it('leaves an httpClient ruleset that was already on as it was', async () => {
+    esx.update((s) => (s.firewall.rulesets.httpClient = true))
+    const run = await runSection(postSection(on80()))
+    expect(run.stdout).not.toContain('timed out')
+    expect(toggles()).toEqual([])
+    expect(esx.state().firewall.rulesets.httpClient).toBe(true)
+  })
+})
+
 describe('%post', () => {
   it('reports installed with what the installer can read: MACs, serial, UUID, address, boot line', async () => {
     const section = postSection(options())
