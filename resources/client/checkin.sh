@@ -45,15 +45,26 @@ nap() {
 
 BOOTCMD=$(vsish -e get /system/bootCmdLine 2>/dev/null)
 
-# The value of key=value on the kernel command line, whatever surrounds it.
+# The value of key=value on the kernel command line, whatever surrounds it:
+# quotes, braces, or a label glued on (bootCmdLine:"BOOTIF=...). The key starts
+# after the last of :"'{( before the first =, so values keep theirs (host:port).
 boot_option() {
   set -f
   for word in $BOOTCMD; do
-    word=${word#[\"\']}
-    word=${word%[\"\']}
-    case "$word" in
-      "$1"=*) echo "${word#*=}"; set +f; return 0 ;;
-    esac
+    case "$word" in *=*) ;; *) continue ;; esac
+    key=${word%%=*}
+    key=${key##*[:\"\'{(]}
+    [ "$key" = "$1" ] || continue
+    value=${word#*=}
+    while :; do
+      case "$value" in
+        *[\"\'\}\)]) value=${value%?} ;;
+        *) break ;;
+      esac
+    done
+    echo "$value"
+    set +f
+    return 0
   done
   set +f
   return 1
