@@ -334,8 +334,12 @@ export async function moveManagement(o: MoveOptions): Promise<Session> {
     const body = moveScript(from, to, { confirmSeconds, pingGateway: o.pingGateway ?? true })
     const upload = `f=$(mktemp /tmp/midwife-mgmt.XXXXXX) && sed -n p > "$f" <<'MIDWIFE_EOF' && echo "$f"\n${body}MIDWIFE_EOF`
     const up = await session.exec(upload)
-    const script = up.stdout.trim()
-    if (up.code !== 0 || !/^\/tmp\/midwife-mgmt\.[A-Za-z0-9]+$/.test(script)) {
+    // The last line shaped like the path: a host may print a notice on stdout before it.
+    const script = up.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .findLast((l) => /^\/tmp\/midwife-mgmt\.[A-Za-z0-9]+$/.test(l))
+    if (up.code !== 0 || script === undefined) {
       throw new MoveFailed(`uploading the script failed: ${failureOf('mktemp + sed', up).message}`)
     }
     const log = `${script}.log`
