@@ -297,12 +297,15 @@ export function parseHostname(text: string): HostnameInfo {
 /**
  * The kernel command line (`vsish -e get /system/bootCmdLine`), whose
  * surrounding output is unconfirmed: every `key=value` token anywhere counts,
- * also when the line is printed in quotes (as checkin.sh reads it too).
+ * also when the line is printed in quotes or braces, or glued to a label
+ * (`bootCmdLine:"BOOTIF=...`): the key starts after the last `:"'{(` before
+ * the first `=`, so a value keeps its own (`PBHOST=host:port`). checkin.sh's
+ * boot_option reads it the same way.
  */
 export function parseBootOptions(text: string): Record<string, string> {
   const out: Record<string, string> = {}
   for (const token of text.split(/\s+/)) {
-    const m = /^["']?([A-Za-z][\w.-]*)=(.*?)["']?$/.exec(token)
+    const m = /^(?:[^=]*[:"'{(])?([A-Za-z][\w.-]*)=(.*?)["'})]*$/.exec(token)
     if (m) out[m[1] as string] = m[2] as string
   }
   return out

@@ -6,8 +6,9 @@
 # version and management address, plus its SSH host public keys. Midwife
 # configures nothing until an operator approves the check-in.
 #
-# Uses only what ESXi ships: ash, awk, sed, grep, wget (plain HTTP), timeout,
-# sleep, esxcli, vsish. No curl, no bash.
+# Uses only what esxi.md says ESXi ships: ash, awk, sed, grep, wget (plain
+# HTTP), timeout, esxcli, vsish; sleep or python3 where the host has them (see
+# nap). No curl, no bash.
 #
 # Settings (environment):
 #   MIDWIFE_URL          http://listener:port
@@ -32,17 +33,38 @@ CLIENT_VERSION=checkin.sh/1
 log() { echo "midwife-checkin: $*" >&2; }
 die() { log "$*"; exit 1; }
 
+# Waits $1 whole seconds (the same function as Midwife's other host scripts).
+nap() {
+  [ "$1" -gt 0 ] 2>/dev/null || return 0
+  sleep "$1" 2>/dev/null && return 0
+  python3 -c "import time; time.sleep($1)" 2>/dev/null && return 0
+  # Busy, the last resort: timeout is the one listed applet that keeps time.
+  timeout "$1" awk 'BEGIN { while (1) {} }' >/dev/null 2>&1
+  return 0
+}
+
 BOOTCMD=$(vsish -e get /system/bootCmdLine 2>/dev/null)
 
-# The value of key=value on the kernel command line, whatever surrounds it.
+# The value of key=value on the kernel command line, whatever surrounds it:
+# quotes, braces, or a label glued on (bootCmdLine:"BOOTIF=...). The key starts
+# after the last of :"'{( before the first =, so values keep theirs (host:port).
 boot_option() {
   set -f
   for word in $BOOTCMD; do
-    word=${word#[\"\']}
-    word=${word%[\"\']}
-    case "$word" in
-      "$1"=*) echo "${word#*=}"; set +f; return 0 ;;
-    esac
+    case "$word" in *=*) ;; *) continue ;; esac
+    key=${word%%=*}
+    key=${key##*[:\"\'{(]}
+    [ "$key" = "$1" ] || continue
+    value=${word#*=}
+    while :; do
+      case "$value" in
+        *[\"\'\}\)]) value=${value%?} ;;
+        *) break ;;
+      esac
+    done
+    echo "$value"
+    set +f
+    return 0
   done
   set +f
   return 1
@@ -178,7 +200,7 @@ while :; do
   [ "$attempt" -ge "$MIDWIFE_ATTEMPTS" ] &&
     die "giving up after $attempt attempts; last error: ${OUT:-no answer within ${MIDWIFE_TIMEOUT}s}"
   log "attempt $attempt failed (${OUT:-no answer within ${MIDWIFE_TIMEOUT}s}); retrying in ${wait}s"
-  sleep "$wait"
+  nap "$wait"
   attempt=$((attempt + 1))
   wait=$((wait * 2))
   [ "$wait" -gt "$MIDWIFE_BACKOFF_MAX" ] && wait=$MIDWIFE_BACKOFF_MAX

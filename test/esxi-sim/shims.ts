@@ -46,14 +46,13 @@ export const ESXI_APPLETS: readonly string[] = [
   'xargs',
   // ESXi's /bin/sh is BusyBox ash under the name sh.
   'sh',
-  // Not in esxi.md's list, but present in ESXi's BusyBox and used by public kickstarts.
-  'sleep',
 ]
 
 // The simulator's programs that sit on ESXi's PATH (/bin, /sbin). vmkping is added or removed
 // by its quirk; the init scripts live outside PATH and exist only for simple command lines.
 const SHIM_PROGRAMS = ['esxcli', 'localcli', 'vim-cmd', 'vsish', 'vmware', 'esxcfg-route']
-const QUIRK_TOOLS = ['vmkping', 'nohup', 'setsid']
+// sleep is not in esxi.md's list, though ESXi's BusyBox has it and public kickstarts use it.
+const QUIRK_TOOLS = ['vmkping', 'nohup', 'setsid', 'sleep']
 
 const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 
@@ -93,8 +92,8 @@ export function installEsxiBin(
 }
 
 /**
- * Adds or removes the tools whose presence a quirk decides (vmkping; nohup and setsid), from the
- * quirks in the state file. Call it again after changing those quirks.
+ * Adds or removes the tools whose presence a quirk decides (vmkping; nohup and setsid; sleep),
+ * from the quirks in the state file. Call it again after changing those quirks.
  */
 export function syncQuirkTools(binDir: string, opts: { statePath: string; simCli: string }): void {
   const { quirks } = loadState(opts.statePath)
@@ -102,6 +101,7 @@ export function syncQuirkTools(binDir: string, opts: { statePath: string; simCli
     vmkping: quirks.vmkping === 'present',
     nohup: quirks.nohupSetsid === 'present',
     setsid: quirks.nohupSetsid === 'present',
+    sleep: quirks.sleep === 'present',
   }
   for (const [name, present] of Object.entries(want)) {
     const path = join(binDir, name)
@@ -109,7 +109,7 @@ export function syncQuirkTools(binDir: string, opts: { statePath: string; simCli
     if (there === present) continue
     if (!present) rmSync(path, { force: true })
     else if (name === 'vmkping') writeShim(path, opts.simCli, opts.statePath, 'vmkping')
-    else if (name === 'setsid') symlinkSync('/bin/busybox', path)
+    else if (name === 'setsid' || name === 'sleep') symlinkSync('/bin/busybox', path)
     else {
       // Debian's BusyBox has no nohup applet; this is what nohup does when nothing is a terminal.
       writeFileSync(path, `#!/bin/busybox sh\ntrap '' HUP\nexec "$@"\n`)

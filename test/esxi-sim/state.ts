@@ -106,6 +106,9 @@ export interface Quirks {
   // line; `settings advanced list -o` prints only its value line; `syslog config get` only its
   // Remote Host.
   unlisted: 'present' | 'absent'
+  // esxi.md does not list sleep among the applets known to exist: host scripts must also wait
+  // on a host without it.
+  sleep: 'present' | 'absent'
 }
 
 export interface SimState {
@@ -179,6 +182,7 @@ export const DEFAULT_QUIRKS: Quirks = {
   vmkping: 'present',
   nohupSetsid: 'absent',
   unlisted: 'present',
+  sleep: 'present',
 }
 
 /** The first 14 bytes of every simulated machine's SMBIOS UUID, as ESXi prints them. */

@@ -148,46 +148,85 @@ describe('checkin.sh under BusyBox', () => {
   })
 
   it('gets through once the listener comes up while it is retrying', async () => {
-    // A data folder whose listener is down when the host first calls.
-    const data = tempDir('late')
-    const opts = {
-      dataDir: data.path,
-      resourcesDir: join(repoRoot, 'resources'),
-      version: 'test',
-      logger: memoryLogger(),
-    }
-    const port = await freePort()
-    const first = await App.start({ ...opts, listen: { host: '127.0.0.1', port } })
-    const lateHost = first.saveHost({ ...sampleHost, mac: '00:50:56:aa:bb:01' }).id
-    const lateToken = hostToken(first, lateHost)
-    await first.stop()
-
+    const late = await downListener()
     const running = esx.sh([client], {
-      MIDWIFE_URL: `http://127.0.0.1:${port}`,
-      MIDWIFE_TOKEN: lateToken,
+      MIDWIFE_URL: `http://127.0.0.1:${late.port}`,
+      MIDWIFE_TOKEN: late.token,
       MIDWIFE_ATTEMPTS: '6',
       MIDWIFE_BACKOFF: '1',
       MIDWIFE_TIMEOUT: '5',
     })
-    // Start the listener only after the first attempt has failed (the client
-    // puts the firewall back after each attempt).
-    const deadline = Date.now() + 20_000
-    while (!esx.state().log.includes('esxcli network firewall set --enabled true')) {
-      if (Date.now() > deadline) throw new Error('the client never made its first attempt')
-      await new Promise((r) => setTimeout(r, 100))
-    }
-    const second = await App.start({ ...opts, listen: { host: '127.0.0.1', port } })
+    await firstAttemptMade()
+    const second = await late.start()
     const run = await running
     try {
       expect(run.stderr).toContain('attempt 1 failed')
       expect(run.code).toBe(0)
-      expect(second.listCheckins(lateHost)).toHaveLength(1)
+      expect(second.listCheckins(late.hostId)).toHaveLength(1)
     } finally {
       await second.stop()
-      data.remove()
+      late.remove()
+    }
+  })
+
+  it('on a host without sleep, still waits between attempts and gets through', async () => {
+    esx.update((s) => (s.quirks.sleep = 'absent'))
+    const late = await downListener()
+    const running = esx.sh([client], {
+      MIDWIFE_URL: `http://127.0.0.1:${late.port}`,
+      MIDWIFE_TOKEN: late.token,
+      MIDWIFE_ATTEMPTS: '4',
+      MIDWIFE_BACKOFF: '1',
+      MIDWIFE_TIMEOUT: '5',
+    })
+    await firstAttemptMade()
+    // Up 3 s after the first attempt: waiting 1, 2 and 4 s, the client is still trying;
+    // a client that did not wait would have spent its attempts by then.
+    await new Promise((r) => setTimeout(r, 3_000))
+    const second = await late.start()
+    const run = await running
+    try {
+      expect(run.stderr).toContain('retrying in 2s')
+      expect(run.code).toBe(0)
+      expect(second.listCheckins(late.hostId)).toHaveLength(1)
+    } finally {
+      await second.stop()
+      late.remove()
     }
   })
 })
+
+/** A data folder whose listener is down when the host first calls; start() brings it up. */
+async function downListener() {
+  const data = tempDir('late')
+  const opts = {
+    dataDir: data.path,
+    resourcesDir: join(repoRoot, 'resources'),
+    version: 'test',
+    logger: memoryLogger(),
+  }
+  const port = await freePort()
+  const first = await App.start({ ...opts, listen: { host: '127.0.0.1', port } })
+  const hostId = first.saveHost({ ...sampleHost, mac: '00:50:56:aa:bb:01' }).id
+  const token = hostToken(first, hostId)
+  await first.stop()
+  return {
+    port,
+    hostId,
+    token,
+    start: () => App.start({ ...opts, listen: { host: '127.0.0.1', port } }),
+    remove: () => data.remove(),
+  }
+}
+
+/** Resolves once checkin.sh's first attempt is over (it puts the firewall back after each). */
+async function firstAttemptMade() {
+  const deadline = Date.now() + 20_000
+  while (!esx.state().log.includes('esxcli network firewall set --enabled true')) {
+    if (Date.now() > deadline) throw new Error('the client never made its first attempt')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
 
 describe('boot material run on the host', () => {
   it('the one-liner fetches the personal client and checks in, restoring the firewall', async () => {

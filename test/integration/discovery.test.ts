@@ -61,6 +61,19 @@ describe('PBHOST discovery', () => {
     expect(t.app.listHosts()[0]?.state).toBe('discovered')
   })
 
+  it('reads options glued to a label, as vsish might print them', async () => {
+    const { material } = await setup()
+    esx.update((s) => {
+      s.bootCmdLine = `bootCmdLine:"BOOTIF=01-00-50-56-aa-bb-01 runweasel\ncmdline:${material.bootOptions}"`
+    })
+    // checkin.sh found PBHOST and PBKEY, and the listener the boot MAC.
+    expect((await runClientBare()).code).toBe(0)
+    expect(t.app.listHosts()[0]?.lastCheckin).toMatchObject({
+      kind: 'enrollment',
+      bootMac: '00:50:56:aa:bb:01',
+    })
+  })
+
   it('refuses a wrong enrollment key with 401 and stores nothing', async () => {
     const { key } = await setup()
     esx.update((s) => (s.bootCmdLine = s.bootCmdLine.replace(key, 'W'.repeat(43))))

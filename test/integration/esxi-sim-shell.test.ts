@@ -236,6 +236,21 @@ describe('shell syntax over the ssh2 simulator', () => {
     )
   })
 
+  it('without sleep (quirk), the shell does not find it', async () => {
+    esx.update((s) => (s.quirks.sleep = 'absent'))
+    try {
+      const ssh = await login()
+      expect(await ssh.execCommand('sleep 1; echo rc=$?')).toMatchObject({
+        stdout: 'rc=127',
+        stderr: 'sh: sleep: not found',
+      })
+    } finally {
+      esx.update((s) => (s.quirks.sleep = 'present'))
+    }
+    const ssh = await login()
+    expect((await ssh.execCommand('sleep 0; echo rc=$?')).stdout).toBe('rc=0')
+  })
+
   it('logs every line a session ran, and every host command, so a read-only rerun shows no writes', async () => {
     const ssh = await login()
     await ssh.execCommand('esxcli network ip dns server add --server=127.0.0.53')

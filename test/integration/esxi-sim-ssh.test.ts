@@ -228,6 +228,7 @@ describe('the ESXi shell built from shims', () => {
         'esxcli',
         'esxcfg-route',
         'localcli',
+        'sleep',
         'vim-cmd',
         'vmkping',
         'vmware',

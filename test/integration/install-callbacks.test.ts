@@ -67,6 +67,14 @@ const options = (over: Partial<InstallCallbackOptions> = {}): InstallCallbackOpt
   ...over,
 })
 
+async function until(done: () => boolean) {
+  const deadline = Date.now() + 20_000
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('timed out')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
 /** Runs a section's script as the installer would, under the simulated host's BusyBox. */
 async function runSection(section: string, env: Record<string, string> = {}) {
   const file = join(esx.dir, 'section.sh')
@@ -98,6 +106,34 @@ describe('%pre', () => {
       'esxcli network firewall set --enabled false',
       'esxcli network firewall set --enabled true',
     ])
+  })
+})
+
+describe('the firewall for a listener on port 80', () => {
+  // Nothing listens on 127.0.0.9:80 here. The simulator drops what the firewall drops (wget
+  // then times out); through the open door, wget is refused, or answered if something is there.
+  const on80 = () => options({ listener: { address: '127.0.0.9', port: 80 }, attempts: 1 })
+  const toggles = () =>
+    esx.state().log.filter((l) => l.startsWith('esxcli network firewall') && l.includes(' set '))
+
+  it('opens the httpClient ruleset for the call, not the whole firewall, and closes it after', async () => {
+    const run = await runSection(preSection(on80()))
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain('midwife: could not report installing after 1 attempts')
+    expect(run.stdout).not.toContain('timed out')
+    expect(toggles()).toEqual([
+      'esxcli network firewall ruleset set -r httpClient -e true',
+      'esxcli network firewall ruleset set -r httpClient -e false',
+    ])
+    expect(esx.state().firewall).toMatchObject({ enabled: true, rulesets: { httpClient: false } })
+  })
+
+  it('leaves an httpClient ruleset that was already on as it was', async () => {
+    esx.update((s) => (s.firewall.rulesets.httpClient = true))
+    const run = await runSection(postSection(on80()))
+    expect(run.stdout).not.toContain('timed out')
+    expect(toggles()).toEqual([])
+    expect(esx.state().firewall.rulesets.httpClient).toBe(true)
   })
 })
 
@@ -149,6 +185,20 @@ describe('%post', () => {
     const toggles = esx.state().log.filter((l) => l.startsWith('esxcli network firewall set'))
     expect(toggles).toHaveLength(4)
     expect(esx.state().firewall.enabled).toBe(true)
+  })
+
+  it('waits between attempts on a host without sleep', async () => {
+    esx.update((s) => (s.quirks.sleep = 'absent'))
+    answer = { status: 503, body: '{"error":"starting"}' }
+    const running = runSection(postSection(options({ retrySeconds: 3 })))
+    // The listener is ready 1.5 s after the first call: only a section that waited gets through.
+    await until(() => received.length > 0)
+    await new Promise((r) => setTimeout(r, 1_500))
+    answer = { status: 200, body: '{"accepted":true}' }
+    const run = await running
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain('midwife: reported installed')
+    expect(received).toHaveLength(2)
   })
 
   it('stops at once when the listener refuses the token', async () => {

@@ -177,6 +177,14 @@ describe('moving the management network of a running host', () => {
     expect(r.esx.state().log.filter((l) => l.startsWith('vmkping'))).toEqual([])
   }, 120_000)
 
+  it('without sleep on the host it still waits for the confirmation, and ends verified', async () => {
+    // A script that could not wait would give up on its 60 s at once and roll back.
+    const r = await rig({ quirks: { sleep: 'absent' } })
+    const s = await r.move({})
+    expect(await readManagement(s)).toEqual({ ...NEW, dhcp: false })
+    expect(r.said.join('')).toContain(`verified: ${NEW.address}/24`)
+  }, 120_000)
+
   it('a new address that never answers rolls back at the deadline; the old address tells why', async () => {
     // VLAN 30 does not reach Midwife, and without vmkping the host cannot tell.
     const r = await rig({ quirks: { vmkping: 'absent' } })

@@ -498,6 +498,16 @@ describe('MACs and the boot command line', () => {
     })
   })
 
+  it('reads a key glued to a label, a quote or a brace; a value keeps its colons', () => {
+    expect(
+      parseBootOptions('bootCmdLine:"BOOTIF=01-aa-bb-cc-dd-ee-ff ks=http://10.0.0.1:80/ks.cfg"\n'),
+    ).toEqual({ BOOTIF: '01-aa-bb-cc-dd-ee-ff', ks: 'http://10.0.0.1:80/ks.cfg' })
+    expect(parseBootOptions('cmdline:PBHOST=10.0.0.5:8080')).toEqual({ PBHOST: '10.0.0.5:8080' })
+    expect(parseBootOptions("{('PBKEY=abc')}")).toEqual({ PBKEY: 'abc' })
+    // No key left after the label, or one that is not a name: nothing.
+    expect(parseBootOptions('label:=x tag:1a=2')).toEqual({})
+  })
+
   it('upper-case BOOTIF is normalised; a missing or broken one gives null', () => {
     expect(bootMacFrom(parseBootOptions('BOOTIF=01-AA-BB-CC-DD-EE-0F'))).toBe('aa:bb:cc:dd:ee:0f')
     expect(bootMacFrom(parseBootOptions('runweasel cdromBoot'))).toBe(null)

@@ -2,13 +2,15 @@
 // finished. They run in the installer (BusyBox ash, network up, maybe no
 // DNS), so they post to the listener's IP literal over plain HTTP with
 // BusyBox wget, each call bounded by `timeout` (wget's own -T is not
-// reliable there). %post also runs with Secure Boot on, where %firstboot
+// reliable there), and wait between attempts with nap (sleep may be
+// missing). %post also runs with Secure Boot on, where %firstboot
 // does not, so its report carries what the installer can read about the
 // host: NICs and MACs, platform (serial, UUID), the installer's address,
 // the boot command line, and Secure Boot where secureBoot.py answers.
 // A failed report never fails the install: both sections end with exit 0.
 import { z } from 'zod'
 import { Ipv4 } from '../../contract/schemas'
+import { NAP } from '../esxi/host-shell'
 import { shellQuote } from './material'
 
 export const INSTALL_STATES = ['installing', 'installed'] as const
@@ -75,6 +77,7 @@ MW_URL=${shellQuote(url)}
 MW_PORT=${port}
 MW_SB_TOOL=${$}{MIDWIFE_SECUREBOOT_TOOL:-${SECURE_BOOT_TOOL}}
 ${JSTR}
+${NAP}
 MW_SB=unknown
 if [ -x "$MW_SB_TOOL" ]; then
   case "$("$MW_SB_TOOL" -s 2>/dev/null)" in
@@ -87,19 +90,36 @@ MW_BODY="{\"state\":\"${state}\",\"client\":\"ks-${state}/1\",\"secureBoot\":\"$
 \"platform\":$(mw_jstr "$(esxcli hardware platform get 2>&1)"),\
 \"ipv4\":$(mw_jstr "$(esxcli network ip interface ipv4 get 2>&1)"),\
 \"bootCmdLine\":$(mw_jstr "$(vsish -e get /system/bootCmdLine 2>/dev/null)")}}"
-# ESXi's firewall drops outbound traffic except to 80/443 with httpClient on;
-# where the installer has it on, it is off only for the call.
+# ESXi's firewall drops outbound traffic except to 80/443 with httpClient on.
+# Where the installer has it on, checkin.sh's way: httpClient is on for a call
+# to 80/443, the firewall off for any other port, and either is put back after.
 MW_FW=$(esxcli network firewall get 2>/dev/null | awk -F': *' '/^ *Enabled:/ { print $2 }')
-mw_fw() {
-  if [ "$MW_FW" = true ] && [ "$MW_PORT" != 80 ] && [ "$MW_PORT" != 443 ]; then
-    esxcli network firewall set --enabled "$1"
+MW_RESTORE=
+mw_restore() {
+  case "$MW_RESTORE" in
+    firewall) esxcli network firewall set --enabled true ;;
+    httpClient) esxcli network firewall ruleset set -r httpClient -e false ;;
+  esac
+  MW_RESTORE=
+}
+trap 'mw_restore' EXIT
+trap 'mw_restore; exit 0' INT TERM
+mw_open() {
+  [ "$MW_FW" = true ] || return 0
+  if [ "$MW_PORT" = 80 ] || [ "$MW_PORT" = 443 ]; then
+    MW_HC=$(esxcli network firewall ruleset list 2>/dev/null | awk '$1 == "httpClient" { print $2 }')
+    if [ "$MW_HC" != true ]; then
+      esxcli network firewall ruleset set -r httpClient -e true && MW_RESTORE=httpClient
+    fi
+  else
+    esxcli network firewall set --enabled false && MW_RESTORE=firewall
   fi
 }
 mw_post() {
-  mw_fw false
+  mw_open
   MW_OUT=$(timeout ${o.timeoutSeconds} wget -q -O - --header 'Content-Type: application/json' --post-data "$MW_BODY" "$MW_URL" 2>&1)
   MW_RC=$?
-  mw_fw true
+  mw_restore
   return $MW_RC
 }
 mw_try=1
@@ -116,7 +136,7 @@ while :; do
     break
   fi
   mw_try=$((mw_try + 1))
-  sleep ${o.retrySeconds}
+  nap ${o.retrySeconds}
 done
 exit 0
 `

@@ -15,6 +15,7 @@ import { readVmk0, setVmk0Static } from '../../catalogue/settings/mgmt-address'
 import { readManagementVlan, setManagementVlan } from '../../catalogue/settings/mgmt-vlan'
 import type { Shell } from '../../catalogue/types'
 import { gatewayProblem, ipv4, ipv4Prefix, vlanId } from '../../catalogue/values'
+import { NAP } from '../esxi/host-shell'
 import { CachedReader, failureOf } from './apply'
 
 /** vmk0's side of the management network. */
@@ -172,8 +173,8 @@ export function moveSteps(
 
 /**
  * The script the host runs, detached. BusyBox ash with ESXi's applets only
- * (no cat, rm or touch). It ignores SIGHUP, since the session that starts it
- * is about to die; it waits a second so that session hears its command ended;
+ * (no cat, rm or touch; maybe no sleep, hence nap). It ignores SIGHUP, since
+ * the session that starts it is about to die; it waits a second so that session hears its command ended;
  * each failing step, a gateway that does not answer, or no confirmation by
  * the deadline undoes every step and says why in its log. Its confirm file is
  * its own path plus `.confirm`.
@@ -193,8 +194,9 @@ export function moveScript(
   const lines = [
     `trap '' HUP`,
     `say() { echo "${MARK} $*"; }`,
+    NAP,
     `say started`,
-    `sleep 1`,
+    `nap 1`,
     `confirm="$0.confirm"`,
     `rollback() {`,
     `  say "rolling back: $1"`,
@@ -216,7 +218,7 @@ export function moveScript(
       `  until vmkping -I vmk0 -c 3 -W 1 ${gw} >/dev/null 2>&1; do`,
       `    tries=$((tries + 1))`,
       `    if [ "$tries" -ge 3 ]; then rollback ${q(`gateway ${to.gateway} does not answer (vmkping from vmk0)`)}; fi`,
-      `    sleep 1`,
+      `    nap 1`,
       `  done`,
       `else`,
       `  say "no vmkping on this host: the gateway is not checked"`,
@@ -229,7 +231,7 @@ export function moveScript(
     `i=0`,
     `while [ "$i" -lt ${n} ]; do`,
     `  if [ -s "$confirm" ]; then say confirmed; exit 0; fi`,
-    `  sleep 1`,
+    `  nap 1`,
     `  i=$((i + 1))`,
     `done`,
     `rollback "no confirmation within ${n} s"`,
@@ -332,8 +334,12 @@ export async function moveManagement(o: MoveOptions): Promise<Session> {
     const body = moveScript(from, to, { confirmSeconds, pingGateway: o.pingGateway ?? true })
     const upload = `f=$(mktemp /tmp/midwife-mgmt.XXXXXX) && sed -n p > "$f" <<'MIDWIFE_EOF' && echo "$f"\n${body}MIDWIFE_EOF`
     const up = await session.exec(upload)
-    const script = up.stdout.trim()
-    if (up.code !== 0 || !/^\/tmp\/midwife-mgmt\.[A-Za-z0-9]+$/.test(script)) {
+    // The last line shaped like the path: a host may print a notice on stdout before it.
+    const script = up.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .findLast((l) => /^\/tmp\/midwife-mgmt\.[A-Za-z0-9]+$/.test(l))
+    if (up.code !== 0 || script === undefined) {
       throw new MoveFailed(`uploading the script failed: ${failureOf('mktemp + sed', up).message}`)
     }
     const log = `${script}.log`
