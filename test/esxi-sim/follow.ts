@@ -35,6 +35,7 @@ export function followManagement(
 ): Follower {
   const first = loadState(statePath)
   let seen = { address: managementAddress(first), changes: first.managementChanges }
+  let sshRunning = first.services.ssh.running
   let current: string | null = listeningAt
   let stopped = false
   let waiters: Array<{ address: string | null; resolve: () => void }> = []
@@ -53,6 +54,10 @@ export function followManagement(
       target.drop(s.quirks.oldAddressSessions)
       seen = { address, changes: s.managementChanges }
     }
+    if (sshRunning && !s.services.ssh.running && s.quirks.sshStopSessions === 'reset') {
+      target.drop('reset')
+    }
+    sshRunning = s.services.ssh.running
     const want = address !== null && isLoopback(address) && s.services.ssh.running ? address : null
     if (want !== current) {
       current = null

@@ -109,6 +109,8 @@ export interface Quirks {
   // esxi.md does not list sleep among the applets known to exist: host scripts must also wait
   // on a host without it.
   sleep: 'present' | 'absent'
+  // Not in esxi.md: whether stopping the SSH service ends the sessions already open.
+  sshStopSessions: 'keep' | 'reset'
 }
 
 export interface SimState {
@@ -183,6 +185,7 @@ export const DEFAULT_QUIRKS: Quirks = {
   nohupSetsid: 'absent',
   unlisted: 'present',
   sleep: 'present',
+  sshStopSessions: 'keep',
 }
 
 /** The first 14 bytes of every simulated machine's SMBIOS UUID, as ESXi prints them. */

@@ -13,7 +13,9 @@ import { applySetting, CachedReader, planSetting } from '../../main/core/configu
 import { EsxSession } from '../../main/core/configure/ssh'
 import { parsePublicKeyLine } from '../../main/core/esxi/ssh-keys'
 import type { SimSshServer } from '../esxi-sim/ssh-server'
+import { sampleHost, startTestApp } from '../support/app'
 import { createSimHost, type SimHost } from '../support/esxi-host'
+import { approveAndWait, checkIn } from '../support/flow'
 
 const OLD = 'Old-pass-77x'
 const NEW = 'Vq7-tb2Lw!9k'
@@ -132,6 +134,38 @@ describe('catalogue settings over SSH', () => {
     expect(await apply(session, customSteps, [step], ctx).result).toMatchObject({ writes: 0 })
     expect(esx.writesSince(second)).toEqual([])
   })
+
+  it.each(['keep', 'reset'] as const)(
+    'a run that turns SSH off ends done whether stopping sshd keeps open sessions or not (%s)',
+    async (sshStopSessions) => {
+      const t = await startTestApp()
+      try {
+        esx = await createSimHost({ quirks: { sshStopSessions } })
+        const ssh = await esx.startSsh(sampleHost.rootPassword)
+        t.app.saveProfile({ spec: { sshOffAfterRun: true } })
+        const host = t.app.saveHost({
+          ...sampleHost,
+          mac: esx.state().nics[0]?.mac as string,
+          sshPort: ssh.port,
+        })
+        await checkIn(t.app, esx, host)
+        const run = await approveAndWait(t.app, host.id)
+        expect(run.error).toBeNull()
+        expect(run.state).toBe('done')
+        expect(esx.state().services.ssh).toEqual({ enabled: false, running: false })
+        const said = run.steps.find((x) => x.key === 'sshOffAfterRun')?.output ?? ''
+        if (sshStopSessions === 'keep') expect(said).toContain('verified: SSH off')
+        else
+          expect(said).toMatch(
+            new RegExp(
+              `the session ended as SSH stopped \\(.*\\); a new SSH connection to ${ssh.host}:${ssh.port} is refused: SSH is off`,
+            ),
+          )
+      } finally {
+        await t.close()
+      }
+    },
+  )
 
   it('turns SSH off last: verified in the open session, and a new login finds nothing listening', async () => {
     const { esx, ssh } = await start()

@@ -11,7 +11,7 @@ import type { Store } from '../store'
 import { splitPrefix } from '../../catalogue/values'
 import { applySetting, CachedReader } from './apply'
 import { describeNetwork, moveManagement, readManagement } from './move-management'
-import type { ConnectOptions, EsxShell } from './ssh'
+import { ConnectError, type ConnectOptions, type EsxShell } from './ssh'
 
 export type Connect = (o: ConnectOptions) => Promise<EsxShell & { close(): void }>
 
@@ -209,6 +209,8 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
           // Reads stay shared across steps. A secret setting's reads are not
           // copied into the output: `license --show` prints the key.
           reader = new CachedReader(setting.secret ? session : shell, ctx.version, reader)
+          const target = { ...snapshot, address: ctx.address }
+          const login = ctx.loginPassword ?? ''
           const result = await applySetting(
             shell,
             reader,
@@ -221,7 +223,18 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
               redact.add(s)
               redact.add(shellQuote(s))
             },
-          )
+          ).catch(async (err: unknown) => {
+            // A setting that ends SSH may take this session with it (whether stopping sshd
+            // ends open sessions is not known for ESXi). Then the proof that SSH is off is
+            // that a new connection to the host is refused; anything else is the failure.
+            if (setting.connection !== 'ends') throw err
+            const refusal = await refusedSsh(deps, target, login)
+            if (refusal === null) throw err
+            out(
+              `the session ended as SSH stopped (${(err as Error).message}); ${refusal}: SSH is off\n`,
+            )
+            return { writes: 0, before: null, after: null, relogin: false }
+          })
           if (result.relogin && ctx.loginPassword) {
             // The old password no longer works: prove the new one before it is kept.
             const next = ctx.loginPassword
@@ -287,6 +300,34 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
   runChanged()
   events.flush()
   return store.runs.header(runId) as RunHeader
+}
+
+/**
+ * Why a new SSH login to the run's host is refused (nothing listens there), or null when it is
+ * not: it logs in, or fails in another way (a timeout proves nothing).
+ */
+async function refusedSsh(
+  deps: RunDeps,
+  target: RunSnapshot & { address: string },
+  password: string,
+): Promise<string | null> {
+  try {
+    const probe = await deps.connect({
+      host: target.address,
+      port: target.host.sshPort,
+      username: target.host.sshUser,
+      password,
+      trustedFingerprints: target.identity.fingerprints,
+      connectTimeoutMs: deps.connectTimeoutMs,
+      commandTimeoutMs: deps.commandTimeoutMs,
+    })
+    probe.close()
+    return null
+  } catch (err) {
+    return err instanceof ConnectError && err.refused
+      ? `a new SSH connection to ${target.address}:${target.host.sshPort} is refused`
+      : null
+  }
 }
 
 /** Thrown at a command boundary once the run was cancelled. */

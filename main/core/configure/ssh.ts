@@ -31,7 +31,15 @@ export interface ConnectOptions {
 }
 
 /** A failure an operator can act on, worded for the step's error line. */
-export class ConnectError extends Error {}
+export class ConnectError extends Error {
+  /** `refused`: the host answered that nothing listens on the port (SSH is off there). */
+  constructor(
+    message: string,
+    readonly refused = false,
+  ) {
+    super(message)
+  }
+}
 
 export class CommandTimeout extends Error {}
 
@@ -120,7 +128,7 @@ export class EsxSession implements EsxShell {
         )
       }
       if (code === 'ECONNREFUSED')
-        throw new ConnectError(`cannot reach ${where}: connection refused`)
+        throw new ConnectError(`cannot reach ${where}: connection refused`, true)
       if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {
         throw new ConnectError(`cannot reach ${where}: no route to host`)
       }
