@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util'
 import pkg from '../package.json'
 import { verification } from './core/audit/audit-service'
 import { App } from './core/app'
-import { consoleLogger } from './core/log'
+import { consoleLogger, escapeControl } from './core/log'
 import { Store } from './core/store'
 import { parseListen } from './options'
 import {
@@ -70,8 +70,23 @@ async function serve(values: Record<string, string | boolean | undefined>, why: 
 
   let stopping = false
   const stop = () => {
-    if (stopping) return
+    if (stopping) {
+      // A second Ctrl+C: what is still running is interrupted, as after a crash, and the next
+      // start says so and offers Resume.
+      process.stderr.write(
+        'Stopped without waiting: runs still in progress show as interrupted at the next start; Resume continues them.\n',
+      )
+      process.exit(130)
+    }
     stopping = true
+    const busy = app.runsInProgress()
+    if (busy.length > 0) {
+      const which = busy.map((r) => `run ${r.id} on ${escapeControl(r.hostName)}`).join(', ')
+      process.stdout.write(
+        `Stopping: waiting for ${which} to finish, so no host is left half configured. ` +
+          'Press Ctrl+C again to stop now (the run shows as interrupted, and Resume continues it).\n',
+      )
+    }
     void ui
       .close()
       .then(() => app.stop())

@@ -234,6 +234,11 @@ export class App implements ApiHandlers {
     await this.store.shutdown()
   }
 
+  /** Runs queued or running now (what stop() waits for), oldest first. */
+  runsInProgress(): Array<{ id: number; hostName: string }> {
+    return this.store.runs.inProgress()
+  }
+
   /** Resolves when every queued configuration run has finished (tests, shutdown). */
   idle(): Promise<void> {
     return this.runs.idle()

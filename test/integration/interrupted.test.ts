@@ -22,43 +22,72 @@ function stop(p: ServeProcess) {
   }
 }
 
+/** A serve process with a run hanging in its DNS step (the host's DNS read takes a minute). */
+async function runHangingInDns() {
+  const data = tempDir('killed')
+  cleanup.push(() => data.remove())
+  const esx: SimHost = await createSimHost()
+  cleanup.push(() => esx.close())
+  const ssh = await esx.startSsh(sampleHost.rootPassword)
+
+  const first = await startServeProcess(data.path)
+  cleanup.push(stop(first))
+  const host = await first.api.saveHost({
+    ...sampleHost,
+    mac: esx.state().nics[0]?.mac as string,
+    sshPort: ssh.port,
+  })
+  const { listener } = await first.api.getStatus()
+  const checkin = await esx.sh([clientScript], {
+    MIDWIFE_URL: listener.advertisedUrl,
+    MIDWIFE_TOKEN: /\/ks\/([^/]+)\.cfg$/.exec(
+      (await first.api.getBootMaterial(host.id)).kickstartUrl,
+    )?.[1] as string,
+  })
+  expect(checkin.code).toBe(0)
+  const plan = await first.api.planHost(host.id)
+  esx.update((s) => s.faults.push({ match: 'esxcli network ip dns server list', delayMs: 60_000 }))
+  const run = await first.api.approveHost(host.id, plan.id)
+
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const r = await first.api.getRun(run.id)
+    if (r.steps.find((s) => s.key === 'dns')?.state === 'running') break
+    if (Date.now() > deadline) throw new Error(`the run never reached DNS: ${JSON.stringify(r)}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return { data, esx, first, host, run }
+}
+
+describe('Ctrl+C during a run', () => {
+  it('waits for the run and says so; a second Ctrl+C stops at once, and the run is interrupted', async () => {
+    const { data, first, host, run } = await runHangingInDns()
+    first.child.kill('SIGINT')
+    const said = Date.now() + 10_000
+    while (!first.output().includes('Stopping: waiting')) {
+      if (Date.now() > said) throw new Error(`no word about waiting: ${first.output()}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    expect(first.output()).toContain(
+      `Stopping: waiting for run ${run.id} on ${host.name} to finish, so no host is left half configured. Press Ctrl+C again to stop now (the run shows as interrupted, and Resume continues it).`,
+    )
+    // Still waiting: the run hangs for a minute.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(first.child.exitCode).toBeNull()
+    first.child.kill('SIGINT')
+    expect(await first.exited).toBe(130)
+    expect(first.output()).toContain('Stopped without waiting')
+
+    const second = await startServeProcess(data.path)
+    cleanup.push(stop(second))
+    expect((await second.api.getRun(run.id)).state).toBe('interrupted')
+    expect((await second.api.getHost(host.id)).state).toBe('interrupted')
+  })
+})
+
 describe('kill -9 during a run', () => {
   it('leaves the host interrupted, with the step it stopped in', async () => {
-    const data = tempDir('killed')
-    cleanup.push(() => data.remove())
-    const esx: SimHost = await createSimHost()
-    cleanup.push(() => esx.close())
-    const ssh = await esx.startSsh(sampleHost.rootPassword)
-
-    const first = await startServeProcess(data.path)
-    cleanup.push(stop(first))
-    const host = await first.api.saveHost({
-      ...sampleHost,
-      mac: esx.state().nics[0]?.mac as string,
-      sshPort: ssh.port,
-    })
-    const { listener } = await first.api.getStatus()
-    const checkin = await esx.sh([clientScript], {
-      MIDWIFE_URL: listener.advertisedUrl,
-      MIDWIFE_TOKEN: /\/ks\/([^/]+)\.cfg$/.exec(
-        (await first.api.getBootMaterial(host.id)).kickstartUrl,
-      )?.[1] as string,
-    })
-    expect(checkin.code).toBe(0)
-    const plan = await first.api.planHost(host.id)
-    // The run's DNS read hangs long enough to be killed in the middle of it.
-    esx.update((s) =>
-      s.faults.push({ match: 'esxcli network ip dns server list', delayMs: 60_000 }),
-    )
-    const run = await first.api.approveHost(host.id, plan.id)
-
-    const deadline = Date.now() + 30_000
-    for (;;) {
-      const r = await first.api.getRun(run.id)
-      if (r.steps.find((s) => s.key === 'dns')?.state === 'running') break
-      if (Date.now() > deadline) throw new Error(`the run never reached DNS: ${JSON.stringify(r)}`)
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
+    const { data, esx, first, host, run } = await runHangingInDns()
     first.child.kill('SIGKILL')
     await first.exited
 

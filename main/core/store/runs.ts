@@ -261,6 +261,13 @@ export class RunsTable {
     return row?.id
   }
 
+  /** Every run queued or running, oldest first: what a stopping Midwife waits for. */
+  inProgress(): Array<{ id: number; hostName: string }> {
+    return this.q(
+      `SELECT id, host_name AS hostName FROM runs WHERE state IN ('queued', 'running') ORDER BY id`,
+    ).all() as Array<{ id: number; hostName: string }>
+  }
+
   markRunning(id: number): void {
     this.q(
       `UPDATE runs SET state = 'running', started_at = COALESCE(started_at, ?) WHERE id = ?`,
