@@ -48,6 +48,16 @@ export function escapeControl(text: string): string {
   })
 }
 
+/**
+ * Why JSON.parse refused a body, without the piece of the body V8 quotes in
+ * some of its messages (`Unexpected token 's', "secret-tok"... is not valid
+ * JSON`): a body may hold a token or a password, and this reason is logged.
+ */
+export function jsonProblem(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err)
+  return message.includes('"') ? 'unexpected character: the body is not valid JSON' : message
+}
+
 export function hasControl(text: string): boolean {
   return CONTROL.test(text)
 }

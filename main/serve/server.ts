@@ -19,7 +19,7 @@ import {
   refuseSocket,
   type Target,
 } from '../core/listener/guard'
-import type { Logger } from '../core/log'
+import { jsonProblem, type Logger } from '../core/log'
 import { sameSecret } from '../core/secrets'
 
 const MAX_API_BODY = 1024 * 1024
@@ -172,7 +172,7 @@ export function startServe(o: ServeOptions): Promise<RunningServe> {
     try {
       json = JSON.parse(raw.toString('utf8') || '{}')
     } catch (err) {
-      throw new BodyRefused(400, `malformed JSON: ${(err as Error).message}`)
+      throw new BodyRefused(400, `malformed JSON: ${jsonProblem(err)}`)
     }
     const body = ApiBody.safeParse(json)
     if (!body.success) throw new BodyRefused(400, 'the body must be a JSON object: {"args": [...]}')

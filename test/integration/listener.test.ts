@@ -141,6 +141,15 @@ describe('POST /checkin', () => {
     expect(checkinsOnDisk()).toBe(0)
   })
 
+  it('does not repeat a piece of a body that is not JSON (it may hold a token) in its answer or the log', async () => {
+    const res = await post(`${token} is not JSON`)
+    expect(res.status).toBe(400)
+    const reply = (await res.json()) as { error: string }
+    expect(reply.error).toBe('malformed JSON: unexpected character: the body is not valid JSON')
+    expect(t.logger.lines.join('\n')).not.toContain(token.slice(0, 8))
+    expect(checkinsOnDisk()).toBe(0)
+  })
+
   it('refuses a body that does not match the schema with 400 naming the field', async () => {
     const body = checkinBody(token)
     ;(body.outputs as Record<string, unknown>).nicList = 42

@@ -6,7 +6,7 @@ import { describeIssues } from '../../contract/api'
 import type { InstallState } from '../boot/install-callbacks'
 import type { InstallAck } from '../boot/install-reports'
 import { isNetbootPath, type BootServed } from '../boot/netboot-files'
-import { escapeControl, redactPath, type Logger } from '../log'
+import { escapeControl, jsonProblem, redactPath, type Logger } from '../log'
 import { CheckinRejected, credentialOf, type Credential } from './checkin'
 import {
   BodyRefused,
@@ -156,7 +156,7 @@ async function readCheckin(req: IncomingMessage, what: string): Promise<CheckinB
   try {
     return { text, json: JSON.parse(text) as unknown }
   } catch (err) {
-    throw new CheckinRejected(400, `malformed JSON: ${(err as Error).message}`)
+    throw new CheckinRejected(400, `malformed JSON: ${jsonProblem(err)}`)
   }
 }
 
