@@ -636,6 +636,18 @@ export const Plan = z.object({
 })
 export type Plan = z.infer<typeof Plan>
 
+/** A request from the provisioning network the listener refused, as the operator sees it. */
+export const RefusedRequest = z.object({
+  at: Timestamp,
+  /** The source address. */
+  from: z.string(),
+  status: z.number().int(),
+  what: z.enum(['check-in', 'install report', 'kickstart', 'client']),
+  /** The listener's reason (never a token: paths are redacted, bodies not quoted). */
+  reason: z.string(),
+})
+export type RefusedRequest = z.infer<typeof RefusedRequest>
+
 export const ListenerStatus = z.object({
   listening: z.boolean(),
   address: z.string().nullable(),
@@ -643,6 +655,11 @@ export const ListenerStatus = z.object({
   error: z.string().nullable(),
   /** The address was fixed by --listen for this run; saved settings apply at the next start. */
   fixedByCommandLine: z.boolean(),
+  /**
+   * Check-ins, install reports and kickstart or client fetches refused since Midwife started
+   * (a wrong key, a spent token, a malformed report): how many, and the latest few, newest first.
+   */
+  refused: z.object({ count: z.number().int(), recent: z.array(RefusedRequest) }),
 })
 export type ListenerStatus = z.infer<typeof ListenerStatus>
 

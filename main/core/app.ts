@@ -49,6 +49,7 @@ import {
   type ListenerLimits,
   type RunningListener,
 } from './listener/server'
+import { Refusals } from './listener/refusals'
 import { consoleLogger, type Logger } from './log'
 import { MediaLibrary } from './media/media-service'
 import { Notifier } from './notify'
@@ -137,6 +138,8 @@ export class App implements ApiHandlers {
   private listener: RunningListener | null = null
   private listenerError: string | null = null
   private readonly notify: Notifier
+  /** What the listener refused since this start, for the Servers screen. */
+  private readonly refusals = new Refusals(() => this.notify.siteChanged())
   private readonly site: SiteService
   private readonly profile: ProfileService
   private readonly hosts: HostsService
@@ -226,6 +229,7 @@ export class App implements ApiHandlers {
   }
 
   async stop(): Promise<void> {
+    this.refusals.stop()
     this.notify.flushCheckins()
     await this.listener?.close()
     this.listener = null
@@ -326,6 +330,7 @@ export class App implements ApiHandlers {
       installReport: (token, state, body, sourceIp) =>
         this.installs.report(token, state, body, sourceIp),
       bootFile: (path, sourceIp) => this.netboot.serve(path, sourceIp),
+      refused: (r) => this.refusals.note(r),
     }
   }
 
@@ -343,6 +348,7 @@ export class App implements ApiHandlers {
         advertisedUrl: this.listenerUrl(),
         error: this.listenerError,
         fixedByCommandLine: this.opts.listen !== undefined,
+        refused: this.refusals.snapshot(),
       },
     }
   }

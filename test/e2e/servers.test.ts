@@ -192,6 +192,28 @@ describe('the Servers screen', () => {
     expect(await page.evaluate('performance.getEntriesByType("navigation").length')).toBe(before)
   })
 
+  it('shows a check-in refused for a wrong enrollment key, which no row would', async () => {
+    const { listener } = await serve.api.getStatus()
+    const { token: _t, ...rest } = checkinBody(enrollmentKey)
+    const wrong = 'W'.repeat(43)
+    const res = await fetch(`${listener.advertisedUrl}/checkin`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ...rest, enrollment: wrong }),
+    })
+    expect(res.status).toBe(401)
+    // A fresh page: no drawer left open by an earlier test covers the notice.
+    await page.goto(serve.url)
+    await page.getByRole('button', { name: /Servers/ }).click()
+    const notice = page.getByRole('region', { name: 'Refused requests' })
+    await expect.poll(() => notice.count(), { timeout: 10_000 }).toBe(1)
+    const text = await notice.innerText()
+    expect(text).toMatch(/\d+ requests? from servers refused since Midwife started\./)
+    expect(text).toMatch(/from 127\.0\.0\.1: check-in refused \(401\): wrong enrollment key/)
+    expect(text).not.toContain(wrong)
+    await browser.screenshot('servers-4-refused', [...secrets(), wrong])
+  })
+
   it('says so when Midwife restarts, instead of reconnecting forever', async () => {
     serve.child.kill('SIGTERM')
     await serve.exited

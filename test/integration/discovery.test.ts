@@ -181,6 +181,34 @@ describe('PBHOST discovery', () => {
     await runClientBare()
     expect(t.app.listHosts().filter((h) => h.state === 'discovered')).toHaveLength(1)
   })
+
+  it('tells the operator what was refused: with a wrong key the server never appears, but the refusal does', async () => {
+    const { key } = await setup()
+    expect(t.app.getStatus().listener.refused).toEqual({ count: 0, recent: [] })
+    esx.update((s) => (s.bootCmdLine = s.bootCmdLine.replace(key, 'W'.repeat(43))))
+    expect((await runClientBare()).code).toBe(1)
+    await fetch(`${t.listenerUrl}/ks/discover/${'V'.repeat(43)}.cfg`)
+    const { refused } = t.app.getStatus().listener
+    expect(refused.count).toBe(2)
+    expect(refused.recent).toEqual([
+      {
+        at: expect.any(String) as string,
+        from: '127.0.0.1',
+        status: 401,
+        what: 'kickstart',
+        reason: 'wrong enrollment key',
+      },
+      {
+        at: expect.any(String) as string,
+        from: '127.0.0.1',
+        status: 401,
+        what: 'check-in',
+        reason: 'wrong enrollment key',
+      },
+    ])
+    expect(JSON.stringify(refused)).not.toContain('WWWW')
+    expect(JSON.stringify(refused)).not.toContain('VVVV')
+  })
 })
 
 describe('the generic kickstart for unknown servers', () => {

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { z } from 'zod'
 import { describeIssues } from '../../contract/api'
+import type { RefusedRequest } from '../../contract/schemas'
 import type { InstallState } from '../boot/install-callbacks'
 import type { InstallAck } from '../boot/install-reports'
 import { isNetbootPath, type BootServed } from '../boot/netboot-files'
@@ -50,6 +51,11 @@ export interface ListenerHandlers {
   installReport(token: string, state: InstallState, body: unknown, sourceIp: string): InstallAck
   /** A network boot file under /boot, /ipxe or /media: text, a file to stream, or why not. */
   bootFile(path: string, sourceIp: string): Promise<BootServed>
+  /**
+   * Told of each check-in, install report, kickstart or client fetch refused, for the operator's
+   * screens (not of rate limits or unparsable requests: those are noise, not a server's story).
+   */
+  refused?(r: Omit<RefusedRequest, 'at'>): void
 }
 
 /** A file the listener serves: its text, or a status and a plain message. */
@@ -247,6 +253,12 @@ export async function startListener(
       )
       if (!ack.ok) {
         logger.warn(`${escapeControl(redactPath(path))} from ${from}: ${ack.status} ${ack.message}`)
+        handlers.refused?.({
+          from,
+          status: ack.status,
+          what: 'install report',
+          reason: ack.message,
+        })
         sendJson(res, ack.status, { accepted: false, error: ack.message })
         return
       }
@@ -279,6 +291,12 @@ export async function startListener(
         const shown = escapeControl(redactPath(path))
         if (!served.ok) {
           logger.warn(`${shown} from ${from}: ${served.status} ${served.message}`)
+          handlers.refused?.({
+            from,
+            status: served.status,
+            what: m[1] === 'ks' ? 'kickstart' : 'client',
+            reason: served.message,
+          })
           send(res, served.status, `${served.message}\n`, 'text/plain')
           return
         }
@@ -333,6 +351,14 @@ export async function startListener(
         logger.warn(
           `${escapeControl(redactPath(target.path))} from ${from} refused (${err.status}): ${escapeControl(err.message)}`,
         )
+        if (isCheckin || isInstall) {
+          handlers.refused?.({
+            from,
+            status: err.status,
+            what: isCheckin ? 'check-in' : 'install report',
+            reason: err.message,
+          })
+        }
         res.setHeader('Connection', 'close')
         sendJson(res, err.status, { accepted: false, error: err.message })
       })
