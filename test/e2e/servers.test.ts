@@ -173,6 +173,8 @@ describe('the Servers screen', () => {
     page.once('dialog', (d) => void d.accept())
     await stranger.getByRole('button', { name: 'Dismiss…' }).click()
     await expect.poll(() => stranger.getByTestId('host-state').innerText()).toBe('Retired')
+    expect(await stranger.innerText()).toContain('Dismissed: nothing runs on it.')
+    expect(await stranger.innerText()).not.toContain('assign it to one')
   })
 
   it('drops a deleted definition from the open screen without a reload', async () => {

@@ -17,6 +17,8 @@ export function hostName(h: Pick<HostRecord, 'id' | 'definition' | 'identity'>):
 /** Whether Approve is open, and if not, the reason written next to it. */
 export function approveGate(h: HostRecord): Gate {
   const no = (reason: string): Gate => ({ allowed: false, reason })
+  // A dismissed stranger has no definition to reinstall; it is not waiting for one either.
+  if (h.state === 'retired' && !h.definition) return no('Dismissed: nothing runs on it.')
   if (!h.definition) {
     return no('No host definition claims this server: assign it to one, or define a host from it.')
   }
