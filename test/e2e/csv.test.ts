@@ -196,6 +196,30 @@ describe('hosts from a CSV file', () => {
       .toBe('Edit esx12.rack1.lab')
   })
 
+  it("says at Review, beside the field, that a MAC or a name is another host's", async () => {
+    const row = page.locator('[data-host-row]').filter({ hasText: 'esx12.rack1.lab' })
+    await row.getByRole('button', { name: 'Edit esx12.rack1.lab' }).click()
+    const form = page.getByRole('form', { name: 'Edit host' })
+    await form.waitFor()
+    // esx13's MAC, typed in capitals: still the same NIC.
+    const mac = form.getByLabel('MAC address')
+    await mac.fill(`00:50:56:AA:01:${hex(13).toUpperCase()}`)
+    await form.getByLabel('Hostname').fill('esx14')
+    await form.getByRole('button', { name: 'Review host' }).click()
+    const noteOf = async (field: typeof mac) =>
+      page.locator(`#${(await field.getAttribute('aria-describedby')) ?? 'none'}`).innerText()
+    await expect.poll(() => mac.getAttribute('aria-invalid')).toBe('true')
+    expect(await noteOf(mac)).toBe(
+      `MAC 00:50:56:aa:01:${hex(13)} is already used by host esx13.rack1.lab`,
+    )
+    const name = form.getByLabel('Hostname')
+    expect(await name.getAttribute('aria-invalid')).toBe('true')
+    expect(await noteOf(name)).toBe('a host named esx14.rack1.lab already exists')
+    expect(await page.getByRole('region', { name: /^Review / }).count()).toBe(0)
+    await page.keyboard.press('Escape')
+    await expect.poll(() => form.count()).toBe(0)
+  })
+
   it('sets the ESXi version and Secure Boot of one host in its form', async () => {
     const row = page.locator('[data-host-row]').filter({ hasText: 'esx12.rack1.lab' })
     await row.getByRole('button', { name: 'Edit esx12.rack1.lab' }).click()
