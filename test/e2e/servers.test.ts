@@ -77,6 +77,44 @@ describe('the Servers screen', () => {
     await browser.screenshot('servers-2-assigned', secrets())
   })
 
+  it('names the SSH target with the address the server checked in from', async () => {
+    const esx01 = (await serve.api.listHosts()).find((h) => h.name === 'esx01.lab.local')
+    const address = esx01?.identity?.managementIp as string
+    expect(address).toMatch(/^\d+\.\d+\.\d+\.\d+$/)
+    const steps = page.getByRole('navigation', { name: 'Steps' })
+    await page.keyboard.press('Escape')
+    await steps.getByRole('button', { name: /Hosts/ }).click()
+    const row = page.getByRole('row', { name: /esx01\.lab\.local/ })
+    await expect.poll(() => row.getByTestId('ssh-target').innerText()).toBe(`root@${address}:22`)
+    // One not checked in yet says where the address will come from, not `root@:22`.
+    const waiting = await serve.api.saveHost({
+      ...sampleHost,
+      hostname: 'esx08',
+      mac: '00:50:56:aa:bb:08',
+    })
+    const other = page.getByRole('row', { name: /esx08\.lab\.local/ })
+    await expect
+      .poll(() => other.getByTestId('ssh-target').innerText())
+      .toBe('root@(address from its check-in):22')
+    await serve.api.deleteHost(waiting.id)
+
+    await page.getByRole('button', { name: 'Edit esx01.lab.local' }).click()
+    await page
+      .getByRole('form', { name: 'Edit host' })
+      .getByRole('button', { name: 'Review host' })
+      .click()
+    const review = page.getByRole('region', { name: 'Review esx01.lab.local' })
+    expect(await review.getByTestId('ssh-target').innerText()).toBe(`root@${address}:22`)
+    await review.getByRole('button', { name: 'Keep editing' }).click()
+    await page
+      .getByRole('form', { name: 'Edit host' })
+      .getByRole('button', { name: 'Cancel' })
+      .click()
+
+    await steps.getByRole('button', { name: /Servers/ }).click()
+    expect(await (await openServer('esx01.lab.local')).count()).toBe(1)
+  })
+
   it('shows a conflicting check-in side by side, and trusts it only when confirmed', async () => {
     const [esx01] = await serve.api.listHosts()
     const material = await serve.api.getBootMaterial(esx01?.id as number)
