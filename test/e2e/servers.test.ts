@@ -230,6 +230,37 @@ describe('the Servers screen', () => {
     expect(await page.evaluate('performance.getEntriesByType("navigation").length')).toBe(before)
   })
 
+  it('drops a suggestion whose definition was deleted elsewhere, and says so in words', async () => {
+    // esx01 is gone: the server checks in with the enrollment key again, and
+    // a new definition with its MAC is suggested.
+    const esx05 = await serve.api.saveHost({
+      ...sampleHost,
+      hostname: 'esx05',
+      mac: '00:50:56:aa:bb:01',
+    })
+    expect((await esx.sh([clientScript], {})).code).toBe(0)
+    const found = (await serve.api.listHosts()).find(
+      (h) => h.state === 'discovered' && h.suggestions.some((s) => s.hostId === esx05.id),
+    )
+    expect(found).toBeDefined()
+    const card = await openServer(found?.name as string)
+    const assign = card.getByRole('button', { name: 'Assign to esx05.lab.local' })
+    await expect.poll(() => assign.count()).toBe(1)
+    const before = await page.evaluate('performance.getEntriesByType("navigation").length')
+
+    await serve.api.deleteHost(esx05.id)
+    await expect.poll(() => assign.count()).toBe(0)
+    expect(await card.innerText()).toContain('No unassigned host definition has one of its MACs')
+    expect(await page.evaluate('performance.getEntriesByType("navigation").length')).toBe(before)
+    // A click that raced the delete is told what happened, not an internal id.
+    await expect(
+      serve.api.assignDiscovered(found?.id as number, esx05.id, { confirmMacMismatch: false }),
+    ).rejects.toThrow(
+      'that host definition was deleted; choose another, or define a host from this server',
+    )
+    await page.keyboard.press('Escape')
+  })
+
   it('says so when Midwife restarts, instead of reconnecting forever', async () => {
     serve.child.kill('SIGTERM')
     await serve.exited
