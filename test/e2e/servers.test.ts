@@ -230,7 +230,7 @@ describe('the Servers screen', () => {
     expect(await page.evaluate('performance.getEntriesByType("navigation").length')).toBe(before)
   })
 
-  it('drops a suggestion whose definition was deleted elsewhere, and says so in words', async () => {
+  it('drops a suggestion whose definition was deleted elsewhere, and defines a host from what it reported', async () => {
     // esx01 is gone: the server checks in with the enrollment key again, and
     // a new definition with its MAC is suggested.
     const esx05 = await serve.api.saveHost({
@@ -258,6 +258,17 @@ describe('the Servers screen', () => {
     ).rejects.toThrow(
       'that host definition was deleted; choose another, or define a host from this server',
     )
+
+    // Defining a host from it starts from its reported serial; its `localhost`
+    // is no name, so Hostname is left for the operator.
+    const serial = esx.state().platform.serialNumber
+    expect(found?.identity?.serial).toBe(serial)
+    expect(esx.state().hostname).toBe('localhost')
+    await card.getByRole('button', { name: 'Define a host from it' }).click()
+    await expect.poll(() => card.getByLabel('Serial number').inputValue()).toBe(serial)
+    expect(await card.getByLabel('Hostname').inputValue()).toBe('')
+    expect(await card.getByLabel('MAC address').inputValue()).toBe('00:50:56:aa:bb:01')
+    await card.getByRole('button', { name: 'Define a host from it' }).click()
     await page.keyboard.press('Escape')
   })
 
