@@ -677,6 +677,12 @@ export const BootMaterial = z.object({
   erases: z.string(),
   /** Whether its per-MAC files start the installer; false once installed (Reinstall re-arms). */
   armed: z.boolean(),
+  /**
+   * Null while its deployment token works. Otherwise (configured, or replaced)
+   * what the listener answers its URLs with, a 410: nothing below works until
+   * Reinstall re-arms the host.
+   */
+  tokenRefused: z.string().nullable(),
   /** Substrings that are secret (token, password hash): the UI masks them until revealed. */
   secrets: z.array(z.string()),
   warnings: z.array(z.string()),

@@ -193,7 +193,7 @@ while :; do
     exit 0
   fi
   case "$OUT" in
-    *" 401 "*|*" 403 "*) die "the listener refused this host's credential: $OUT" ;;
+    *" 401 "*|*" 403 "*) die "the listener refused this host's $(if [ -n "$MIDWIFE_TOKEN" ]; then echo "deployment token (MIDWIFE_TOKEN)"; elif [ -n "$PBKEY" ]; then echo "enrollment key (PBKEY= on its boot line)"; else echo "enrollment key (MIDWIFE_ENROLL)"; fi): $OUT" ;;
     *" 410 "*) die "the listener says this token no longer works (host configured or re-armed): $OUT" ;;
     *" 400 "*|*" 413 "*) die "the listener refused the report: $OUT" ;;
   esac

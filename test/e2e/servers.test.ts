@@ -77,6 +77,44 @@ describe('the Servers screen', () => {
     await browser.screenshot('servers-2-assigned', secrets())
   })
 
+  it('names the SSH target with the address the server checked in from', async () => {
+    const esx01 = (await serve.api.listHosts()).find((h) => h.name === 'esx01.lab.local')
+    const address = esx01?.identity?.managementIp as string
+    expect(address).toMatch(/^\d+\.\d+\.\d+\.\d+$/)
+    const steps = page.getByRole('navigation', { name: 'Steps' })
+    await page.keyboard.press('Escape')
+    await steps.getByRole('button', { name: /Hosts/ }).click()
+    const row = page.getByRole('row', { name: /esx01\.lab\.local/ })
+    await expect.poll(() => row.getByTestId('ssh-target').innerText()).toBe(`root@${address}:22`)
+    // One not checked in yet says where the address will come from, not `root@:22`.
+    const waiting = await serve.api.saveHost({
+      ...sampleHost,
+      hostname: 'esx08',
+      mac: '00:50:56:aa:bb:08',
+    })
+    const other = page.getByRole('row', { name: /esx08\.lab\.local/ })
+    await expect
+      .poll(() => other.getByTestId('ssh-target').innerText())
+      .toBe('root@(address from its check-in):22')
+    await serve.api.deleteHost(waiting.id)
+
+    await page.getByRole('button', { name: 'Edit esx01.lab.local' }).click()
+    await page
+      .getByRole('form', { name: 'Edit host' })
+      .getByRole('button', { name: 'Review host' })
+      .click()
+    const review = page.getByRole('region', { name: 'Review esx01.lab.local' })
+    expect(await review.getByTestId('ssh-target').innerText()).toBe(`root@${address}:22`)
+    await review.getByRole('button', { name: 'Keep editing' }).click()
+    await page
+      .getByRole('form', { name: 'Edit host' })
+      .getByRole('button', { name: 'Cancel' })
+      .click()
+
+    await steps.getByRole('button', { name: /Servers/ }).click()
+    expect(await (await openServer('esx01.lab.local')).count()).toBe(1)
+  })
+
   it('shows a conflicting check-in side by side, and trusts it only when confirmed', async () => {
     const [esx01] = await serve.api.listHosts()
     const material = await serve.api.getBootMaterial(esx01?.id as number)
@@ -192,6 +230,48 @@ describe('the Servers screen', () => {
     await serve.api.deleteHost(esx01?.id as number)
     await expect.poll(() => page.getByRole('button', { name: 'esx01.lab.local' }).count()).toBe(0)
     expect(await page.evaluate('performance.getEntriesByType("navigation").length')).toBe(before)
+  })
+
+  it('drops a suggestion whose definition was deleted elsewhere, and defines a host from what it reported', async () => {
+    // esx01 is gone: the server checks in with the enrollment key again, and
+    // a new definition with its MAC is suggested.
+    const esx05 = await serve.api.saveHost({
+      ...sampleHost,
+      hostname: 'esx05',
+      mac: '00:50:56:aa:bb:01',
+    })
+    expect((await esx.sh([clientScript], {})).code).toBe(0)
+    const found = (await serve.api.listHosts()).find(
+      (h) => h.state === 'discovered' && h.suggestions.some((s) => s.hostId === esx05.id),
+    )
+    expect(found).toBeDefined()
+    const card = await openServer(found?.name as string)
+    const assign = card.getByRole('button', { name: 'Assign to esx05.lab.local' })
+    await expect.poll(() => assign.count()).toBe(1)
+    const before = await page.evaluate('performance.getEntriesByType("navigation").length')
+
+    await serve.api.deleteHost(esx05.id)
+    await expect.poll(() => assign.count()).toBe(0)
+    expect(await card.innerText()).toContain('No unassigned host definition has one of its MACs')
+    expect(await page.evaluate('performance.getEntriesByType("navigation").length')).toBe(before)
+    // A click that raced the delete is told what happened, not an internal id.
+    await expect(
+      serve.api.assignDiscovered(found?.id as number, esx05.id, { confirmMacMismatch: false }),
+    ).rejects.toThrow(
+      'that host definition was deleted; choose another, or define a host from this server',
+    )
+
+    // Defining a host from it starts from its reported serial; its `localhost`
+    // is no name, so Hostname is left for the operator.
+    const serial = esx.state().platform.serialNumber
+    expect(found?.identity?.serial).toBe(serial)
+    expect(esx.state().hostname).toBe('localhost')
+    await card.getByRole('button', { name: 'Define a host from it' }).click()
+    await expect.poll(() => card.getByLabel('Serial number').inputValue()).toBe(serial)
+    expect(await card.getByLabel('Hostname').inputValue()).toBe('')
+    expect(await card.getByLabel('MAC address').inputValue()).toBe('00:50:56:aa:bb:01')
+    await card.getByRole('button', { name: 'Define a host from it' }).click()
+    await page.keyboard.press('Escape')
   })
 
   it('shows a check-in refused for a wrong enrollment key, which no row would', async () => {

@@ -215,6 +215,30 @@ describe('first host, from boot material to configured', () => {
     expect(sim.ntp).toEqual({ enabled: true, servers: sampleHost.spec.ntp.servers })
   })
 
+  it('says at the top of its boot material that a configured host’s token is refused', async () => {
+    await page.keyboard.press('Escape')
+    await page
+      .getByRole('navigation', { name: 'Steps' })
+      .getByRole('button', { name: /Boot material/ })
+      .click()
+    const refused = page.getByTestId('token-refused')
+    await expect.poll(() => refused.count()).toBe(1)
+    // The listener's own answer to the kickstart URL the material carries.
+    const origin = new URL(oneLiner.match(/http:\/\/[^/]+/)?.[0] as string).origin
+    const res = await fetch(`${origin}/ks/${token}.cfg`)
+    expect(res.status).toBe(410)
+    const said = (await res.text()).trim()
+    expect(said).toBe(
+      'esx01.lab.local is configured; its deployment token no longer works. Use Reinstall in Midwife to re-arm it.',
+    )
+    expect(await refused.innerText()).toContain(said)
+    await screenshot('5b-boot-material-configured', [token, sampleHost.rootPassword])
+    await page
+      .getByRole('navigation', { name: 'Steps' })
+      .getByRole('button', { name: /Servers/ })
+      .click()
+  })
+
   it('shows a failing command with what the host said, pinned above the step output', async () => {
     // A new NTP server that the host cannot resolve: ESXi refuses `ntp set` with it.
     esx.update((s) => (s.resolvableNames = []))

@@ -196,6 +196,21 @@ describe('the TFTP bundle', () => {
     ).toBeGreaterThan(0)
   })
 
+  it('says that a configured host’s token is refused, in the listener’s words', async () => {
+    const done = t.app.saveHost({ ...sampleHost, hostname: 'esx07', mac: '00:50:56:aa:bb:07' })
+    const before = t.app.getBootMaterial(done.id)
+    expect(before.tokenRefused).toBeNull()
+    t.app.store.hosts.setState(done.id, 'configured', 'configured for this test')
+    const after = t.app.getBootMaterial(done.id)
+    const res = await fetch(after.kickstartUrl)
+    expect(res.status).toBe(410)
+    expect(after.tokenRefused).toBe((await res.text()).trim())
+    expect(after.tokenRefused).toBe(
+      'esx07.lab.local is configured; its deployment token no longer works. Use Reinstall in Midwife to re-arm it.',
+    )
+    t.app.deleteHost(done.id)
+  })
+
   it('refuses a host without material, and unknown kinds', async () => {
     expect(await dispatch(t.app, 'exportTftpBundle', [{ hostId: 999 }])).toMatchObject({
       ok: false,

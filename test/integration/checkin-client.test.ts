@@ -108,10 +108,34 @@ describe('checkin.sh under BusyBox', () => {
       ...fast,
     })
     expect(run.code).toBe(1)
-    expect(run.stderr).toMatch(/the listener refused this host's credential: .*401/)
+    expect(run.stderr).toMatch(
+      /the listener refused this host's deployment token \(MIDWIFE_TOKEN\): .*401/,
+    )
     expect(run.stderr).not.toContain('retrying')
     expect(t.app.listCheckins(hostId)).toEqual([])
     expect(esx.state().firewall.enabled).toBe(true)
+  })
+
+  it('names the enrollment key, and where it came from, when that is what is refused', async () => {
+    const given = await esx.sh([client], {
+      MIDWIFE_URL: t.listenerUrl,
+      MIDWIFE_ENROLL: 'K'.repeat(43),
+      ...fast,
+    })
+    expect(given.code).toBe(1)
+    expect(given.stderr).toMatch(
+      /the listener refused this host's enrollment key \(MIDWIFE_ENROLL\): .*401/,
+    )
+    expect(given.stderr).not.toContain('K'.repeat(43))
+
+    esx.update((s) => (s.bootCmdLine = `runweasel PBKEY=${'P'.repeat(43)}`))
+    const booted = await esx.sh([client], { MIDWIFE_URL: t.listenerUrl, ...fast })
+    expect(booted.code).toBe(1)
+    expect(booted.stderr).toMatch(
+      /the listener refused this host's enrollment key \(PBKEY= on its boot line\): .*401/,
+    )
+    expect(booted.stderr).not.toContain('retrying')
+    expect(t.app.listHosts().filter((h) => h.state === 'discovered')).toEqual([])
   })
 
   it('gives up on a report the listener refuses as malformed', async () => {

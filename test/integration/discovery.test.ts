@@ -79,7 +79,9 @@ describe('PBHOST discovery', () => {
     esx.update((s) => (s.bootCmdLine = s.bootCmdLine.replace(key, 'W'.repeat(43))))
     const run = await runClientBare()
     expect(run.code).toBe(1)
-    expect(run.stderr).toMatch(/refused this host's credential: .*401/)
+    expect(run.stderr).toMatch(
+      /refused this host's enrollment key \(PBKEY= on its boot line\): .*401/,
+    )
     expect(t.app.listHosts()).toEqual([])
     expect(t.app.store.checkins.count()).toBe(0)
   })

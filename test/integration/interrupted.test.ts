@@ -95,11 +95,14 @@ describe('kill -9 during a run', () => {
     cleanup.push(stop(second))
     const after = await second.api.getHost(host.id)
     expect(after.state).toBe('interrupted')
-    expect(after.stateReason).toBe(`Midwife stopped during run ${run.id}, in step "dns"`)
+    expect(after.stateReason).toBe(`Midwife stopped during run ${run.id}, in step "DNS servers"`)
     expect(after.approve.allowed).toBe(true)
     const r = await second.api.getRun(run.id)
     expect(r.state).toBe('interrupted')
-    expect(r.error).toBe('Midwife stopped while this run was in progress (in step "dns")')
+    expect(r.error).toBe('Midwife stopped while this run was in progress (in step "DNS servers")')
+    // The audit trail names the step as the screens do, never by its key.
+    const said = (await second.api.hostAudit(host.id)).map((e) => e.summary)
+    expect(said).toContain('Midwife stopped during the run (in step "DNS servers")')
     expect(r.steps.map((s) => [s.key, s.state])).toEqual([
       ['connect', 'done'],
       ['hostname', 'done'],

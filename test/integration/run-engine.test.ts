@@ -69,7 +69,7 @@ describe('cancel', () => {
       ['ntp', 'cancelled'],
     ])
     expect(ended.steps[1]?.output).toContain('verified: esx01.lab.local')
-    expect(ended.error).toMatch(/^cancelled by the operator in step "dns"/)
+    expect(ended.error).toMatch(/^cancelled by the operator in step "DNS servers"/)
     // The read in flight finished; nothing was written after the cancel.
     expect(esx.writesSince(mark)).toEqual([])
     expect(t.app.getHost(hostId).state).toBe('failed')

@@ -57,6 +57,11 @@ describe('a run that moves the management network', () => {
     expect(vmk0?.ipv4.address).toBe('127.0.20.10')
     expect(t.app.getHost(host.id).identity?.managementIp).toBe('127.0.20.10')
     expect(t.app.getHost(host.id).state).toBe('configured')
+    // The audit trail says where it moved from and to, in words.
+    const said = t.app.hostAudit(host.id).map((e) => e.summary)
+    expect(said).toContain(
+      `run ${run.id} moved its management address from 127.0.10.10 to 127.0.20.10; Midwife reaches it there from now on`,
+    )
 
     // At the new address, nothing is left to change.
     const again = await t.app.planHost(host.id)

@@ -761,8 +761,8 @@ describe('runs', () => {
 
     const reason = 'Midwife stopped while this run was in progress'
     expect(store.runs.markInterrupted(reason)).toEqual([
-      { runId: queued.id, hostId: h, step: null },
-      { runId: running.id, hostId: h, step: 'dns' },
+      { runId: queued.id, hostId: h, step: null, stepTitle: null },
+      { runId: running.id, hostId: h, step: 'dns', stepTitle: 'DNS servers' },
     ])
 
     const q = store.runs.get(queued.id)
@@ -772,7 +772,7 @@ describe('runs', () => {
 
     const r = store.runs.get(running.id)
     expect(r?.state).toBe('interrupted')
-    expect(r?.error).toBe(`${reason} (in step "dns")`)
+    expect(r?.error).toBe(`${reason} (in step "DNS servers")`)
     expect(r?.steps.map((s) => [s.state, s.error, s.output])).toEqual([
       ['done', null, ''],
       ['interrupted', reason, 'partial output\n'],

@@ -9,6 +9,9 @@ type Data = Record<string, unknown>
 const text = (v: unknown): string =>
   typeof v === 'string' ? v : v === null || v === undefined ? '' : JSON.stringify(v)
 
+/** A run step by its title, as the screens name it; entries written before titles were kept give the key. */
+const stepName = (d: Data): string => `"${text(d.title ?? d.step)}"`
+
 const SUMMARIES: Record<string, (d: Data) => string> = {
   'host.created': (d) => `${OPERATOR} defined ${text(d.fqdn)} (MAC ${text(d.mac)})`,
   'host.updated': (d) =>
@@ -23,6 +26,18 @@ const SUMMARIES: Record<string, (d: Data) => string> = {
   'host.kickstart_served': (d) => `its kickstart was fetched from ${text(d.from)}`,
   'host.planned': (d) =>
     `${OPERATOR} had the host read and planned: ${text(d.writes)} write command(s) (plan ${text(d.plan)})`,
+  'host.address_moved': (d) =>
+    `run ${text(d.run)} moved its management address` +
+    (d.from ? ` from ${text(d.from)}` : '') +
+    ` to ${text(d.address)}; Midwife reaches it there from now on`,
+  'host.install_report': (d) =>
+    `the installer reported "${text(d.state)}" again from ${text(d.from)}`,
+  'host.install_refused': (d) =>
+    `an install report "${text(d.state)}" from ${text(d.from)} was refused: ${text(d.why)}`,
+  'host.netboot_served': (d) =>
+    `its netboot file ${text(d.path)} was fetched from ${text(d.from)} (` +
+    (d.armed === true ? 'armed: it starts the installer' : 'disarmed: it boots the local disk') +
+    ')',
   'host.password_rotated': (d) =>
     `Midwife logged in with the new root password set by run ${text(d.run)} and keeps it`,
   'host.secure_boot_started': (d) =>
@@ -38,11 +53,16 @@ const SUMMARIES: Record<string, (d: Data) => string> = {
   'run.started': (d) => `Midwife started the run against ${text(d.target)}`,
   'run.resumed': (d) => `Midwife resumed the run against ${text(d.target)}`,
   'run.cancel_asked': () => `${OPERATOR} cancelled the run`,
-  'run.step_failed': (d) => `step ${text(d.step)} failed: ${text(d.error)}`,
+  'run.cancelled': (d) => `the run stopped in step ${stepName(d)}, as cancelled`,
+  'run.step_failed': (d) => `step ${stepName(d)} failed: ${text(d.error)}`,
   'run.done': () => 'the run finished: every setting applied and verified',
   'run.failed': (d) => `the run failed: ${text(d.error)}`,
   'run.interrupted': (d) =>
-    `Midwife stopped during the run${d.step ? ` (in step ${text(d.step)})` : ''}`,
+    `Midwife stopped during the run${d.step ? ` (in step ${stepName(d)})` : ''}`,
+  'batch.approved': (d) =>
+    `${OPERATOR} approved ${Array.isArray(d.runs) ? d.runs.length : 0} host(s) at once` +
+    (Array.isArray(d.refused) && d.refused.length > 0 ? `; ${d.refused.length} refused` : ''),
+  'boot.bundle_exported': (d) => `${OPERATOR} saved a TFTP bundle to ${text(d.path)}`,
   'settings.saved': () => `${OPERATOR} saved the site settings`,
   'site.profile_saved': () => `${OPERATOR} saved the site profile`,
   'site.enrollment_key_created': () => 'Midwife created the site enrollment key',

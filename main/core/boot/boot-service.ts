@@ -150,6 +150,8 @@ export class BootService {
     const ks = this.kickstartText(host, token)
     const url = kickstartUrl(this.listenerUrl(), token)
     const armed = NETBOOT_ARMED.includes(host.state)
+    // In the listener's own words: what a server using this material is told.
+    const check = checkToken(this.store, token)
     const files = this.files(this.inputs.input(host, token), o, ks.text)
     const kickstart: BootArtifact = {
       kind: 'kickstart',
@@ -174,6 +176,7 @@ export class BootService {
       kickstartUrl: url,
       erases: installWarning(this.inputs.install()),
       armed,
+      tokenRefused: check.ok ? null : check.message,
       secrets: [token, ks.hash],
       ...files,
       artifacts: [kickstart, ...files.artifacts],

@@ -259,19 +259,26 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
       } catch (err) {
         if (err instanceof Cancelled || deps.signal?.aborted) {
           cancelled = true
-          failure = `cancelled by the operator in step "${step.key}"; what ran before is kept in its output`
+          failure = `cancelled by the operator in step "${step.title}"; what ran before is kept in its output`
           out('cancelled before the next command\n')
           store.runs.finishStep(step.id, 'cancelled', failure)
           stepChanged(step.id)
           finishRest(i + 1, 'cancelled')
-          store.events.append('run.cancelled', `run:${runId}`, { step: step.key })
+          store.events.append('run.cancelled', `run:${runId}`, {
+            step: step.key,
+            title: step.title,
+          })
           break
         }
         failure = redact.apply((err as Error).message)
         store.runs.finishStep(step.id, 'failed', failure)
         stepChanged(step.id)
         finishRest(i + 1, 'skipped')
-        store.events.append('run.step_failed', `run:${runId}`, { step: step.key, error: failure })
+        store.events.append('run.step_failed', `run:${runId}`, {
+          step: step.key,
+          title: step.title,
+          error: failure,
+        })
         break
       }
     }

@@ -255,8 +255,21 @@ export class HostsService {
 
   /** Gives a discovered server to a definition no server is bound to yet. */
   assignDiscovered(discoveredId: number, hostId: number, confirmMacMismatch: boolean): Host {
-    const found = this.record(discoveredId)
-    const target = this.record(hostId)
+    // In the operator's words: the ids are the screen's, never shown to them.
+    const found = this.store.hosts.get(discoveredId)
+    if (!found) {
+      throw new ApiCallError(
+        'not_found',
+        'that server is no longer listed; it was dismissed or deleted',
+      )
+    }
+    const target = this.store.hosts.get(hostId)
+    if (!target) {
+      throw new ApiCallError(
+        'not_found',
+        'that host definition was deleted; choose another, or define a host from this server',
+      )
+    }
     if (found.definition || found.state !== 'discovered' || !found.identity) {
       throw new ApiCallError('conflict', `${hostName(found)} is not a discovered server`)
     }

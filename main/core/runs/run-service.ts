@@ -112,7 +112,10 @@ export class RunService {
       'Midwife stopped while this run was in progress',
     )
     for (const r of interrupted) {
-      this.store.events.append('run.interrupted', `run:${r.runId}`, { step: r.step })
+      this.store.events.append('run.interrupted', `run:${r.runId}`, {
+        step: r.step,
+        title: r.stepTitle,
+      })
       if (r.hostId === null) continue
       const host = this.store.hosts.get(r.hostId)
       if (host && (host.state === 'approved' || host.state === 'configuring')) {
@@ -120,7 +123,7 @@ export class RunService {
           r.hostId,
           'interrupted',
           r.step
-            ? `Midwife stopped during run ${r.runId}, in step "${r.step}"`
+            ? `Midwife stopped during run ${r.runId}, in step "${r.stepTitle ?? r.step}"`
             : `Midwife stopped before run ${r.runId} started`,
           { run: r.runId, step: r.step },
         )
@@ -556,6 +559,7 @@ export class RunService {
             }
             this.store.events.append('host.address_moved', `host:${hostId}`, {
               run: runId,
+              from: h?.identity?.managementIp ?? null,
               address,
             })
           })

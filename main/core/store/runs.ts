@@ -108,7 +108,9 @@ export interface NewRun {
 export interface InterruptedRun {
   runId: number
   hostId: number | null
+  /** The key of the step it stopped in (null: before it started), and that step's title. */
   step: string | null
+  stepTitle: string | null
 }
 
 /** A step that ends a run early. */
@@ -353,16 +355,25 @@ export class RunsTable {
       const t = now()
       return runs.map((r) => {
         const step = this.q(
-          `SELECT key FROM run_steps WHERE run_id = ? AND state = 'running' ORDER BY seq LIMIT 1`,
-        ).get(r.id) as { key: string } | undefined
+          `SELECT key, title FROM run_steps WHERE run_id = ? AND state = 'running' ORDER BY seq LIMIT 1`,
+        ).get(r.id) as { key: string; title: string } | undefined
         this.q(
           `UPDATE run_steps SET state = 'interrupted', error = ?, finished_at = ?
            WHERE run_id = ? AND state = 'running'`,
         ).run(reason, t, r.id)
         this.q(
           `UPDATE runs SET state = 'interrupted', error = ?, finished_at = ? WHERE id = ?`,
-        ).run(step ? `${reason} (in step "${step.key}")` : `${reason} (before it started)`, t, r.id)
-        return { runId: r.id, hostId: r.host_id, step: step?.key ?? null }
+        ).run(
+          step ? `${reason} (in step "${step.title}")` : `${reason} (before it started)`,
+          t,
+          r.id,
+        )
+        return {
+          runId: r.id,
+          hostId: r.host_id,
+          step: step?.key ?? null,
+          stepTitle: step?.title ?? null,
+        }
       })
     })()
   }

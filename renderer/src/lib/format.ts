@@ -54,6 +54,19 @@ export function duration(ms: number): string {
   return `${Math.floor(min / 60)} h ${min % 60} min`
 }
 
+/**
+ * Where Midwife logs in over SSH: `root@192.0.2.11:22`. The address is the one
+ * the server reported in its check-in; before one, the line says so instead of
+ * leaving a gap (`root@:22`).
+ */
+export function sshTarget(
+  user: string,
+  port: number | string,
+  address: string | null | undefined,
+): string {
+  return `${user}@${address || '(address from its check-in)'}:${port}`
+}
+
 /** Splits "a, b c" into ["a", "b", "c"]. */
 export function splitList(text: string): string[] {
   return text

@@ -66,8 +66,14 @@ export class MidwifeState {
       this.status = s.status
       this.settings = s.settings
     })
-    t.on('host.changed', (h) => (this.hosts = upsert(this.hosts, h, byName)))
-    t.on('host.removed', ({ id }) => (this.hosts = this.hosts.filter((h) => h.id !== id)))
+    t.on('host.changed', (h) => {
+      this.hosts = upsert(this.hosts, h, byName)
+      this.refreshSuggesting(h.id)
+    })
+    t.on('host.removed', ({ id }) => {
+      this.hosts = this.hosts.filter((h) => h.id !== id)
+      this.refreshSuggesting(id)
+    })
     t.on('run.changed', (r) => this.runHeader(r))
     t.on('run.step', (s) => this.stepDelta(s))
     t.on('run.output', (c) => this.outputChunk(c))
@@ -116,6 +122,27 @@ export class MidwifeState {
       afterId = last.id
     }
     return all.sort(byName)
+  }
+
+  /**
+   * A discovered server's "Assign to ..." suggestions are the core's: when a
+   * host one of them names changes or is deleted, those servers (only those)
+   * are read again, so a stale suggestion does not wait for a reload.
+   */
+  private refreshSuggesting(id: number): void {
+    for (const d of this.hosts) {
+      if (d.id === id || !d.suggestions.some((s) => s.hostId === id)) continue
+      this.api
+        .getHost(d.id)
+        .then((fresh) => {
+          const now = this.hosts.find((h) => h.id === fresh.id)
+          // Gone meanwhile, or an event brought a newer one: keep what is there.
+          if (now && now.updatedAt <= fresh.updatedAt) this.put(fresh)
+        })
+        .catch(() => {
+          // Gone meanwhile: its host.removed takes it off the screen.
+        })
+    }
   }
 
   /** Replaces one host with what an action returned (its event may arrive later). */
