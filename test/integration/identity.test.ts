@@ -145,8 +145,19 @@ describe('a server whose MACs do not include the defined MAC', () => {
       state: 'checked_in',
       identity: { how: 'assigned_despite_mac' },
     })
+    // Its boot material says the per-MAC files are named for a NIC the server does not have.
+    const reported = trusted.identity?.macs ?? []
+    const note = (id: number) =>
+      t.app.getBootMaterial(id).warnings.filter((w) => w.includes('is not one of the NICs'))
+    expect(note(host.id)).toEqual([
+      `esx01.lab.local's MAC 00:50:56:00:00:99 is not one of the NICs its server reported (${reported.join(', ')}): per-MAC boot files named for it never reach that server. Set its MAC under Hosts to the NIC it boots from.`,
+    ])
     expect((await approveAndWait(t.app, host.id)).state).toBe('done')
     expect(t.app.getHost(host.id).state).toBe('configured')
+    // Its MAC set to one it reported: nothing to say.
+    const { rootPassword: _kept, ...noPassword } = sampleHost
+    t.app.saveHost({ ...noPassword, id: host.id, mac: reported[0] as string, sshPort: ssh.port })
+    expect(note(host.id)).toEqual([])
   })
 })
 

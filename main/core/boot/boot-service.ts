@@ -171,6 +171,14 @@ export class BootService {
       : [
           `${hostName(host)} is past its install: its per-MAC netboot files boot the local disk. Reinstall re-arms them.`,
         ]
+    // Assigned anyway despite its MACs: the per-MAC files are named for a NIC it does not have.
+    const macs = host.identity?.macs ?? []
+    const mac = host.definition?.mac
+    if (mac !== undefined && macs.length > 0 && !macs.includes(mac)) {
+      notes.push(
+        `${hostName(host)}'s MAC ${mac} is not one of the NICs its server reported (${macs.join(', ')}): per-MAC boot files named for it never reach that server. Set its MAC under Hosts to the NIC it boots from.`,
+      )
+    }
     return {
       hostId: host.id,
       kickstartUrl: url,
