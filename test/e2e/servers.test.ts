@@ -260,6 +260,17 @@ describe('the Servers screen', () => {
     ).rejects.toThrow(
       'that host definition was deleted; choose another, or define a host from this server',
     )
+    // A definition with its MAC made elsewhere is offered at once, without a reload.
+    const esx06 = await serve.api.saveHost({
+      ...sampleHost,
+      hostname: 'esx06',
+      mac: '00:50:56:aa:bb:01',
+    })
+    const assign06 = card.getByRole('button', { name: 'Assign to esx06.lab.local' })
+    await expect.poll(() => assign06.count()).toBe(1)
+    expect(await page.evaluate('performance.getEntriesByType("navigation").length')).toBe(before)
+    await serve.api.deleteHost(esx06.id)
+    await expect.poll(() => assign06.count()).toBe(0)
 
     // Defining a host from it starts from its reported serial; its `localhost`
     // is no name, so Hostname is left for the operator.

@@ -126,12 +126,22 @@ export class MidwifeState {
 
   /**
    * A discovered server's "Assign to ..." suggestions are the core's: when a
-   * host one of them names changes or is deleted, those servers (only those)
-   * are read again, so a stale suggestion does not wait for a reload.
+   * host one of them names changes or is deleted, or a definition that may be
+   * one of them appears, those servers (only those) are read again, so a
+   * suggestion does not wait for a reload.
    */
   private refreshSuggesting(id: number): void {
+    // A definition no server is bound to yet may now be what a discovered server is: one with
+    // its MAC or serial is read again too (the core decides what it suggests).
+    const def = this.hosts.find((h) => h.id === id && h.identity === null)?.definition ?? null
+    const mayBe = (d: Host) =>
+      def !== null &&
+      d.definition === null &&
+      d.identity !== null &&
+      (d.identity.macs.includes(def.mac) ||
+        (def.serial !== null && d.identity.serial === def.serial))
     for (const d of this.hosts) {
-      if (d.id === id || !d.suggestions.some((s) => s.hostId === id)) continue
+      if (d.id === id || !(d.suggestions.some((s) => s.hostId === id) || mayBe(d))) continue
       this.api
         .getHost(d.id)
         .then((fresh) => {
