@@ -242,6 +242,27 @@ describe('hosts from a CSV file', () => {
       .toEqual(['9.0', true])
   })
 
+  it('adds one more host by hand and stays, with its boot material one click away', async () => {
+    const form = page.getByRole('form', { name: 'Add host' })
+    await form.getByLabel('Hostname').fill('esx99')
+    await form.getByLabel('Domain', { exact: true }).fill('rack1.lab')
+    await form.getByLabel('MAC address').fill('00:50:56:aa:01:99')
+    await form.getByLabel('Root password at install').fill(PASSWORD)
+    await form.getByRole('button', { name: 'Review host' }).click()
+    await page
+      .getByRole('region', { name: 'Review esx99.rack1.lab' })
+      .getByRole('button', { name: 'Add host' })
+      .click()
+    const saved = page.getByRole('status').filter({ hasText: 'Saved esx99.rack1.lab.' })
+    await expect.poll(() => saved.count()).toBe(1)
+    expect(await saved.innerText()).toContain('The form is ready for the next host.')
+    expect(await page.getByRole('heading', { name: 'Boot material' }).count()).toBe(0)
+    expect(await form.getByLabel('Hostname').inputValue()).toBe('')
+    await saved.getByRole('button', { name: 'Boot material for esx99.rack1.lab' }).click()
+    await expect.poll(() => page.getByRole('heading', { name: 'Boot material' }).count()).toBe(1)
+    await page.getByRole('button', { name: '← Back: Hosts' }).click()
+  })
+
   it('links a host to its check-ins and runs: the Servers step, with its drawer open', async () => {
     const row = page.locator('[data-host-row]').filter({ hasText: 'esx12.rack1.lab' })
     await row.getByRole('button', { name: 'Check-ins and runs of esx12.rack1.lab' }).click()
