@@ -12,6 +12,7 @@ import { SETTINGS } from '../../main/catalogue/registry'
 import { isWriteCommand } from '../esxi-sim/interpreter'
 import { ESXI_PROFILES, profileVersion } from '../esxi-sim/profile'
 import { sampleHost, startTestApp, type TestApp } from '../support/app'
+import type { SimOverrides } from '../esxi-sim/state'
 import { createSimHost, type SimHost } from '../support/esxi-host'
 import { approveAndWait, checkIn } from '../support/flow'
 
@@ -31,12 +32,16 @@ for (const profile of ESXI_PROFILES) {
     const refused = keeps.filter((s) => s.unsupported?.(version))
     const taken = keeps.filter((s) => !s.unsupported?.(version))
 
-    it('applies every example through the store, the plan and a run, then writes nothing the second time', async () => {
+    /**
+     * A fresh Midwife and host (this release, these quirks) checked in, with the settings'
+     * examples in the site profile or the host's own spec, by each setting's scope.
+     */
+    async function checkedInWith(settings: typeof keeps, quirks: SimOverrides['quirks'] = {}) {
       t = await startTestApp()
-      esx = await createSimHost({ profile })
+      esx = await createSimHost({ profile, quirks })
       const ssh = await esx.startSsh(sampleHost.rootPassword)
       const examples = (scope: 'site' | 'host') =>
-        Object.fromEntries(taken.filter((s) => s.scope === scope).map((s) => [s.key, s.example]))
+        Object.fromEntries(settings.filter((s) => s.scope === scope).map((s) => [s.key, s.example]))
       t.app.saveProfile({ spec: examples('site') })
       const host = t.app.saveHost({
         ...sampleHost,
@@ -45,6 +50,11 @@ for (const profile of ESXI_PROFILES) {
         sshPort: ssh.port,
       })
       await checkIn(t.app, esx, host)
+      return { t, esx, ssh, host, examples }
+    }
+
+    it('applies every example through the store, the plan and a run, then writes nothing the second time', async () => {
+      const { t, esx, host } = await checkedInWith(taken)
 
       const plan = await t.app.planHost(host.id)
       expect(plan.blocked).toBeNull()
@@ -72,21 +82,9 @@ for (const profile of ESXI_PROFILES) {
     // failover get|set` or ESXShell status script; untitled vswitch blocks; an advanced option's
     // value line only; syslog's Remote Host only (see the `unlisted` quirk).
     it('applies every example on a host that offers only what esxi.md lists, and says what it could not read', async () => {
-      t = await startTestApp()
-      esx = await createSimHost({ profile, quirks: { unlisted: 'absent' } })
-      const ssh = await esx.startSsh(sampleHost.rootPassword)
       // The VMkernel NICs setting needs `ip interface list`: it is refused below, in words.
       const bare = taken.filter((s) => s.key !== 'vmknics')
-      const examples = (scope: 'site' | 'host') =>
-        Object.fromEntries(bare.filter((s) => s.scope === scope).map((s) => [s.key, s.example]))
-      t.app.saveProfile({ spec: examples('site') })
-      const host = t.app.saveHost({
-        ...sampleHost,
-        spec: examples('host'),
-        mac: esx.state().nics[0]?.mac as string,
-        sshPort: ssh.port,
-      })
-      await checkIn(t.app, esx, host)
+      const { t, esx, ssh, host, examples } = await checkedInWith(bare, { unlisted: 'absent' })
       const first = await approveAndWait(t.app, host.id)
       expect(first.error).toBeNull()
       for (const step of first.steps) expect(step.state, step.key).toBe('done')
