@@ -167,6 +167,39 @@ describe('catalogue settings over SSH', () => {
     },
   )
 
+  it('resumes a run that rotated the root password and then failed, logging in with the new one', async () => {
+    const t = await startTestApp()
+    try {
+      esx = await createSimHost()
+      const ssh = await esx.startSsh(sampleHost.rootPassword)
+      t.app.saveProfile({ spec: { rootPassword: NEW, sshOffAfterRun: true } })
+      const host = t.app.saveHost({
+        ...sampleHost,
+        mac: esx.state().nics[0]?.mac as string,
+        sshPort: ssh.port,
+      })
+      await checkIn(t.app, esx, host)
+      // The step after the rotation fails: the host now takes only the new password.
+      esx.update((s) =>
+        s.faults.push({ match: 'vim-cmd hostsvc/disable_ssh', stdout: 'busy', code: 1 }),
+      )
+      const failed = await approveAndWait(t.app, host.id)
+      expect(failed.state).toBe('failed')
+      expect(failed.steps.find((x) => x.key === 'rootPassword')?.state).toBe('done')
+      expect(esx.state().rootPassword).toBe(NEW)
+
+      esx.update((s) => (s.faults = []))
+      t.app.resumeRun(failed.id)
+      await t.app.idle()
+      const resumed = t.app.getRun(failed.id)
+      expect(resumed.error).toBeNull()
+      expect(resumed.state).toBe('done')
+      expect(esx.state().services.ssh.running).toBe(false)
+    } finally {
+      await t.close()
+    }
+  })
+
   it('turns SSH off last: verified in the open session, and a new login finds nothing listening', async () => {
     const { esx, ssh } = await start()
     const session = await login(esx, ssh, OLD)

@@ -40,6 +40,12 @@ export interface RunDeps {
    * there with the same host key): the host is bound to the new address.
    */
   addressMoved?: (address: string) => void
+  /**
+   * The host as it is now: its bound address and its stored root password. A resumed attempt
+   * logs in with these, because an earlier attempt's own move or password rotation (each
+   * audited) changed them; the host keys it trusts stay the approval's.
+   */
+  current?: () => { address: string | null; sealedPassword: Buffer | null }
   /** How long the host waits for Midwife at a new management address before it rolls back. */
   moveDeadlineMs?: number
 }
@@ -122,15 +128,21 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
       try {
         if (!snapshot) throw new Error('this run has no approved snapshot; plan and approve again')
         if (step.key === 'connect') {
-          if (!approved.sealedPassword) throw new Error('the approval holds no root password')
-          const password = deps.secrets.open(approved.sealedPassword)
+          const now = header.attempts > 1 ? deps.current?.() : undefined
+          const sealed = now?.sealedPassword ?? approved.sealedPassword
+          if (!sealed) throw new Error('the approval holds no root password')
+          const password = deps.secrets.open(sealed)
           redact.add(password)
           const { host, identity } = snapshot
-          out(`ssh ${host.sshUser}@${identity.address}:${host.sshPort} (keyboard-interactive)\n`)
+          const address = now?.address ?? identity.address
+          if (address !== identity.address) {
+            out(`the host was moved to ${address} since its approval (at ${identity.address})\n`)
+          }
+          out(`ssh ${host.sshUser}@${address}:${host.sshPort} (keyboard-interactive)\n`)
           out(`trusted host keys: ${identity.fingerprints.join(', ')}\n`)
           session = cancellable(
             await deps.connect({
-              host: identity.address,
+              host: address,
               port: host.sshPort,
               username: host.sshUser,
               password,
@@ -147,7 +159,7 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
           ctx = {
             hostname: host.hostname,
             domain: host.domain,
-            address: identity.address,
+            address,
             version,
             loginPassword: password,
           }
@@ -241,7 +253,7 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
             out('logging in again with the new root password\n')
             session.close()
             session = await deps.connect({
-              host: snapshot.identity.address,
+              host: ctx.address,
               port: snapshot.host.sshPort,
               username: snapshot.host.sshUser,
               password: next,

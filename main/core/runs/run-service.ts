@@ -565,6 +565,10 @@ export class RunService {
           })
           this.notify.host(hostId)
         },
+        current: () => ({
+          address: this.store.hosts.get(hostId)?.identity?.managementIp ?? null,
+          sealedPassword: this.store.hosts.secrets(hostId)?.rootPassword ?? null,
+        }),
         passwordChanged: (password) => {
           this.store.transaction(() => {
             this.store.hosts.setRootPassword(hostId, this.secrets.seal(password))
