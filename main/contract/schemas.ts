@@ -611,7 +611,11 @@ export const PlanItem = z.object({
   title: z.string(),
   group: z.string(),
   source: z.enum(['site', 'host', 'identity']),
-  status: z.enum(['change', 'same', 'unsupported']),
+  /**
+   * unsupported: the host's own value this release refuses (the plan cannot be approved);
+   * skipped: a site-profile value this release refuses, left out of this host's run.
+   */
+  status: z.enum(['change', 'same', 'unsupported', 'skipped']),
   current: z.string(),
   wanted: z.string(),
   /** Each change in words, with its exact commands (secrets masked). */

@@ -122,23 +122,15 @@ for (const profile of ESXI_PROFILES) {
     })
 
     if (refused.length > 0) {
-      it(`refuses ${refused.map((s) => s.key).join(', ')} in the plan, with the reason`, async () => {
+      const examples = () => Object.fromEntries(refused.map((s) => [s.key, s.example]))
+
+      it(`refuses ${refused.map((s) => s.key).join(', ')} as the host's own values, with the reason`, async () => {
         t = await startTestApp()
         esx = await createSimHost({ profile })
         const ssh = await esx.startSsh(sampleHost.rootPassword)
-        t.app.saveProfile({
-          spec: Object.fromEntries(
-            refused.filter((s) => s.scope === 'site').map((s) => [s.key, s.example]),
-          ),
-        })
         const host = t.app.saveHost({
           ...sampleHost,
-          spec: {
-            ...sampleHost.spec,
-            ...Object.fromEntries(
-              refused.filter((s) => s.scope === 'host').map((s) => [s.key, s.example]),
-            ),
-          },
+          spec: { ...sampleHost.spec, ...examples() },
           mac: esx.state().nics[0]?.mac as string,
           sshPort: ssh.port,
         })
@@ -153,6 +145,25 @@ for (const profile of ESXI_PROFILES) {
         }
         expect(() => t?.app.approveHost(host.id, plan.id)).toThrow(/cannot approve/)
         expect(esx.writesSince(mark)).toEqual([])
+      })
+
+      it(`leaves ${refused.map((s) => s.key).join(', ')} from the site profile out on this release, and runs the rest`, async () => {
+        const { t, esx, host } = await checkedInWith([])
+        // The site profile serves 7.0/8.0 hosts too: its values stay.
+        t.app.saveProfile({ spec: examples() })
+        const plan = await t.app.planHost(host.id)
+        expect(plan.blocked).toBeNull()
+        for (const s of refused) {
+          const item = plan.items.find((i) => i.key === s.key)
+          expect(item?.status).toBe('skipped')
+          expect(item?.note).toMatch(/^Left out on this host: .*\.$/)
+          expect(item?.note).not.toContain("this host's spec")
+        }
+        const mark = esx.logMark()
+        const run = await approveAndWait(t.app, host.id)
+        expect(run.state).toBe('done')
+        expect(run.steps.map((x) => x.key)).not.toContain(refused[0]?.key)
+        expect(esx.writesSince(mark).filter((w) => w.includes('license'))).toEqual([])
       })
     }
   })

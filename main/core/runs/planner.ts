@@ -72,13 +72,18 @@ export async function makePlan(i: PlanInput): Promise<MadePlan> {
       const wanted = setting.secret ? '(secret)' : setting.show(r.value)
       const unsupported = setting.unsupported?.(version) ?? null
       if (unsupported) {
+        // The site profile serves a mixed fleet: what one release refuses is left out on it.
+        // A value of the host's own is the operator's wish for this host, so it blocks.
+        const site = r.source === 'site'
         items.push({
           ...base,
-          status: 'unsupported',
+          status: site ? 'skipped' : 'unsupported',
           current: '',
           wanted,
           changes: [],
-          note: unsupported,
+          note: site
+            ? `Left out on this host: ${unsupported.replace(/[;:] remove .*$/, '')}.`
+            : unsupported,
         })
         continue
       }
@@ -110,7 +115,9 @@ export async function makePlan(i: PlanInput): Promise<MadePlan> {
           ? `${blocked.title}: ${blocked.note ?? 'not supported on this host'}`
           : null,
       },
-      settings: resolved.map((r) => ({ key: r.key, value: r.value })),
+      settings: resolved
+        .filter((r) => !items.some((it) => it.key === r.key && it.status === 'skipped'))
+        .map((r) => ({ key: r.key, value: r.value })),
     }
   } finally {
     session.close()

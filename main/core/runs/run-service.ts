@@ -481,7 +481,14 @@ export class RunService {
           same: 0,
           unsupported: 0,
         }
-        s[item.status === 'change' ? 'change' : item.status === 'same' ? 'same' : 'unsupported']++
+        // A site value left out on this release changes nothing there.
+        s[
+          item.status === 'change'
+            ? 'change'
+            : item.status === 'unsupported'
+              ? 'unsupported'
+              : 'same'
+        ]++
         settings.set(item.key, s)
       }
     }
