@@ -205,4 +205,36 @@ describe('a rack of 24', () => {
       .poll(() => page.evaluate('document.activeElement?.textContent'))
       .toBe('esx05.rack.local')
   })
+
+  it('retries a failed run from the selection, and says it resumed (not that it stops)', async () => {
+    const statePath = fleet.hosts[5]?.statePath as string
+    const fault = (on: boolean) =>
+      withStateLock(statePath, () => {
+        const st = loadState(statePath)
+        st.faults = on ? [{ match: 'esxcli system hostname get', stdout: 'busy', code: 1 }] : []
+        saveState(statePath, st)
+      })
+    const host = (await serve.api.listHosts()).find((h) => h.name === 'esx06.rack.local')
+    const ok = await serve.api.planHost(host?.id as number)
+    // Approved, then the host fails its first read: the run fails.
+    await fault(true)
+    const run = await serve.api.approveHost(host?.id as number, ok.id)
+    await expect
+      .poll(async () => (await serve.api.getRun(run.id)).state, { timeout: 30_000 })
+      .toBe('failed')
+    await fault(false)
+
+    // Only the rows in view are in the page: search brings esx06 into it.
+    const clear = page.getByRole('button', { name: 'Clear selection' })
+    if ((await clear.count()) > 0) await clear.click()
+    await page.getByLabel('Search').fill('esx06')
+    await page.getByRole('checkbox', { name: 'Select esx06.rack.local' }).check()
+    await page.getByRole('button', { name: /^Retry \/ resume 1/ }).click()
+    const said = page.locator('.bulk-outcome')
+    await expect.poll(() => said.innerText()).toMatch(/^Resumed 1 run\./)
+    expect(await said.innerText()).not.toContain('stops at the next command')
+    await expect
+      .poll(async () => (await serve.api.getRun(run.id)).state, { timeout: 30_000 })
+      .toBe('done')
+  })
 })
