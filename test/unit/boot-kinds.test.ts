@@ -94,28 +94,28 @@ describe('PXELINUX (BIOS)', () => {
     expect(bootCfgFiles(cfg).every((f) => !f.startsWith('/'))).toBe(true)
   })
 
-  it('has a default menu for unknown servers, local disk first, install entries with PBHOST', () => {
-    const r = renderBoot(SCENARIOS.armed as BootInput, ['pxelinux-bios'])
-    const cfg = parsePxelinux(text(r, 'tftp', 'pxelinux.cfg/default').text)
-    expect(cfg.globals.find((g) => g.name === 'DEFAULT')?.value).toBe('local')
+  it('has a default menu for unknown servers: the local disk only, unless installing them is on', () => {
+    // Off: nothing at the boot: prompt erases a disk.
+    const off = renderBoot(SCENARIOS.armed as BootInput, ['pxelinux-bios'])
+    const local = parsePxelinux(text(off, 'tftp', 'pxelinux.cfg/default').text)
+    expect(local.globals.find((g) => g.name === 'DEFAULT')?.value).toBe('local')
+    expect(local.labels.map((l) => l.label)).toEqual(['local'])
+    expect(pxelinuxDirective(local.labels[0]!, 'LOCALBOOT')).toBe('0')
+    // On: install entries with PBHOST, the newest the default.
+    const on = renderBoot(SCENARIOS['install-unknown'] as BootInput, ['pxelinux-bios'])
+    const cfg = parsePxelinux(text(on, 'tftp', 'pxelinux.cfg/default').text)
+    expect(cfg.globals.find((g) => g.name === 'DEFAULT')?.value).toBe('install-9.0')
     expect(cfg.labels.map((l) => l.label)).toEqual([
       'local',
       'install-7.0',
       'install-8.0',
       'install-9.0',
     ])
-    expect(pxelinuxDirective(cfg.labels[0]!, 'LOCALBOOT')).toBe('0')
     for (const l of cfg.labels.slice(1)) {
       expect(pxelinuxDirective(l, 'APPEND')).toContain(
         `ks=http://10.0.0.5:8080/ks/generic.cfg PBHOST=10.0.0.5:8080 PBKEY=${PBKEY}`,
       )
     }
-    const auto = renderBoot(SCENARIOS['install-unknown'] as BootInput, ['pxelinux-bios'])
-    expect(
-      parsePxelinux(text(auto, 'tftp', 'pxelinux.cfg/default').text).globals.find(
-        (g) => g.name === 'DEFAULT',
-      )?.value,
-    ).toBe('install-9.0')
   })
 
   it('boots a disarmed host from its local disk', () => {
@@ -225,7 +225,7 @@ describe('iPXE', () => {
     expect(script.commands.map((c) => c.name)).toEqual(['exit'])
   })
 
-  it('has a generic menu that tries the per-MAC script first, then offers local boot or install with PBHOST', () => {
+  it('has a generic menu that tries the per-MAC script first, then offers local boot, and install with PBHOST only when that is on', () => {
     const r = renderBoot(SCENARIOS.armed as BootInput, ['ipxe'])
     const menu = parseIpxe(text(r, 'http', '/ipxe/menu.ipxe').text)
     const [chain, exitAfter, gotoMenu] = menu.commands
@@ -243,7 +243,13 @@ describe('iPXE', () => {
       '15000',
       'target',
     ])
-    const installs = menu.commands.filter((c) => c.name === 'kernel')
+    // Installing servers no host names is off: no entry offers it.
+    expect(menu.commands.filter((c) => c.name === 'kernel')).toEqual([])
+    expect(menu.commands.filter((c) => c.name === 'item').map((c) => c.args[0])).toEqual(['local'])
+    const on = renderBoot(SCENARIOS['install-unknown'] as BootInput, ['ipxe'])
+    const installs = parseIpxe(text(on, 'http', '/ipxe/menu.ipxe').text).commands.filter(
+      (c) => c.name === 'kernel',
+    )
     expect(installs).toHaveLength(6)
     for (const k of installs) {
       expect(k.args.slice(-3)).toEqual([

@@ -66,7 +66,13 @@ describe('installerNetworkOf', () => {
 describe('kernel options the install needs', () => {
   it('ride on every boot line: PXELINUX, boot.cfg, ISO and the generic menus', () => {
     const r = renderBoot({
-      site: site({ enrollment: { ...site().enrollment, bootOptions: ['allowLegacyCPU=true'] } }),
+      site: site({
+        enrollment: {
+          ...site().enrollment,
+          bootOptions: ['allowLegacyCPU=true'],
+          installUnknown: true,
+        },
+      }),
       host: host({ bootOptions: ['allowLegacyCPU=true'] }),
     })
     const text = (path: string) => {

@@ -68,7 +68,9 @@ function render(c: BootContext): KindResult {
     })
   }
 
-  const install = c.site.enrollment.installUnknown && versions.length > 0
+  // Off, a server no host names boots its disk and nothing else: no entry erases it.
+  const offered = c.site.enrollment.installUnknown ? versions : []
+  const install = offered.length > 0
   const menu = [
     '#!ipxe',
     '# Midwife: servers with a host definition get their own script; the rest get this menu.',
@@ -77,14 +79,14 @@ function render(c: BootContext): KindResult {
     ':menu',
     'menu Midwife: this server has no host definition',
     'item local Boot from the local disk',
-    ...versions.map(
+    ...offered.map(
       (v) => `item install-${v} Install ESXi ${v} and enroll with Midwife (erases the first disk)`,
     ),
     `choose --default ${install ? `install-${versions.at(-1)}` : 'local'} --timeout 15000 target || goto local`,
     'goto ${target}',
     ':local',
     'exit',
-    ...versions.flatMap((v) => {
+    ...offered.flatMap((v) => {
       const m = mediaFor(c, v)
       if (m === undefined) return []
       const cfgUrl = `${base}${httpPaths.versionBootCfg(v)}`

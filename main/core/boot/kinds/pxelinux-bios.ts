@@ -62,20 +62,24 @@ function render(c: BootContext): KindResult {
     })
   }
 
+  // Off, a server no host names boots its disk and nothing else: no entry erases it.
   const install = c.site.enrollment.installUnknown
+  const offered = install ? versions : []
   const menu = [
     '# Midwife: the menu for servers without their own pxelinux.cfg file.',
-    `# Type a label at the boot: prompt; without one, this boots ${install ? `the first install entry` : 'the local disk'}.`,
-    `DEFAULT ${install && versions.length > 0 ? `install-${versions.at(-1)}` : 'local'}`,
+    install
+      ? '# Type a label at the boot: prompt; without one, this boots the first install entry.'
+      : '# Installing servers no host names is off (Site): this boots the local disk.',
+    `DEFAULT ${offered.length > 0 ? `install-${offered.at(-1)}` : 'local'}`,
     'PROMPT 1',
     'TIMEOUT 150',
     'SAY local: boot from the local disk',
-    ...versions.map(
+    ...offered.map(
       (v) => `SAY install-${v}: install ESXi ${v} and enroll with Midwife (erases the first disk)`,
     ),
     '',
     ...localLabel,
-    ...versions.flatMap((v) => {
+    ...offered.flatMap((v) => {
       const m = mediaFor(c, v)
       return m === undefined
         ? []
