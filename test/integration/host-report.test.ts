@@ -145,6 +145,8 @@ describe('the per-host report', () => {
       for (const form of forms(secret)) expect(content).not.toContain(form)
     }
     expect(content).toContain('<td>the operator</td>')
+    // Where Midwife logs in: the bound address, not a bare port.
+    expect(content).toMatch(/<th>SSH<\/th>\s*<td>root@127\.0\.0\.1:\d+<\/td>/)
     expect(content).toContain('$ esxcli system hostname set --host=esx01 --domain=lab.local')
     expect(content).toMatch(/the audit log&#39;s \d+ entries are intact/)
   })

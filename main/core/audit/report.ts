@@ -174,7 +174,10 @@ ${facts([
   ['Since', r.host.stateChangedAt],
   ['MAC (defined)', d?.mac ?? '-'],
   ['Serial (defined)', d?.serial ?? '-'],
-  ['SSH', d ? `${d.sshUser}@ port ${d.sshPort}` : '-'],
+  [
+    'SSH',
+    d ? `${d.sshUser}@${id?.managementIp ?? '(address from its check-in)'}:${d.sshPort}` : '-',
+  ],
   ['Management address (bound)', id?.managementIp ?? '-'],
   ['MACs (reported)', id?.macs.join(', ') ?? '-'],
   ['Serial (reported)', id?.serial ?? '-'],
