@@ -142,7 +142,7 @@ export const pxelinuxBios: BootKind = {
   label: 'PXELINUX (BIOS)',
   firmware: 'bios',
   description:
-    'Legacy BIOS PXE: the site serves syslinux 3.86 pxelinux.0 over TFTP; each host gets pxelinux.cfg/01-<mac> (KERNEL mboot.c32, APPEND -c <dir>/boot.cfg ks=..., IPAPPEND 2) and unknown servers get pxelinux.cfg/default, whose install entries carry PBHOST/PBKEY.',
+    "Legacy BIOS PXE: each host gets pxelinux.cfg/01-<mac> (KERNEL <dir>/mboot.c32, APPEND -c <dir>/boot.cfg ks=..., IPAPPEND 2) and unknown servers get pxelinux.cfg/default. The TFTP root also needs syslinux 3.86's pxelinux.0 (core/pxelinux.0 in syslinux-3.86's archive; Midwife does not ship it) named by DHCP, and each ESXi version's folder with its mboot.c32: tick 'Include the ISO files' in the TFTP bundle, or copy the ISO there.",
   applies: (c) =>
     biosVersions(c).length > 0
       ? { applies: true }
