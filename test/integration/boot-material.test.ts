@@ -94,14 +94,18 @@ describe('getBootMaterial', () => {
     }
   })
 
-  it('gives the linter’s findings for this machine: loopback, Secure Boot, %firstboot', () => {
+  it('gives the linter’s findings for this machine: loopback and Secure Boot, not its own %firstboot', () => {
     const m = t.app.getBootMaterial(host.id)
     const codes = m.findings.map((f) => f.code)
     // The test listener is on 127.0.0.1, which no server can reach.
     expect(codes).toContain('advertised-loopback')
-    // The host expects Secure Boot: the client never runs, and %firstboot is skipped.
+    // The host expects Secure Boot: the client never runs there. Its own kickstart is not
+    // flagged for %firstboot: its %post report starts the Secure Boot path.
     expect(codes).toContain('secure-boot-port')
-    expect(codes).toContain('firstboot-with-secure-boot')
+    expect(codes).not.toContain('firstboot-with-secure-boot')
+    expect(m.artifacts.find((a) => a.kind === 'kickstart')?.text).toMatch(
+      /^%post .*\n[\s\S]*\/installed/m,
+    )
     expect(m.findings[0]?.severity).toBe('error')
     expect(m.findings.every((f) => f.message.length > 20)).toBe(true)
   })

@@ -88,6 +88,13 @@ describe('lintBoot', () => {
     })
     expect(codes(on80)).toEqual([])
     expect(codes(lint({ kickstart: '%firstboot\n' }))).toEqual([])
+    // With %post reporting `installed`, the Secure Boot path turns SSH on: %firstboot is a spare.
+    const reported = lint({
+      boot: secure,
+      kickstart:
+        "vmaccepteula\n%post --interpreter=busybox\nMW_URL='http://10.0.0.5:8080/install/abc/installed'\n%firstboot --interpreter=busybox\nvim-cmd hostsvc/enable_ssh\n",
+    })
+    expect(codes(reported)).toEqual(['secure-boot-port'])
   })
 
   it('flags a per-MAC boot.cfg without prefix= and an upper-case MAC folder', () => {

@@ -101,10 +101,14 @@ export function lintBoot(input: LintInput): Finding[] {
       message: `${h.hostname} expects Secure Boot, so the check-in client that opens ESXi's outbound firewall never runs there, and the firewall drops traffic to port ${port}; run the listener on port 80 (the httpClient ruleset opens 80 and 443).`,
     })
   }
+  // Secure Boot skips %firstboot. Midwife's kickstarts keep one (it runs where Secure Boot turns
+  // out off) and report `installed` from %post, which starts the Secure Boot path: only a
+  // kickstart without that report depends on %firstboot alone.
   if (
     h?.secureBoot === true &&
     input.kickstart !== undefined &&
-    /^%firstboot\b/m.test(input.kickstart)
+    /^%firstboot\b/m.test(input.kickstart) &&
+    !/^%post\b[^\n]*\n[\s\S]*\/install\/[^\s'"]+\/installed\b/m.test(input.kickstart)
   ) {
     out.push({
       code: 'firstboot-with-secure-boot',
