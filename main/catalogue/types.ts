@@ -165,6 +165,11 @@ export interface Setting<T> {
   relogin?(wanted: T): string
   /** Keys of settings that must be applied before this one. */
   after?: readonly string[]
+  /**
+   * Said under the setting in a plan that changes it, where "current -> wanted" could mislead:
+   * a list setting shows all the host has, but changes only what the design names.
+   */
+  planNote?: string
   /** Why this host cannot take the setting (9.0 hosts refuse a licence key), or null. */
   unsupported?(version: string | null): string | null
   /**

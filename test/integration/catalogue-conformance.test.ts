@@ -61,6 +61,10 @@ for (const profile of ESXI_PROFILES) {
       expect(plan.esxiVersion).toBe(version)
       const planned = plan.items.map((i) => i.key)
       for (const s of taken) expect(planned, s.key).toContain(s.key)
+      // A list shows all the host has; the plan says that only what the design names changes.
+      expect(plan.items.find((i) => i.key === 'vswitches')?.note).toBe(
+        'vSwitches the design does not name are left as they are.',
+      )
       const first = await approveAndWait(t.app, host.id)
       expect(first.error).toBeNull()
       for (const step of first.steps) expect(step.state, step.key).toBe('done')

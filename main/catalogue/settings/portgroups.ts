@@ -158,6 +158,7 @@ export const portgroups = defineSetting<PortgroupRow[]>({
     v.length === 0
       ? '(no port groups)'
       : v.map((r) => `${r.name} on ${r.vswitch}, VLAN ${r.vlan}`).join('; '),
+  planNote: 'Port groups the design does not name are left as they are.',
   connection: 'keeps',
   after: ['vswitches'],
 })

@@ -302,6 +302,7 @@ export const vmknics = defineSetting<VmknicRow[]>({
               (r.tags.length ? `, ${r.tags.join(', ')}` : ''),
           )
           .join('; '),
+  planNote: 'VMkernel NICs on port groups the design does not name are left as they are.',
   connection: 'keeps',
   after: ['portgroups'],
 })

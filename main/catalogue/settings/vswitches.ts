@@ -298,6 +298,7 @@ export const vswitches = defineSetting<VswitchRow[]>({
               (r.unused?.length ? `, unused ${names(r.unused)}` : ''),
           )
           .join('; '),
+  planNote: 'vSwitches the design does not name are left as they are.',
   connection: 'keeps',
 })
 

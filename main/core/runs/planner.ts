@@ -94,7 +94,11 @@ export async function makePlan(i: PlanInput): Promise<MadePlan> {
         current: setting.secret ? '(secret)' : setting.show(current),
         wanted,
         changes: shownChanges(changes),
-        note: setting.connection === 'moves' && changes.length ? 'moves the SSH connection' : null,
+        note: !changes.length
+          ? null
+          : setting.connection === 'moves'
+            ? 'moves the SSH connection'
+            : (setting.planNote ?? null),
       })
     }
     const blocked = items.find((it) => it.status === 'unsupported')
