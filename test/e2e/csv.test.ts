@@ -171,6 +171,9 @@ describe('hosts from a CSV file', () => {
     await expect.poll(() => preview.getByTestId('batch-summary').count()).toBe(1)
     // 10.0.1.35 is the clone's: the first new host skips it.
     expect(await preview.locator('[data-row="1"]').innerText()).toContain('10.0.1.36/24')
+    // The password was typed in the form: there is no file to say it came from.
+    expect(await preview.innerText()).toContain('as typed')
+    expect(await preview.innerText()).not.toContain('in the file')
     await browser.screenshot('csv-4-generate', secrets())
     await preview.getByRole('button', { name: 'Create 3 hosts' }).click()
     await expect
