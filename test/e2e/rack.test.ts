@@ -237,4 +237,46 @@ describe('a rack of 24', () => {
       .poll(async () => (await serve.api.getRun(run.id)).state, { timeout: 30_000 })
       .toBe('done')
   })
+
+  it('cancels a slow run only once confirmed, and shows it cancelling until its command ends', async () => {
+    const statePath = fleet.hosts[6]?.statePath as string
+    await withStateLock(statePath, () => {
+      const st = loadState(statePath)
+      // Renamed by hand, so the run writes the hostname: the plan reads fast, and the run
+      // waits in that write.
+      st.hostname = 'localhost'
+      st.faults = [{ match: 'esxcli system hostname set', delayMs: 6_000, slowOnly: true }]
+      saveState(statePath, st)
+    })
+    const host = (await serve.api.listHosts()).find((h) => h.name === 'esx07.rack.local')
+    const run = await serve.api.approveHost(
+      host?.id as number,
+      (await serve.api.planHost(host?.id as number)).id,
+    )
+    // Running (in its slow read), so a cancel waits for the command to end.
+    await expect
+      .poll(async () => (await serve.api.getRun(run.id)).state, { timeout: 20_000 })
+      .toBe('running')
+    await page.getByLabel('Search').fill('esx07')
+    await page.getByRole('checkbox', { name: 'Select esx07.rack.local' }).check()
+    const cancel = page.getByRole('button', { name: /^Cancel runs/ })
+    await expect.poll(() => cancel.innerText(), { timeout: 20_000 }).toBe('Cancel runs 1')
+    // Dismissed: nothing is cancelled.
+    page.once('dialog', (d) => void d.dismiss())
+    await cancel.click()
+    expect((await serve.api.getRun(run.id)).state).toBe('running')
+    page.once('dialog', (d) => void d.accept())
+    await cancel.click()
+    await expect.poll(() => page.locator('.bulk-outcome').innerText()).toMatch(/^Cancelled 1 run/)
+    // Asked once: the button does not offer it again while the command runs out.
+    expect(await cancel.innerText()).toBe('Cancel runs')
+    await page.getByRole('button', { name: 'esx07.rack.local', exact: true }).click()
+    const drawer = page.getByRole('dialog', { name: 'esx07.rack.local' })
+    await expect.poll(() => drawer.getByTestId('cancelling').count()).toBe(1)
+    await expect
+      .poll(() => drawer.getByTestId('run-state').innerText(), { timeout: 30_000 })
+      .toBe('cancelled')
+    expect(await drawer.getByTestId('cancelling').count()).toBe(0)
+    await page.keyboard.press('Escape')
+  })
 })

@@ -9,6 +9,7 @@ import type {
   StepDelta,
 } from '../../../main/contract/schemas'
 import type { Lost, Transport } from './api'
+import { SvelteMap } from 'svelte/reactivity'
 import { Notices } from './notices.svelte'
 
 function upsert<T extends { id: number }>(list: T[], item: T, order: (a: T, b: T) => number): T[] {
@@ -50,6 +51,11 @@ export class MidwifeState {
   /** The bulk approval the screen follows: its runs' ids. */
   batch = $state<{ id: string; runIds: number[] } | null>(null)
   readonly notices: Notices
+  /**
+   * Runs the operator asked to cancel, with the attempt that was asked to stop: it stops at its
+   * next command. A later attempt (Resume) is not cancelling.
+   */
+  readonly cancelAsked = new SvelteMap<number, number>()
   connected = $state(true)
   lost = $state<Lost | null>(null)
   loadError = $state<string | null>(null)
@@ -155,6 +161,11 @@ export class MidwifeState {
     }
   }
 
+  /** Whether a cancel was asked for this attempt of the run (it stops at its next command). */
+  cancelling(run: { id: number; attempts: number; state: string }): boolean {
+    return run.state === 'running' && this.cancelAsked.get(run.id) === run.attempts
+  }
+
   /** Replaces one host with what an action returned (its event may arrive later). */
   put(host: Host): void {
     this.hosts = upsert(this.hosts, host, byName)
@@ -221,6 +232,7 @@ export class MidwifeState {
   private runHeader(h: RunHeader): void {
     this.headers[h.id] = h
     if (h.state !== 'running') delete this.currentStep[h.id]
+    if (h.state !== 'running' && h.state !== 'queued') this.cancelAsked.delete(h.id)
     if (h.batchId !== null && this.batch?.id === h.batchId && !this.batch.runIds.includes(h.id)) {
       this.batch.runIds.push(h.id)
     }
