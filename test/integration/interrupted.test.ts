@@ -138,5 +138,12 @@ describe('kill -9 during a run', () => {
     expect(writes.length).toBeGreaterThan(0)
     expect(new Set(writes).size, `a write ran twice: ${writes.join(' | ')}`).toBe(writes.length)
     expect(writes.filter((w) => w.startsWith('esxcli system hostname set'))).toHaveLength(1)
+    // The report's approval of this run is the one with its plan, not the resume's.
+    const report = JSON.parse((await second.api.hostReport(host.id, 'json')).content) as {
+      approvals: Array<{ runId: number; planId: string | null }>
+    }
+    expect(report.approvals.filter((a) => a.runId === run.id)).toEqual([
+      expect.objectContaining({ planId: expect.any(String) as string }),
+    ])
   })
 })

@@ -142,7 +142,8 @@ export class AuditService {
     for (const e of entries) {
       if (!isApproval(e.type, e.data)) continue
       const data = e.data as { run?: unknown; plan?: unknown }
-      if (typeof data.run === 'number') {
+      // A resumed run is approved again without a plan: the row keeps the approval with its plan.
+      if (typeof data.run === 'number' && !approvals.has(data.run)) {
         approvals.set(data.run, {
           at: e.at,
           entry: e.id,
