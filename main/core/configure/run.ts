@@ -140,18 +140,7 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
           }
           out(`ssh ${host.sshUser}@${address}:${host.sshPort} (keyboard-interactive)\n`)
           out(`trusted host keys: ${identity.fingerprints.join(', ')}\n`)
-          session = cancellable(
-            await deps.connect({
-              host: address,
-              port: host.sshPort,
-              username: host.sshUser,
-              password,
-              trustedFingerprints: identity.fingerprints,
-              connectTimeoutMs: deps.connectTimeoutMs,
-              commandTimeoutMs: deps.commandTimeoutMs,
-            }),
-            deps.signal,
-          )
+          session = cancellable(await connectTo(deps, snapshot, address, password), deps.signal)
           out('connected; the host key is one bound to this host\n')
           reader = new CachedReader(logged(session, out), null)
           const version = await hostVersion(reader)
@@ -196,16 +185,7 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
               const target = snapshot
               const login = ctx.loginPassword ?? ''
               session = await moveManagement({
-                connect: (address) =>
-                  deps.connect({
-                    host: address,
-                    port: target.host.sshPort,
-                    username: target.host.sshUser,
-                    password: login,
-                    trustedFingerprints: target.identity.fingerprints,
-                    connectTimeoutMs: deps.connectTimeoutMs,
-                    commandTimeoutMs: deps.commandTimeoutMs,
-                  }),
+                connect: (address) => connectTo(deps, target, address, login),
                 from,
                 to,
                 deadlineMs: deps.moveDeadlineMs ?? 90_000,
@@ -221,7 +201,7 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
           // Reads stay shared across steps. A secret setting's reads are not
           // copied into the output: `license --show` prints the key.
           reader = new CachedReader(setting.secret ? session : shell, ctx.version, reader)
-          const target = { ...snapshot, address: ctx.address }
+          const { address } = ctx
           const login = ctx.loginPassword ?? ''
           const result = await applySetting(
             shell,
@@ -240,7 +220,7 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
             // ends open sessions is not known for ESXi). Then the proof that SSH is off is
             // that a new connection to the host is refused; anything else is the failure.
             if (setting.connection !== 'ends') throw err
-            const refusal = await refusedSsh(deps, target, login)
+            const refusal = await refusedSsh(deps, snapshot, address, login)
             if (refusal === null) throw err
             out(
               `the session ended as SSH stopped (${(err as Error).message}); ${refusal}: SSH is off\n`,
@@ -252,15 +232,7 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
             const next = ctx.loginPassword
             out('logging in again with the new root password\n')
             session.close()
-            session = await deps.connect({
-              host: ctx.address,
-              port: snapshot.host.sshPort,
-              username: snapshot.host.sshUser,
-              password: next,
-              trustedFingerprints: snapshot.identity.fingerprints,
-              connectTimeoutMs: deps.connectTimeoutMs,
-              commandTimeoutMs: deps.commandTimeoutMs,
-            })
+            session = await connectTo(deps, snapshot, ctx.address, next)
             reader = new CachedReader(logged(session, out), ctx.version)
             deps.passwordChanged?.(next)
             out('logged in with the new password; it is now the one Midwife keeps\n')
@@ -327,26 +299,35 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
  */
 async function refusedSsh(
   deps: RunDeps,
-  target: RunSnapshot & { address: string },
+  snapshot: RunSnapshot,
+  address: string,
   password: string,
 ): Promise<string | null> {
   try {
-    const probe = await deps.connect({
-      host: target.address,
-      port: target.host.sshPort,
-      username: target.host.sshUser,
-      password,
-      trustedFingerprints: target.identity.fingerprints,
-      connectTimeoutMs: deps.connectTimeoutMs,
-      commandTimeoutMs: deps.commandTimeoutMs,
-    })
+    const probe = await connectTo(deps, snapshot, address, password)
     probe.close()
     return null
   } catch (err) {
     return err instanceof ConnectError && err.refused
-      ? `a new SSH connection to ${target.address}:${target.host.sshPort} is refused`
+      ? `a new SSH connection to ${address}:${snapshot.host.sshPort} is refused`
       : null
   }
+}
+
+/**
+ * Logs in to the run's host at `address` as approved: its SSH port and user, trusting only the
+ * host keys bound to it.
+ */
+function connectTo(deps: RunDeps, snapshot: RunSnapshot, address: string, password: string) {
+  return deps.connect({
+    host: address,
+    port: snapshot.host.sshPort,
+    username: snapshot.host.sshUser,
+    password,
+    trustedFingerprints: snapshot.identity.fingerprints,
+    connectTimeoutMs: deps.connectTimeoutMs,
+    commandTimeoutMs: deps.commandTimeoutMs,
+  })
 }
 
 /** Thrown at a command boundary once the run was cancelled. */
