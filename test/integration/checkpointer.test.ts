@@ -2,9 +2,12 @@
 // committed pages back into the database file, so the app's connection (the
 // listener's thread) never does; if the worker cannot run, the app's
 // connection checkpoints itself again.
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
 import { afterEach, describe, expect, it } from 'vitest'
 import { App } from '../../main/core/app'
 import { Store } from '../../main/core/store'
@@ -99,6 +102,36 @@ describe('Checkpointer', () => {
     write(db)
     expect(db.prepare('SELECT COUNT(*) AS n FROM blob_rows').get()).toEqual({ n: 400 })
     expect(await checkpointer.checkpointNow()).toBeNull()
+  })
+
+  it('keeps its process alive until shutdown has closed the database', async () => {
+    // The bench servers and the CLI end the process after shutdown resolves;
+    // a shutdown that let the process end first skipped that, and the bench
+    // left its gigabyte data folder behind on every run.
+    const dir = mkdtempSync(join(tmpdir(), 'midwife-ckpt-'))
+    dirs.push(dir)
+    // Beside node_modules, so the probe's own imports (better-sqlite3, zod) resolve.
+    const probeDir = mkdtempSync(join(process.cwd(), 'node_modules', '.shutdown-probe-'))
+    dirs.push(probeDir)
+    const probe = join(probeDir, 'probe.mjs')
+    await build({
+      entryPoints: [fileURLToPath(new URL('../support/shutdown-probe.ts', import.meta.url))],
+      outfile: probe,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'silent',
+      banner: {
+        js: "import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);",
+      },
+    })
+    const file = join(dir, 'midwife.db')
+    const out = execFileSync(process.execPath, [probe, file], { encoding: 'utf8' })
+    expect(out).toBe('closed\n')
+    // Closed by its last connection: SQLite checkpointed the WAL and removed it.
+    expect(existsSync(`${file}-wal`)).toBe(false)
   })
 
   it('runs for a started app and stops with it', async () => {

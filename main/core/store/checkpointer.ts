@@ -125,6 +125,10 @@ export class Checkpointer {
     if (!worker) return
     await new Promise<void>((resolve) => {
       worker.once('exit', () => resolve())
+      // Unref'd, the worker would let the process end before it closes, and
+      // shutdown would never resolve: whatever follows it (the app's own
+      // connection closing, a CLI's or a bench's exit path) would not run.
+      worker.ref()
       worker.postMessage('close')
     })
   }
