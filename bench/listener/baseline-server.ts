@@ -47,7 +47,7 @@ const server = createServer((req, res) => {
 server.listen(0, '127.0.0.1', () => {
   const port = (server.address() as { port: number }).port
   const tokens = Array.from({ length: HOSTS }, (_, i) => `baseline-token-${i}`.padEnd(43, 'x'))
-  process.stdout.write(`${JSON.stringify({ port, tokens })}\n`)
+  process.stdout.write(`${JSON.stringify({ port, tokens, pid: process.pid })}\n`)
 })
 process.on('SIGTERM', () =>
   server.close(() => {

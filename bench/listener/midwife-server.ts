@@ -38,7 +38,7 @@ for (let i = 0; i < HOSTS; i++) {
   tokens.push(/\/ks\/([^/]+)\.cfg$/.exec(url)?.[1] as string)
 }
 const port = Number(new URL(app.listenerUrl()).port)
-process.stdout.write(`${JSON.stringify({ port, tokens })}\n`)
+process.stdout.write(`${JSON.stringify({ port, tokens, pid: process.pid })}\n`)
 // A run stores hundreds of MB of check-ins: the folder goes with the server.
 process.on(
   'SIGTERM',
