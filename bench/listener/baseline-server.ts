@@ -1,6 +1,8 @@
 // The baseline: a bare node:http server that parses the JSON body and inserts
 // it into better-sqlite3 with the same durability settings as Midwife (WAL,
 // synchronous=NORMAL), then answers 201. No validation, no identity, no audit.
+// BENCH_EXTRA_US=N makes it spin N µs of CPU per request before the insert
+// (bench/listener/cliff.ts: what more work per request costs at 1 concurrent).
 import Database from 'better-sqlite3'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
@@ -19,6 +21,13 @@ const insert = db.prepare(
   'INSERT INTO checkins (received_at, source_ip, token, payload) VALUES (?, ?, ?, ?)',
 )
 
+const EXTRA_NS = BigInt(Math.round(Number(process.env.BENCH_EXTRA_US ?? 0) * 1000))
+function extraWork(): void {
+  if (EXTRA_NS === 0n) return
+  const until = process.hrtime.bigint() + EXTRA_NS
+  while (process.hrtime.bigint() < until);
+}
+
 const server = createServer((req, res) => {
   const chunks: Buffer[] = []
   req.on('data', (c: Buffer) => chunks.push(c))
@@ -30,6 +39,7 @@ const server = createServer((req, res) => {
       res.writeHead(400).end()
       return
     }
+    extraWork()
     const info = insert.run(
       new Date().toISOString(),
       req.socket.remoteAddress ?? '',
