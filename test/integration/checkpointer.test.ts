@@ -6,13 +6,12 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
 import { afterEach, describe, expect, it } from 'vitest'
 import { App } from '../../main/core/app'
 import { Store } from '../../main/core/store'
 import { Checkpointer } from '../../main/core/store/checkpointer'
 import { openDatabase, type Db } from '../../main/core/store/db'
+import { buildProbe } from '../support/probe'
 
 const dirs: string[] = []
 const dbs: Db[] = []
@@ -110,28 +109,16 @@ describe('Checkpointer', () => {
     // left its gigabyte data folder behind on every run.
     const dir = mkdtempSync(join(tmpdir(), 'midwife-ckpt-'))
     dirs.push(dir)
-    // Beside node_modules, so the probe's own imports (better-sqlite3, zod) resolve.
-    const probeDir = mkdtempSync(join(process.cwd(), 'node_modules', '.shutdown-probe-'))
-    dirs.push(probeDir)
-    const probe = join(probeDir, 'probe.mjs')
-    await build({
-      entryPoints: [fileURLToPath(new URL('../support/shutdown-probe.ts', import.meta.url))],
-      outfile: probe,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      logLevel: 'silent',
-      banner: {
-        js: "import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);",
-      },
-    })
-    const file = join(dir, 'midwife.db')
-    const out = execFileSync(process.execPath, [probe, file], { encoding: 'utf8' })
-    expect(out).toBe('closed\n')
-    // Closed by its last connection: SQLite checkpointed the WAL and removed it.
-    expect(existsSync(`${file}-wal`)).toBe(false)
+    const probe = await buildProbe('shutdown-probe')
+    try {
+      const file = join(dir, 'midwife.db')
+      const out = execFileSync(process.execPath, [probe.file, file], { encoding: 'utf8' })
+      expect(out).toBe('closed\n')
+      // Closed by its last connection: SQLite checkpointed the WAL and removed it.
+      expect(existsSync(`${file}-wal`)).toBe(false)
+    } finally {
+      probe.remove()
+    }
   })
 
   it('runs for a started app and stops with it', async () => {

@@ -3,32 +3,19 @@
 // generation by default (the control: were it not, this test would prove
 // nothing), and stays young once tuneHeapForListener has run.
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { buildProbe, type Probe } from '../support/probe'
 
-let dir = ''
-let probe = ''
+let probe: Probe | undefined
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'midwife-heap-'))
-  probe = join(dir, 'probe.mjs')
-  await build({
-    entryPoints: [fileURLToPath(new URL('../support/pretenure-probe.ts', import.meta.url))],
-    outfile: probe,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'silent',
-  })
+  probe = await buildProbe('pretenure-probe')
 })
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
+afterAll(() => probe?.remove())
 
 function run(arg: 'default' | 'tuned'): { young: number; of: number } {
-  return JSON.parse(execFileSync(process.execPath, [probe, arg], { encoding: 'utf8' })) as {
+  return JSON.parse(
+    execFileSync(process.execPath, [probe?.file as string, arg], { encoding: 'utf8' }),
+  ) as {
     young: number
     of: number
   }
