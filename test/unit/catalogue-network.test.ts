@@ -7,6 +7,7 @@ import { crossCheck, csvColumns, HostSpec } from '../../main/catalogue/registry'
 import { resolvedProblems } from '../../main/core/hosts/hosts-service'
 import { commandLine } from '../../main/catalogue/shell'
 import { defaultGateway } from '../../main/catalogue/settings/default-gateway'
+import { dnsSearch } from '../../main/catalogue/settings/dns-search'
 import { mgmtAddress } from '../../main/catalogue/settings/mgmt-address'
 import { mgmtVlan } from '../../main/catalogue/settings/mgmt-vlan'
 import { syslog, type SyslogValue } from '../../main/catalogue/settings/syslog'
@@ -190,6 +191,42 @@ describe('syslog', () => {
     })
     expect(syslog.csv?.fromCsv(row)).toEqual(v)
     expect(syslog.csv?.fromCsv({ syslog_hosts: '', syslog_logdir: '' })).toBeUndefined()
+  })
+})
+
+describe('DNS search domains', () => {
+  it("adds the named domains after one of the host's own, and removes nothing (esxi.md lists no remove)", async () => {
+    const h = host({ dns: { servers: [], search: ['localdomain'] } })
+    expect(words(dnsSearch.diff(['localdomain'], ['lab.local', 'corp.local'], ctx))).toEqual([
+      'esxcli network ip dns search add --domain=lab.local',
+      'esxcli network ip dns search add --domain=corp.local',
+    ])
+    const r = await apply(dnsSearch, h.shell, ['lab.local', 'corp.local'])
+    expect(r.writes).toBe(2)
+    expect(r.after).toEqual(['localdomain', 'lab.local', 'corp.local'])
+    expect(h.state.dns.search).toEqual(['localdomain', 'lab.local', 'corp.local'])
+    expect(h.writes().some((c) => c.includes('remove'))).toBe(false)
+    // Verified, and the next run has nothing to do.
+    expect(dnsSearch.diff(h.state.dns.search, ['lab.local', 'corp.local'], ctx)).toEqual([])
+  })
+
+  it('puts named domains in order, removing only those out of place', () => {
+    expect(
+      words(dnsSearch.diff(['corp.local', 'lab.local'], ['lab.local', 'corp.local'], ctx)),
+    ).toEqual([
+      'esxcli network ip dns search remove --domain=corp.local',
+      'esxcli network ip dns search add --domain=corp.local',
+    ])
+    expect(
+      words(dnsSearch.diff(['a.lab', 'x.lab', 'c.lab'], ['a.lab', 'b.lab', 'c.lab'], ctx)),
+    ).toEqual([
+      'esxcli network ip dns search remove --domain=c.lab',
+      'esxcli network ip dns search add --domain=b.lab',
+      'esxcli network ip dns search add --domain=c.lab',
+    ])
+    expect(dnsSearch.diff(['x.lab', 'a.lab', 'y.lab', 'b.lab'], ['a.lab', 'b.lab'], ctx)).toEqual(
+      [],
+    )
   })
 })
 

@@ -293,27 +293,27 @@ describe('SSH and the ESXi Shell', () => {
     )
   })
 
-  it('sets the ESXi Shell on a host with no status script for it (esxi.md names only SSH), every run', async () => {
+  it('on a host with no status script for the ESXi Shell (esxi.md names only SSH): "on" is set every run, "off" runs nothing', async () => {
     const h = host({
       quirks: { unlisted: 'absent' },
       services: {
         ssh: { enabled: true, running: true },
-        esxShell: { enabled: true, running: true },
+        esxShell: { enabled: false, running: false },
       },
     })
-    const r = await h.apply(services, { esxShell: 'off' })
-    expect(r.writes).toEqual([
-      'vim-cmd hostsvc/stop_esx_shell',
-      'vim-cmd hostsvc/disable_esx_shell',
+    const on = await h.apply(services, { esxShell: 'on' })
+    expect(on.writes).toEqual([
+      'vim-cmd hostsvc/enable_esx_shell',
+      'vim-cmd hostsvc/start_esx_shell',
     ])
-    expect(h.state.services.esxShell).toEqual({ enabled: false, running: false })
+    expect(h.state.services.esxShell).toEqual({ enabled: true, running: true })
     expect(h.output.join('')).toContain('verified: SSH on, ESXi Shell (the host cannot say)')
-    expect((await h.plan(services, { esxShell: 'off' })).shown).toEqual([
-      {
-        summary: 'turn the ESXi Shell off',
-        commands: ['vim-cmd hostsvc/stop_esx_shell', 'vim-cmd hostsvc/disable_esx_shell'],
-      },
-    ])
+    // Idempotent commands, run again: the host cannot say it is already on.
+    expect((await h.plan(services, { esxShell: 'on' })).shown).toHaveLength(1)
+    // Off: ESXi leaves the shell off after install, and esxi.md lists no verb to stop it.
+    expect((await h.plan(services, { esxShell: 'off' })).shown).toEqual([])
+    const off = await h.apply(services, { esxShell: 'off' })
+    expect(off.writes).toEqual([])
   })
 })
 

@@ -6,7 +6,13 @@ import { domainName, splitWords } from '../values'
 
 const base = ['network', 'ip', 'dns', 'search']
 
-/** DNS search domains, in order; only what is missing is added (duplicate adds are unconfirmed). */
+/**
+ * DNS search domains, in order. esxi.md lists `search add` and `list` only, and an ESXi host
+ * may carry a domain of its own (its sample lists `localdomain` first): domains the design does
+ * not name stay, and the named ones are added in order after those already in place. Only a
+ * named domain that stands out of order is removed (and added again); nothing is added twice
+ * (whether a duplicate add fails is unconfirmed).
+ */
 export const dnsSearch = defineSetting<string[]>({
   key: 'dnsSearch',
   title: 'DNS search domains',
@@ -28,23 +34,27 @@ export const dnsSearch = defineSetting<string[]>({
     return parseList(parseKeyValues(await r.read(esxcli(...base, 'list')))['DNSSearch Domains'])
   },
   diff(current, wanted) {
-    if (sameList(current, wanted)) return []
-    const keepsOrder = sameList(
-      [...current.filter((d) => wanted.includes(d)), ...wanted.filter((d) => !current.includes(d))],
-      wanted,
-    )
-    const removed = keepsOrder ? current.filter((d) => !wanted.includes(d)) : current
-    const added = keepsOrder ? wanted.filter((d) => !current.includes(d)) : wanted
+    // The named domains as the host orders them. Those that already follow the wanted order
+    // from its start stay; any other named one is removed, to be added again in its place.
+    const present = current.filter((d) => wanted.includes(d))
+    if (sameList(present, wanted)) return []
+    let kept = 0
+    const misplaced: string[] = []
+    for (const d of present) {
+      if (d === wanted[kept]) kept++
+      else misplaced.push(d)
+    }
     return [
       {
         summary: `search domains ${showList(wanted)}`,
         commands: [
-          ...removed.map((d) => ({ words: esxcli(...base, 'remove', `--domain=${d}`) })),
-          ...added.map((d) => ({ words: esxcli(...base, 'add', `--domain=${d}`) })),
+          ...misplaced.map((d) => ({ words: esxcli(...base, 'remove', `--domain=${d}`) })),
+          ...wanted.slice(kept).map((d) => ({ words: esxcli(...base, 'add', `--domain=${d}`) })),
         ],
       },
     ]
   },
+  planNote: 'Search domains the design does not name are left as they are.',
   show: showList,
   connection: 'keeps',
 })

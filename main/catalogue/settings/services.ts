@@ -105,7 +105,10 @@ export const services = defineSetting<ServicesValue>({
     const changes: Change[] = []
     for (const key of Object.keys(SERVICES) as ServiceKey[]) {
       if (current[key] === wanted[key]) continue
-      // Unknown: the commands are idempotent, so they run on every run.
+      // Off on a host that cannot say: ESXi leaves SSH and the ESXi Shell off after install
+      // (esxi.md), and the stop_/disable_ verbs are not among those it lists, so nothing runs.
+      if (current[key] === 'unknown' && wanted[key] === 'off') continue
+      // On where the host cannot say: the commands are idempotent, so they run on every run.
       changes.push(
         wanted[key] === 'on'
           ? {
