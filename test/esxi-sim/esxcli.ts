@@ -1150,7 +1150,11 @@ export const COMMANDS: CmdDef[] = [
       kind: 'table',
       type: 'IPv4Route',
       columns: ['Network', 'Netmask', 'Gateway', 'Interface', 'Source'].map((label) => ({ label })),
-      rows: routeTable(s).map((r) => [r.network, r.netmask, r.gateway, r.interface, r.source]),
+      rows: routeTable(s).map((r) =>
+        r.network === 'default' && s.quirks.defaultRouteNetwork === 'zeros'
+          ? ['0.0.0.0', '0.0.0.0', r.gateway, r.interface, r.source]
+          : [r.network, r.netmask, r.gateway, r.interface, r.source],
+      ),
     }),
   },
   {

@@ -111,6 +111,9 @@ export interface Quirks {
   sleep: 'present' | 'absent'
   // Not in esxi.md: whether stopping the SSH service ends the sessions already open.
   sshStopSessions: 'keep' | 'reset'
+  // esxi.md gives `route ipv4 list`'s columns but no rows: the default route's Network cell reads
+  // `default` (as a real host prints it) or 0.0.0.0 with Netmask 0.0.0.0.
+  defaultRouteNetwork: 'default' | 'zeros'
 }
 
 export interface SimState {
@@ -186,6 +189,7 @@ export const DEFAULT_QUIRKS: Quirks = {
   unlisted: 'present',
   sleep: 'present',
   sshStopSessions: 'keep',
+  defaultRouteNetwork: 'default',
 }
 
 /** The first 14 bytes of every simulated machine's SMBIOS UUID, as ESXi prints them. */

@@ -300,6 +300,37 @@ describe('default gateway', () => {
     )
   })
 
+  it('reads a default route printed as 0.0.0.0/0.0.0.0, or only by esxcfg-route (esxi.md shows no rows)', async () => {
+    const onSubnet = memoryHost().state.vmknics.map((v) => ({
+      ...v,
+      ipv4: { ...v.ipv4, address: '10.0.0.11', netmask: '255.255.255.0', broadcast: '10.0.0.255' },
+    }))
+    const h = host({ vmknics: onSubnet, quirks: { defaultRouteNetwork: 'zeros' } })
+    await apply(defaultGateway, h.shell, '10.0.0.1')
+    expect((await h.shell.exec('esxcli network ip route ipv4 list')).stdout).toMatch(
+      /^0\.0\.0\.0 +0\.0\.0\.0 +10\.0\.0\.1 /m,
+    )
+    expect(await read(defaultGateway, h.shell)).toBe('10.0.0.1')
+    expect((await apply(defaultGateway, h.shell, '10.0.0.1')).writes).toBe(0)
+    expect(h.writes()).toEqual([
+      'esxcli network ip route ipv4 add --gateway 10.0.0.1 --network default',
+    ])
+
+    // A table with no row Midwife can take for the default route: esxcfg-route's own words.
+    const table = (await h.shell.exec('esxcli network ip route ipv4 list')).stdout
+    const unlabelled: Shell = {
+      exec: (command) =>
+        command === 'esxcli network ip route ipv4 list'
+          ? Promise.resolve({
+              stdout: table.replace(/^0\.0\.0\.0 +0\.0\.0\.0 .*\n/m, ''),
+              stderr: '',
+              code: 0,
+            })
+          : h.shell.exec(command),
+    }
+    expect(await read(defaultGateway, unlabelled)).toBe('10.0.0.1')
+  })
+
   it('a gateway outside every VMkernel subnet fails with what ESXi says', async () => {
     const h = host()
     await expect(apply(defaultGateway, h.shell, '10.0.0.1')).rejects.toThrow(

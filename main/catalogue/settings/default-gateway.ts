@@ -5,10 +5,24 @@ import { gatewayProblem, ipv4 } from '../values'
 
 const route = ['network', 'ip', 'route', 'ipv4']
 
-/** The VMkernel's default gateway (`route ipv4 list`, Network `default`), or null. */
+/** A `route ipv4 list` row for the default route: Network `default` (as ESXi prints it) or 0.0.0.0/0. */
+const isDefaultRoute = (row: Record<string, string>) =>
+  row['Network'] === 'default' ||
+  row['Network'] === '0.0.0.0/0' ||
+  (row['Network'] === '0.0.0.0' && row['Netmask'] === '0.0.0.0')
+
+/**
+ * The VMkernel's default gateway, or null. esxi.md gives `route ipv4 list`'s columns but no
+ * rows, so a default route is taken as either spelling; where the table shows none,
+ * `esxcfg-route` is asked, whose answer esxi.md gives word for word
+ * (`VMkernel default gateway is 10.0.0.1`).
+ */
 export async function readDefaultGateway(r: Reader): Promise<string | null> {
   const rows = parseTable(await r.read(esxcli(...route, 'list')))
-  return rows.find((row) => row['Network'] === 'default')?.['Gateway'] || null
+  const listed = rows.find(isDefaultRoute)?.['Gateway']
+  if (listed && ipv4.safeParse(listed).success) return listed
+  const said = await r.probe(['esxcfg-route'])
+  return /default gateway is (\d{1,3}(?:\.\d{1,3}){3})\b/.exec(said.stdout)?.[1] ?? null
 }
 
 /** The one command that sets the default route, replacing any there is. */
