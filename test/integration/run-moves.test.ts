@@ -5,6 +5,8 @@
 // with the reason, and leaves the host bound where it was.
 import { afterEach, describe, expect, it } from 'vitest'
 import { sampleHost, startTestApp, type TestApp } from '../support/app'
+import { isWriteCommand, runCommandLine } from '../esxi-sim/interpreter'
+import { defaultState } from '../esxi-sim/state'
 import { createSimHost, managementNetwork, type SimHost } from '../support/esxi-host'
 import { approveAndWait, checkIn } from '../support/flow'
 
@@ -50,6 +52,10 @@ describe('a run that moves the management network', () => {
       wanted: '127.0.20.10/24',
       note: 'moves the SSH connection',
     })
+    // The VLAN's note also says what the move does to a DHCP address.
+    expect(plan.items.find((i) => i.key === 'mgmtVlan')?.note).toBe(
+      "moves the SSH connection; if vmk0's address comes from DHCP, the move makes that address static, so Midwife can find the host after it",
+    )
     const run = await approveAndWait(t.app, host.id)
     expect(run.error).toBeNull()
     for (const s of run.steps) expect(s.state, s.key).toBe('done')
@@ -77,5 +83,37 @@ describe('a run that moves the management network', () => {
     const vmk0 = esx.state().vmknics.find((v) => v.name === 'vmk0')
     expect(vmk0?.ipv4.address).toBe('127.0.10.10')
     expect(t.app.getHost(host.id).identity?.managementIp).toBe('127.0.10.10')
+  })
+
+  it('leaves a host on DHCP on DHCP when its gateway and VLAN are already as wanted (the plan showed nothing)', async () => {
+    t = await startTestApp({ moveDeadlineMs: 4_000 })
+    const lease = { address: '127.0.10.10', netmask: '255.255.255.0', gateway: '127.0.10.1' }
+    const onDhcp = defaultState({ dhcpLeases: { vmk0: lease } })
+    runCommandLine('esxcli network ip interface ipv4 set -i vmk0 -t dhcp', onDhcp)
+    esx = await createSimHost({
+      vmknics: onDhcp.vmknics,
+      dhcpLeases: { vmk0: lease },
+      reachable: ['127.0.10.1'],
+    })
+    const sshd = await esx.startSsh(sampleHost.rootPassword)
+    const host = t.app.saveHost({
+      ...sampleHost,
+      mac: esx.state().nics[0]?.mac as string,
+      sshPort: sshd.port,
+      spec: { ...sampleHost.spec, defaultGateway: '127.0.10.1', mgmtVlan: 0 },
+    })
+    await checkIn(t.app, esx, host)
+    const plan = await t.app.planHost(host.id)
+    for (const key of ['defaultGateway', 'mgmtVlan']) {
+      expect(plan.items.find((i) => i.key === key)?.status, key).toBe('same')
+    }
+    const mark = esx.logMark()
+    const run = await approveAndWait(t.app, host.id)
+    expect(run.error).toBeNull()
+    expect(run.state).toBe('done')
+    expect(esx.state().vmknics.find((v) => v.name === 'vmk0')?.ipv4.type).toBe('DHCP')
+    expect(esx.state().log.slice(mark).filter(isWriteCommand).join('\n')).not.toMatch(
+      /ipv4 set -i vmk0|esxcfg-route|route ipv4/,
+    )
   })
 })

@@ -89,6 +89,8 @@ export const defaultGateway = defineSetting<string>({
     ]
   },
   show: (v) => v || '(no default route)',
+  planNote:
+    "if vmk0's address comes from DHCP, the move makes that address static, so Midwife can find the host after it",
   connection: 'moves',
   after: ['mgmtAddress'],
 })

@@ -59,6 +59,8 @@ export const mgmtVlan = defineSetting<number>({
     ]
   },
   show: (v) => (v === 0 ? 'VLAN 0 (untagged)' : `VLAN ${v}`),
+  planNote:
+    "if vmk0's address comes from DHCP, the move makes that address static, so Midwife can find the host after it",
   connection: 'moves',
   after: ['mgmtAddress', 'defaultGateway'],
 })

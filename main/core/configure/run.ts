@@ -173,12 +173,15 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
                   : from.gateway,
               vlan: values.mgmtVlan !== undefined ? (values.mgmtVlan as number) : from.vlan,
             }
+            // A DHCP address is made static only with a change: an address in the spec, or a
+            // gateway or VLAN that differs (the move pins the address it has, so Midwife can
+            // find the host again). Otherwise the plan showed nothing, and nothing moves.
             if (
               from.address === to.address &&
               from.prefix === to.prefix &&
               from.gateway === to.gateway &&
               from.vlan === to.vlan &&
-              !from.dhcp
+              (!from.dhcp || cidr === undefined)
             ) {
               out(`management network already ${describeNetwork(from)}\n`)
             } else {

@@ -97,7 +97,7 @@ export async function makePlan(i: PlanInput): Promise<MadePlan> {
         note: !changes.length
           ? null
           : setting.connection === 'moves'
-            ? 'moves the SSH connection'
+            ? ['moves the SSH connection', setting.planNote].filter(Boolean).join('; ')
             : (setting.planNote ?? null),
       })
     }
