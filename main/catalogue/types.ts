@@ -76,6 +76,12 @@ export interface Command {
 export interface Change {
   summary: string
   commands: Command[]
+  /**
+   * Puts back what the first commands did when a later one fails (NTP's `--reset`, when the
+   * host refuses the new servers): run in order, each whatever the last did, and said in the
+   * run's output and the step's error. Not run when the first command fails, nothing changed.
+   */
+  undo?: { summary: string; commands: Command[] }
 }
 
 /** Values every setting may use when planning or rendering (names and addresses of this host). */

@@ -8,6 +8,7 @@ import { resolvedProblems } from '../../main/core/hosts/hosts-service'
 import { commandLine } from '../../main/catalogue/shell'
 import { defaultGateway } from '../../main/catalogue/settings/default-gateway'
 import { dnsSearch } from '../../main/catalogue/settings/dns-search'
+import { ntp } from '../../main/catalogue/settings/ntp'
 import { mgmtAddress } from '../../main/catalogue/settings/mgmt-address'
 import { mgmtVlan } from '../../main/catalogue/settings/mgmt-vlan'
 import { syslog, type SyslogValue } from '../../main/catalogue/settings/syslog'
@@ -227,6 +228,26 @@ describe('DNS search domains', () => {
     expect(dnsSearch.diff(['x.lab', 'a.lab', 'y.lab', 'b.lab'], ['a.lab', 'b.lab'], ctx)).toEqual(
       [],
     )
+  })
+})
+
+describe('NTP', () => {
+  it('puts the servers the host had back when it refuses a new name after the reset', async () => {
+    const h = host({ ntp: { enabled: true, servers: ['10.0.0.9'] }, resolvableNames: [] })
+    const wanted = { servers: ['0.pool.ntp.org', '10.0.0.5'], enabled: true }
+    await expect(apply(ntp, h.shell, wanted)).rejects.toThrow(
+      /Unable to resolve the host name.*; put the NTP servers back to 10\.0\.0\.9 \(done\)$/s,
+    )
+    expect(h.state.ntp).toEqual({ enabled: true, servers: ['10.0.0.9'] })
+    expect(h.writes()).toEqual([
+      'esxcli system ntp set --reset',
+      'esxcli system ntp set -s 0.pool.ntp.org -s 10.0.0.5',
+      'esxcli system ntp set -s 10.0.0.9',
+      'esxcli system ntp set -e true',
+    ])
+    // Names it can resolve go through as before.
+    h.state.resolvableNames = null
+    expect((await apply(ntp, h.shell, wanted)).after).toMatchObject(wanted)
   })
 })
 

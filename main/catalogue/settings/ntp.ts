@@ -22,7 +22,8 @@ const rulesetOn = {
 /**
  * NTP (7.0U1+). Whether `set -s` replaces or appends is unconfirmed, so the
  * servers are reset first, then set, then the service enabled, as public
- * scripts do; names must resolve on the host or ESXi refuses them.
+ * scripts do; names must resolve on the host or ESXi refuses them, and then
+ * the servers the host had are set again, so a refused name costs nothing.
  */
 export const ntp = defineSetting<NtpValue>({
   key: 'ntp',
@@ -75,6 +76,25 @@ export const ntp = defineSetting<NtpValue>({
           { words: esxcli('system', 'ntp', 'set', ...wanted.servers.flatMap((s) => ['-s', s])) },
           { words: esxcli('system', 'ntp', 'set', '-e', String(wanted.enabled)) },
         ],
+        // A name the host cannot resolve is refused after the reset: the servers it had go back.
+        ...(current.servers.length === 0
+          ? {}
+          : {
+              undo: {
+                summary: `put the NTP servers back to ${current.servers.join(', ')}`,
+                commands: [
+                  {
+                    words: esxcli(
+                      'system',
+                      'ntp',
+                      'set',
+                      ...current.servers.flatMap((s) => ['-s', s]),
+                    ),
+                  },
+                  { words: esxcli('system', 'ntp', 'set', '-e', String(current.enabled)) },
+                ],
+              },
+            }),
       })
     } else if (current.enabled !== wanted.enabled) {
       changes.push({

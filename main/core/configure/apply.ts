@@ -121,6 +121,26 @@ export interface ApplyResult {
   relogin: boolean
 }
 
+/** Runs a change's undo after one of its commands failed; says how it went, in words. */
+async function putBack(
+  shell: Shell,
+  undo: NonNullable<Change['undo']>,
+  out: (text: string) => void,
+): Promise<string> {
+  out(`- ${undo.summary}\n`)
+  const failed: string[] = []
+  for (const command of undo.commands) {
+    try {
+      await runCommand(shell, command.words, command.secrets)
+    } catch (err) {
+      failed.push((err as Error).message)
+    }
+  }
+  return failed.length === 0
+    ? `${undo.summary} (done)`
+    : `${undo.summary} failed too: ${failed.join('; ')}`
+}
+
 /**
  * read -> diff -> apply what differs -> read back and verify, for a setting
  * that keeps the SSH connection. `out` gets the words an operator reads.
@@ -146,11 +166,18 @@ export async function applySetting(
   let writes = 0
   for (const change of changes) {
     out(`- ${change.summary}\n`)
+    let done = 0
     for (const command of change.commands) {
       for (const s of command.secrets ?? []) secret(s)
       writes++
       try {
         await runCommand(shell, command.words, command.secrets)
+        done++
+      } catch (err) {
+        if (done === 0 || !change.undo) throw err
+        throw new Error(`${(err as Error).message}; ${await putBack(shell, change.undo, out)}`, {
+          cause: err,
+        })
       } finally {
         reader.invalidate()
       }
