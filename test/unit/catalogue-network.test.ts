@@ -98,7 +98,7 @@ describe('syslog', () => {
     expect(refusals(syslog, { hosts: [], logDir: '[] /scratch/log' })).toHaveLength(1)
   })
 
-  it('on a fresh host opens the ruleset first, then sets, then reloads', async () => {
+  it('on a fresh host opens the ruleset first, then sets the log hosts, then the directory, each reloaded', async () => {
     const h = host()
     const current = (await read(syslog, h.shell)) as SyslogValue
     expect(current).toEqual({ hosts: [], logDir: '/scratch/log', firewallOpen: false })
@@ -109,8 +109,37 @@ describe('syslog', () => {
     )
     expect(words(plan)).toEqual([
       'esxcli network firewall ruleset set -r syslog -e true',
-      "esxcli system syslog config set --loghost=udp://10.0.0.5:514 '--logdir=[datastore1] logs'",
+      'esxcli system syslog config set --loghost=udp://10.0.0.5:514',
       'esxcli system syslog reload',
+      "esxcli system syslog config set '--logdir=[datastore1] logs'",
+      'esxcli system syslog reload',
+    ])
+  })
+
+  it('a host that refuses --logdir (esxi.md lists only --loghost) still sends its logs, and says what it refused', async () => {
+    const h = host({ quirks: { unlisted: 'absent' } })
+    const refusing: Shell = {
+      exec: (command) =>
+        command.includes('--logdir')
+          ? Promise.resolve({ stdout: '', stderr: 'Error: Invalid option --logdir\n', code: 1 })
+          : h.shell.exec(command),
+    }
+    await expect(
+      apply(syslog, refusing, wanted({ hosts: ['10.0.0.5'], logDir: '[datastore1] logs' })),
+    ).rejects.toThrow(/--logdir.*Invalid option --logdir/)
+    expect(((await read(syslog, h.shell)) as SyslogValue).hosts).toEqual(['udp://10.0.0.5:514'])
+    // A host that does not say where it keeps logs is told on every run, and the plan says why.
+    expect(
+      syslog
+        .diff(
+          { hosts: ['udp://10.0.0.5:514'] },
+          wanted({ hosts: ['10.0.0.5'], logDir: '/scratch/log' }),
+          ctx,
+        )
+        .map((c) => c.summary),
+    ).toEqual([
+      'open the syslog firewall ruleset (the host does not say whether it is open)',
+      'keep logs in /scratch/log (the host does not say where it keeps them)',
     ])
   })
 

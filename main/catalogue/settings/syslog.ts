@@ -112,21 +112,35 @@ export const syslog = defineSetting<SyslogValue>({
         commands: [rulesetOn],
       })
     }
-    const hosts = !sameList(current.hosts, wanted.hosts)
-    const dir = wanted.logDir !== undefined && current.logDir !== wanted.logDir
-    if (hosts || dir) {
-      const set = [
-        ...(hosts ? [`--loghost=${wanted.hosts.join(',')}`] : []),
-        ...(dir ? [`--logdir=${wanted.logDir}`] : []),
-      ]
+    const reload = { words: esxcli('system', 'syslog', 'reload') }
+    if (!sameList(current.hosts, wanted.hosts)) {
       changes.push({
-        summary: [
-          ...(hosts ? [`send logs to ${showList(wanted.hosts)}`] : []),
-          ...(dir ? [`keep logs in ${wanted.logDir}`] : []),
-        ].join('; '),
+        summary: `send logs to ${showList(wanted.hosts)}`,
         commands: [
-          { words: esxcli('system', 'syslog', 'config', 'set', ...set) },
-          { words: esxcli('system', 'syslog', 'reload') },
+          {
+            words: esxcli(
+              'system',
+              'syslog',
+              'config',
+              'set',
+              `--loghost=${wanted.hosts.join(',')}`,
+            ),
+          },
+          reload,
+        ],
+      })
+    }
+    // Its own command: esxi.md lists only --loghost, so a host that refuses --logdir still
+    // sends its logs where they are wanted, and says in its own words what it refused.
+    if (wanted.logDir !== undefined && current.logDir !== wanted.logDir) {
+      changes.push({
+        summary:
+          current.logDir === undefined
+            ? `keep logs in ${wanted.logDir} (the host does not say where it keeps them)`
+            : `keep logs in ${wanted.logDir}`,
+        commands: [
+          { words: esxcli('system', 'syslog', 'config', 'set', `--logdir=${wanted.logDir}`) },
+          reload,
         ],
       })
     }
