@@ -66,6 +66,21 @@ describe('enableSshOverVsphere', () => {
     ])
   })
 
+  it('drives a host that answers only what esxi.md names: no `about`, its own session cookie name', async () => {
+    const bare = await startFakeVsphere({ password: PASSWORD, bare: true })
+    try {
+      const r = await enableSshOverVsphere(
+        { address: '127.0.0.1', port: bare.port, expectedSha256: bare.fingerprint },
+        { userName: 'root', password: PASSWORD },
+      )
+      expect(bare.ssh).toEqual({ policy: 'on', running: true })
+      expect(r.about.fullName).toBe('the host')
+      expect(bare.soapActions).toEqual(Array(4).fill('urn:vim25/7.0'))
+    } finally {
+      await bare.close()
+    }
+  })
+
   it('accepts the fingerprint in any common spelling', async () => {
     const plain = fake.fingerprint.replace(/:/g, '').toLowerCase()
     const r = await enableSshOverVsphere(target({ expectedSha256: `sha256:${plain}` }), {

@@ -68,6 +68,11 @@ export interface FakeVsphereOptions {
   port?: number
   /** Listen at this address in 127.0.0.0/8, a simulated host's vmk0 (default 127.0.0.1). */
   host?: string
+  /**
+   * Only what esxi.md names: a service content with no `about`, and a session cookie named
+   * `session` rather than ESXi's vmware_soap_session.
+   */
+  bare?: boolean
 }
 
 export interface FakeVsphere {
@@ -137,12 +142,15 @@ export async function startFakeVsphere(o: FakeVsphereOptions): Promise<FakeVsphe
   ): Promise<[number, string, string?]> => {
     const req = parseRequest(body)
     calls.push(req.method)
-    const session = /vmware_soap_session="([^"]+)"/.exec(cookie ?? '')?.[1]
+    const cookieName = o.bare ? 'session' : 'vmware_soap_session'
+    const session = new RegExp(`(?:^|; )${cookieName}="([^"]+)"`).exec(cookie ?? '')?.[1]
     const authed = session !== undefined && sessions.has(session)
     const str = (name: string) => (typeof req.params[name] === 'string' ? req.params[name] : '')
     switch (req.method) {
-      case 'RetrieveServiceContent':
-        return [200, buildResponse(req.method, SERVICE_CONTENT(apiVersion))]
+      case 'RetrieveServiceContent': {
+        const { about: _about, ...withoutAbout } = SERVICE_CONTENT(apiVersion)
+        return [200, buildResponse(req.method, o.bare ? withoutAbout : SERVICE_CONTENT(apiVersion))]
+      }
       case 'Login': {
         if (
           req.self?.value !== 'ha-sessionmgr' ||
@@ -175,7 +183,7 @@ export async function startFakeVsphere(o: FakeVsphereOptions): Promise<FakeVsphe
         return [
           200,
           buildResponse(req.method, returnval),
-          `vmware_soap_session="${key}"; Path=/; HttpOnly; Secure;`,
+          `${cookieName}="${key}"; Path=/; HttpOnly; Secure;`,
         ]
       }
       case 'UpdateServicePolicy':

@@ -64,18 +64,20 @@ export interface VsphereTarget {
   serviceSystem?: string
 }
 
+// esxi.md names the calls but not what they return beyond the session manager: a host that
+// leaves out `about` (or part of it) is still driven, as "the host" at API version 7.0.
 const About = z.object({
-  fullName: z.string(),
-  version: z.string(),
-  build: z.string(),
-  apiVersion: z.string(),
+  fullName: z.string().default('the host'),
+  version: z.string().optional(),
+  build: z.string().optional(),
+  apiVersion: z.string().optional(),
   apiType: z.string().optional(),
 })
 export type About = z.infer<typeof About>
 
 const ServiceContent = z.object({
   sessionManager: MoRefXml,
-  about: About,
+  about: About.default({ fullName: 'the host' }),
 })
 
 const UserSession = z.object({ key: z.string(), userName: z.string() })
@@ -227,10 +229,11 @@ export class VsphereClient {
       )
       req.end(body)
     })
-    const session = setCookie
-      .map((c) => c.split(';')[0])
-      .find((c) => c?.startsWith('vmware_soap_session='))
-    if (session !== undefined) this.#cookie = session
+    // ESXi names its session cookie vmware_soap_session; esxi.md does not, so any other cookie
+    // the host sets is sent back too.
+    const cookies = setCookie.map((c) => c.split(';')[0]?.trim()).filter((c) => c?.includes('='))
+    const session = cookies.find((c) => c?.startsWith('vmware_soap_session=')) ?? cookies.join('; ')
+    if (session) this.#cookie = session
     let result
     try {
       result = parseResponse(text)
@@ -264,14 +267,14 @@ export class VsphereClient {
     if (!sc.success) {
       throw new VsphereError(
         'protocol',
-        `RetrieveServiceContent at ${this.#where} lacks sessionManager or about`,
+        `RetrieveServiceContent at ${this.#where} lacks its sessionManager`,
       )
     }
     this.#sessionManager = {
       type: sc.data.sessionManager['@_type'],
       value: sc.data.sessionManager['#text'],
     }
-    this.#apiVersion = sc.data.about.apiVersion
+    this.#apiVersion = sc.data.about.apiVersion ?? FIRST_API_VERSION
     return sc.data.about
   }
 
