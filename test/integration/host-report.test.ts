@@ -104,6 +104,10 @@ describe('the per-host report', () => {
     expect(run?.plan.find((i) => i.key === 'hostname')?.changes[0]?.commands).toEqual([
       'esxcli system hostname set --host=esx01 --domain=lab.local',
     ])
+    // A rename says what it leaves behind: the certificate's old name (esxi.md).
+    expect(run?.plan.find((i) => i.key === 'hostname')?.note).toMatch(
+      /certificate keeps the old name until \/sbin\/generate-certificates runs/,
+    )
     const hostname = run?.steps.find((s) => s.key === 'hostname')
     expect(hostname?.output).toContain(
       '$ esxcli system hostname set --host=esx01 --domain=lab.local',

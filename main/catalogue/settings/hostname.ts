@@ -48,5 +48,10 @@ export const hostname = defineSetting<HostnameValue>({
     ]
   },
   show: (v) => (v.domain ? `${v.host}.${v.domain}` : v.host || '(none)'),
+  // esxi.md: the certificate is fixed by /sbin/generate-certificates and a hostd restart. Midwife
+  // does not restart hostd in the middle of a run: vim-cmd, which later settings use, goes
+  // through hostd and fails until it is back.
+  planNote:
+    "ESXi's self-signed certificate keeps the old name until /sbin/generate-certificates runs and hostd restarts (or the host reboots); a custom step can do it.",
   connection: 'keeps',
 })
