@@ -188,7 +188,8 @@ export type IdentityDifference = z.infer<typeof IdentityDifference>
 
 /** Why a host needs the operator, written when it moved to needs_attention. */
 export const Attention = z.object({
-  reason: z.enum(['mac_mismatch', 'identity_changed', 'address_changed']),
+  /** bound_elsewhere: what it reports is bound to another host, which it then is. */
+  reason: z.enum(['mac_mismatch', 'identity_changed', 'address_changed', 'bound_elsewhere']),
   message: z.string(),
   /** The check-in that raised it; trusting it binds what that check-in reported. */
   checkinId: z.number().int(),

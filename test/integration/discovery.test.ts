@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { sampleHost, startTestApp, type TestApp } from '../support/app'
 import { createSimHost, type SimHost } from '../support/esxi-host'
-import { approveAndWait, clientScript } from '../support/flow'
+import { approveAndWait, checkIn, clientScript } from '../support/flow'
 
 let t: TestApp
 let esx: SimHost
@@ -140,6 +140,20 @@ describe('PBHOST discovery', () => {
       confirmMacMismatch: true,
     })
     expect(assigned.identity?.how).toBe('assigned_despite_mac')
+  })
+
+  it('refuses to assign a discovered server that another host has since been bound to', async () => {
+    await setup()
+    await runClientBare()
+    const found = t.app.listHosts().find((h) => h.state === 'discovered')
+    const first = t.app.saveHost({ ...sampleHost, mac: esx.state().nics[0]?.mac as string })
+    await checkIn(t.app, esx, first)
+    expect(t.app.getHost(first.id).state).toBe('checked_in')
+    const other = t.app.saveHost({ ...sampleHost, hostname: 'esx02', mac: '00:50:56:00:00:99' })
+    expect(() =>
+      t.app.assignDiscovered(found?.id as number, other.id, { confirmMacMismatch: true }),
+    ).toThrow(/^this server is esx01\.lab\.local: what it reports is bound to that host/)
+    expect(t.app.getHost(other.id).state).toBe('defined')
   })
 
   it('defines a host from what it reported, with the discovery root password', async () => {

@@ -161,6 +161,47 @@ describe('a server whose MACs do not include the defined MAC', () => {
   })
 })
 
+describe('a server bound to one host checking in with the token of another', () => {
+  it('is that host: the other needs attention naming it, and nothing binds it there until the first is retired', async () => {
+    const first = await setup()
+    await checkIn(t.app, esx, first)
+    expect(t.app.getHost(first.id).state).toBe('checked_in')
+    const { rootPassword: _same, ...noPassword } = sampleHost
+    const other = t.app.saveHost({
+      ...noPassword,
+      rootPassword: sampleHost.rootPassword,
+      hostname: 'esx02',
+      mac: '00:50:56:00:00:99',
+      sshPort: proxy.port,
+    })
+    await checkIn(t.app, esx, other)
+    const h = t.app.getHost(other.id)
+    expect(h).toMatchObject({ state: 'needs_attention', identity: null })
+    expect(h.attention?.reason).toBe('bound_elsewhere')
+    expect(h.attention?.message).toMatch(
+      /^This server is esx01\.lab\.local \(checked in\): what it reports \(Serial number, System UUID, SSH host keys\) is bound to that host\./,
+    )
+    // Neither Approve nor an explicit trust gets past it while esx01 holds the server.
+    await expect(t.app.planHost(other.id)).rejects.toThrow(/Needs attention/)
+    expect(await dispatch(t.app, 'trustReported', [other.id, { confirm: true }])).toMatchObject({
+      ok: false,
+      error: {
+        code: 'conflict',
+        message: expect.stringMatching(/^This server is esx01/) as unknown,
+      },
+    })
+    expect(t.app.getHost(other.id).state).toBe('needs_attention')
+    expect(proxy.count()).toBe(0)
+
+    // esx01 retired (the server was given a new role): now it can be trusted as esx02.
+    t.app.retireHost(first.id)
+    expect(t.app.trustReported(other.id)).toMatchObject({
+      state: 'checked_in',
+      identity: { how: 'assigned_despite_mac' },
+    })
+  })
+})
+
 describe('a reinstalled server (same MAC and serial, new host keys)', () => {
   it('needs re-trust, and after it configures over the new keys', async () => {
     const host = await setup()

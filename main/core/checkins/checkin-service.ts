@@ -6,6 +6,7 @@ import type {
   InstallEvidence,
   ReportedIdentity,
 } from '../../contract/schemas'
+import { heldElsewhere } from '../hosts/held-elsewhere'
 import { hostName } from '../hosts/host-view'
 import { attentionFor, bind, compare, macMismatch } from '../lifecycle/identity'
 import { AWAITING_CHECKIN, BUSY } from '../lifecycle/table'
@@ -322,7 +323,11 @@ export class CheckinService {
         : first.installed
           ? notAsInstalled(first.installed, reported, checkinId)
           : null)
-    if (conflict) return needsAttention(conflict)
+    // About to be bound, or offered to the operator to trust: first, is it another host?
+    // (A host that matches what it is bound to was checked when it was bound.)
+    const elsewhere =
+      waiting || conflict ? heldElsewhere(store, host.id, reported, checkinId) : null
+    if (elsewhere ?? conflict) return needsAttention((elsewhere ?? conflict) as Attention)
     if (waiting) {
       // First contact, or the first after a reinstall re-armed it: bind what it reports.
       store.moveHost(

@@ -9,6 +9,7 @@ import type { SiteService } from '../site/site-service'
 import { crossCheck, resolveSpec } from '../../catalogue/registry'
 import type { DefinitionFields, HostRecord, Store, StoredSpec } from '../store'
 import { addressesOf, publicSpec, sealSpec } from './spec'
+import { heldElsewhere } from './held-elsewhere'
 import { hostName, toHost } from './host-view'
 
 /**
@@ -230,13 +231,22 @@ export class HostsService {
         `${hostName(h)} is ${STATE_INFO[h.state].label.toLowerCase()}; there is no reported identity waiting to be trusted`,
       )
     }
-    const how = attention.reason === 'mac_mismatch' ? 'assigned_despite_mac' : 'retrusted'
+    // Never bind a server another host holds, whatever the attention was about.
+    const elsewhere = heldElsewhere(this.store, id, attention.reported, attention.checkinId)
+    if (elsewhere) throw new ApiCallError('conflict', elsewhere.message)
+    const macMismatch = h.definition !== null && !attention.reported.macs.includes(h.definition.mac)
+    const how =
+      attention.reason === 'mac_mismatch' || (attention.reason === 'bound_elsewhere' && macMismatch)
+        ? 'assigned_despite_mac'
+        : 'retrusted'
     const reason =
       attention.reason === 'mac_mismatch'
         ? 'assigned anyway: the operator trusts a server whose MACs are not the defined one'
         : attention.reason === 'address_changed'
           ? 'the operator accepted its new management address'
-          : 'the operator confirmed this server was reinstalled and trusts its new identity'
+          : attention.reason === 'bound_elsewhere'
+            ? 'the host that held this server is retired or deleted; the operator trusts it as this host'
+            : 'the operator confirmed this server was reinstalled and trusts its new identity'
     this.move(() =>
       this.store.moveHost(
         id,
@@ -283,6 +293,13 @@ export class HostsService {
       )
     }
     const identity = found.identity
+    const holder = this.store.hosts.heldElsewhere(identity, target.id)
+    if (holder && holder.id !== found.id) {
+      throw new ApiCallError(
+        'conflict',
+        `this server is ${hostName(holder)}: what it reports is bound to that host; retire or delete it first`,
+      )
+    }
     const macMatches = identity.macs.includes(target.definition.mac)
     if (!macMatches && !confirmMacMismatch) {
       throw new ApiCallError(

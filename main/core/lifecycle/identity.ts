@@ -142,3 +142,41 @@ export function macMismatch(
     reported,
   }
 }
+
+/**
+ * A check-in whose serial, UUID or SSH host keys are bound to another host (`holder`): the
+ * server is that host, whichever token it presented. Nothing may bind it here while the other
+ * host holds it: retiring or deleting that host is the way on.
+ */
+export function boundElsewhere(
+  holder: { name: string; state: string; identity: ReportedIdentity },
+  reported: ReportedIdentity,
+  checkinId: number,
+): Attention {
+  const differences: IdentityDifference[] = []
+  const shared = (field: IdentityDifference['field'], value: string) =>
+    differences.push({
+      field,
+      label: LABELS[field],
+      trusted: `${holder.name}: ${value}`,
+      reported: value,
+    })
+  if (reported.serial && reported.serial === holder.identity.serial)
+    shared('serial', reported.serial)
+  if (reported.uuid && reported.uuid === holder.identity.uuid) shared('uuid', reported.uuid)
+  const keys = new Set(holder.identity.sshHostKeys.map((k) => k.fingerprint))
+  const same = reported.sshHostKeys.filter((k) => keys.has(k.fingerprint))
+  if (same.length > 0)
+    shared('sshHostKeys', showList(same.map((k) => `${k.type} ${k.fingerprint}`)))
+  const what = differences.map((d) => d.label).join(', ')
+  return {
+    reason: 'bound_elsewhere',
+    message:
+      `This server is ${holder.name} (${holder.state}): what it reports (${what}) is bound to ` +
+      `that host. Nothing runs on it as this host while ${holder.name} holds it; retire or ` +
+      `delete ${holder.name} first if the server was given a new role.`,
+    checkinId,
+    differences,
+    reported,
+  }
+}

@@ -299,6 +299,16 @@ export class HostsTable {
       .map(toRecord)
   }
 
+  /**
+   * The defined, not retired host other than `exceptId` whose bound identity shares this
+   * server's serial, UUID or an SSH host key: the server is that host, whatever token it used.
+   */
+  heldElsewhere(r: ReportedIdentity, exceptId: number): HostRecord | undefined {
+    return this.boundLike(r).find(
+      (h) => h.id !== exceptId && h.definition !== null && h.state !== 'retired',
+    )
+  }
+
   /** Which host, other than `exceptId`, already uses this MAC or FQDN. */
   findConflict(f: DefinitionFields, exceptId?: number): string | null {
     const byMac = this.q('SELECT hostname FROM hosts WHERE mac = ? AND id IS NOT ?').get(
