@@ -468,9 +468,50 @@ export const Settings = z.object({
 })
 export type Settings = z.infer<typeof Settings>
 
+const ipNumber = (ip: string) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0)
+
+/**
+ * The DHCP facts as an operator saves them: each address the DHCP server hands out or routes
+ * through lies in the provisioning subnet, and the range runs forwards. Checked on input only,
+ * so settings stored before this check still load.
+ */
+const DhcpFactsInput = DhcpFacts.superRefine((d, ctx) => {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(d.subnet)
+  if (!m) return
+  const size = 2 ** (32 - Number(m[2]))
+  const network = ipNumber(m[1] as string) - (ipNumber(m[1] as string) % size)
+  const inside = (ip: string) => {
+    const n = ipNumber(ip)
+    return n > network && n < network + size - 1
+  }
+  for (const key of ['rangeStart', 'rangeEnd', 'router'] as const) {
+    const ip = d[key]
+    if (ip !== '' && !inside(ip)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: `${ip} is not a host address in the provisioning subnet ${d.subnet}`,
+      })
+    }
+  }
+  if ((d.rangeStart === '') !== (d.rangeEnd === '')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [d.rangeStart === '' ? 'rangeStart' : 'rangeEnd'],
+      message: 'give both ends of the range, or neither',
+    })
+  } else if (d.rangeStart !== '' && ipNumber(d.rangeEnd) < ipNumber(d.rangeStart)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['rangeEnd'],
+      message: `the range ends (${d.rangeEnd}) before it starts (${d.rangeStart})`,
+    })
+  }
+})
+
 export const SettingsInput = Settings.extend({
   /** Left out: the stored boot settings are kept. Media folders are checked before saving. */
-  boot: BootSettings.optional(),
+  boot: BootSettings.extend({ dhcp: DhcpFactsInput.default(DhcpFacts.parse({})) }).optional(),
   /** Left out: the stored value is kept (a screen that does not show it cannot reset it). */
   runConcurrency: Settings.shape.runConcurrency.removeDefault().optional(),
   /** Write-only: the root password the generic kickstart installs on unknown servers. */

@@ -150,6 +150,36 @@ describe('getBootMaterial', () => {
     expect(kea.Dhcp4.subnet4[0]?.subnet).toBe('10.0.0.0/24')
   })
 
+  it('refuses a DHCP range or router outside the provisioning subnet, by field, and keeps what was saved', async () => {
+    const before = t.app.getSettings()
+    const r = await dispatch(t.app, 'saveSettings', [
+      {
+        ...before,
+        boot: {
+          ...before.boot,
+          dhcp: {
+            ...before.boot.dhcp,
+            rangeStart: '10.0.1.100',
+            rangeEnd: '10.0.0.50',
+            router: '10.0.0.0',
+          },
+        },
+      },
+    ])
+    expect(r).toMatchObject({ ok: false, error: { code: 'invalid' } })
+    const message = r.ok ? '' : r.error.message
+    expect(message).toContain(
+      'boot.dhcp.rangeStart: 10.0.1.100 is not a host address in the provisioning subnet 10.0.0.0/24',
+    )
+    expect(message).toContain(
+      'boot.dhcp.router: 10.0.0.0 is not a host address in the provisioning subnet 10.0.0.0/24',
+    )
+    expect(message).toContain(
+      'boot.dhcp.rangeEnd: the range ends (10.0.0.50) before it starts (10.0.1.100)',
+    )
+    expect(t.app.getSettings().boot.dhcp).toEqual(before.boot.dhcp)
+  })
+
   it('shows the generic files and lines for unknown servers', () => {
     const d = t.app.getDiscoveryMaterial()
     const paths = d.artifacts.map((a) => a.path)
