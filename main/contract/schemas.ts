@@ -921,9 +921,10 @@ export const BatchRow = z.object({
   hostId: z.number().int().nullable(),
   /**
    * given (in the row or the call), default (the import's), kept (the host it
-   * updates keeps its own), copied (from the host a clone is made from), or missing.
+   * updates keeps its own), copied (from the host a clone is made from), refused (one was
+   * given, and ESXi's rules refuse it: the row's problems say why), or missing.
    */
-  rootPassword: z.enum(['given', 'default', 'kept', 'copied', 'missing']),
+  rootPassword: z.enum(['given', 'default', 'kept', 'copied', 'refused', 'missing']),
   /** The spec it is configured to: the site profile underneath, its own values on top. */
   resolved: z.array(ResolvedValue),
 })

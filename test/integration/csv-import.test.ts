@@ -271,6 +271,13 @@ describe('CSV import: bad rows, each said where', () => {
       'Line 4, column D (root_password): the password must not contain the user name root',
     ])
     expect(preview.rows.map((r) => r.action)).toEqual(['refused', 'refused', 'refused', 'create'])
+    // The password column says refused (its problem says why), not missing.
+    expect(preview.rows.map((r) => r.rootPassword)).toEqual([
+      'refused',
+      'refused',
+      'refused',
+      'given',
+    ])
     await expect(api.importCsv(text, { confirm: true })).rejects.toThrow(/^nothing was stored: /)
     // The import changed nothing: not the host it would update, not its password.
     expect(await api.listHosts()).toEqual(before)

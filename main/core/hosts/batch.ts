@@ -345,11 +345,13 @@ export function checkBatch(
         ? 'plain' in c.password
           ? 'given'
           : 'copied'
-        : target
-          ? 'kept'
-          : p.password
-            ? 'default'
-            : 'missing',
+        : c.problems.some((x) => x.column === 'root_password' && x.kind !== 'required')
+          ? 'refused'
+          : target
+            ? 'kept'
+            : p.password
+              ? 'default'
+              : 'missing',
       resolved: ctx.forScreen === false ? [] : resolvedForScreen(c, ctx.profile, screenSpec(p)),
     })
     if (action === 'create' || action === 'update') {
