@@ -1057,13 +1057,17 @@ export type HostPlanSummary = z.infer<typeof HostPlanSummary>
 /** Plans for several hosts at once, summed up per host and per setting. */
 export const PlanSummaries = z.object({
   hosts: z.array(HostPlanSummary),
-  /** Per setting: on how many hosts it changes, is already right, or cannot be set. */
+  /**
+   * Per setting: on how many hosts it changes, is already right, is left out (a site value the
+   * host's release refuses), or cannot be set.
+   */
   settings: z.array(
     z.object({
       key: z.string(),
       title: z.string(),
       change: z.number().int(),
       same: z.number().int(),
+      skipped: z.number().int(),
       unsupported: z.number().int(),
     }),
   ),

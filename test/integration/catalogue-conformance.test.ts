@@ -167,6 +167,14 @@ for (const profile of ESXI_PROFILES) {
           expect(item?.note).toMatch(/^Left out on this host: .*\.$/)
           expect(item?.note).not.toContain("this host's spec")
         }
+        // The batch summary counts it as left out, not as already right.
+        const summary = await t.app.planHosts([host.id])
+        for (const s of refused) {
+          expect(summary.settings.find((x) => x.key === s.key)).toMatchObject({
+            skipped: 1,
+            same: 0,
+          })
+        }
         const mark = esx.logMark()
         const run = await approveAndWait(t.app, host.id)
         expect(run.state).toBe('done')

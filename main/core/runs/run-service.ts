@@ -479,16 +479,11 @@ export class RunService {
           title: item.title,
           change: 0,
           same: 0,
+          skipped: 0,
           unsupported: 0,
         }
-        // A site value left out on this release changes nothing there.
-        s[
-          item.status === 'change'
-            ? 'change'
-            : item.status === 'unsupported'
-              ? 'unsupported'
-              : 'same'
-        ]++
+        // A site value left out on this release is counted as that, not as already right.
+        s[item.status]++
         settings.set(item.key, s)
       }
     }
