@@ -309,6 +309,22 @@ describe('approval', () => {
     expect(approved?.snapshot?.settings.dns).toEqual(sampleHost.spec.dns)
   })
 
+  it('refuses a plan that a newer one replaced, in words and without its id', async () => {
+    const host = await setup()
+    await checkIn(t.app, esx, host)
+    const old = await t.app.planHost(host.id)
+    await t.app.planHost(host.id)
+    const r = await dispatch(t.app, 'approveHost', [host.id, old.id])
+    expect(r).toMatchObject({
+      ok: false,
+      error: {
+        code: 'conflict',
+        message:
+          'the plan you reviewed for esx01.lab.local is no longer current: it was planned again since (here or in another window); review its newest plan',
+      },
+    })
+  })
+
   it('is open only in the states that allow it', async () => {
     const host = await setup()
     expect(t.app.getHost(host.id).approve).toEqual({

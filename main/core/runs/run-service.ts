@@ -359,7 +359,11 @@ export class RunService {
     const { host, def, identity, sealedPassword } = this.gated(hostId)
     const made = this.plans.get(planId)
     if (!made || made.plan.hostId !== hostId) {
-      throw new ApiCallError('conflict', `no plan ${planId} for ${hostName(host)}: plan it again`)
+      // Planning a host drops its older plans: another window (or this one) planned it since.
+      throw new ApiCallError(
+        'conflict',
+        `the plan you reviewed for ${hostName(host)} is no longer current: it was planned again since (here or in another window); review its newest plan`,
+      )
     }
     if (Date.now() - made.at > PLAN_LIFETIME_MS) {
       this.plans.delete(planId)
