@@ -13,10 +13,19 @@ export function took(
   return `${Math.floor(s / 60)} min ${s % 60} s`
 }
 
-/** Lines of a failed step's output that say what went wrong, to pin above the rest. */
+/**
+ * Lines of a failed step's output that say what went wrong, to pin above the rest: from its
+ * last command on. An earlier command that failed did not stop the step: a read Midwife copes
+ * without (`firewall ruleset list` on a host that has none) is not why it failed.
+ */
 export function errorLines(output: string): string[] {
-  return output
-    .split('\n')
+  const lines = output.split('\n')
+  let last = 0
+  lines.forEach((l, i) => {
+    if (l.startsWith('$ ')) last = i
+  })
+  return lines
+    .slice(last)
     .filter((l) => /\b(error|failed|cannot|denied|refused|not found)\b/i.test(l))
     .slice(0, 20)
 }
