@@ -40,6 +40,8 @@ const SUMMARIES: Record<string, (d: Data) => string> = {
     ')',
   'host.password_rotated': (d) =>
     `Midwife logged in with the new root password set by run ${text(d.run)} and keeps it`,
+  'host.outdated': (d) =>
+    `its wanted values changed since its last run (${text(d.by)}: ${Array.isArray(d.settings) ? d.settings.join(', ') : ''}): it stays configured as verified then`,
   'host.secure_boot_started': (d) =>
     `Midwife started the Secure Boot path (${text(d.trigger)}, attempt ${text(d.attempt)}): waiting for ${text(d.address)} to answer on 443`,
   'host.secure_boot_certificate': (d) =>

@@ -10,6 +10,7 @@ import { crossCheck, resolveSpec } from '../../catalogue/registry'
 import type { DefinitionFields, HostRecord, Store, StoredSpec } from '../store'
 import { addressesOf, publicSpec, sealSpec } from './spec'
 import { heldElsewhere } from './held-elsewhere'
+import { changedSettings, noteOutdated } from './outdated'
 import { hostName, toHost } from './host-view'
 
 /**
@@ -110,7 +111,13 @@ export class HostsService {
     } else {
       // A queued or running run keeps the snapshot it was approved with; edits apply next time.
       hostId = existing.id
+      const profile = this.store.settings.profile().spec
+      const changed = changedSettings(
+        { definition: existing.definition, profile },
+        { definition: fields, profile },
+      )
       this.store.transaction(() => this.rewriteDefinition(existing.id, fields, sealedPassword))
+      noteOutdated(this.store, hostId, changed, 'its definition')
     }
     this.notify.host(hostId)
     return this.view(hostId)

@@ -1,4 +1,3 @@
-import { resolveSpec } from '../../catalogue/registry'
 import { InstallOptions } from '../../catalogue/install'
 import { ProfileInput, type Profile, type ProfileImpact } from '../../contract/schemas'
 import { ApiCallError } from '../../contract/api'
@@ -8,6 +7,7 @@ import { publicSpec, sealSpec } from '../hosts/spec'
 import type { Notifier } from '../notify'
 import type { SecretBox } from '../secrets'
 import type { Store, StoredSpec } from '../store'
+import { changedSettings, noteOutdated } from '../hosts/outdated'
 
 /**
  * The site profile: defaults for any site-scoped setting (a host overrides
@@ -49,14 +49,11 @@ export class ProfileService {
     for (const h of this.store.hosts.list()) {
       const d = h.definition
       if (!d) continue
-      const was = new Map(
-        resolveSpec(d, before, d.spec).map((r) => [r.key, JSON.stringify(r.value)]),
+      const keys = changedSettings(
+        { definition: d, profile: before },
+        { definition: d, profile: after },
       )
-      const now = resolveSpec(d, after, d.spec)
-      const keys = new Set<string>()
-      for (const r of now) if (was.get(r.key) !== JSON.stringify(r.value)) keys.add(r.key)
-      for (const k of was.keys()) if (!now.some((r) => r.key === k)) keys.add(k)
-      if (keys.size > 0) changes.push({ hostId: h.id, name: hostName(h), keys: [...keys] })
+      if (keys.length > 0) changes.push({ hostId: h.id, name: hostName(h), keys })
     }
     return changes
   }
@@ -99,7 +96,10 @@ export class ProfileService {
         hostsChanged: changes.map((c) => c.hostId),
       })
     })
-    for (const c of changes) this.notify.host(c.hostId)
+    for (const c of changes) {
+      noteOutdated(this.store, c.hostId, c.keys, 'the site profile')
+      this.notify.host(c.hostId)
+    }
     return { profile: this.get(), changes, problems: [] }
   }
 }
