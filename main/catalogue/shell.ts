@@ -29,3 +29,18 @@ export const sameList = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && a.every((v, i) => v === b[i])
 
 export const showList = (v: readonly string[]): string => (v.length ? v.join(', ') : '(none)')
+
+/**
+ * What a failed command said, in one line: both streams (stderr first, joined by " / "), cut at
+ * the first line break; '' when it printed nothing. The step errors and the plan's refusals
+ * quote it.
+ */
+export function hostSaid(r: { stdout: string; stderr: string }): string {
+  return (
+    [r.stderr, r.stdout]
+      .map((t) => t.trim())
+      .filter((t) => t !== '')
+      .join(' / ')
+      .split('\n')[0] ?? ''
+  )
+}

@@ -5,7 +5,7 @@
 import type { z } from 'zod'
 import { parseBlocks, parseIpv4Interfaces, parseKeyValues, parseList, parseTable } from './parse'
 import { MANAGEMENT_PORTGROUP } from './settings/mgmt-vlan'
-import { esxcli } from './shell'
+import { esxcli, hostSaid } from './shell'
 import type { PlanContext, Reader } from './types'
 import { prefixFromNetmask } from './values'
 
@@ -140,16 +140,12 @@ export async function readSwitching(r: Reader, ctx: PlanContext): Promise<HostSw
     vswitches,
     portgroups,
     vmknics,
-    ...(vmknics === null ? { vmknicsUnlisted: hostSaid(listed) } : {}),
+    ...(vmknics === null
+      ? { vmknicsUnlisted: hostSaid(listed) || `exit ${listed.code ?? 'none'}` }
+      : {}),
     ipv4,
     management,
   }
-}
-
-/** The first line a failed command printed (either stream), or its exit code. */
-export function hostSaid(r: { stdout: string; stderr: string; code: number | null }): string {
-  const text = [r.stderr, r.stdout].map((t) => t.trim()).find((t) => t !== '')
-  return text?.split('\n')[0] ?? `exit ${r.code ?? 'none'}`
 }
 
 /**

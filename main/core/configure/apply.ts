@@ -1,7 +1,7 @@
 // The engine every catalogue setting goes through: read -> diff -> apply ->
 // read back and verify. Reads are cached for the run, so one `portgroup list`
 // serves every setting that needs it, until a write makes it stale.
-import { commandLine, shownCommand } from '../../catalogue/shell'
+import { commandLine, hostSaid, shownCommand } from '../../catalogue/shell'
 import type { AnySetting, Change, PlanContext, Reader, Shell } from '../../catalogue/types'
 
 /** A command that ran and failed; its message carries both streams, as ESXi is inconsistent. */
@@ -16,12 +16,7 @@ export function failureOf(
   r: { stdout: string; stderr: string; code: number | null },
   secrets: readonly string[] = [],
 ) {
-  let said =
-    [r.stderr, r.stdout]
-      .map((s) => s.trim())
-      .filter((s) => s !== '')
-      .join(' / ')
-      .split('\n')[0] ?? ''
+  let said = hostSaid(r)
   for (const s of secrets) if (s) said = said.split(s).join('********')
   return new CommandFailed(`\`${line}\` failed (exit ${r.code ?? 'none'}): ${said || 'no output'}`)
 }
