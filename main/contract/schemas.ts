@@ -318,6 +318,7 @@ export const Host = z.object({
   /** Definitions a discovered server may be (by MAC or serial). */
   suggestions: z.array(Suggestion),
   approve: Gate,
+  /** Its current run: the latest since it was last re-armed for a reinstall (none after one). */
   lastRunId: z.number().int().nullable(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
@@ -830,6 +831,11 @@ export const RunHeader = z.object({
   attempts: z.number().int(),
   /** The bulk approval it was part of; null for a run approved on its own. */
   batchId: z.string().nullable(),
+  /**
+   * When its host was re-armed for a reinstall after it: the run configured an
+   * earlier installation and is history, not the host's current run.
+   */
+  supersededAt: Timestamp.nullable(),
   /** Its steps, and how many of them are done or skipped (a progress bar, without the steps). */
   stepsTotal: z.number().int(),
   stepsDone: z.number().int(),

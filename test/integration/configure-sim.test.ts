@@ -156,6 +156,36 @@ describe('configuration over SSH (ssh2 simulator)', () => {
     expect(esx.state().ntp.servers).toEqual([])
   })
 
+  it('leaves a run of the installation before a reinstall in history, not current and not resumable', async () => {
+    const { t, esx, host } = await setup()
+    esx.update((s) => (s.resolvableNames = []))
+    const failed = await approveAndWait(t.app, host.id)
+    expect(failed.state).toBe('failed')
+    expect(t.app.getHost(host.id).lastRunId).toBe(failed.id)
+
+    t.app.reinstallHost(host.id)
+    const rearmed = t.app.getHost(host.id)
+    expect(rearmed.state).toBe('defined')
+    // The table's Run column and the bulk Resume follow the current run: there is none.
+    expect(rearmed.lastRunId).toBeNull()
+    expect(t.app.latestRuns().map((r) => r.id)).not.toContain(failed.id)
+    expect(() => t.app.resumeRun(failed.id)).toThrow(
+      `run ${failed.id} configured the installation before esx01.lab.local was re-armed for a reinstall: approve a new plan instead`,
+    )
+    // Still in the host's history, marked.
+    const [old] = t.app.listRuns({ hostId: host.id, limit: 10 }).runs
+    expect(old?.id).toBe(failed.id)
+    expect(old?.supersededAt).not.toBeNull()
+
+    // The new installation checks in and is configured: that run is current.
+    esx.update((s) => (s.resolvableNames = null))
+    await checkIn(t.app, esx, host)
+    const next = await approveAndWait(t.app, host.id)
+    expect(next.state).toBe('done')
+    expect(t.app.getHost(host.id).lastRunId).toBe(next.id)
+    expect(t.app.latestRuns().find((r) => r.hostId === host.id)?.id).toBe(next.id)
+  })
+
   it('times out a command that does not answer', async () => {
     const { t, esx, host } = await setup({ app: { commandTimeoutMs: 800 } })
     const plan = await t.app.planHost(host.id)

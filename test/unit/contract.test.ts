@@ -64,6 +64,7 @@ const run: Run = {
   id: 5,
   attempts: 1,
   batchId: null,
+  supersededAt: null,
   stepsTotal: 0,
   stepsDone: 0,
   outputSeq: 0,

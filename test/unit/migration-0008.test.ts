@@ -52,13 +52,14 @@ describe('schema 8: runs belong to a batch', () => {
         error: null,
         attempts: 2,
         batchId: null,
+        supersededAt: null,
         stepsTotal: 3,
         stepsDone: 2,
         createdAt: T,
         startedAt: T,
         finishedAt: T,
       })
-      expect(store.runs.latestPerHost().map((r) => r.id)).toEqual([1])
+      expect(store.runs.currentPerHost().map((r) => r.id)).toEqual([1])
 
       const made = ['b-1', 'b-1', null].map((batchId) =>
         store.runs.create({
@@ -76,7 +77,7 @@ describe('schema 8: runs belong to a batch', () => {
       expect(made.map((r) => r.batchId)).toEqual(['b-1', 'b-1', null])
       expect(store.runs.list({ batchId: 'b-1', limit: 10 }).runs.map((r) => r.id)).toEqual([3, 2])
       expect(store.runs.batchStates('b-1')).toEqual({ queued: 2 })
-      expect(store.runs.latestPerHost().map((r) => r.id)).toEqual([4])
+      expect(store.runs.currentPerHost().map((r) => r.id)).toEqual([4])
     } finally {
       store.close()
     }

@@ -705,7 +705,7 @@ describe('runs', () => {
     expect(done?.steps[0]?.finishedAt).not.toBeNull()
     expect(done?.steps[2]?.startedAt).toBeNull()
     expect(store.runs.activeFor(h)).toBeUndefined()
-    expect(store.runs.latestFor(h)).toBe(r.id)
+    expect(store.runs.currentFor(h)).toBe(r.id)
     expect(store.runs.list({ limit: 10 }).runs.map((x) => x.id)).toEqual([r.id])
     expect(done?.outputSeq).toBe(seq2)
   })

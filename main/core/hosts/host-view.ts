@@ -108,7 +108,7 @@ export function toHost(store: Store, h: HostRecord, profile?: StoredSpec): Host 
     netbootArmed: d !== null && NETBOOT_ARMED.includes(h.state),
     suggestions: suggestionsFor(store, h),
     approve: approveGate(h),
-    lastRunId: store.runs.latestFor(h.id),
+    lastRunId: store.runs.currentFor(h.id),
     createdAt: h.createdAt,
     updatedAt: h.updatedAt,
   }

@@ -362,6 +362,7 @@ export class HostsService {
       this.store.hosts.setAttention(id, null)
       this.store.hosts.setInstall(id, null)
       this.store.hosts.setSecureBootPath(id, null)
+      this.store.runs.supersede(id)
     }
     this.move(() => {
       if (h.state === 'defined') {

@@ -200,7 +200,13 @@ export class RunService {
     if (hostId === null) throw new ApiCallError('conflict', `run ${id}'s host was deleted`)
     const host = this.store.hosts.get(hostId)
     if (!host) throw new ApiCallError('conflict', `run ${id}'s host was deleted`)
-    if (this.store.runs.latestFor(hostId) !== id) {
+    if (run.supersededAt !== null) {
+      throw new ApiCallError(
+        'conflict',
+        `run ${id} configured the installation before ${hostName(host)} was re-armed for a reinstall: approve a new plan instead`,
+      )
+    }
+    if (this.store.runs.currentFor(hostId) !== id) {
       throw new ApiCallError(
         'conflict',
         `run ${id} is not ${hostName(host)}'s latest run: approve a new plan instead`,
@@ -537,7 +543,7 @@ export class RunService {
   }
 
   latest(): RunHeader[] {
-    return this.store.runs.latestPerHost()
+    return this.store.runs.currentPerHost()
   }
 
   private async execute(runId: number, hostId: number, signal: AbortSignal): Promise<void> {

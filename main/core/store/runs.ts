@@ -21,6 +21,7 @@ const HeaderRow = z.object({
   error: z.string().nullable(),
   attempts: z.number().int(),
   batch_id: z.string().nullable(),
+  superseded_at: z.string().nullable(),
   steps_total: z.number().int(),
   steps_done: z.number().int(),
   created_at: z.string(),
@@ -48,6 +49,7 @@ const OutputRow = z.object({
 })
 
 const HEADER = `id, checkin_id, host_id, host_name, target, state, error, attempts, batch_id,
+  superseded_at,
   (SELECT COUNT(*) FROM run_steps s WHERE s.run_id = runs.id) AS steps_total,
   (SELECT COUNT(*) FROM run_steps s WHERE s.run_id = runs.id AND s.state IN ('done', 'skipped'))
     AS steps_done,
@@ -65,6 +67,7 @@ function toHeader(row: unknown): RunHeader {
     error: r.error,
     attempts: r.attempts,
     batchId: r.batch_id,
+    supersededAt: r.superseded_at,
     stepsTotal: r.steps_total,
     stepsDone: r.steps_done,
     createdAt: r.created_at,
@@ -219,11 +222,12 @@ export class RunsTable {
     return { runs: rows.slice(0, o.limit).map(toHeader), more: rows.length > o.limit }
   }
 
-  /** Each host's newest run, every host (the Servers table's progress column). */
-  latestPerHost(): RunHeader[] {
+  /** Each host's current run, every host (the Servers table's progress column). */
+  currentPerHost(): RunHeader[] {
     return this.q(
       `SELECT ${HEADER} FROM runs
-       WHERE id IN (SELECT MAX(id) FROM runs WHERE host_id IS NOT NULL GROUP BY host_id)
+       WHERE id IN (SELECT MAX(id) FROM runs
+                     WHERE host_id IS NOT NULL AND superseded_at IS NULL GROUP BY host_id)
        ORDER BY id`,
     )
       .all()
@@ -247,12 +251,23 @@ export class RunsTable {
       .map((r) => r.id)
   }
 
-  /** The host's newest run, if any. */
-  latestFor(hostId: number): number | null {
-    const row = this.q('SELECT MAX(id) AS id FROM runs WHERE host_id = ?').get(hostId) as {
-      id: number | null
-    }
+  /**
+   * The host's current run: its latest since it was last re-armed for a
+   * reinstall. A run of an earlier installation is history, never current.
+   */
+  currentFor(hostId: number): number | null {
+    const row = this.q(
+      'SELECT MAX(id) AS id FROM runs WHERE host_id = ? AND superseded_at IS NULL',
+    ).get(hostId) as { id: number | null }
     return row.id
+  }
+
+  /** The host was re-armed for a reinstall: its runs so far are history. */
+  supersede(hostId: number): void {
+    this.q('UPDATE runs SET superseded_at = ? WHERE host_id = ? AND superseded_at IS NULL').run(
+      now(),
+      hostId,
+    )
   }
 
   /** A run that is queued or running for this host, if any. */

@@ -10,6 +10,7 @@ import { updateToSchemaVersion5 } from './0005-install-and-netboot'
 import { updateToSchemaVersion6 } from './0006-audit-chain'
 import { updateToSchemaVersion7 } from './0007-secure-boot-path'
 import { updateToSchemaVersion8 } from './0008-run-batches'
+import { updateToSchemaVersion9 } from './0009-superseded-runs'
 
 export const migrations: ReadonlyArray<(db: Db) => void> = [
   updateToSchemaVersion1,
@@ -20,4 +21,5 @@ export const migrations: ReadonlyArray<(db: Db) => void> = [
   updateToSchemaVersion6,
   updateToSchemaVersion7,
   updateToSchemaVersion8,
+  updateToSchemaVersion9,
 ]
