@@ -52,6 +52,13 @@ function method<A extends z.ZodTuple, R extends z.ZodType>(args: A, result: R) {
 
 /** An operator's explicit "yes, I mean it" for an action that overrides a safety check. */
 const Confirmed = z.object({ confirm: z.literal(true, 'confirm the action explicitly') })
+/** Confirms a batch as previewed: with the preview's digest, it lands only if it would do just that. */
+const ConfirmedPreview = Confirmed.extend({
+  digest: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'the digest of a preview')
+    .optional(),
+})
 
 export const methods = {
   getStatus: method(z.tuple([]), Status),
@@ -158,12 +165,15 @@ export const methods = {
   /** What importing this CSV would do, row by row; nothing is stored. */
   previewCsvImport: method(z.tuple([CsvText, CsvImportOptions.optional()]), BatchPreview),
   /** Imports a CSV: every row, or (on any problem) none. */
-  importCsv: method(z.tuple([CsvText, CsvImportOptions.extend(Confirmed.shape)]), BatchResult),
+  importCsv: method(
+    z.tuple([CsvText, CsvImportOptions.extend(ConfirmedPreview.shape)]),
+    BatchResult,
+  ),
   /** A new host with another's settings (not its addresses), a new name and MAC. */
   cloneHost: method(z.tuple([Id, CloneInput]), Host),
   /** What generating hosts from a name pattern would store; nothing is stored. */
   previewGenerateHosts: method(z.tuple([GenerateInput]), BatchPreview),
-  generateHosts: method(z.tuple([GenerateInput, Confirmed]), BatchResult),
+  generateHosts: method(z.tuple([GenerateInput, ConfirmedPreview]), BatchResult),
   /** Walks the audit log's hash chain and names the first entry that is not as written. */
   verifyAudit: method(z.tuple([]), AuditVerification),
   /** A host's audit entries and its runs', oldest first. */
@@ -292,8 +302,10 @@ export class ApiCallError extends Error {
 export function describeIssues(error: z.ZodError, dropLeading = 0): string {
   return error.issues
     .map((i) => {
+      // A whole positional argument ("0: the file is empty") needs no where.
+      const drop = i.path.length === 1 && typeof i.path[0] === 'number' ? 1 : dropLeading
       const where = i.path
-        .slice(dropLeading)
+        .slice(drop)
         .filter((p) => typeof p !== 'symbol')
         .join('.')
       return where ? `${where}: ${i.message}` : i.message

@@ -952,6 +952,12 @@ export const BatchPreview = z.object({
   ready: z.boolean(),
   /** Things to know that do not stop the import (secrets are never exported...). */
   notes: z.array(z.string()),
+  /**
+   * A digest of everything above. Given back with the import, it makes the
+   * import refuse if the batch would now do anything other than this preview
+   * showed (another tab saved a host in between, the profile changed...).
+   */
+  digest: z.string(),
 })
 export type BatchPreview = z.infer<typeof BatchPreview>
 

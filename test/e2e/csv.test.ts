@@ -182,6 +182,44 @@ describe('hosts from a CSV file', () => {
     expect(await serve.api.listHosts()).toHaveLength(28)
   })
 
+  it('refuses an import the preview no longer describes, and shows the new preview', async () => {
+    const text = [
+      'hostname,domain,mac,dns_servers',
+      'esx40,rack1.lab,00:50:56:aa:01:40,10.0.0.2',
+      'esx41,rack1.lab,00:50:56:aa:01:41,10.0.0.2',
+      '',
+    ].join('\n')
+    await pick('two.csv', text)
+    await page.getByLabel('Root password for new hosts without one').fill(PASSWORD)
+    const preview = page.getByRole('region', { name: 'CSV import preview' })
+    const summary = preview.getByTestId('batch-summary')
+    await expect.poll(() => summary.innerText()).toBe('2 rows: 2 to create, 0 to update.')
+    // Meanwhile, another tab saves esx41 by hand with its own DNS server.
+    const mine = await serve.api.saveHost({
+      hostname: 'esx41',
+      domain: 'rack1.lab',
+      mac: '00:50:56:aa:01:41',
+      rootPassword: PASSWORD,
+      spec: { dns: ['10.0.0.99'] },
+    })
+    await preview.getByRole('button', { name: 'Import 2 hosts' }).click()
+    await expect
+      .poll(() => page.getByRole('alert').allInnerTexts())
+      .toContainEqual(
+        expect.stringContaining(
+          'nothing was stored: the hosts or the site profile changed since this preview',
+        ),
+      )
+    await expect.poll(() => summary.innerText()).toBe('2 rows: 1 to create, 1 to update.')
+    expect((await serve.api.getHost(mine.id)).definition?.spec.dns).toEqual(['10.0.0.99'])
+    // Confirmed again, as it now stands.
+    await preview.getByRole('button', { name: 'Import 2 hosts' }).click()
+    await expect
+      .poll(() => page.getByRole('status').innerText())
+      .toContain('Imported two.csv: 1 created, 1 updated.')
+    expect((await serve.api.getHost(mine.id)).definition?.spec.dns).toEqual(['10.0.0.2'])
+  })
+
   it('opens the edit form at its row, and Escape closes it', async () => {
     const row = page.locator('[data-host-row]').filter({ hasText: 'esx12.rack1.lab' })
     await row.getByRole('button', { name: 'Edit esx12.rack1.lab' }).click()

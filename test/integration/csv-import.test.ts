@@ -131,6 +131,51 @@ describe('CSV import: good files', () => {
     })
     expect(t.app.store.hosts.list()).toEqual([])
   })
+
+  it('refuses to import what the preview did not show: a host saved meanwhile, the profile changed', async () => {
+    const { api } = await midwife()
+    const text = csv(
+      'hostname,domain,mac,dns_servers',
+      'esx53,lab.local,00:50:56:aa:05:03,10.0.0.2',
+      'esx54,lab.local,00:50:56:aa:05:04,10.0.0.2',
+    )
+    const seen = await api.previewCsvImport(text, { rootPassword: PASSWORD })
+    expect(seen.counts).toMatchObject({ create: 2, update: 0 })
+    expect(seen.digest).toMatch(/^[0-9a-f]{64}$/)
+    // The same file and password previewed again: the same digest.
+    expect((await api.previewCsvImport(text, { rootPassword: PASSWORD })).digest).toBe(seen.digest)
+
+    // Another tab saves one of those hosts by hand, with its own DNS.
+    const mine = await api.saveHost({
+      hostname: 'esx54',
+      domain: 'lab.local',
+      mac: '00:50:56:aa:05:04',
+      rootPassword: 'Other-pw-43!',
+      spec: { dns: ['10.0.0.99'] },
+    })
+    const stale = 'nothing was stored: the hosts or the site profile changed since this preview'
+    await expect(
+      api.importCsv(text, { confirm: true, rootPassword: PASSWORD, digest: seen.digest }),
+    ).rejects.toThrow(stale)
+    expect((await api.listHosts()).map((h) => h.id)).toEqual([mine.id])
+    expect((await api.getHost(mine.id)).definition?.spec.dns).toEqual(['10.0.0.99'])
+
+    // The new preview says it updates esx54; confirmed, it does.
+    const now = await api.previewCsvImport(text, { rootPassword: PASSWORD })
+    expect(now.counts).toMatchObject({ create: 1, update: 1 })
+    await api.saveProfile({ spec: { ntp: { servers: ['10.0.0.5'], enabled: true } } })
+    await expect(
+      api.importCsv(text, { confirm: true, rootPassword: PASSWORD, digest: now.digest }),
+    ).rejects.toThrow(stale)
+    const last = await api.previewCsvImport(text, { rootPassword: PASSWORD })
+    const result = await api.importCsv(text, {
+      confirm: true,
+      rootPassword: PASSWORD,
+      digest: last.digest,
+    })
+    expect(result).toMatchObject({ updated: [mine.id], unchanged: 0 })
+    expect(result.created).toHaveLength(1)
+  })
 })
 
 describe('CSV import: bad rows, each said where', () => {
@@ -308,7 +353,7 @@ describe('CSV import: bad rows, each said where', () => {
     const { t } = await midwife()
     expect(await dispatch(t.app, 'previewCsvImport', ['  \n'])).toEqual({
       ok: false,
-      error: { code: 'invalid', message: '0: the file is empty' },
+      error: { code: 'invalid', message: 'the file is empty' },
     })
   })
 })

@@ -288,4 +288,26 @@ describe('generate hosts from a pattern', () => {
     ])
     expect(reply).toMatchObject({ ok: false, error: { code: 'invalid' } })
   })
+
+  it('refuses to create what the preview did not show', async () => {
+    const api = await midwife()
+    const input = {
+      pattern: 'esx{1..2}',
+      domain: 'lab.local',
+      firstMac: '00:50:56:aa:bb:01',
+      rootPassword: 'Install-pw-42!',
+    }
+    const seen = await api.previewGenerateHosts(input)
+    expect(seen.counts.create).toBe(2)
+    await api.saveHost({
+      hostname: 'esx2',
+      domain: 'lab.local',
+      mac: '00:50:56:aa:cc:02',
+      rootPassword: 'Other-pw-43!',
+    })
+    await expect(api.generateHosts(input, { confirm: true, digest: seen.digest })).rejects.toThrow(
+      /^nothing was stored: the hosts or the site profile changed since this preview/,
+    )
+    expect(await api.listHosts()).toHaveLength(1)
+  })
 })

@@ -181,7 +181,7 @@ describe('the per-host report', () => {
     expect(content).toContain('<p class="none">No run yet.</p>')
     expect(await dispatch(app, 'hostReport', [id, 'pdf'])).toEqual({
       ok: false,
-      error: { code: 'invalid', message: '1: a report is html or json' },
+      error: { code: 'invalid', message: 'a report is html or json' },
     })
   })
 })

@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto'
 import { settingByKey, SPEC_SETTINGS } from '../../catalogue/registry'
 import { hostLabel } from '../../catalogue/values'
 import { ApiCallError, type ApiHandlers } from '../../contract/api'
@@ -72,7 +73,7 @@ export class HostBatchService {
       importCsv: (text, options) => this.importCsv(text, options),
       cloneHost: (id, input) => this.clone(id, input),
       previewGenerateHosts: (input) => this.previewGenerate(input),
-      generateHosts: (input) => this.generate(input),
+      generateHosts: (input, confirmed) => this.generate(input, confirmed.digest),
     } satisfies Partial<ApiHandlers>
   }
 
@@ -179,7 +180,7 @@ export class HostBatchService {
     if (check.preview.rows.some((r) => r.rootPassword === 'kept')) {
       notes.push('Hosts it updates keep their root password unless the row gives a new one.')
     }
-    const preview: BatchPreview = {
+    const preview: PreviewBody = {
       ...check.preview,
       problems,
       ready: check.preview.ready && problems.length === 0,
@@ -189,10 +190,13 @@ export class HostBatchService {
   }
 
   previewCsv(text: string, options?: CsvImportOptions): BatchPreview {
-    return this.checkCsv(text, options, true).preview
+    return withDigest(this.checkCsv(text, options, true).preview)
   }
 
-  importCsv(text: string, options: CsvImportOptions): BatchResult {
+  importCsv(text: string, options: CsvImportOptions & { digest?: string }): BatchResult {
+    if (options.digest !== undefined) {
+      asPreviewed(options.digest, this.checkCsv(text, options, true).preview)
+    }
     return this.commit(this.checkCsv(text, options, false), 'csv')
   }
 
@@ -352,12 +356,34 @@ export class HostBatchService {
   }
 
   previewGenerate(input: GenerateInput): BatchPreview {
-    return this.checkGenerate(input).preview
+    return withDigest(this.checkGenerate(input).preview)
   }
 
-  generate(input: GenerateInput): BatchResult {
-    return this.commit(this.checkGenerate(input), 'generate')
+  generate(input: GenerateInput, digest?: string): BatchResult {
+    const check = this.checkGenerate(input)
+    if (digest !== undefined) asPreviewed(digest, check.preview)
+    return this.commit(check, 'generate')
   }
+}
+
+/** A preview as the batch check makes it, before its digest. */
+type PreviewBody = Omit<BatchPreview, 'digest'>
+
+function withDigest(preview: PreviewBody): BatchPreview {
+  return { ...preview, digest: hash('sha256', JSON.stringify(preview), 'hex') }
+}
+
+/**
+ * The operator confirmed a preview: refuses, storing nothing, if the batch
+ * would now do anything else (another tab saved one of its hosts, the
+ * profile changed), rather than commit what nobody saw.
+ */
+function asPreviewed(digest: string, now: PreviewBody): void {
+  if (withDigest(now).digest === digest) return
+  throw new ApiCallError(
+    'conflict',
+    'nothing was stored: the hosts or the site profile changed since this preview, so it would no longer do what the preview showed. Check it again and confirm the new preview.',
+  )
 }
 
 /** Whether a value survives being written to its CSV columns and read back. */

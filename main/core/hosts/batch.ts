@@ -126,7 +126,7 @@ interface Planned {
 export function checkBatch(
   ctx: BatchContext,
   candidates: Candidate[],
-): { preview: Omit<BatchPreview, 'notes'>; writes: BatchWrite[] } {
+): { preview: Omit<BatchPreview, 'notes' | 'digest'>; writes: BatchWrite[] } {
   const defined = ctx.hosts.filter((h) => h.definition)
   const byFqdn = new Map(defined.map((h) => [hostName(h).toLowerCase(), h]))
   const byMac = new Map(defined.map((h) => [h.definition?.mac ?? '', h]))
