@@ -22,7 +22,12 @@ import {
 import { jsonProblem, type Logger } from '../core/log'
 import { sameSecret } from '../core/secrets'
 
-const MAX_API_BODY = 1024 * 1024
+// The contract's largest argument is a 4 MB CSV, a little more once JSON-escaped.
+const MAX_API_BODY = 6 * 1024 * 1024
+/** How long a download ticket is good for: the browser follows its link at once. */
+const TICKET_MS = 60_000
+/** The WebSocket subprotocol the page speaks; the token rides beside it as `midwife.token.<token>`. */
+const PROTOCOL = 'midwife'
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -96,7 +101,11 @@ function isLoopback(host: string): boolean {
 /**
  * The operator API over loopback HTTP + WebSocket, for a machine without an
  * Electron runtime. Same contract and same dispatch as the IPC binding; access
- * needs the session token printed at start, then a cookie scoped to this port.
+ * needs the session token printed at start. The page keeps it in its own
+ * origin's storage and sends it with each call (an Authorization header; the
+ * event stream's subprotocol list; a one-use ticket for a download link).
+ * Never a cookie: a browser sends a 127.0.0.1 cookie to every port of
+ * 127.0.0.1, so any other local server the browser visits would receive it.
  */
 export function startServe(o: ServeOptions): Promise<RunningServe> {
   const host = o.host ?? '127.0.0.1'
@@ -107,7 +116,8 @@ export function startServe(o: ServeOptions): Promise<RunningServe> {
   }
   const token = o.token ?? randomBytes(24).toString('base64url')
   let port = 0
-  const cookieName = () => `midwife_session_${port}`
+  /** One-use download tickets, each good for TICKET_MS. */
+  const tickets = new Map<string, number>()
 
   const allowedHosts = () => [
     `127.0.0.1:${port}`,
@@ -122,12 +132,30 @@ export function startServe(o: ServeOptions): Promise<RunningServe> {
   }
   const authed = (req: IncomingMessage) => {
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]
-    if (bearer) return sameSecret(bearer, token)
-    const cookie = (req.headers.cookie ?? '')
-      .split(';')
-      .map((c) => c.trim().split('='))
-      .find(([k]) => k === cookieName())?.[1]
-    return cookie !== undefined && sameSecret(cookie, token)
+    return bearer !== undefined && sameSecret(bearer, token)
+  }
+  /** The event stream: a browser cannot set its headers, so the page offers the token as a subprotocol. */
+  const streamAuthed = (req: IncomingMessage) => {
+    if (authed(req)) return true
+    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim())
+    const given = offered.find((p) => p.startsWith(`${PROTOCOL}.token.`))
+    return (
+      offered.includes(PROTOCOL) &&
+      given !== undefined &&
+      sameSecret(given.slice(`${PROTOCOL}.token.`.length), token)
+    )
+  }
+  const issueTicket = () => {
+    const now = Date.now()
+    for (const [t, until] of tickets) if (until < now) tickets.delete(t)
+    const ticket = randomBytes(24).toString('base64url')
+    tickets.set(ticket, now + TICKET_MS)
+    return ticket
+  }
+  const takeTicket = (ticket: string | null) => {
+    const until = ticket === null ? undefined : tickets.get(ticket)
+    if (ticket !== null) tickets.delete(ticket)
+    return until !== undefined && until >= Date.now()
   }
 
   const csp = () =>
@@ -182,18 +210,14 @@ export function startServe(o: ServeOptions): Promise<RunningServe> {
   async function handle(req: IncomingMessage, res: ServerResponse, target: Target) {
     if (!hostOk(req)) return plain(res, 421, 'wrong Host header')
 
-    // The printed URL: trade the token for a cookie, then drop it from the address bar.
-    if (req.method === 'GET' && target.path === '/' && target.query.has('token')) {
-      if (!sameSecret(target.query.get('token') ?? '', token))
-        return plain(res, 401, 'wrong session token')
-      res.writeHead(303, {
-        Location: '/',
-        'Set-Cookie': `${cookieName()}=${token}; HttpOnly; SameSite=Strict; Path=/`,
-        'Cache-Control': 'no-store',
-      })
-      return res.end()
-    }
-    if (!authed(req)) {
+    const api = /^\/api\/(\w+)$/.exec(target.path)
+    const download = target.path.startsWith('/download/')
+    // Everything but the page itself (public: it holds no data, and reads the token from
+    // its address) needs the token; a download link the browser follows has a one-use
+    // ticket the page asked for instead.
+    const needsToken = api !== null || download || target.path === '/download-ticket'
+    const ticketed = download && !authed(req) && takeTicket(target.query.get('ticket'))
+    if (needsToken && !authed(req) && !ticketed) {
       return plain(
         res,
         401,
@@ -201,7 +225,12 @@ export function startServe(o: ServeOptions): Promise<RunningServe> {
       )
     }
 
-    const api = /^\/api\/(\w+)$/.exec(target.path)
+    if (target.path === '/download-ticket') {
+      if (req.method !== 'POST') return plain(res, 405, 'use POST')
+      if (!originOk(req)) return plain(res, 403, 'cross-origin request refused')
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' })
+      return res.end(JSON.stringify({ ticket: issueTicket() }))
+    }
     if (api) {
       if (req.method !== 'POST') return plain(res, 405, 'use POST')
       if (!originOk(req)) return plain(res, 403, 'cross-origin request refused')
@@ -222,7 +251,7 @@ export function startServe(o: ServeOptions): Promise<RunningServe> {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' })
       return res.end(JSON.stringify(reply))
     }
-    if (target.path.startsWith('/download/') && o.downloads) {
+    if (download && o.downloads) {
       if (req.method !== 'GET') return plain(res, 405, 'use GET')
       return sendDownload(res, target, o.downloads)
     }
@@ -261,14 +290,21 @@ export function startServe(o: ServeOptions): Promise<RunningServe> {
     }
   }
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 64 * 1024,
+    // Answers with the page's protocol, never echoing the token back.
+    handleProtocols: () => PROTOCOL,
+  })
   const sockets = new Set<WebSocket>()
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: Target) {
     const refusal = (status: number, message: string) => refuseSocket(socket, { status, message })
     if (target.path !== '/events') return refusal(404, 'the event stream is at /events')
     if (!hostOk(req)) return refusal(421, 'wrong Host header')
     if (!originOk(req)) return refusal(403, 'cross-origin event stream refused')
-    if (!authed(req)) return refusal(401, 'Midwife: the event stream needs the session token')
+    if (!streamAuthed(req)) {
+      return refusal(401, 'Midwife: the event stream needs the session token')
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws)
       ws.on('close', () => sockets.delete(ws))

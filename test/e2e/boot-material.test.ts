@@ -149,7 +149,7 @@ describe('the boot-material screen on a real network', () => {
     const bundle = page.getByRole('region', { name: 'TFTP bundle' })
     const [download] = await Promise.all([
       page.waitForEvent('download'),
-      bundle.getByRole('link', { name: 'Download the TFTP bundle' }).click(),
+      bundle.getByRole('button', { name: 'Download the TFTP bundle' }).click(),
     ])
     expect(download.suggestedFilename()).toMatch(/\.tar\.gz$/)
     const files = await untar(Readable.from(readFileSync(await download.path())))

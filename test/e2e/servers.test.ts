@@ -328,4 +328,37 @@ describe('the Servers screen', () => {
     expect(await page.locator('aside footer').innerText()).toContain('Not connected')
     await browser.screenshot('servers-3-restarted', secrets())
   })
+
+  it('keeps the session token out of cookies; a tab without it says which URL to open', async () => {
+    await page.goto(serve.url)
+    await page.getByTestId('advertised-url').waitFor()
+    expect(new URL(page.url()).search).toBe('')
+    // A cookie for 127.0.0.1 would go to every other port of 127.0.0.1 too.
+    expect(await page.context().cookies()).toEqual([])
+    // Another tab at the bare address: this origin's storage has the token.
+    const tab = await page.context().newPage()
+    try {
+      await tab.goto(new URL(serve.url).origin)
+      await tab.getByTestId('advertised-url').waitFor()
+      // Without it (another browser, cleared storage): what to open, not an error.
+      await tab.evaluate('localStorage.clear()')
+      await tab.reload()
+      const banner = tab.getByRole('alert').filter({ hasText: 'needs Midwife’s session token' })
+      await expect.poll(() => banner.count()).toBe(1)
+      expect(await banner.innerText()).toContain('Open the URL it printed in its terminal')
+    } finally {
+      await tab.close()
+    }
+  })
+
+  it('says it restarted even after it was away long enough to be "not answering"', async () => {
+    serve.child.kill('SIGTERM')
+    await serve.exited
+    const away = page.getByRole('alert').filter({ hasText: 'Midwife is not answering' })
+    await expect.poll(() => away.count(), { timeout: 30_000 }).toBe(1)
+    serve = await startServeProcess(data.path, ['--port', String(uiPort)])
+    const banner = page.getByRole('alert').filter({ hasText: 'Midwife restarted' })
+    await expect.poll(() => banner.count(), { timeout: 20_000 }).toBe(1)
+    expect(await away.count()).toBe(0)
+  })
 })

@@ -101,7 +101,7 @@ describe('first host, from boot material to configured', () => {
 
   it('opens on the Site step with the listener running', async () => {
     await page.goto(uiUrl)
-    // The token is traded for a cookie and leaves the address bar.
+    // The page keeps the token in its own origin's storage and drops it from the address bar.
     expect(new URL(page.url()).search).toBe('')
     await expect
       .poll(() => page.getByTestId('advertised-url').innerText())

@@ -286,6 +286,24 @@ describe('serve-mode downloads', () => {
     expect(await res.text()).toContain('subnet 10.0.0.0 netmask 255.255.255.0 {')
   })
 
+  it('follows a link with a one-use ticket the page asked for with its token', async () => {
+    const ask = () => fetch(url('/download-ticket'), { method: 'POST', headers: auth() })
+    expect((await fetch(url('/download-ticket'), { method: 'POST' })).status).toBe(401)
+    const { ticket } = (await (await ask()).json()) as { ticket: string }
+    expect(ticket).toMatch(/^[\w-]{32}$/)
+    const link = url(`/download/dhcp/isc-dhcpd?ticket=${ticket}`)
+    const first = await fetch(link)
+    expect(first.status).toBe(200)
+    expect(await first.text()).toContain('subnet 10.0.0.0 netmask 255.255.255.0 {')
+    // Used once: the same link again, or a made-up ticket, is refused.
+    expect((await fetch(link)).status).toBe(401)
+    expect((await fetch(url('/download/dhcp/kea?ticket=made-up'))).status).toBe(401)
+    // A ticket opens downloads only, not the API.
+    const other = ((await (await ask()).json()) as { ticket: string }).ticket
+    const api = await fetch(url(`/api/listHosts?ticket=${other}`), { method: 'POST', body: '{}' })
+    expect(api.status).toBe(401)
+  })
+
   it('refuses without the session token, bad requests, and never on the listener', async () => {
     expect((await fetch(url('/download/dhcp/kea'))).status).toBe(401)
     expect((await fetch(url('/download/dhcp/bootp'), { headers: auth() })).status).toBe(400)

@@ -165,23 +165,26 @@ describe('one contract, two transports', () => {
 describe('serve mode access', () => {
   const url = (path: string) => `http://127.0.0.1:${serve.port}${path}`
 
-  it('refuses requests without the session token', async () => {
-    expect((await fetch(url('/'))).status).toBe(401)
+  it('refuses API calls without the session token', async () => {
     expect((await fetch(url('/api/listHosts'), { method: 'POST', body: '{}' })).status).toBe(401)
-    expect((await fetch(url('/?token=wrong'))).status).toBe(401)
+    const wrong = { Authorization: 'Bearer wrong' }
+    expect(
+      (await fetch(url('/api/listHosts'), { method: 'POST', headers: wrong, body: '{}' })).status,
+    ).toBe(401)
   })
 
-  it('trades the token in the URL for a cookie scoped to this port, and drops it from the address', async () => {
-    const res = await fetch(url(`/?token=${serve.token}`), { redirect: 'manual' })
-    expect(res.status).toBe(303)
-    expect(res.headers.get('location')).toBe('/')
-    const cookie = res.headers.get('set-cookie') ?? ''
-    expect(cookie).toMatch(new RegExp(`^midwife_session_${serve.port}=`))
-    expect(cookie).toContain('HttpOnly')
-    expect(cookie).toContain('SameSite=Strict')
-    const page = await fetch(url('/'), { headers: { Cookie: cookie.split(';')[0] as string } })
+  it('sets no cookie: a 127.0.0.1 cookie would reach every other port of 127.0.0.1', async () => {
+    // The page is public (no data in it) and reads the token from its own address.
+    const page = await fetch(url(`/?token=${serve.token}`), { redirect: 'manual' })
     expect(page.status).toBe(200)
+    expect(page.headers.get('set-cookie')).toBeNull()
     expect(page.headers.get('content-security-policy')).toContain("default-src 'self'")
+    expect(page.headers.get('referrer-policy')).toBe('no-referrer')
+    // A cookie holding the token opens nothing.
+    const cookie = { Cookie: `midwife_session_${serve.port}=${serve.token}` }
+    expect(
+      (await fetch(url('/api/listHosts'), { method: 'POST', headers: cookie, body: '{}' })).status,
+    ).toBe(401)
   })
 
   it('refuses a foreign Host header and a cross-origin API call', async () => {
@@ -203,6 +206,22 @@ describe('serve mode access', () => {
       body: '{}',
     })
     expect(cross.status).toBe(403)
+  })
+
+  it('opens the event stream with the token offered as a subprotocol, as a browser page does', async () => {
+    const open = (protocols: string[]) =>
+      new Promise<string | null>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${serve.port}/events`, protocols)
+        ws.once('open', () => {
+          resolve(ws.protocol)
+          ws.close()
+        })
+        ws.once('error', () => resolve(null))
+      })
+    // Answered with the page's protocol: the token is never echoed back.
+    expect(await open(['midwife', `midwife.token.${serve.token}`])).toBe('midwife')
+    expect(await open(['midwife', 'midwife.token.wrong'])).toBeNull()
+    expect(await open([`midwife.token.${serve.token}`])).toBeNull()
   })
 
   it('refuses an event stream without the token', async () => {

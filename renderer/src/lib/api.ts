@@ -17,8 +17,11 @@ declare global {
   }
 }
 
-/** Why the UI lost Midwife: it restarted (this page's session is gone), or it is not answering. */
-export type Lost = 'restarted' | 'unreachable'
+/**
+ * Why the UI lost Midwife: it restarted (this page's session is gone), it is
+ * not answering, or the page was opened without the printed URL's token.
+ */
+export type Lost = 'restarted' | 'unreachable' | 'no_session'
 
 export interface Transport {
   kind: 'ipc' | 'http'
@@ -33,6 +36,8 @@ export interface Transport {
    * `reload` when that is no longer kept (load everything again).
    */
   onResync(reload: () => void): void
+  /** Serve mode: a link for a server-side download (`download/...`), good for one use. */
+  downloadUrl(path: string): Promise<string>
 }
 
 function parseEvent<E extends EventName>(event: E, payload: unknown): EventPayload<E> | undefined {
@@ -60,17 +65,44 @@ function ipcTransport(preload: PreloadApi): Transport {
     onResync() {
       // IPC does not drop events.
     },
+    downloadUrl() {
+      return Promise.reject(new Error('the desktop app saves files itself'))
+    },
+  }
+}
+
+/**
+ * The session token: from the printed URL (then dropped from the address bar
+ * and history), else from this origin's storage, which another port's pages
+ * cannot read (unlike a cookie, which the browser sends to every port).
+ */
+function sessionToken(): string | null {
+  const key = `midwife.session.${location.port}`
+  const given = new URLSearchParams(location.search).get('token')
+  if (given) {
+    try {
+      localStorage.setItem(key, given)
+    } catch {
+      // Storage refused (a locked-down browser): this tab still works until it reloads.
+    }
+    history.replaceState(null, '', location.pathname + location.hash)
+    return given
+  }
+  try {
+    return localStorage.getItem(key)
+  } catch {
+    return null
   }
 }
 
 /**
  * What became of the Midwife that served this page: a 401 means a new process
- * holds the port (each start has a new session token, so this page's cookie is
+ * holds the port (each start has a new session token, so this page's token is
  * worthless); no answer at all means it stopped or moved to another port.
  */
-async function probe(): Promise<Lost | 'up'> {
+async function probe(auth: Record<string, string>): Promise<Exclude<Lost, 'no_session'> | 'up'> {
   try {
-    const res = await fetch('api/getStatus', { method: 'POST', body: '{"args":[]}' })
+    const res = await fetch('api/getStatus', { method: 'POST', headers: auth, body: '{"args":[]}' })
     return res.status === 401 ? 'restarted' : 'up'
   } catch {
     return 'unreachable'
@@ -78,6 +110,8 @@ async function probe(): Promise<Lost | 'up'> {
 }
 
 function httpTransport(): Transport {
+  const token = sessionToken()
+  const auth: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {}
   const listeners = new Map<EventName, Set<(payload: unknown) => void>>()
   const connection = new Set<(connected: boolean) => void>()
   const lost = new Set<(why: Lost) => void>()
@@ -112,8 +146,17 @@ function httpTransport(): Transport {
   }
 
   const open = () => {
+    if (token === null) {
+      gone = true
+      // Told once the page has set up its listeners.
+      queueMicrotask(() => {
+        for (const l of lost) l('no_session')
+      })
+      return
+    }
     const ws = new WebSocket(
       `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/events`,
+      ['midwife', `midwife.token.${token}`],
     )
     ws.onopen = () => {
       delay = 500
@@ -127,12 +170,13 @@ function httpTransport(): Transport {
     }
     ws.onclose = () => {
       for (const c of connection) c(false)
-      void probe().then((state) => {
+      void probe(auth).then((state) => {
         if (gone) return
         failures = state === 'up' ? 0 : failures + 1
         // A restart is certain at once; silence only after a few tries (a busy machine).
         if (state === 'restarted' || (state === 'unreachable' && failures >= 4)) {
-          gone = true
+          if (state === 'unreachable') watch()
+          else gone = true
           for (const l of lost) l(state)
           return
         }
@@ -141,10 +185,30 @@ function httpTransport(): Transport {
       })
     }
   }
+  /**
+   * Not answering: keep asking, slowly. A new Midwife on the same port ends
+   * this page's session (say so); the same one back again reconnects.
+   */
+  const watch = () => {
+    gone = true
+    const again = () =>
+      void probe(auth).then((state) => {
+        if (state === 'unreachable') return void setTimeout(again, 5_000)
+        if (state === 'restarted') {
+          for (const l of lost) l('restarted')
+          return
+        }
+        gone = false
+        failures = 0
+        delay = 500
+        open()
+      })
+    setTimeout(again, 5_000)
+  }
   const api = createClient(async (name, args) => {
     const res = await fetch(`api/${name}`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', ...auth },
       body: JSON.stringify({ args }),
     })
     if (res.status === 401)
@@ -174,6 +238,13 @@ function httpTransport(): Transport {
     },
     onResync(reload) {
       resync.add(reload)
+    },
+    async downloadUrl(path) {
+      const res = await fetch('download-ticket', { method: 'POST', headers: auth })
+      if (res.status === 401)
+        throw new Error('session expired: open the URL printed by `midwife serve`')
+      const { ticket } = (await res.json()) as { ticket: string }
+      return `${path}${path.includes('?') ? '&' : '?'}ticket=${encodeURIComponent(ticket)}`
     },
   }
 }

@@ -83,7 +83,11 @@ export class MidwifeState {
     t.on('run.changed', (r) => this.runHeader(r))
     t.on('run.step', (s) => this.stepDelta(s))
     t.on('run.output', (c) => this.outputChunk(c))
-    t.onConnection((up) => (this.connected = up))
+    t.onConnection((up) => {
+      this.connected = up
+      // Back after it stopped answering: the same Midwife, nothing lost.
+      if (up && this.lost === 'unreachable') this.lost = null
+    })
     t.onResync(() => void this.load())
     t.onLost((why) => (this.lost = why))
     this.notices = new Notices(this)
