@@ -560,14 +560,15 @@ describe('check-ins', () => {
     expect(store.checkins.latestWithDigest(h, 'batch')).toBeDefined()
   })
 
-  it('forgets a deleted host’s latest report: a new host given the same id starts afresh', () => {
+  it('forgets a deleted host’s latest report, and never gives its id to a new host', () => {
     const store = open()
     const h = addHost(store)
     addCheckin(store, h, 'old-host')
     expect(store.checkins.latestWithDigest(h, 'old-host')).toBeDefined()
     store.hosts.delete(h)
+    expect(store.checkins.latestWithDigest(h, 'old-host')).toBeUndefined()
     const again = addHost(store, esx02)
-    expect(again).toBe(h)
+    expect(again).toBe(h + 1)
     expect(store.checkins.latestWithDigest(again, 'old-host')).toBeUndefined()
   })
 

@@ -323,15 +323,30 @@ export class HostsTable {
     return null
   }
 
+  /**
+   * The id for a new host: one more than any host ever had, so a deleted
+   * host's id (its audit trail, its report, a screen still showing it) never
+   * names another host.
+   */
+  private nextId(): number {
+    const row = this.q(
+      `SELECT MAX(COALESCE((SELECT id FROM id_high_water WHERE name = 'hosts'), 0),
+                  COALESCE((SELECT MAX(id) FROM hosts), 0)) + 1 AS id`,
+    ).get() as { id: number }
+    this.q(`INSERT OR REPLACE INTO id_high_water (name, id) VALUES ('hosts', ?)`).run(row.id)
+    return row.id
+  }
+
   insertDefinition(f: DefinitionFields, secrets: SealedHostSecrets, tokenHash: string): number {
     this.changed()
     const t = now()
     const info = this.q(
-      `INSERT INTO hosts (state, state_reason, state_changed_at, hostname, domain, mac, serial,
+      `INSERT INTO hosts (id, state, state_reason, state_changed_at, hostname, domain, mac, serial,
          spec, esxi_version, secure_boot, ssh_user, ssh_port, root_password, token_hash, token,
          created_at, updated_at)
-       VALUES ('defined', 'defined by the operator', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, 'defined', 'defined by the operator', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
+      this.nextId(),
       t,
       f.hostname,
       f.domain,
@@ -356,9 +371,9 @@ export class HostsTable {
     this.changed()
     const t = now()
     const info = this.q(
-      `INSERT INTO hosts (state, state_reason, state_changed_at, identity, created_at, updated_at)
-       VALUES ('discovered', ?, ?, ?, ?, ?)`,
-    ).run(reason, t, JSON.stringify(identity), t, t)
+      `INSERT INTO hosts (id, state, state_reason, state_changed_at, identity, created_at, updated_at)
+       VALUES (?, 'discovered', ?, ?, ?, ?, ?)`,
+    ).run(this.nextId(), reason, t, JSON.stringify(identity), t, t)
     return Number(info.lastInsertRowid)
   }
 

@@ -11,6 +11,7 @@ import { updateToSchemaVersion6 } from './0006-audit-chain'
 import { updateToSchemaVersion7 } from './0007-secure-boot-path'
 import { updateToSchemaVersion8 } from './0008-run-batches'
 import { updateToSchemaVersion9 } from './0009-superseded-runs'
+import { updateToSchemaVersion10 } from './0010-host-ids'
 
 export const migrations: ReadonlyArray<(db: Db) => void> = [
   updateToSchemaVersion1,
@@ -22,4 +23,5 @@ export const migrations: ReadonlyArray<(db: Db) => void> = [
   updateToSchemaVersion7,
   updateToSchemaVersion8,
   updateToSchemaVersion9,
+  updateToSchemaVersion10,
 ]
