@@ -28,10 +28,12 @@ export function redactPath(path: string): string {
 }
 
 // C0 (with \n \r \t), DEL, C1 (with NEL), the Unicode line and paragraph
-// separators, and the bidi overrides that can make a terminal show a line in
-// another order than it was written.
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
+// separators, the bidi overrides, isolates and marks that can make a terminal
+// or a page show text in another order than it was written, and the
+// zero-width characters that make two different strings look the same.
+const CONTROL =
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/
 const CONTROLS = new RegExp(CONTROL.source, 'g')
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' }
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0')

@@ -74,6 +74,22 @@ describe('POST /checkin', () => {
     expect(seen).toHaveLength(1)
   })
 
+  it('keeps what a server reports visible as written: control and direction characters escaped', async () => {
+    const body = checkinBody(token) as { outputs: Record<string, string> }
+    const serial = 'VMware-42 33 00 ff d6 dc ba 71-0a 6a f9 1c 57 13 25 99'
+    // A serial that would read backwards on a page, with an escape sequence and a NUL.
+    body.outputs.platform = String(body.outputs.platform).replace(
+      serial,
+      'SN-\u202egnp.exe\u001b[31m\u0000\u200b',
+    )
+    body.outputs.version = String(body.outputs.version).replace('8.0.2', '8.0.2\u2066')
+    expect((await post(JSON.stringify(body))).status).toBe(201)
+    const [c] = t.app.listCheckins(host.id)
+    expect(c?.serial).toBe('SN-\\u202egnp.exe\\x1b[31m\\x00\\u200b')
+    expect(c?.esxiVersion).toBe('8.0.2\\u2066')
+    expect(t.app.getHost(host.id).identity?.serial).toBe(c?.serial)
+  })
+
   it('keeps a host whose reported MACs lack its MAC from being approved', async () => {
     t.app.saveHost({ ...sampleHost, id: host.id, mac: '00:50:56:00:00:99' })
     expect((await post(JSON.stringify(checkinBody(token)))).status).toBe(201)

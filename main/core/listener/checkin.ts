@@ -11,6 +11,7 @@ import {
   parseVersion,
 } from '../../catalogue/parse'
 import { parsePublicKeyLine } from '../esxi/ssh-keys'
+import { escapeControl, hasControl } from '../log'
 import { uniqueBy, type CheckinReport } from '../store'
 
 /**
@@ -117,7 +118,7 @@ export function reportFromOutputs(
   sshHostKeyLines: string[],
 ): CheckinReport {
   // A NIC name or a host key listed twice is one NIC or key: keep the first.
-  const nics = uniqueBy(parseNicList(o.nicList), (n) => n.name)
+  const nics = uniqueBy(parseNicList(o.nicList), (n) => n.name).map(visibleNic)
   if (nics.length === 0) {
     throw new CheckinRejected(
       400,
@@ -151,14 +152,33 @@ export function reportFromOutputs(
     managementIp: mgmt?.address ?? null,
     nics,
     bootMac,
-    serial: platform.serial,
-    uuid: platform.uuid,
-    vendor: platform.vendor,
-    model: platform.model,
-    esxiVersion: version.version,
-    esxiBuild: version.build,
-    reportedHostname,
+    serial: visible(platform.serial),
+    uuid: visible(platform.uuid),
+    vendor: visible(platform.vendor),
+    model: visible(platform.model),
+    esxiVersion: visible(version.version),
+    esxiBuild: visible(version.build),
+    reportedHostname: visible(reportedHostname),
     sshHostKeys,
+  }
+}
+
+/**
+ * What a server reports is shown on screens, in reports and in notices: a
+ * control, direction-changing or zero-width character in it (a serial that
+ * reads backwards, an escape sequence) is kept as a visible escape, as in the log.
+ */
+const visible = (text: string | null) => (text === null ? null : escapeControl(text))
+
+function visibleNic(n: CheckinReport['nics'][number]): CheckinReport['nics'][number] {
+  const plain = [n.name, n.driver, n.link, n.speed].every((t) => t === undefined || !hasControl(t))
+  if (plain) return n
+  return {
+    ...n,
+    name: escapeControl(n.name),
+    ...(n.driver === undefined ? {} : { driver: escapeControl(n.driver) }),
+    ...(n.link === undefined ? {} : { link: escapeControl(n.link) }),
+    ...(n.speed === undefined ? {} : { speed: escapeControl(n.speed) }),
   }
 }
 
