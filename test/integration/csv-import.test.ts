@@ -244,6 +244,14 @@ describe('CSV import: bad rows, each said where', () => {
       'Line 2, column D: this row has more cells than the header has columns (3)',
     ],
     [
+      'fewer cells than the header has columns',
+      csv(
+        'hostname,domain,mac,mgmt_address,gateway,mgmt_vlan',
+        'esx01,lab.local,00:50:56:aa:bb:01,10.0.0.11/24',
+      ),
+      'Line 2: this row has 4 cells, the header has 6 columns (gateway, mgmt_vlan have no cell): add the missing commas, or quote a value that holds a comma',
+    ],
+    [
       'an unknown column',
       csv('hostname,domain,mac,dns_server', 'esx01,lab.local,00:50:56:aa:bb:01,10.0.0.2'),
       'Line 1, column D (dns_server): Midwife has no column "dns_server"; did you mean dns_servers?',
@@ -329,6 +337,21 @@ describe('CSV import: bad rows, each said where', () => {
     expect(t.app.store.hosts.secrets(esx01.id)?.rootPassword).toEqual(sealed)
     const said = JSON.stringify(preview)
     for (const secret of [weak, long, user]) expect(said).not.toContain(secret)
+  })
+
+  it('never quotes a piece of a password from a row that does not line up with the header', async () => {
+    const { api } = await midwife()
+    // An unquoted comma in the password pushes its second half under dns_servers.
+    const text = csv(
+      'hostname,domain,mac,root_password,dns_servers',
+      'esx01,lab.local,00:50:56:aa:bb:01,Part-one,9!mYpass,10.0.0.2',
+    )
+    const found = await refused(api, text)
+    expect(found).toEqual([
+      'Line 2, column F: this row has more cells than the header has columns (5)',
+    ])
+    expect(found.join(' ')).not.toContain('mYpass')
+    expect(found.join(' ')).not.toContain('Part-one')
   })
 
   it('refuses a root password for new rows that breaks ESXi’s rules', async () => {

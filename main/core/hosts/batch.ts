@@ -31,6 +31,8 @@ export interface Candidate {
   line: number | null
   /** Where a problem with `field` is, for people: `Line 4, column C (mac)`. */
   where(field: string | null): string
+  /** Its cells were not read (a CSV row that does not line up with the header): its one problem says so. */
+  unread?: true
   /** Empty when the value given was not valid (a problem says why). */
   hostname: string
   domain: string
@@ -206,7 +208,7 @@ export function checkBatch(
       c.password ??
       (target ? null : ctx.defaultPassword !== undefined ? { plain: ctx.defaultPassword } : null)
     const passwordProblem = c.problems.some((x) => x.column === 'root_password')
-    if (!target && password === null && c.hostname && !passwordProblem) {
+    if (!target && password === null && c.hostname && !passwordProblem && !c.unread) {
       c.problems.push(
         problem(
           c,

@@ -294,6 +294,32 @@ function decodeRow(header: string[], r: Located, row: number): Candidate {
   const fail = (field: string, kind: BatchProblem['kind'], message: string) =>
     c.problems.push(problem(c, field, kind, message))
 
+  // A row that does not line up with the header (a missing comma, an unquoted
+  // comma inside a value) has its values under the wrong columns: said once
+  // for the row, and no cell of it is read, so a piece of a root password is
+  // never quoted back as some other column's bad value.
+  const filled = r.cells.reduce((n, v, i) => (v.trim() !== '' ? i + 1 : n), 0)
+  if (filled > header.length || r.cells.length < header.length) {
+    if (r.cells.length < header.length) {
+      const absent = header.slice(r.cells.length).filter(Boolean)
+      c.problems.push({
+        line: r.line,
+        row,
+        column: null,
+        kind: 'value',
+        message: `Line ${r.line}: this row has ${r.cells.length} cells, the header has ${header.length} columns (${absent.join(', ')} ${absent.length === 1 ? 'has' : 'have'} no cell): add the missing commas, or quote a value that holds a comma`,
+      })
+    }
+    const named = (name: 'hostname' | 'domain', schema: typeof hostLabel) => {
+      const parsed = schema.safeParse(cell(name))
+      if (parsed.success) c[name] = parsed.data
+    }
+    named('hostname', hostLabel)
+    named('domain', domainName)
+    c.unread = true
+    return c
+  }
+
   for (const [name, schema] of [
     ['hostname', hostLabel],
     ['domain', domainName],
