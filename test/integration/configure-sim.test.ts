@@ -239,8 +239,9 @@ describe('a configured host whose values change afterwards', () => {
       sshPort: ssh.port,
       spec: { ...sampleHost.spec, dns: ['10.0.0.2'] },
     })
+    // The profile's change still waits too: the note names both.
     expect(t.app.getHost(host.id).stateReason).toBe(
-      'configured by its last run; its definition has changed DNS servers since: approve it again to apply it',
+      'configured by its last run; its definition has changed DNS servers since, and DNS search domains before: approve it again to apply them',
     )
     expect(t.app.hostAudit(host.id).map((e) => e.summary)).toContain(
       'its wanted values changed since its last run (its definition: dns): it stays configured as verified then',

@@ -1,4 +1,5 @@
 import { resolveSpec, settingByKey } from '../../catalogue/registry'
+import { RunSnapshot } from '../runs/snapshot'
 import type { DefinitionFields, Store, StoredSpec } from '../store'
 
 /** The settings whose resolved value differs between two versions of a host's definition and profile. */
@@ -22,16 +23,42 @@ export function changedSettings(
 /**
  * A configured host whose wanted values changed since its run (the site profile, or its own
  * definition): it stays configured, as verified then, and says what changed and what to do.
+ * The note names every setting still waiting since that run, not only this change's: the
+ * ones `keys` changed now, and any other whose value now differs from what the run applied.
  * Audited. False when the host is not configured (nothing to say: its next run applies them).
  */
 export function noteOutdated(store: Store, hostId: number, keys: string[], by: string): boolean {
   if (keys.length === 0) return false
-  const titles = keys.map((k) => settingByKey(k)?.title ?? k)
+  const earlier = waitingSinceRun(store, hostId).filter((k) => !keys.includes(k))
+  const title = (k: string) => settingByKey(k)?.title ?? k
+  const all = keys.length + earlier.length
+  const before = earlier.length > 0 ? `, and ${earlier.map(title).join(', ')} before` : ''
   return store.noteHost(
     hostId,
     'configured',
-    `configured by its last run; ${by} has changed ${titles.join(', ')} since: approve it again to apply ${keys.length === 1 ? 'it' : 'them'}`,
+    `configured by its last run; ${by} has changed ${keys.map(title).join(', ')} since${before}: approve it again to apply ${all === 1 ? 'it' : 'them'}`,
     'host.outdated',
-    { by, settings: keys },
+    { by, settings: keys, ...(earlier.length > 0 ? { waiting: earlier } : {}) },
   )
+}
+
+/** The settings whose wanted value now differs from what the host's current run applied. */
+function waitingSinceRun(store: Store, hostId: number): string[] {
+  const host = store.hosts.get(hostId)
+  const runId = store.runs.currentFor(hostId)
+  const def = host?.definition
+  if (!def || runId === null) return []
+  const parsed = RunSnapshot.safeParse(store.runs.approved(runId)?.snapshot)
+  if (!parsed.success) return []
+  const now = new Map(
+    resolveSpec(def, store.settings.profile().spec, def.spec).map((r) => [
+      r.key,
+      JSON.stringify(r.value),
+    ]),
+  )
+  const applied = new Map(parsed.data.settings.map((s) => [s.key, JSON.stringify(s.value)]))
+  // A setting that run left out (not on that ESXi) is not waiting: it stays left out.
+  const leftOut = new Set(store.runs.leftOut(runId))
+  const keys = new Set([...applied.keys(), ...now.keys()])
+  return [...keys].filter((k) => !leftOut.has(k) && applied.get(k) !== now.get(k))
 }

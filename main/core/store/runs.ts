@@ -153,6 +153,18 @@ export class RunsTable {
     return this.get(id) as Run
   }
 
+  /** The settings a run's plan left out (not supported on that host), by key. */
+  leftOut(id: number): string[] {
+    const row = this.q('SELECT plan FROM runs WHERE id = ?').get(id) as
+      { plan: string | null } | undefined
+    if (!row?.plan) return []
+    return z
+      .array(PlanItem)
+      .parse(JSON.parse(row.plan))
+      .filter((i) => i.status === 'skipped')
+      .map((i) => i.key)
+  }
+
   /** The approved snapshot and the sealed password it logs in with. */
   approved(id: number): { snapshot: unknown; sealedPassword: Buffer | null } | undefined {
     const row = this.q('SELECT snapshot, sealed_password FROM runs WHERE id = ?').get(id) as
