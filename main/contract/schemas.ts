@@ -20,6 +20,17 @@ export const Mac = z
       .regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/, 'must be a MAC address like aa:bb:cc:dd:ee:ff'),
   )
 
+/**
+ * The MAC a server boots from, as an operator types it: a NIC's own address,
+ * so never a group (multicast or broadcast: the first octet's lowest bit set)
+ * or all zeros, which hide a typo in a spreadsheet.
+ */
+export const NicMac = Mac.refine((m) => m !== '00:00:00:00:00:00', {
+  message: 'is all zeros, which no NIC has',
+}).refine((m) => (parseInt(m.slice(0, 2), 16) & 1) === 0, {
+  message: 'is a multicast or broadcast address (its first octet is odd), which no NIC has',
+})
+
 export const Ipv4 = z.ipv4({ message: 'must be an IPv4 address like 10.0.0.2' })
 
 export const HostLabel = z
@@ -65,7 +76,7 @@ export const HostInput = z.object({
   id: z.number().int().positive().optional(),
   hostname: HostLabel,
   domain: DomainName,
-  mac: Mac,
+  mac: NicMac,
   /** The serial number the server should report, when known (asset lists): a discovery hint. */
   serial: z
     .string()
@@ -972,7 +983,7 @@ export type BatchResult = z.infer<typeof BatchResult>
 export const CloneInput = z.object({
   hostname: HostLabel,
   domain: DomainName.optional(),
-  mac: Mac,
+  mac: NicMac,
   serial: z.string().trim().max(128).optional(),
   /** Values for the clone that replace the source's (its own addresses, typically). */
   spec: HostSpec.default({}),
@@ -986,9 +997,9 @@ export const GenerateInput = z.object({
   pattern: z.string().trim().min(1, 'a name pattern like esx{01..24} is needed').max(200),
   domain: DomainName,
   /** The first host's MAC; each next host gets the next MAC. */
-  firstMac: Mac.optional(),
+  firstMac: NicMac.optional(),
   /** One MAC per host, in order (an asset list), instead of firstMac. */
-  macs: z.array(Mac).max(1000).optional(),
+  macs: z.array(NicMac).max(1000).optional(),
   /**
    * The first management address with its prefix (10.0.0.11/24); each next
    * host gets the next free one, skipping addresses any host or VMkernel NIC uses.

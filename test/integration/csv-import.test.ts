@@ -244,6 +244,16 @@ describe('CSV import: bad rows, each said where', () => {
       'Line 2, column D: this row has more cells than the header has columns (3)',
     ],
     [
+      'a multicast MAC',
+      csv('hostname,domain,mac', 'esx01,lab.local,01:00:5E:00:00:01'),
+      'Line 2, column C (mac): 01:00:5E:00:00:01 is a multicast or broadcast address (its first octet is odd), which no NIC has',
+    ],
+    [
+      'an all-zero MAC',
+      csv('hostname,domain,mac', 'esx01,lab.local,00:00:00:00:00:00'),
+      'Line 2, column C (mac): 00:00:00:00:00:00 is all zeros, which no NIC has',
+    ],
+    [
       'fewer cells than the header has columns',
       csv(
         'hostname,domain,mac,mgmt_address,gateway,mgmt_vlan',

@@ -105,6 +105,18 @@ describe('HostInput', () => {
     })
   })
 
+  it('refuses a MAC no NIC has: broadcast, multicast, all zeros', () => {
+    const problem = (mac: string) =>
+      HostInput.safeParse({ ...goodInput, mac }).error?.issues.map((i) => i.message)
+    expect(problem('ff:ff:ff:ff:ff:ff')).toEqual([
+      'is a multicast or broadcast address (its first octet is odd), which no NIC has',
+    ])
+    expect(problem('01:00:5e:00:00:01')).toHaveLength(1)
+    expect(problem('00:00:00:00:00:00')).toEqual(['is all zeros, which no NIC has'])
+    // A locally administered unicast address (VMware's own 00:50:56 or 02:...) is fine.
+    expect(problem('02:00:00:aa:bb:01')).toBeUndefined()
+  })
+
   it('accepts hyphen-separated MACs and surrounding spaces', () => {
     const parsed = HostInput.parse({
       ...goodInput,

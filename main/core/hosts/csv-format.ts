@@ -14,7 +14,7 @@ import { stringify } from 'csv-stringify/sync'
 import { csvColumns, SPEC_SETTINGS } from '../../catalogue/registry'
 import type { AnySetting } from '../../catalogue/types'
 import { domainName, hostLabel, PASSWORD_RULES, passwordProblem } from '../../catalogue/values'
-import { ESXI_VERSIONS, EsxiVersion, Mac, type BatchProblem } from '../../contract/schemas'
+import { ESXI_VERSIONS, EsxiVersion, Mac, NicMac, type BatchProblem } from '../../contract/schemas'
 import type { DefinitionFields, StoredSpec } from '../store'
 import { problem, type Candidate } from './batch'
 
@@ -336,7 +336,9 @@ function decodeRow(header: string[], r: Located, row: number): Candidate {
   if (mac === '') fail('mac', 'required', 'every host needs the MAC address it boots from')
   else {
     const parsed = Mac.safeParse(mac)
-    if (parsed.success) c.mac = parsed.data
+    const nic = parsed.success ? NicMac.safeParse(mac) : parsed
+    if (nic.success) c.mac = nic.data
+    else if (parsed.success) fail('mac', 'value', `${mac} ${nic.error.issues[0]?.message ?? ''}`)
     else fail('mac', 'value', `${mac} is not a MAC address like 00:50:56:aa:bb:01`)
   }
   if (has('serial')) {
