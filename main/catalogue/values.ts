@@ -274,9 +274,11 @@ export const vmnicName = checked(
  * CSV columns that hold whole tables, so a name may not contain them.
  */
 export const switchName = checked(
-  (s) => s !== '' && !/[:;\p{Cc}]/u.test(s),
+  (s) => s !== '' && s.length <= 128 && !/[:;\p{Cc}\p{Cf}]/u.test(s),
   (s) =>
     s === ''
       ? 'a name is needed'
-      : `${s} may not contain : or ; (they separate fields in the CSV columns) or control characters`,
+      : s.length > 128
+        ? 'a name is at most 128 characters'
+        : `${s} may not contain : or ; (they separate fields in the CSV columns), control or invisible characters`,
 )

@@ -2,6 +2,7 @@
 // desktop app, HTTP + WebSocket in serve mode) are built from this table, and
 // the core's App is type-checked against it.
 import { z } from 'zod'
+import { escapeControl } from './text'
 import {
   AuditEntry,
   AuditVerification,
@@ -41,7 +42,10 @@ import {
   TftpBundleRequest,
 } from './schemas'
 
-const Id = z.number().int().positive()
+const Id = z
+  .number({ error: 'an id is a number' })
+  .int('an id is a whole number')
+  .positive('an id is 1 or more')
 
 /** The runs a bulk action is for: the selection's latest runs, at most one per host. */
 const RunIds = z.array(Id).min(1, 'select a run').max(10_000, 'at most 10,000 runs at once')
@@ -51,7 +55,7 @@ function method<A extends z.ZodTuple, R extends z.ZodType>(args: A, result: R) {
 }
 
 /** An operator's explicit "yes, I mean it" for an action that overrides a safety check. */
-const Confirmed = z.object({ confirm: z.literal(true, 'confirm the action explicitly') })
+const Confirmed = z.strictObject({ confirm: z.literal(true, 'confirm the action explicitly') })
 /** Confirms a batch as previewed: with the preview's digest, it lands only if it would do just that. */
 const ConfirmedPreview = Confirmed.extend({
   digest: z
@@ -81,7 +85,7 @@ export const methods = {
   listHostsPage: method(
     z.tuple([
       z
-        .object({
+        .strictObject({
           afterId: z.number().int().min(0).default(0),
           limit: z.number().int().min(1).max(2000).default(500),
         })
@@ -110,7 +114,7 @@ export const methods = {
   trustReported: method(z.tuple([Id, Confirmed]), Host),
   /** Gives a discovered server's identity to a definition; the discovered record goes. */
   assignDiscovered: method(
-    z.tuple([Id, Id, z.object({ confirmMacMismatch: z.boolean().default(false) })]),
+    z.tuple([Id, Id, z.strictObject({ confirmMacMismatch: z.boolean().default(false) })]),
     Host,
   ),
   /** Rotates the token and re-arms the host for a new install. */
@@ -146,7 +150,7 @@ export const methods = {
   listRuns: method(
     z.tuple([
       z
-        .object({
+        .strictObject({
           hostId: Id.optional(),
           batchId: z.string().min(1).max(64).optional(),
           beforeId: Id.optional(),
@@ -329,7 +333,10 @@ export async function dispatch(
   if (!parsed.success) {
     // With a single argument, "0.mac" reads better as "mac".
     const single = methods[name].args.def.items.length === 1 ? 1 : 0
-    return { ok: false, error: { code: 'invalid', message: describeIssues(parsed.error, single) } }
+    return {
+      ok: false,
+      error: { code: 'invalid', message: shownError(describeIssues(parsed.error, single)) },
+    }
   }
   try {
     const fn = handlers[name] as (...a: unknown[]) => unknown
@@ -337,12 +344,28 @@ export async function dispatch(
     return { ok: true, result: result === undefined ? null : result }
   } catch (err) {
     if (err instanceof ApiCallError)
-      return { ok: false, error: { code: err.code, message: err.message } }
+      return { ok: false, error: { code: err.code, message: shownError(err.message) } }
     return {
       ok: false,
-      error: { code: 'failed', message: err instanceof Error ? err.message : String(err) },
+      error: {
+        code: 'failed',
+        message: shownError(err instanceof Error ? err.message : String(err)),
+      },
     }
   }
+}
+
+const MAX_ERROR = 2_000
+
+/**
+ * An error message as a screen shows it. It may quote what was sent (a bad
+ * value, a CSV cell): control and direction-changing characters show as
+ * escapes (line breaks stay), and a megabyte value is cut, not sent back whole.
+ */
+function shownError(message: string): string {
+  const safe = message.split('\n').map(escapeControl).join('\n')
+  if (safe.length <= MAX_ERROR) return safe
+  return `${safe.slice(0, MAX_ERROR)}… (${safe.length - MAX_ERROR} more characters)`
 }
 
 /** Client side of a transport: turns a Reply back into a value or a thrown ApiCallError. */

@@ -2,7 +2,7 @@
 // preload and renderer alike, so no node:, electron or DOM imports here.
 import { z } from 'zod'
 import { InstallOptions } from '../catalogue/install'
-import { HostSpec, SiteProfile } from '../catalogue/registry'
+import { HostSpec, SiteProfile, SPEC_SETTINGS } from '../catalogue/registry'
 import { esxiPassword, ipv4Prefix } from '../catalogue/values'
 import { HostState } from './lifecycle'
 
@@ -30,6 +30,43 @@ export const NicMac = Mac.refine((m) => m !== '00:00:00:00:00:00', {
 }).refine((m) => (parseInt(m.slice(0, 2), 16) & 1) === 0, {
   message: 'is a multicast or broadcast address (its first octet is odd), which no NIC has',
 })
+
+/** Secret settings whose stored value is dropped: each must be a secret setting. */
+const SECRET_KEYS = SPEC_SETTINGS.filter((s) => s.secret).map((s) => s.key)
+const ClearSecrets = z
+  .array(
+    z.string().refine((k) => SECRET_KEYS.includes(k), {
+      message: `not a secret setting (those are ${SECRET_KEYS.join(', ')})`,
+    }),
+  )
+  .max(SECRET_KEYS.length * 2)
+  .default([])
+
+/** Control, format (zero-width, direction-changing) characters: invisible or misleading on a screen. */
+const INVISIBLE = /[\p{Cc}\p{Cf}]/u
+
+/** The user Midwife logs in as over SSH. */
+export const SshUser = z
+  .string()
+  .trim()
+  .min(1, 'an SSH user name is needed')
+  .max(64, 'an SSH user name is at most 64 characters')
+  .refine((s) => !/\s/.test(s) && !INVISIBLE.test(s), {
+    message: 'an SSH user name has no spaces, control or invisible characters',
+  })
+
+/** A serial number an operator expects a server to report (an asset list). */
+export const SerialNumber = z
+  .string()
+  .trim()
+  .max(128, 'a serial number is at most 128 characters')
+  .refine((s) => !INVISIBLE.test(s), {
+    message: 'a serial number has no control or invisible characters',
+  })
+  .refine((s) => !/^[=+\-@]/.test(s), {
+    message:
+      'a serial number does not start with =, +, - or @ (a spreadsheet opening the CSV export would run it as a formula)',
+  })
 
 export const Ipv4 = z.ipv4({ message: 'must be an IPv4 address like 10.0.0.2' })
 
@@ -72,19 +109,14 @@ export type EsxiVersion = z.infer<typeof EsxiVersion>
  */
 const installPassword = esxiPassword.optional()
 
-export const HostInput = z.object({
+export const HostInput = z.strictObject({
   id: z.number().int().positive().optional(),
   hostname: HostLabel,
   domain: DomainName,
   mac: NicMac,
   /** The serial number the server should report, when known (asset lists): a discovery hint. */
-  serial: z
-    .string()
-    .trim()
-    .max(128)
-    .optional()
-    .transform((s) => (s ? s : undefined)),
-  sshUser: z.string().trim().min(1).max(64).default('root'),
+  serial: SerialNumber.optional().transform((s) => (s ? s : undefined)),
+  sshUser: SshUser.default('root'),
   sshPort: z.number().int().min(1).max(65535).default(22),
   /**
    * Write-only. Omit when editing a host to keep the stored password (checked only when given:
@@ -96,7 +128,7 @@ export const HostInput = z.object({
    * setting left out keeps its stored value; list it in clearSecrets to drop it.
    */
   spec: HostSpec.default({}),
-  clearSecrets: z.array(z.string()).default([]),
+  clearSecrets: ClearSecrets,
   /** The ESXi version its netboot installs; null: the site's default. Left out: unchanged. */
   esxiVersion: EsxiVersion.nullable().optional(),
   /**
@@ -521,7 +553,8 @@ const DhcpFactsInput = DhcpFacts.superRefine((d, ctx) => {
   }
 })
 
-export const SettingsInput = Settings.extend({
+export const SettingsInput = z.strictObject({
+  ...Settings.shape,
   /** Left out: the stored boot settings are kept. Media folders are checked before saving. */
   boot: BootSettings.extend({ dhcp: DhcpFactsInput.default(DhcpFacts.parse({})) }).optional(),
   /** Left out: the stored value is kept (a screen that does not show it cannot reset it). */
@@ -608,7 +641,7 @@ const BootFiles = {
 }
 
 /** Which boot kinds to render (all that apply when left out). */
-export const BootMaterialOptions = z.object({
+export const BootMaterialOptions = z.strictObject({
   kinds: z.array(z.string().max(64)).max(16).optional(),
 })
 export type BootMaterialOptions = z.input<typeof BootMaterialOptions>
@@ -638,14 +671,14 @@ export const Profile = z.object({
 })
 export type Profile = z.infer<typeof Profile>
 
-export const ProfileInput = z.object({
+export const ProfileInput = z.strictObject({
   spec: SiteProfile.default({}),
   install: InstallOptions.default({
     disk: { kind: 'first', types: ['local'] },
     overwriteVmfs: false,
     allowLegacyCpu: false,
   }),
-  clearSecrets: z.array(z.string()).default([]),
+  clearSecrets: ClearSecrets,
 })
 export type ProfileInput = z.input<typeof ProfileInput>
 
@@ -767,7 +800,7 @@ export const MediaStatus = z.object({
 export type MediaStatus = z.infer<typeof MediaStatus>
 
 /** The TFTP-side files as a .tar.gz: for a host (and the generic files) or for unknown servers only. */
-export const TftpBundleRequest = z.object({
+export const TftpBundleRequest = z.strictObject({
   hostId: z.number().int().positive().nullable(),
   kinds: z.array(z.string().max(64)).max(16).optional(),
   /**
@@ -896,7 +929,7 @@ export const CsvText = z
   .max(4_000_000, 'the file is over 4 MB; split it into several imports')
   .refine((s) => s.trim() !== '', 'the file is empty')
 
-export const CsvImportOptions = z.object({
+export const CsvImportOptions = z.strictObject({
   /**
    * Write-only: the root password for new hosts whose root_password cell is
    * empty (an export leaves every one empty). Existing hosts keep theirs.
@@ -980,11 +1013,11 @@ export const BatchResult = z.object({
 export type BatchResult = z.infer<typeof BatchResult>
 
 /** A new host from an existing one: its settings, a new identity. */
-export const CloneInput = z.object({
+export const CloneInput = z.strictObject({
   hostname: HostLabel,
   domain: DomainName.optional(),
   mac: NicMac,
-  serial: z.string().trim().max(128).optional(),
+  serial: SerialNumber.optional(),
   /** Values for the clone that replace the source's (its own addresses, typically). */
   spec: HostSpec.default({}),
   /** Write-only; the source's password when omitted. */
@@ -992,7 +1025,7 @@ export const CloneInput = z.object({
 })
 export type CloneInput = z.input<typeof CloneInput>
 
-export const GenerateInput = z.object({
+export const GenerateInput = z.strictObject({
   /** Host names with one zero-padded range: esx{01..24}, rack2-esx{1..8}-a. */
   pattern: z.string().trim().min(1, 'a name pattern like esx{01..24} is needed').max(200),
   domain: DomainName,

@@ -79,7 +79,7 @@ describe('configuration over SSH (real OpenSSH, BusyBox login shell)', () => {
     const waiting = t.app.getHost(host.id)
     expect(waiting.state).toBe('needs_attention')
     expect(waiting.attention?.reason).toBe('identity_changed')
-    await expect(t.app.planHost(host.id)).rejects.toThrow(/cannot approve/)
+    await expect(t.app.planHost(host.id)).rejects.toThrow(/cannot plan/)
     t.app.trustReported(host.id)
     const run = await approveAndWait(t.app, host.id)
     expect(run.error).toBeNull()

@@ -208,7 +208,9 @@ describe('configuration over SSH (ssh2 simulator)', () => {
   it('refuses to start a second run while one is in progress', async () => {
     const { t, host } = await setup()
     await approve(t.app, host.id)
-    await expect(t.app.planHost(host.id)).rejects.toThrow(/A run is in progress/)
+    await expect(t.app.planHost(host.id)).rejects.toThrow(
+      /cannot plan esx01\.lab\.local: a run is in progress/,
+    )
     await t.app.idle()
   })
 })

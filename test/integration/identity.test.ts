@@ -131,7 +131,7 @@ describe('a server whose MACs do not include the defined MAC', () => {
     expect(h).toMatchObject({ state: 'needs_attention', identity: null })
     expect(h.attention?.reason).toBe('mac_mismatch')
     await expect(t.app.planHost(host.id)).rejects.toThrow(
-      /cannot approve esx01\.lab\.local: Needs attention/,
+      /cannot plan esx01\.lab\.local: needs attention/,
     )
     // "Assign anyway" must be confirmed explicitly.
     expect(await dispatch(t.app, 'trustReported', [host.id, {}])).toMatchObject({
@@ -182,7 +182,9 @@ describe('a server bound to one host checking in with the token of another', () 
       /^This server is esx01\.lab\.local \(checked in\): what it reports \(Serial number, System UUID, SSH host keys\) is bound to that host\./,
     )
     // Neither Approve nor an explicit trust gets past it while esx01 holds the server.
-    await expect(t.app.planHost(other.id)).rejects.toThrow(/Needs attention/)
+    await expect(t.app.planHost(other.id)).rejects.toThrow(
+      /cannot plan esx02\.lab\.local: needs attention/,
+    )
     expect(await dispatch(t.app, 'trustReported', [other.id, { confirm: true }])).toMatchObject({
       ok: false,
       error: {
@@ -224,7 +226,7 @@ describe('a reinstalled server (same MAC and serial, new host keys)', () => {
     const h = t.app.getHost(host.id)
     expect(h.state).toBe('needs_attention')
     expect(h.attention?.differences.map((d) => d.field)).toEqual(['sshHostKeys'])
-    await expect(t.app.planHost(host.id)).rejects.toThrow(/cannot approve/)
+    await expect(t.app.planHost(host.id)).rejects.toThrow(/cannot plan/)
     expect(proxy2.count()).toBe(0)
 
     expect(t.app.trustReported(host.id).identity?.how).toBe('retrusted')
@@ -338,6 +340,8 @@ describe('approval', () => {
       allowed: false,
       reason: 'Retired: reinstall it to re-arm it.',
     })
-    await expect(t.app.planHost(host.id)).rejects.toThrow(/Retired/)
+    await expect(t.app.planHost(host.id)).rejects.toThrow(
+      /cannot plan esx01\.lab\.local: retired: reinstall it/,
+    )
   })
 })

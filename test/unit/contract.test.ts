@@ -117,6 +117,24 @@ describe('HostInput', () => {
     expect(problem('02:00:00:aa:bb:01')).toBeUndefined()
   })
 
+  it('refuses an SSH user or a serial with characters a screen would hide, or a formula', () => {
+    const problem = (extra: Record<string, unknown>) =>
+      HostInput.safeParse({ ...goodInput, ...extra }).error?.issues.map((i) => i.message)
+    const user = 'an SSH user name has no spaces, control or invisible characters'
+    expect(problem({ sshUser: 'ro\u0000ot' })).toEqual([user])
+    expect(problem({ sshUser: 'root\nINJECTED' })).toEqual([user])
+    expect(problem({ sshUser: 'root@x -oProxyCommand=x' })).toEqual([user])
+    expect(problem({ sshUser: '\u202etoor' })).toEqual([user])
+    expect(problem({ sshUser: 'midwife-svc' })).toBeUndefined()
+    expect(problem({ serial: 'CZ\u200b123' })).toEqual([
+      'a serial number has no control or invisible characters',
+    ])
+    expect(problem({ serial: '=HYPERLINK("http://evil/")' })).toEqual([
+      'a serial number does not start with =, +, - or @ (a spreadsheet opening the CSV export would run it as a formula)',
+    ])
+    expect(problem({ serial: 'VMware-42 33 00 ff' })).toBeUndefined()
+  })
+
   it('accepts hyphen-separated MACs and surrounding spaces', () => {
     const parsed = HostInput.parse({
       ...goodInput,
@@ -286,6 +304,53 @@ describe('dispatch', () => {
     const notATuple = await dispatch(handlers, 'getRun', { id: 5 })
     expect(!notATuple.ok && notATuple.error.code).toBe('invalid')
     expect(calls).toEqual([])
+  })
+
+  it('refuses a misspelled field instead of dropping it and the value it carried', async () => {
+    const { handlers, calls } = fakeHandlers({ saveHost: () => host })
+    const typo = await dispatch(handlers, 'saveHost', [{ ...goodInput, sshport: 2222 }])
+    expect(typo).toEqual({
+      ok: false,
+      error: { code: 'invalid', message: 'Unrecognized key: "sshport"' },
+    })
+    const secrets = await dispatch(handlers, 'saveHost', [
+      { ...goodInput, clearSecrets: ['nonsense'] },
+    ])
+    expect(!secrets.ok && secrets.error.message).toMatch(
+      /^clearSecrets\.0: not a secret setting \(those are /,
+    )
+    const settings = await dispatch(handlers, 'saveSettings', [{ autmatch: true }])
+    expect(!settings.ok && settings.error.message).toContain('Unrecognized key: "autmatch"')
+    expect(calls).toEqual([])
+  })
+
+  it('says what an id must be', async () => {
+    const { handlers } = fakeHandlers()
+    const message = async (arg: unknown) => {
+      const r = await dispatch(handlers, 'getRun', [arg])
+      return r.ok ? null : r.error.message
+    }
+    expect(await message(-1)).toBe('an id is 1 or more')
+    expect(await message(1.5)).toBe('an id is a whole number')
+    expect(await message('5')).toBe('an id is a number')
+  })
+
+  it('shows an error as a screen may: escapes control and direction characters, cuts a huge one', async () => {
+    const { handlers } = fakeHandlers({
+      getRun: () => {
+        throw new ApiCallError('invalid', `esx\u202eabc\u0000 is not a host name\nsecond line`)
+      },
+      getHost: () => {
+        throw new Error(`x${'y'.repeat(1_000_000)}`)
+      },
+    })
+    expect(await dispatch(handlers, 'getRun', [1])).toEqual({
+      ok: false,
+      error: { code: 'invalid', message: 'esx\\u202eabc\\x00 is not a host name\nsecond line' },
+    })
+    const huge = await dispatch(handlers, 'getHost', [1])
+    expect(!huge.ok && huge.error.message.length).toBeLessThan(2_100)
+    expect(!huge.ok && huge.error.message).toMatch(/… \(998001 more characters\)$/)
   })
 
   it('passes the parsed arguments to the handler and returns its result', async () => {

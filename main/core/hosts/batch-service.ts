@@ -158,7 +158,8 @@ export class HostBatchService {
   }
 
   private checkCsv(text: string, options: CsvImportOptions | undefined, forScreen: boolean) {
-    const opts = CsvImportOptions.parse(options ?? {})
+    // The import's own options; the confirmation and digest beside them were checked by the contract.
+    const opts = CsvImportOptions.parse({ rootPassword: options?.rootPassword })
     const read = readHostsCsv(text)
     const check = checkBatch(this.context(opts.rootPassword, forScreen), read.candidates)
     // In file order: a problem with the whole file (no line) first.

@@ -14,7 +14,15 @@ import { stringify } from 'csv-stringify/sync'
 import { csvColumns, SPEC_SETTINGS } from '../../catalogue/registry'
 import type { AnySetting } from '../../catalogue/types'
 import { domainName, hostLabel, PASSWORD_RULES, passwordProblem } from '../../catalogue/values'
-import { ESXI_VERSIONS, EsxiVersion, Mac, NicMac, type BatchProblem } from '../../contract/schemas'
+import {
+  ESXI_VERSIONS,
+  EsxiVersion,
+  Mac,
+  NicMac,
+  SerialNumber,
+  SshUser,
+  type BatchProblem,
+} from '../../contract/schemas'
 import type { DefinitionFields, StoredSpec } from '../store'
 import { problem, type Candidate } from './batch'
 
@@ -342,15 +350,16 @@ function decodeRow(header: string[], r: Located, row: number): Candidate {
     else fail('mac', 'value', `${mac} is not a MAC address like 00:50:56:aa:bb:01`)
   }
   if (has('serial')) {
-    const serial = cell('serial')
-    if (serial.length > 128) fail('serial', 'value', 'a serial number is at most 128 characters')
-    else c.serial = serial === '' ? null : serial
+    const serial = SerialNumber.safeParse(cell('serial'))
+    if (!serial.success) fail('serial', 'value', serial.error.issues[0]?.message ?? 'not valid')
+    else c.serial = serial.data === '' ? null : serial.data
   }
   if (has('ssh_user')) {
     const user = cell('ssh_user')
-    if (user.length > 64 || /\s/.test(user))
-      fail('ssh_user', 'value', `${user} is not a user name (at most 64 characters, no spaces)`)
-    else c.sshUser = user === '' ? 'root' : user
+    const parsed = SshUser.safeParse(user)
+    if (user === '') c.sshUser = 'root'
+    else if (parsed.success) c.sshUser = parsed.data
+    else fail('ssh_user', 'value', parsed.error.issues[0]?.message ?? 'not valid')
   }
   if (has('ssh_port')) {
     const port = cell('ssh_port')

@@ -300,20 +300,20 @@ export class RunService {
     return JSON.stringify([h?.definition, h?.identity, this.store.settings.profile().spec])
   }
 
-  private gated(hostId: number) {
+  private gated(hostId: number, verb: 'plan' | 'approve') {
     const host = this.store.hosts.get(hostId)
     if (!host) throw new ApiCallError('not_found', `host ${hostId} does not exist`)
     const gate = approveGate(host)
     const def = host.definition
     const identity = host.identity
     if (!gate.allowed || !def || !identity?.managementIp) {
-      throw new ApiCallError('conflict', `cannot approve ${hostName(host)}: ${gate.reason}`)
+      throw new GateClosed(verb, hostName(host), gate.reason)
     }
     const sealedPassword = this.store.hosts.secrets(hostId)?.rootPassword
     if (!sealedPassword) {
       throw new ApiCallError(
         'conflict',
-        `cannot approve ${hostName(host)}: no root password stored`,
+        `cannot ${verb} ${hostName(host)}: no root password stored`,
       )
     }
     return {
@@ -329,7 +329,7 @@ export class RunService {
    * run would change. Nothing is written; the plan waits for approval.
    */
   async plan(hostId: number): Promise<Plan> {
-    const { host, sealedPassword } = this.gated(hostId)
+    const { host, sealedPassword } = this.gated(hostId, 'plan')
     for (const [id, p] of this.plans) {
       if (p.plan.hostId === hostId || Date.now() - p.at > PLAN_LIFETIME_MS) this.plans.delete(id)
     }
@@ -362,7 +362,7 @@ export class RunService {
    * identity into the run (the audit entry records them), then queues it.
    */
   approve(hostId: number, planId: string, batchId: string | null = null): Run {
-    const { host, def, identity, sealedPassword } = this.gated(hostId)
+    const { host, def, identity, sealedPassword } = this.gated(hostId, 'approve')
     const made = this.plans.get(planId)
     if (!made || made.plan.hostId !== hostId) {
       // Planning a host drops its older plans: another window (or this one) planned it since.
@@ -463,7 +463,11 @@ export class RunService {
             changing: changing.map((x) => x.title),
           }
         } catch (err) {
-          const message = (err as Error).message.replace(/^cannot (plan|approve) [^:]*: /, '')
+          // A closed gate's sentence as the Approve button shows it; any other refusal in words.
+          const message =
+            err instanceof GateClosed
+              ? err.reason
+              : (err as Error).message.replace(/^cannot (plan|approve) [^:]*: /, '')
           out[i] = {
             hostId: id,
             name,
@@ -589,6 +593,21 @@ export class RunService {
         },
       },
       runId,
+    )
+  }
+}
+
+/** A host whose state does not allow planning or approving it; `reason` is the gate's own sentence. */
+class GateClosed extends ApiCallError {
+  constructor(
+    verb: 'plan' | 'approve',
+    name: string,
+    readonly reason: string,
+  ) {
+    // The reason is a sentence beside a button; here it continues one.
+    super(
+      'conflict',
+      `cannot ${verb} ${name}: ${reason.replace(/^[A-Z](?![A-Z])/, (c) => c.toLowerCase())}`,
     )
   }
 }
