@@ -3,11 +3,13 @@
 // assigned; a hostile check-in cannot blank the screen; a host is re-armed and
 // a stranger dismissed only once confirmed; deleting a definition
 // elsewhere updates the open screen; a restarted Midwife says so.
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import { checkinBody } from '../fixtures/esxi-outputs'
 import { freePort, sampleHost, tempDir } from '../support/app'
-import { openBrowser, type Browser } from '../support/browser'
+import { axe } from '../support/axe'
+import { openBrowser, shotsDir, type Browser } from '../support/browser'
 import { createSimHost, type SimHost } from '../support/esxi-host'
 import { clientScript } from '../support/flow'
 import { startServeProcess, type ServeProcess } from '../support/serve-process'
@@ -346,6 +348,8 @@ describe('the Servers screen', () => {
       const banner = tab.getByRole('alert').filter({ hasText: 'needs Midwife’s session token' })
       await expect.poll(() => banner.count()).toBe(1)
       expect(await banner.innerText()).toContain('Open the URL it printed in its terminal')
+      expect(await axe(tab, 'no session')).toEqual([])
+      await tab.screenshot({ path: join(shotsDir, 'servers-5-no-session.png'), fullPage: true })
     } finally {
       await tab.close()
     }

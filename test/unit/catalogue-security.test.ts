@@ -639,6 +639,19 @@ describe('custom steps', () => {
     expect(refusals(customSteps, [{ ...step, lines: ['true\nreboot'] }])).toEqual([
       'a line: it holds a line break; give one line per entry',
     ])
+    // What the operator reviews must be what the host runs: no NUL, escape or direction mark.
+    const invisible =
+      "a line: it holds a control or invisible character (a NUL, an escape, a direction mark), which the host's shell would not show you"
+    for (const line of ['echo ok\u0000; reboot', 'echo \u001b[8mhidden', 'echo \u202eton']) {
+      expect(refusals(customSteps, [{ ...step, lines: [line] }])).toEqual([invisible])
+    }
+    expect(refusals(customSteps, [{ ...step, lines: ['printf "a\tb"'] }])).toEqual([])
+    expect(refusals(customSteps, [{ ...step, lines: [`echo ${'x'.repeat(5000)}`] }])).toEqual([
+      'a line: it is over 4,096 characters',
+    ])
+    expect(refusals(customSteps, [{ ...step, name: 'a\u200bb' }])).toEqual([
+      'a step name has no control or invisible characters',
+    ])
     expect(refusals(customSteps, [{ ...step, check: ' ' }])).toEqual([
       'a custom step needs a check command, so Midwife can tell whether it is needed',
     ])

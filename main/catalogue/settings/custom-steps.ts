@@ -18,6 +18,10 @@ export interface CustomStep {
 // argument of `sh -c`, quoted whole by Midwife like any other word.
 const sh = (line: string) => ['sh', '-c', line]
 
+/** Control and format characters other than a tab: invisible in a line the operator reviews. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}]/u
+
 const clip = (s: string) => (s.length > 400 ? `${s.slice(0, 400)}...` : s)
 
 const shellLine = (what: string, empty: string) =>
@@ -27,7 +31,11 @@ const shellLine = (what: string, empty: string) =>
         ? empty
         : /[\r\n]/.test(s)
           ? `${what}: it holds a line break; give one line per entry`
-          : lineProblem(s) && `${what}: ${lineProblem(s)}`
+          : s.length > 4096
+            ? `${what}: it is over 4,096 characters`
+            : INVISIBLE.test(s)
+              ? `${what}: it holds a control or invisible character (a NUL, an escape, a direction mark), which the host's shell would not show you`
+              : lineProblem(s) && `${what}: ${lineProblem(s)}`
     if (problem) ctx.addIssue({ code: 'custom', message: problem })
   })
 
@@ -72,7 +80,8 @@ export const customSteps = defineSetting<CustomStep[]>({
           .string({ message: 'a step name is text' })
           .trim()
           .min(1, 'a custom step needs a name')
-          .max(80, 'a step name has at most 80 characters'),
+          .max(80, 'a step name has at most 80 characters')
+          .refine((s) => !INVISIBLE.test(s), 'a step name has no control or invisible characters'),
         lines: z
           .array(shellLine('a line', 'a line is empty'))
           .min(1, 'a custom step needs at least one line'),
@@ -83,6 +92,7 @@ export const customSteps = defineSetting<CustomStep[]>({
         expect: z
           .string({ message: 'the expected pattern is text' })
           .min(1, 'a custom step needs an expected pattern, so it runs only when needed')
+          .max(1024, 'the expected pattern is at most 1,024 characters')
           .superRefine((s, ctx) => {
             const problem = patternProblem(s)
             if (problem) ctx.addIssue({ code: 'custom', message: problem })
