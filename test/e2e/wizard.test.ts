@@ -291,6 +291,8 @@ describe('a network design, defined through the wizard', () => {
     await review.getByRole('button', { name: 'Save profile' }).click()
     await expect
       .poll(() => page.getByRole('status').filter({ hasText: 'Site profile saved.' }).innerText())
-      .toContain('1 host takes the new values: esx01.lab.local (NTP)')
+      .toContain(
+        '1 configured host needs approving again on the Servers step to apply them: esx01.lab.local (NTP).',
+      )
   })
 })

@@ -131,3 +131,19 @@ describe('site settings', () => {
     expect(t.app.getSettings().listenerPort).toBe(9)
   })
 })
+
+describe('site profile impact', () => {
+  it('names the defined hosts a profile change reaches, not a retired one', async () => {
+    t = await startTestApp()
+    const kept = t.app.saveHost({ ...sampleHost, mac: '00:50:56:aa:bb:01' })
+    const retired = t.app.saveHost({
+      ...sampleHost,
+      hostname: 'esx02',
+      mac: '00:50:56:aa:bb:02',
+    })
+    t.app.retireHost(retired.id)
+    const impact = t.app.previewProfile({ spec: { dnsSearch: ['lab.local'] } })
+    expect(impact.changes.map((c) => [c.hostId, c.keys])).toEqual([[kept.id, ['dnsSearch']]])
+    expect(t.app.saveProfile({ spec: { dnsSearch: ['lab.local'] } }).changes).toHaveLength(1)
+  })
+})

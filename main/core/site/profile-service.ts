@@ -43,12 +43,12 @@ export class ProfileService {
     }
   }
 
-  /** The hosts whose resolved spec would differ, and in which settings. */
+  /** The hosts whose resolved spec would differ, and in which settings (a retired host runs nothing). */
   private impact(before: StoredSpec, after: StoredSpec): ProfileImpact['changes'] {
     const changes: ProfileImpact['changes'] = []
     for (const h of this.store.hosts.list()) {
       const d = h.definition
-      if (!d) continue
+      if (!d || h.state === 'retired') continue
       const keys = changedSettings(
         { definition: d, profile: before },
         { definition: d, profile: after },
