@@ -269,12 +269,20 @@ export const vmnicName = checked(
   (s) => `${s || 'an empty name'} is not a physical NIC name like vmnic0`,
 )
 
+/** Control and format characters (zero-width, direction-changing): invisible or misleading on a screen. */
+const INVISIBLE = /[\p{Cc}\p{Cf}]/u
+
+/** Whether text an operator typed holds a character a screen would hide or reorder; a tab may be allowed. */
+export function hasInvisible(text: string, o: { tab?: boolean } = {}): boolean {
+  return INVISIBLE.test(o.tab ? text.replaceAll('\t', '') : text)
+}
+
 /**
  * A vSwitch or port group name. `:` and `;` separate fields and rows in the
  * CSV columns that hold whole tables, so a name may not contain them.
  */
 export const switchName = checked(
-  (s) => s !== '' && s.length <= 128 && !/[:;\p{Cc}\p{Cf}]/u.test(s),
+  (s) => s !== '' && s.length <= 128 && !/[:;]/.test(s) && !hasInvisible(s),
   (s) =>
     s === ''
       ? 'a name is needed'

@@ -3,7 +3,7 @@
 import { z } from 'zod'
 import { InstallOptions } from '../catalogue/install'
 import { HostSpec, SiteProfile, SPEC_SETTINGS } from '../catalogue/registry'
-import { esxiPassword, ipv4Prefix } from '../catalogue/values'
+import { esxiPassword, hasInvisible, ipv4Prefix } from '../catalogue/values'
 import { HostState } from './lifecycle'
 
 export { HostSpec, InstallOptions, SiteProfile }
@@ -42,16 +42,13 @@ const ClearSecrets = z
   .max(SECRET_KEYS.length * 2)
   .default([])
 
-/** Control, format (zero-width, direction-changing) characters: invisible or misleading on a screen. */
-const INVISIBLE = /[\p{Cc}\p{Cf}]/u
-
 /** The user Midwife logs in as over SSH. */
 export const SshUser = z
   .string()
   .trim()
   .min(1, 'an SSH user name is needed')
   .max(64, 'an SSH user name is at most 64 characters')
-  .refine((s) => !/\s/.test(s) && !INVISIBLE.test(s), {
+  .refine((s) => !/\s/.test(s) && !hasInvisible(s), {
     message: 'an SSH user name has no spaces, control or invisible characters',
   })
 
@@ -60,7 +57,7 @@ export const SerialNumber = z
   .string()
   .trim()
   .max(128, 'a serial number is at most 128 characters')
-  .refine((s) => !INVISIBLE.test(s), {
+  .refine((s) => !hasInvisible(s), {
     message: 'a serial number has no control or invisible characters',
   })
   .refine((s) => !/^[=+\-@]/.test(s), {

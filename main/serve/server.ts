@@ -216,8 +216,9 @@ export function startServe(o: ServeOptions): Promise<RunningServe> {
     // its address) needs the token; a download link the browser follows has a one-use
     // ticket the page asked for instead.
     const needsToken = api !== null || download || target.path === '/download-ticket'
-    const ticketed = download && !authed(req) && takeTicket(target.query.get('ticket'))
-    if (needsToken && !authed(req) && !ticketed) {
+    const admitted =
+      !needsToken || authed(req) || (download && takeTicket(target.query.get('ticket')))
+    if (!admitted) {
       return plain(
         res,
         401,

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { fillLine, fillPattern, lineProblem, patternProblem, stepValues } from '../shell-template'
 import { defineSetting, type Change } from '../types'
+import { hasInvisible } from '../values'
 
 export interface CustomStep {
   name: string
@@ -18,10 +19,6 @@ export interface CustomStep {
 // argument of `sh -c`, quoted whole by Midwife like any other word.
 const sh = (line: string) => ['sh', '-c', line]
 
-/** Control and format characters other than a tab: invisible in a line the operator reviews. */
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}]/u
-
 const clip = (s: string) => (s.length > 400 ? `${s.slice(0, 400)}...` : s)
 
 const shellLine = (what: string, empty: string) =>
@@ -33,7 +30,7 @@ const shellLine = (what: string, empty: string) =>
           ? `${what}: it holds a line break; give one line per entry`
           : s.length > 4096
             ? `${what}: it is over 4,096 characters`
-            : INVISIBLE.test(s)
+            : hasInvisible(s, { tab: true })
               ? `${what}: it holds a control or invisible character (a NUL, an escape, a direction mark), which the host's shell would not show you`
               : lineProblem(s) && `${what}: ${lineProblem(s)}`
     if (problem) ctx.addIssue({ code: 'custom', message: problem })
@@ -81,7 +78,10 @@ export const customSteps = defineSetting<CustomStep[]>({
           .trim()
           .min(1, 'a custom step needs a name')
           .max(80, 'a step name has at most 80 characters')
-          .refine((s) => !INVISIBLE.test(s), 'a step name has no control or invisible characters'),
+          .refine(
+            (s) => !hasInvisible(s, { tab: true }),
+            'a step name has no control or invisible characters',
+          ),
         lines: z
           .array(shellLine('a line', 'a line is empty'))
           .min(1, 'a custom step needs at least one line'),

@@ -195,10 +195,11 @@ export class HostBatchService {
   }
 
   importCsv(text: string, options: CsvImportOptions & { digest?: string }): BatchResult {
-    if (options.digest !== undefined) {
-      asPreviewed(options.digest, this.checkCsv(text, options, true).preview)
-    }
-    return this.commit(this.checkCsv(text, options, false), 'csv')
+    // Held against a preview, the file is checked once, as the preview was (with the
+    // resolved values the digest covers); without one, the screen's part is skipped.
+    const check = this.checkCsv(text, options, options.digest !== undefined)
+    if (options.digest !== undefined) asPreviewed(options.digest, check.preview)
+    return this.commit(check, 'csv')
   }
 
   // ---- clone and generate ---------------------------------------------------------

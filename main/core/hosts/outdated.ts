@@ -1,6 +1,6 @@
 import { resolveSpec, settingByKey } from '../../catalogue/registry'
 import { RunSnapshot } from '../runs/snapshot'
-import type { DefinitionFields, Store, StoredSpec } from '../store'
+import type { DefinitionFields, HostRecord, Store, StoredSpec } from '../store'
 
 /** The settings whose resolved value differs between two versions of a host's definition and profile. */
 export function changedSettings(
@@ -28,8 +28,10 @@ export function changedSettings(
  * Audited. False when the host is not configured (nothing to say: its next run applies them).
  */
 export function noteOutdated(store: Store, hostId: number, keys: string[], by: string): boolean {
-  if (keys.length === 0) return false
-  const earlier = waitingSinceRun(store, hostId).filter((k) => !keys.includes(k))
+  const host = store.hosts.get(hostId)
+  // Only a configured host has a run to be behind (noteHost checks it again, in its transaction).
+  if (keys.length === 0 || host?.state !== 'configured') return false
+  const earlier = waitingSinceRun(store, host).filter((k) => !keys.includes(k))
   const title = (k: string) => settingByKey(k)?.title ?? k
   const all = keys.length + earlier.length
   const before = earlier.length > 0 ? `, and ${earlier.map(title).join(', ')} before` : ''
@@ -43,10 +45,9 @@ export function noteOutdated(store: Store, hostId: number, keys: string[], by: s
 }
 
 /** The settings whose wanted value now differs from what the host's current run applied. */
-function waitingSinceRun(store: Store, hostId: number): string[] {
-  const host = store.hosts.get(hostId)
-  const runId = store.runs.currentFor(hostId)
-  const def = host?.definition
+function waitingSinceRun(store: Store, host: HostRecord): string[] {
+  const runId = store.runs.currentFor(host.id)
+  const def = host.definition
   if (!def || runId === null) return []
   const parsed = RunSnapshot.safeParse(store.runs.approved(runId)?.snapshot)
   if (!parsed.success) return []

@@ -1,6 +1,7 @@
 // The only file that knows which transport carries the API: IPC through the
 // preload in the desktop app, HTTP + WebSocket in serve mode. Both speak the
 // contract in main/contract, and both results are checked by its schemas.
+import { z } from 'zod'
 import {
   createClient,
   events,
@@ -108,6 +109,9 @@ async function probe(auth: Record<string, string>): Promise<Exclude<Lost, 'no_se
     return 'unreachable'
   }
 }
+
+/** serve mode's answer to POST /download-ticket. */
+const Ticket = z.object({ ticket: z.string().regex(/^[\w-]+$/) })
 
 function httpTransport(): Transport {
   const token = sessionToken()
@@ -243,7 +247,7 @@ function httpTransport(): Transport {
       const res = await fetch('download-ticket', { method: 'POST', headers: auth })
       if (res.status === 401)
         throw new Error('session expired: open the URL printed by `midwife serve`')
-      const { ticket } = (await res.json()) as { ticket: string }
+      const { ticket } = Ticket.parse(await res.json())
       return `${path}${path.includes('?') ? '&' : '?'}ticket=${encodeURIComponent(ticket)}`
     },
   }

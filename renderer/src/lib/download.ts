@@ -6,11 +6,17 @@ import type { DownloadFile } from '../../../main/contract/schemas'
  * browser both save where the operator chooses.
  */
 export function saveFile(file: Pick<DownloadFile, 'filename' | 'content' | 'contentType'>): void {
+  const href = URL.createObjectURL(new Blob([file.content], { type: file.contentType }))
+  download(href, file.filename)
+  setTimeout(() => URL.revokeObjectURL(href), 1000)
+}
+
+/** Has the browser save what `href` answers; '' keeps the name the server gives it. */
+export function download(href: string, filename = ''): void {
   const link = document.createElement('a')
-  link.href = URL.createObjectURL(new Blob([file.content], { type: file.contentType }))
-  link.download = file.filename
+  link.href = href
+  link.download = filename
   document.body.append(link)
   link.click()
   link.remove()
-  setTimeout(() => URL.revokeObjectURL(link.href), 1000)
 }
