@@ -360,6 +360,11 @@ export const Host = z.object({
   approve: Gate,
   /** Its current run: the latest since it was last re-armed for a reinstall (none after one). */
   lastRunId: z.number().int().nullable(),
+  /**
+   * A configured host's settings whose wanted value now differs from what its current run
+   * applied: what approving it again would change. Empty otherwise.
+   */
+  waiting: z.array(z.object({ key: z.string(), title: z.string() })),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 })

@@ -294,5 +294,24 @@ describe('a network design, defined through the wizard', () => {
       .toContain(
         '1 configured host needs approving again on the Servers step to apply them: esx01.lab.local (NTP).',
       )
+
+    // The tables say it too, without opening the host: the Hosts table's state...
+    await sidebar(/Hosts/).click()
+    const hostsRow = page.locator('tr[data-host-row]').first()
+    await expect
+      .poll(() => hostsRow.getByTestId('host-waiting').innerText())
+      .toContain('1 to apply')
+    // ...and the Servers table, with a chip that lists only such hosts.
+    await sidebar(/Servers/).click()
+    const chip = page.getByRole('button', { name: /^Changes to apply 1$/ })
+    await expect.poll(() => chip.count()).toBe(1)
+    const serversRow = page.locator('[role="row"][data-host-row]').first()
+    expect(await serversRow.getByTestId('host-waiting').getAttribute('title')).toBe(
+      'Changed since its last run: NTP. Approve it again to apply it.',
+    )
+    await chip.click()
+    expect(await chip.getAttribute('aria-pressed')).toBe('true')
+    expect(await page.locator('[role="row"][data-host-row]').count()).toBe(1)
+    await browser.screenshot('wizard-10-changes-to-apply', secrets())
   })
 })

@@ -225,13 +225,22 @@ describe('a configured host whose values change afterwards', () => {
     const configured = t.app.getHost(host.id)
     expect(configured.state).toBe('configured')
 
+    expect(configured.waiting).toEqual([])
     // A profile value the host does not override.
     t.app.saveProfile({ spec: { dnsSearch: ['lab.local'] } })
     expect(t.app.getHost(host.id)).toMatchObject({
       state: 'configured',
       stateReason:
         'configured by its last run; the site profile has changed DNS search domains since: approve it again to apply it',
+      waiting: [{ key: 'dnsSearch', title: 'DNS search domains' }],
     })
+    // The list says it too, for every table.
+    expect(
+      t.app
+        .listHosts()
+        .find((h) => h.id === host.id)
+        ?.waiting.map((w) => w.key),
+    ).toEqual(['dnsSearch'])
     // Its own definition.
     const { rootPassword: _kept, ...noPassword } = sampleHost
     t.app.saveHost({
@@ -245,6 +254,7 @@ describe('a configured host whose values change afterwards', () => {
     expect(t.app.getHost(host.id).stateReason).toBe(
       'configured by its last run; its definition has changed DNS servers since, and DNS search domains before: approve it again to apply them',
     )
+    expect(t.app.getHost(host.id).waiting.map((w) => w.key)).toEqual(['dns', 'dnsSearch'])
     expect(t.app.hostAudit(host.id).map((e) => e.summary)).toContain(
       'its wanted values changed since its last run (its definition: dns): it stays configured as verified then',
     )
@@ -252,6 +262,47 @@ describe('a configured host whose values change afterwards', () => {
     const before = t.app.getHost(host.id).stateReason
     t.app.saveProfile({ spec: { dnsSearch: ['lab.local'] } })
     expect(t.app.getHost(host.id).stateReason).toBe(before)
+
+    // Its own DNS servers back as the run applied them: only the profile's change waits.
+    t.app.saveHost({
+      ...noPassword,
+      id: host.id,
+      mac: configured.definition?.mac as string,
+      sshPort: ssh.port,
+    })
+    expect(t.app.getHost(host.id)).toMatchObject({
+      stateReason:
+        'configured by its last run; its definition has changed DNS servers back to what it applied; DNS search domains changed before: approve it again to apply it',
+      waiting: [{ key: 'dnsSearch', title: 'DNS search domains' }],
+    })
+    // And the profile's too: nothing waits, and the note says so.
+    t.app.saveProfile({ spec: {} })
+    expect(t.app.getHost(host.id)).toMatchObject({
+      state: 'configured',
+      stateReason:
+        'configured by its last run; the site profile has changed DNS search domains back to what it applied: nothing waits for approval',
+      waiting: [],
+    })
+    expect(t.app.hostAudit(host.id).map((e) => e.summary)).toContain(
+      'its wanted values are again what its last run applied (the site profile: dnsSearch back)',
+    )
+
+    // A CSV import that changes it is noted like a form: its DNS servers, from the file.
+    const csv = t.app.exportHostsCsv().content
+    const imported = csv.replace(
+      /10\.0\.0\.2([ ;,]+)10\.0\.0\.3/,
+      (_, sep: string) => `10.0.0.9${sep}10.0.0.3`,
+    )
+    expect(imported).not.toBe(csv)
+    const preview = t.app.previewCsvImport(imported)
+    t.app.importCsv(imported, { confirm: true, digest: preview.digest })
+    expect(t.app.getHost(host.id)).toMatchObject({
+      state: 'configured',
+      stateReason:
+        'configured by its last run; its definition has changed DNS servers since: approve it again to apply it',
+      waiting: [{ key: 'dns', title: 'DNS servers' }],
+    })
+    t.app.saveProfile({ spec: { dnsSearch: ['lab.local'] } })
 
     // Its next run applies them, and the host is simply configured again.
     expect((await approveAndWait(t.app, host.id)).state).toBe('done')

@@ -56,6 +56,7 @@ const host: Host = {
   suggestions: [],
   approve: { allowed: false, reason: 'Waiting for the server to check in.' },
   lastRunId: null,
+  waiting: [],
   createdAt: '2025-01-01T00:00:00.000Z',
   updatedAt: '2025-01-01T00:00:00.000Z',
 }

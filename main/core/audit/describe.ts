@@ -9,6 +9,9 @@ type Data = Record<string, unknown>
 const text = (v: unknown): string =>
   typeof v === 'string' ? v : v === null || v === undefined ? '' : JSON.stringify(v)
 
+/** A list of names (setting keys): comma-separated; '' for anything else. */
+const list = (v: unknown): string => (Array.isArray(v) ? v.map(text).join(', ') : '')
+
 /** A run step by its title, as the screens name it; entries written before titles were kept give the key. */
 const stepName = (d: Data): string => `"${text(d.title ?? d.step)}"`
 
@@ -41,7 +44,9 @@ const SUMMARIES: Record<string, (d: Data) => string> = {
   'host.password_rotated': (d) =>
     `Midwife logged in with the new root password set by run ${text(d.run)} and keeps it`,
   'host.outdated': (d) =>
-    `its wanted values changed since its last run (${text(d.by)}: ${Array.isArray(d.settings) ? d.settings.join(', ') : ''}): it stays configured as verified then`,
+    `its wanted values changed since its last run (${text(d.by)}: ${list(d.settings) || `${list(d.back)} back, ${list(d.waiting)} still waiting`}): it stays configured as verified then`,
+  'host.current': (d) =>
+    `its wanted values are again what its last run applied (${text(d.by)}: ${list(d.back)} back)`,
   'host.secure_boot_started': (d) =>
     `Midwife started the Secure Boot path (${text(d.trigger)}, attempt ${text(d.attempt)}): waiting for ${text(d.address)} to answer on 443`,
   'host.secure_boot_certificate': (d) =>

@@ -1,10 +1,12 @@
 // A host as the screens show it: the stored record plus what is derived from
 // it on the server side (its evidence, its gates, its suggestions), so the UI
 // shows states and reasons and never works them out itself.
+import { settingByKey } from '../../catalogue/registry'
 import { STATE_INFO } from '../../contract/lifecycle'
 import type { Gate, Host, Suggestion } from '../../contract/schemas'
 import { canMove, NETBOOT_ARMED } from '../lifecycle/table'
 import type { HostRecord, Store, StoredSpec } from '../store'
+import { waitingSinceRun } from './outdated'
 import { publicSpec, resolvedForScreen } from './spec'
 
 export function hostName(h: Pick<HostRecord, 'id' | 'definition' | 'identity'>): string {
@@ -79,6 +81,7 @@ export function suggestionsFor(store: Store, h: HostRecord): Suggestion[] {
 export function toHost(store: Store, h: HostRecord, profile?: StoredSpec): Host {
   const d = h.definition
   const site = profile ?? (d ? store.settings.profile().spec : {})
+  const lastRunId = store.runs.currentFor(h.id)
   return {
     id: h.id,
     name: hostName(h),
@@ -108,7 +111,11 @@ export function toHost(store: Store, h: HostRecord, profile?: StoredSpec): Host 
     netbootArmed: d !== null && NETBOOT_ARMED.includes(h.state),
     suggestions: suggestionsFor(store, h),
     approve: approveGate(h),
-    lastRunId: store.runs.currentFor(h.id),
+    lastRunId,
+    waiting: waitingSinceRun(store, h, site, lastRunId).map((key) => ({
+      key,
+      title: settingByKey(key)?.title ?? key,
+    })),
     createdAt: h.createdAt,
     updatedAt: h.updatedAt,
   }

@@ -111,13 +111,7 @@ export class HostsService {
     } else {
       // A queued or running run keeps the snapshot it was approved with; edits apply next time.
       hostId = existing.id
-      const profile = this.store.settings.profile().spec
-      const changed = changedSettings(
-        { definition: existing.definition, profile },
-        { definition: fields, profile },
-      )
       this.store.transaction(() => this.rewriteDefinition(existing.id, fields, sealedPassword))
-      noteOutdated(this.store, hostId, changed, 'its definition')
     }
     this.notify.host(hostId)
     return this.view(hostId)
@@ -142,19 +136,30 @@ export class HostsService {
     return id
   }
 
-  /** Rewrites a checked definition, audited; a null password keeps the stored one. */
+  /**
+   * Rewrites a checked definition, audited; a null password keeps the stored one. A
+   * configured host notes the settings its next run would change (a form, a CSV import).
+   */
   rewriteDefinition(
     id: number,
     fields: DefinitionFields,
     sealedPassword: Buffer | null,
     audit: Record<string, unknown> = {},
   ): void {
+    const before = this.store.hosts.get(id)?.definition
     this.store.hosts.writeDefinition(id, fields, sealedPassword)
     this.store.events.append('host.updated', `host:${id}`, {
       ...audited(fields),
       passwordChanged: sealedPassword !== null,
       ...audit,
     })
+    if (!before) return
+    const profile = this.store.settings.profile().spec
+    const changed = changedSettings(
+      { definition: before, profile },
+      { definition: fields, profile },
+    )
+    noteOutdated(this.store, id, changed, 'its definition')
   }
 
   /** An address this spec gives the host that another host's resolved spec already uses. */

@@ -25,41 +25,116 @@ export function changedSettings(
  * definition): it stays configured, as verified then, and says what changed and what to do.
  * The note names every setting still waiting since that run, not only this change's: the
  * ones `keys` changed now, and any other whose value now differs from what the run applied.
- * Audited. False when the host is not configured (nothing to say: its next run applies them).
+ * A change that puts values back to what the run applied says so, and when nothing waits any
+ * more, the note says that instead. Audited. False when nothing was noted: the host is not
+ * configured (its next run applies them), or the change does not touch what its run applied.
  */
 export function noteOutdated(store: Store, hostId: number, keys: string[], by: string): boolean {
   const host = store.hosts.get(hostId)
   // Only a configured host has a run to be behind (noteHost checks it again, in its transaction).
   if (keys.length === 0 || host?.state !== 'configured') return false
-  const earlier = waitingSinceRun(store, host).filter((k) => !keys.includes(k))
-  const title = (k: string) => settingByKey(k)?.title ?? k
-  const all = keys.length + earlier.length
-  const before = earlier.length > 0 ? `, and ${earlier.map(title).join(', ')} before` : ''
+  const run = comparedWithRun(store, host)
+  // No run to compare with (a host configured before runs kept snapshots): name the change.
+  const waiting = run?.waiting ?? keys
+  const changedNow = keys.filter((k) => waiting.includes(k))
+  const earlier = waiting.filter((k) => !keys.includes(k))
+  // Changed, and now what the run applied: so it differed before this change.
+  const back = keys.filter((k) => !waiting.includes(k) && !run?.leftOut.has(k))
+  if (changedNow.length === 0 && back.length === 0) return false
+  const title = (ks: string[]) => ks.map((k) => settingByKey(k)?.title ?? k).join(', ')
+  const them = waiting.length === 1 ? 'it' : 'them'
+  const audit = {
+    by,
+    settings: changedNow,
+    ...(earlier.length > 0 ? { waiting: earlier } : {}),
+    ...(back.length > 0 ? { back } : {}),
+  }
+  if (waiting.length === 0) {
+    return store.noteHost(
+      hostId,
+      'configured',
+      `configured by its last run; ${by} has changed ${title(back)} back to what it applied: nothing waits for approval`,
+      'host.current',
+      audit,
+    )
+  }
+  const reason =
+    changedNow.length > 0
+      ? `${by} has changed ${title(changedNow)} since${earlier.length > 0 ? `, and ${title(earlier)} before` : ''}`
+      : `${by} has changed ${title(back)} back to what it applied; ${title(earlier)} changed before`
   return store.noteHost(
     hostId,
     'configured',
-    `configured by its last run; ${by} has changed ${keys.map(title).join(', ')} since${before}: approve it again to apply ${all === 1 ? 'it' : 'them'}`,
+    `configured by its last run; ${reason}: approve it again to apply ${them}`,
     'host.outdated',
-    { by, settings: keys, ...(earlier.length > 0 ? { waiting: earlier } : {}) },
+    audit,
   )
 }
 
-/** The settings whose wanted value now differs from what the host's current run applied. */
-function waitingSinceRun(store: Store, host: HostRecord): string[] {
-  const runId = store.runs.currentFor(host.id)
-  const def = host.definition
-  if (!def || runId === null) return []
+/**
+ * The settings whose wanted value now differs from what a configured host's current run
+ * applied ([] for a host that is not configured, or has no run to compare with): what
+ * approving it again would change. `profile`: the site profile's stored spec, when the
+ * caller has it (a list reads it once); `runId`: its current run, when the caller has it.
+ */
+export function waitingSinceRun(
+  store: Store,
+  host: HostRecord,
+  profile?: StoredSpec,
+  runId?: number | null,
+): string[] {
+  if (host.state !== 'configured') return []
+  return comparedWithRun(store, host, profile, runId)?.waiting ?? []
+}
+
+/** What a run applied, by setting key (values as JSON), and the settings its plan left out. */
+interface Applied {
+  values: Map<string, string>
+  leftOut: Set<string>
+}
+
+/**
+ * A run's snapshot and plan never change once approved, so what it applied is read once per
+ * run: the host list compares every configured host, and reading a run's JSON each time cost
+ * more than the rest of the list.
+ */
+const appliedCache = new WeakMap<Store, Map<number, Applied | null>>()
+
+function appliedBy(store: Store, runId: number): Applied | null {
+  let cache = appliedCache.get(store)
+  if (!cache) appliedCache.set(store, (cache = new Map<number, Applied | null>()))
+  const known = cache.get(runId)
+  if (known !== undefined) return known
   const parsed = RunSnapshot.safeParse(store.runs.approved(runId)?.snapshot)
-  if (!parsed.success) return []
-  const now = new Map(
-    resolveSpec(def, store.settings.profile().spec, def.spec).map((r) => [
-      r.key,
-      JSON.stringify(r.value),
-    ]),
-  )
-  const applied = new Map(parsed.data.settings.map((s) => [s.key, JSON.stringify(s.value)]))
+  const applied = parsed.success
+    ? {
+        values: new Map(parsed.data.settings.map((s) => [s.key, JSON.stringify(s.value)])),
+        leftOut: new Set(store.runs.leftOut(runId)),
+      }
+    : null
+  cache.set(runId, applied)
+  return applied
+}
+
+/** What the host's current run applied, held against what it would apply now; null without one. */
+function comparedWithRun(
+  store: Store,
+  host: HostRecord,
+  profile: StoredSpec = store.settings.profile().spec,
+  runId: number | null = store.runs.currentFor(host.id),
+): { waiting: string[]; leftOut: Set<string> } | null {
+  const def = host.definition
+  if (!def || runId === null) return null
+  const applied = appliedBy(store, runId)
+  if (!applied) return null
+  const { values, leftOut } = applied
+  const waiting: string[] = []
+  const seen = new Set<string>()
   // A setting that run left out (not on that ESXi) is not waiting: it stays left out.
-  const leftOut = new Set(store.runs.leftOut(runId))
-  const keys = new Set([...applied.keys(), ...now.keys()])
-  return [...keys].filter((k) => !leftOut.has(k) && applied.get(k) !== now.get(k))
+  for (const r of resolveSpec(def, profile, def.spec)) {
+    seen.add(r.key)
+    if (!leftOut.has(r.key) && values.get(r.key) !== JSON.stringify(r.value)) waiting.push(r.key)
+  }
+  for (const k of values.keys()) if (!seen.has(k) && !leftOut.has(k)) waiting.push(k)
+  return { waiting, leftOut }
 }
