@@ -111,6 +111,11 @@ export interface SimSshOptions {
    * with binDir as the whole PATH, in cwd. Without it such lines are refused (exit 2 or 127).
    */
   shell?: { binDir: string; cwd: string }
+  /**
+   * Whether a refused login names the methods that may continue (keyboard-interactive). esxi.md
+   * does not say; a server written the short way refuses with an empty list. Default true.
+   */
+  listMethods?: boolean
 }
 
 interface Conn {
@@ -314,15 +319,17 @@ export async function startSimSshServer(opts: SimSshOptions): Promise<SimSshServ
     client.on('authentication', (ctx) => {
       attempts.push(ctx.method)
       // ESXi routes password logins through PAM keyboard-interactive only.
+      const refuse = () =>
+        opts.listMethods === false ? ctx.reject() : ctx.reject(['keyboard-interactive'])
       if (ctx.method !== 'keyboard-interactive') {
-        ctx.reject(['keyboard-interactive'])
+        refuse()
         return
       }
       ctx.prompt(
         [{ prompt: `(${ctx.username}@${conn.local}) Password: `, echo: false }],
         (answers) => {
           if (ctx.username === username && answers[0] === expectedPassword()) ctx.accept()
-          else ctx.reject(['keyboard-interactive'])
+          else refuse()
         },
       )
     })

@@ -86,6 +86,17 @@ describe('catalogue settings over SSH', () => {
     ])
   })
 
+  it('logs in when a refused attempt names no method to go on with (esxi.md does not say)', async () => {
+    esx = await createSimHost()
+    const ssh = await esx.startSsh(OLD, { listMethods: false })
+    const session = await login(esx, ssh, OLD)
+    expect((await session.exec('esxcli system hostname get')).code).toBe(0)
+    // Still never the password method the server did not offer, and one try only.
+    expect(ssh.authAttempts()).toEqual(['none', 'keyboard-interactive'])
+    await expect(login(esx, ssh, 'Wrong-pw-7x')).rejects.toThrow(/refused: wrong password/)
+    expect(ssh.authAttempts().slice(2)).toEqual(['none', 'keyboard-interactive'])
+  })
+
   it('rotates the root password: the next login takes the new one, not the old one, and a re-run plans nothing', async () => {
     const { esx, ssh } = await start()
     const ctx = context(esx, { loginPassword: OLD })

@@ -63,7 +63,8 @@ export interface SimHost {
    * The host's sshd: at vmk0's address (it moves when vmk0 does), running shell lines under
    * BusyBox ash with this host's bin folder.
    */
-  startSsh(password: string): Promise<SimSshServer>
+  /** `listMethods: false`: its refused logins name no method (see SimSshOptions). */
+  startSsh(password: string, opts?: { listMethods?: boolean }): Promise<SimSshServer>
   close(): Promise<void>
 }
 
@@ -121,12 +122,13 @@ export async function createSimHost(overrides: SimOverrides = {}): Promise<SimHo
         })
       })
     },
-    async startSsh(password) {
+    async startSsh(password, opts = {}) {
       const server = await startSimSshServer({
         statePath,
         hostKeyDir: keyDir,
         password,
         shell: { binDir, cwd: tmp.path },
+        ...opts,
       })
       servers.push(server)
       return server

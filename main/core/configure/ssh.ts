@@ -53,10 +53,11 @@ function keyType(blob: Buffer): string {
 }
 
 /**
- * Which login method to try next, from what the server says it takes: `none` first (it answers
- * with its list), then keyboard-interactive, which ESXi uses for passwords, and the `password`
- * method only where the server offers it. ssh2's own order tries `password` first whether it is
- * offered or not: an attempt wasted on every connection, where a host may count failed logins.
+ * Which login method to try next: `none` first (a server answers with the methods it takes),
+ * then keyboard-interactive, which ESXi uses for passwords, once, whatever that list says (a
+ * server may refuse with an empty list), and the `password` method only where the server
+ * offers it. ssh2's own order tries `password` first whether it is offered or not: an attempt
+ * wasted on every connection, where a host may count failed logins.
  */
 function serverOrder(): AuthHandlerMiddleware {
   const tried = new Set<string>()
@@ -66,7 +67,7 @@ function serverOrder(): AuthHandlerMiddleware {
       return 'none'
     }
     for (const m of ['keyboard-interactive', 'password'] as const) {
-      if (tried.has(m) || !methodsLeft.includes(m)) continue
+      if (tried.has(m) || (m === 'password' && !methodsLeft.includes(m))) continue
       tried.add(m)
       return m
     }
