@@ -145,11 +145,15 @@ case "$HOSTPORT" in
   *) PORT=80 ;;
 esac
 
+# Each prints true, false, or nothing when it cannot tell (a value is read with
+# its blanks and any CR dropped, in lower case).
 firewall_enabled() {
-  esxcli network firewall get 2>/dev/null | awk -F': *' '/^ *Enabled:/ { print $2 }'
+  esxcli network firewall get 2>/dev/null |
+    awk -F: '/^[ \t]*Enabled[ \t]*:/ { v = $2; gsub(/[ \t\r]/, "", v); print tolower(v); exit }'
 }
 ruleset_enabled() {
-  esxcli network firewall ruleset list 2>/dev/null | awk -v r="$1" '$1 == r { print $2 }'
+  esxcli network firewall ruleset list 2>/dev/null |
+    awk -v r="$1" '$1 == r { v = $2; gsub(/[ \t\r]/, "", v); print tolower(v); exit }'
 }
 
 FW_RESTORE=
@@ -163,11 +167,15 @@ restore_firewall() {
 trap 'restore_firewall' EXIT
 trap 'restore_firewall; exit 130' INT TERM
 
+# Only a firewall that says it is off is left alone: one Midwife cannot read
+# is taken as on, since a call it drops never arrives. httpClient is put back
+# off only when it read off before; one it cannot read stays on (harmless).
 open_firewall() {
-  [ "$(firewall_enabled)" = "true" ] || return 0
+  [ "$(firewall_enabled)" = "false" ] && return 0
   if [ "$PORT" = 80 ] || [ "$PORT" = 443 ]; then
-    if [ "$(ruleset_enabled httpClient)" != "true" ]; then
-      esxcli network firewall ruleset set -r httpClient -e true && FW_RESTORE=httpClient
+    HC=$(ruleset_enabled httpClient)
+    if [ "$HC" != "true" ]; then
+      esxcli network firewall ruleset set -r httpClient -e true && [ "$HC" = "false" ] && FW_RESTORE=httpClient
     fi
   else
     esxcli network firewall set --enabled false && FW_RESTORE=firewall

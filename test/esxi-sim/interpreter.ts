@@ -62,8 +62,8 @@ function esxcli(program: string, args: string[], s: SimState): CommandResult {
     return failure(s, `Error: Unknown command or namespace ${path}`)
   }
   try {
-    const out = cmd.run(parseOpts(cmd, rest), s)
-    return ok(render(out, formatter))
+    const out = render(cmd.run(parseOpts(cmd, rest), s), formatter)
+    return ok(s.quirks.lineEnds === 'padded-crlf' ? out.replaceAll('\n', ' \r\n') : out)
   } catch (err) {
     if (!(err instanceof EsxcliError)) throw err
     return failure(s, `Error: ${err.message}\n${err.withUsage ? `\n${usage(program, cmd)}` : ''}`)

@@ -114,6 +114,10 @@ export interface Quirks {
   // esxi.md gives `route ipv4 list`'s columns but no rows: the default route's Network cell reads
   // `default` (as a real host prints it) or 0.0.0.0 with Netmask 0.0.0.0.
   defaultRouteNetwork: 'default' | 'zeros'
+  // invented: how esxcli's plain output ends its lines. esxi.md shows bare lines; 'padded-crlf'
+  // ends each with a blank and a CR, as output that passed through a terminal or was written
+  // with Windows line ends would. Parsers and host scripts must read both alike.
+  lineEnds: 'lf' | 'padded-crlf'
 }
 
 export interface SimState {
@@ -190,6 +194,7 @@ export const DEFAULT_QUIRKS: Quirks = {
   sleep: 'present',
   sshStopSessions: 'keep',
   defaultRouteNetwork: 'default',
+  lineEnds: 'lf',
 }
 
 /** The first 14 bytes of every simulated machine's SMBIOS UUID, as ESXi prints them. */

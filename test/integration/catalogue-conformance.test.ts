@@ -82,6 +82,21 @@ for (const profile of ESXI_PROFILES) {
       expect(esx.state().log.slice(mark).filter(isWriteCommand)).toEqual([])
     })
 
+    // esxi.md shows bare lines; output with a blank and a CR at each line's end (a terminal, a
+    // Windows line end) must read the same, and errors may come on stderr (unconfirmed).
+    it('applies every example, then writes nothing, when every output line ends with a blank and a CR', async () => {
+      const { t, host } = await checkedInWith(taken, {
+        lineEnds: 'padded-crlf',
+        errorStream: 'stderr',
+      })
+      const first = await approveAndWait(t.app, host.id)
+      expect(first.error).toBeNull()
+      for (const step of first.steps) expect(step.state, step.key).toBe('done')
+      const again = await t.app.planHost(host.id)
+      expect(again.items.filter((i) => i.status !== 'same').map((i) => i.key)).toEqual([])
+      expect(again.writes).toBe(0)
+    })
+
     // A host written from esxi.md alone: no `ruleset list`, `ip interface list`, `policy
     // failover get|set` or ESXShell status script; untitled vswitch blocks; an advanced option's
     // value line only; syslog's Remote Host only (see the `unlisted` quirk). Its default route

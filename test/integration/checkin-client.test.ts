@@ -79,6 +79,53 @@ describe('checkin.sh under BusyBox', () => {
     ])
   })
 
+  it('opens the firewall when its state reads with a trailing blank and CR, and when it cannot be read', async () => {
+    for (const quirks of [{ lineEnds: 'padded-crlf' as const }, { unlisted: 'absent' as const }]) {
+      esx.update((s) => {
+        Object.assign(s.quirks, quirks)
+        s.log = []
+        // And `firewall get` fails: the client cannot read whether the firewall is on.
+        if (quirks.unlisted) {
+          s.faults.push({
+            match: 'esxcli network firewall get',
+            stdout: 'Error: Unable to get firewall status',
+            code: 1,
+          })
+        }
+      })
+      const run = await esx.sh([client], {
+        MIDWIFE_URL: t.listenerUrl,
+        MIDWIFE_TOKEN: token,
+        ...fast,
+      })
+      expect(run.code, JSON.stringify(quirks)).toBe(0)
+      // Off for the call, then on: a firewall Midwife cannot read is taken as on.
+      expect(esx.state().log.filter((l) => l.startsWith('esxcli network firewall set'))).toEqual([
+        'esxcli network firewall set --enabled false',
+        'esxcli network firewall set --enabled true',
+      ])
+      expect(esx.state().firewall.enabled).toBe(true)
+    }
+  })
+
+  it('leaves httpClient on after the call when it cannot read whether it was on before', async () => {
+    esx.update((s) => {
+      s.quirks.unlisted = 'absent'
+      s.firewall.rulesets.httpClient = true
+    })
+    const run = await esx.sh([client], {
+      MIDWIFE_URL: 'http://127.0.0.9',
+      MIDWIFE_TOKEN: token,
+      ...fast,
+      MIDWIFE_ATTEMPTS: '1',
+    })
+    expect(run.code).toBe(1)
+    expect(esx.state().log).not.toContain(
+      'esxcli network firewall ruleset set -r httpClient -e false',
+    )
+    expect(esx.state().firewall.rulesets.httpClient).toBe(true)
+  })
+
   it('is dropped by the ESXi firewall without that handling (the simulator enforces it)', async () => {
     const run = await esx.sh(['-c', `wget -q -O - ${t.listenerUrl}/`], {}, 20_000)
     expect(run.code).not.toBe(0)

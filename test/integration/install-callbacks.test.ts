@@ -107,6 +107,16 @@ describe('%pre', () => {
       'esxcli network firewall set --enabled true',
     ])
   })
+
+  it('opens the firewall when its state reads with a trailing blank and CR', async () => {
+    esx.update((s) => (s.quirks.lineEnds = 'padded-crlf'))
+    const run = await runSection(preSection(options()))
+    expect(run.stdout).toContain('midwife: reported installing')
+    expect(esx.state().log.filter((l) => l.startsWith('esxcli network firewall set'))).toEqual([
+      'esxcli network firewall set --enabled false',
+      'esxcli network firewall set --enabled true',
+    ])
+  })
 })
 
 describe('the firewall for a listener on port 80', () => {
@@ -133,6 +143,14 @@ describe('the firewall for a listener on port 80', () => {
     const run = await runSection(postSection(on80()))
     expect(run.stdout).not.toContain('timed out')
     expect(toggles()).toEqual([])
+    expect(esx.state().firewall.rulesets.httpClient).toBe(true)
+  })
+
+  it('leaves httpClient on when it cannot read whether it was on before', async () => {
+    esx.update((s) => (s.quirks.unlisted = 'absent'))
+    const run = await runSection(postSection(on80()))
+    expect(run.code).toBe(0)
+    expect(toggles()).toEqual(['esxcli network firewall ruleset set -r httpClient -e true'])
     expect(esx.state().firewall.rulesets.httpClient).toBe(true)
   })
 })

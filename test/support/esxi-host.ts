@@ -61,9 +61,9 @@ export interface SimHost {
   sh(args: string[], env?: Record<string, string>, timeoutMs?: number): Promise<ShellRun>
   /**
    * The host's sshd: at vmk0's address (it moves when vmk0 does), running shell lines under
-   * BusyBox ash with this host's bin folder.
+   * BusyBox ash with this host's bin folder. `listMethods: false`: its refused logins name no
+   * method (see SimSshOptions).
    */
-  /** `listMethods: false`: its refused logins name no method (see SimSshOptions). */
   startSsh(password: string, opts?: { listMethods?: boolean }): Promise<SimSshServer>
   close(): Promise<void>
 }

@@ -135,14 +135,15 @@ export const customSteps = defineSetting<CustomStep[]>({
         field: { kind: 'text', placeholder: 'Local Log Output: /scratch/log/${hostname}$' },
       },
     ],
-    hint: 'Variables: ${hostname}, ${domain}, ${fqdn}, ${mgmt.ip} (Midwife quotes them). The check runs when the plan is made, so it must change nothing.',
+    hint: 'Variables: ${hostname}, ${domain}, ${fqdn}, ${mgmt.ip} (Midwife quotes them). The check runs when the plan is made, so it must change nothing. Its output is matched line by line (^ and $ at each line), with blanks and CRs at line ends dropped.',
   },
   async read(r, ctx, wanted) {
     const values = stepValues(ctx)
     const out: CustomStep[] = []
     for (const step of wanted) {
       const res = await r.probe(sh(fillLine(step.check, values)))
-      const output = res.stdout + res.stderr
+      // Matched line by line as esxi.md prints them: blanks and a CR at a line's end dropped.
+      const output = (res.stdout + res.stderr).replace(/[ \t]*\r?$/gm, '')
       out.push({
         ...step,
         found: { output, code: res.code, matches: fillPattern(step.expect, values).test(output) },

@@ -93,7 +93,9 @@ MW_BODY="{\"state\":\"${state}\",\"client\":\"ks-${state}/1\",\"secureBoot\":\"$
 # ESXi's firewall drops outbound traffic except to 80/443 with httpClient on.
 # Where the installer has it on, checkin.sh's way: httpClient is on for a call
 # to 80/443, the firewall off for any other port, and either is put back after.
-MW_FW=$(esxcli network firewall get 2>/dev/null | awk -F': *' '/^ *Enabled:/ { print $2 }')
+# true, false, or nothing when unread (blanks and CR dropped, lower case); only
+# false is left alone, and httpClient goes back off only if it read off.
+MW_FW=$(esxcli network firewall get 2>/dev/null | awk -F: '/^[ \t]*Enabled[ \t]*:/ { v = $2; gsub(/[ \t\r]/, "", v); print tolower(v); exit }')
 MW_RESTORE=
 mw_restore() {
   case "$MW_RESTORE" in
@@ -105,11 +107,11 @@ mw_restore() {
 trap 'mw_restore' EXIT
 trap 'mw_restore; exit 0' INT TERM
 mw_open() {
-  [ "$MW_FW" = true ] || return 0
+  [ "$MW_FW" = false ] && return 0
   if [ "$MW_PORT" = 80 ] || [ "$MW_PORT" = 443 ]; then
-    MW_HC=$(esxcli network firewall ruleset list 2>/dev/null | awk '$1 == "httpClient" { print $2 }')
+    MW_HC=$(esxcli network firewall ruleset list 2>/dev/null | awk '$1 == "httpClient" { v = $2; gsub(/[ \t\r]/, "", v); print tolower(v); exit }')
     if [ "$MW_HC" != true ]; then
-      esxcli network firewall ruleset set -r httpClient -e true && MW_RESTORE=httpClient
+      esxcli network firewall ruleset set -r httpClient -e true && [ "$MW_HC" = false ] && MW_RESTORE=httpClient
     fi
   else
     esxcli network firewall set --enabled false && MW_RESTORE=firewall
