@@ -8,6 +8,7 @@ import type { App } from '../../main/core/app'
 import { EsxSession } from '../../main/core/configure/ssh'
 import { sampleHost, startTestApp, type TestApp } from '../support/app'
 import { oneNicMachine } from '../esxi-sim/state'
+import type { SimSshServer } from '../esxi-sim/ssh-server'
 import { createSimHost, type SimHost } from '../support/esxi-host'
 import { approve, approveAndWait, checkIn } from '../support/flow'
 
@@ -23,7 +24,7 @@ async function app(opts: Parameters<typeof startTestApp>[0] = {}): Promise<TestA
 }
 
 /** A defined, checked-in host on its own simulated server. */
-async function server(a: App, n = 1): Promise<{ esx: SimHost; hostId: number }> {
+async function server(a: App, n = 1): Promise<{ esx: SimHost; ssh: SimSshServer; hostId: number }> {
   const esx = await createSimHost(
     oneNicMachine(`00:50:56:aa:0${n}:01`, `0x25 0x${n}`, `VMware-serial-${n}`),
   )
@@ -36,7 +37,7 @@ async function server(a: App, n = 1): Promise<{ esx: SimHost; hostId: number }> 
     sshPort: ssh.port,
   })
   await checkIn(a, esx, host)
-  return { esx, hostId: host.id }
+  return { esx, ssh, hostId: host.id }
 }
 
 async function until(what: string, check: () => boolean, ms = 20_000): Promise<void> {
@@ -155,6 +156,45 @@ describe('the plan a run keeps', () => {
     for (const secret of [rotated, sampleHost.rootPassword]) {
       expect(JSON.stringify(kept)).not.toContain(secret)
     }
+  })
+})
+
+describe('a rotated root password', () => {
+  it('is kept once the host takes it, even when the login after it fails, so Retry logs in with it', async () => {
+    const t = await app()
+    const rotated = 'Rotated-pw-42x'
+    t.app.saveProfile({ spec: { rootPassword: rotated } })
+    const { esx, ssh, hostId } = await server(t.app)
+    // The host takes the new password, then stops answering SSH before Midwife logs in again.
+    esx.update((s) =>
+      s.faults.push({ match: 'esxcli system account set', delayMs: 1_000, slowOnly: true }),
+    )
+    const run = await approve(t.app, hostId)
+    await until('the password change', () =>
+      esx.state().log.some((l) => l.startsWith('esxcli system account set')),
+    )
+    esx.update((s) => (s.services.ssh.running = false))
+    await t.app.idle()
+    const failed = t.app.getRun(run.id)
+    expect(failed.state).toBe('failed')
+    expect(failed.error).toMatch(
+      /the host took the new root password and Midwife keeps it, but logging in again with it failed: cannot reach 127\.0\.0\.1:\d+: connection refused\. Retry when the host answers/,
+    )
+    expect(failed.error).not.toContain(rotated)
+    expect(auditOf(t.app, hostId, run.id)).toContain(
+      `the host took the new root password set by run ${run.id}; Midwife keeps it`,
+    )
+
+    // SSH back: Retry logs in with the new password at once, and has nothing left to change.
+    esx.update((s) => {
+      s.services.ssh.running = true
+      s.faults = []
+    })
+    await ssh.waitForAddress('127.0.0.1')
+    t.app.resumeRun(run.id)
+    await t.app.idle()
+    expect(t.app.getRun(run.id)).toMatchObject({ state: 'done', error: null })
+    expect(esx.state().log.filter((l) => l.startsWith('esxcli system account set'))).toHaveLength(1)
   })
 })
 

@@ -7,15 +7,15 @@ const MASK = '********'
 /**
  * The root password, rotated from the profile. ESXi cannot read a password back, so the current
  * value is the one this run logged in with (ctx.loginPassword): a re-run with the same wanted
- * password plans nothing. After the change ESXi's exit code is all a read-back can confirm; the
- * proof is the new login, which `relogin` asks of the run engine.
+ * password plans nothing. After the change ESXi's exit code is all a read-back can confirm: the
+ * run engine keeps the new password from then on, and proves it with a new login (`relogin`).
  */
 export const rootPassword = defineSetting<string>({
   key: 'rootPassword',
   title: 'Root password',
   group: 'security',
   description:
-    "The host's root password; Midwife logs in again with the new one before it forgets the old one.",
+    "The host's root password. Once ESXi takes the new one, Midwife keeps it and logs in again with it.",
   example: 'Rack-mw7!lab',
   value: esxiPassword,
   scope: 'site',

@@ -42,7 +42,7 @@ const SUMMARIES: Record<string, (d: Data) => string> = {
     (d.armed === true ? 'armed: it starts the installer' : 'disarmed: it boots the local disk') +
     ')',
   'host.password_rotated': (d) =>
-    `Midwife logged in with the new root password set by run ${text(d.run)} and keeps it`,
+    `the host took the new root password set by run ${text(d.run)}; Midwife keeps it`,
   'host.outdated': (d) =>
     `its wanted values changed since its last run (${text(d.by)}: ${list(d.settings) || `${list(d.back)} back, ${list(d.waiting)} still waiting`}): it stays configured as verified then`,
   'host.current': (d) =>

@@ -231,14 +231,25 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
             return { writes: 0, before: null, after: null, relogin: false }
           })
           if (result.relogin && ctx.loginPassword) {
-            // The old password no longer works: prove the new one before it is kept.
+            // ESXi took the new password (its command exited 0): the old one no longer works,
+            // so the new one is kept before anything else can fail. Kept only after a new
+            // login, a blip at that login left Midwife with a password the host refuses, and
+            // every Retry a failed root login towards ESXi's lockout.
             const next = ctx.loginPassword
+            deps.passwordChanged?.(next)
+            out('the host took the new root password; Midwife keeps it from now on\n')
             out('logging in again with the new root password\n')
             session.close()
-            session = await connectTo(deps, snapshot, ctx.address, next)
+            try {
+              session = await connectTo(deps, snapshot, ctx.address, next)
+            } catch (err) {
+              throw new Error(
+                `the host took the new root password and Midwife keeps it, but logging in again with it failed: ${(err as Error).message}. Retry when the host answers; if it still takes only the old password, set that one under Hosts, Edit, Root password`,
+                { cause: err },
+              )
+            }
             reader = new CachedReader(logged(session, out), ctx.version)
-            deps.passwordChanged?.(next)
-            out('logged in with the new password; it is now the one Midwife keeps\n')
+            out('logged in with the new root password\n')
           }
         }
         store.runs.finishStep(step.id, 'done', null)
