@@ -269,4 +269,35 @@ describe('first host, from boot material to configured', () => {
     expect(await card.getByRole('log', { name: 'Output of NTP' }).count()).toBe(1)
     await screenshot('6-failed', [token, sampleHost.rootPassword])
   })
+
+  it('says Retry repeats what was approved once the host is edited after a failed run', async () => {
+    await page.getByRole('button', { name: /Hosts/ }).click()
+    await page.getByRole('button', { name: 'Edit esx01.lab.local' }).click()
+    const form = page.getByRole('form', { name: 'Edit host' })
+    await form.getByLabel('NTP servers').fill('10.0.0.5')
+    await form.getByRole('button', { name: 'Review host' }).click()
+    await page
+      .getByRole('region', { name: 'Review esx01.lab.local' })
+      .getByRole('button', { name: 'Save host' })
+      .click()
+    await expect
+      .poll(() =>
+        page.getByRole('status').filter({ hasText: 'Saved esx01.lab.local.' }).innerText(),
+      )
+      .toContain(
+        'Retry of its last run uses the values approved then; approve it again on the Servers step to apply NTP.',
+      )
+    await page.getByRole('button', { name: /Servers/ }).click()
+    await page
+      .getByRole('table', { name: 'Servers' })
+      .getByRole('button', { name: 'esx01.lab.local' })
+      .click()
+    const hint = page.getByRole('dialog').getByTestId('changed-since-run')
+    await expect
+      .poll(() => hint.innerText())
+      .toBe(
+        'NTP changed since this run was approved: Retry uses the values approved then. To use the new ones, approve the host again.',
+      )
+    await screenshot('6b-changed-since-run', [token, sampleHost.rootPassword])
+  })
 })

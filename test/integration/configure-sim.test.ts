@@ -308,4 +308,52 @@ describe('a configured host whose values change afterwards', () => {
     expect((await approveAndWait(t.app, host.id)).state).toBe('done')
     expect(t.app.getHost(host.id).stateReason).toMatch(/every setting applied and verified$/)
   })
+
+  it('says so when its definition was saved during the run: the run applied what was approved', async () => {
+    const { t, esx, ssh, host } = await setup()
+    // The DNS step waits a moment, so the edit lands while the run is in progress.
+    esx.update((s) =>
+      s.faults.push({ match: 'esxcli network ip dns server list', delayMs: 800, slowOnly: true }),
+    )
+    const run = await approve(t.app, host.id)
+    const { rootPassword: _kept, ...noPassword } = sampleHost
+    const edited = t.app.saveHost({
+      ...noPassword,
+      id: host.id,
+      mac: host.definition?.mac as string,
+      sshPort: ssh.port,
+      spec: { ...sampleHost.spec, dns: ['10.0.0.9'] },
+    })
+    expect(['approved', 'configuring']).toContain(edited.state)
+    await t.app.idle()
+    expect(t.app.getRun(run.id).state).toBe('done')
+    expect(esx.state().dns.servers).toEqual(['10.0.0.2', '10.0.0.3'])
+    expect(t.app.getHost(host.id)).toMatchObject({
+      state: 'configured',
+      stateReason:
+        'configured by its last run; a change saved during the run has changed DNS servers since: approve it again to apply it',
+      waiting: [{ key: 'dns', title: 'DNS servers' }],
+    })
+  })
+
+  it('says what a failed run would not use: an edit after it waits for approval, not for Retry', async () => {
+    const { t, esx, ssh, host } = await setup()
+    // NTP names must resolve on ESXi; this host resolves none yet.
+    esx.update((s) => (s.resolvableNames = []))
+    const failed = await approveAndWait(t.app, host.id)
+    expect(failed.state).toBe('failed')
+    expect(t.app.getHost(host.id).waiting).toEqual([])
+    const { rootPassword: _kept, ...noPassword } = sampleHost
+    t.app.saveHost({
+      ...noPassword,
+      id: host.id,
+      mac: host.definition?.mac as string,
+      sshPort: ssh.port,
+      spec: { ...sampleHost.spec, ntp: { servers: ['10.0.0.5'], enabled: true } },
+    })
+    expect(t.app.getHost(host.id)).toMatchObject({
+      state: 'failed',
+      waiting: [{ key: 'ntp', title: 'NTP' }],
+    })
+  })
 })

@@ -71,11 +71,16 @@ export function noteOutdated(store: Store, hostId: number, keys: string[], by: s
   )
 }
 
+/** The states whose current run has ended: what it was approved with can be behind. */
+const RUN_ENDED: readonly HostRecord['state'][] = ['configured', 'failed', 'interrupted']
+
 /**
- * The settings whose wanted value now differs from what a configured host's current run
- * applied ([] for a host that is not configured, or has no run to compare with): what
- * approving it again would change. `profile`: the site profile's stored spec, when the
- * caller has it (a list reads it once); `runId`: its current run, when the caller has it.
+ * The settings whose wanted value now differs from what the host's current run was approved
+ * with, for a host whose run has ended ([] otherwise, or with no run to compare with). For a
+ * configured host, what approving it again would change; for a failed or interrupted one,
+ * what Retry would not use (it repeats the approved values). `profile`: the site profile's
+ * stored spec, when the caller has it (a list reads it once); `runId`: its current run,
+ * when the caller has it.
  */
 export function waitingSinceRun(
   store: Store,
@@ -83,8 +88,20 @@ export function waitingSinceRun(
   profile?: StoredSpec,
   runId?: number | null,
 ): string[] {
-  if (host.state !== 'configured') return []
+  if (!RUN_ENDED.includes(host.state)) return []
   return comparedWithRun(store, host, profile, runId)?.waiting ?? []
+}
+
+/**
+ * A host its run has just configured, whose definition or profile was saved during the run:
+ * the run applied the values approved before, so the note says what still waits (a save
+ * during a run has nothing to note yet, as the host is not configured then).
+ */
+export function noteChangedDuringRun(store: Store, hostId: number): boolean {
+  const host = store.hosts.get(hostId)
+  if (!host) return false
+  const waiting = waitingSinceRun(store, host)
+  return noteOutdated(store, hostId, waiting, 'a change saved during the run')
 }
 
 /** What a run applied, by setting key (values as JSON), and the settings its plan left out. */

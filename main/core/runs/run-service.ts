@@ -15,6 +15,7 @@ import { executeRun, plannedSteps, type Connect } from '../configure/run'
 import type { EventBus } from '../events'
 import { EsxSession } from '../configure/ssh'
 import { approveGate, hostName } from '../hosts/host-view'
+import { noteChangedDuringRun } from '../hosts/outdated'
 import { JobQueue } from '../jobs/queue'
 import type { Logger } from '../log'
 import type { Notifier } from '../notify'
@@ -565,6 +566,7 @@ export class RunService {
         moveDeadlineMs: this.opts.moveDeadlineMs,
         hostMoved: (state, reason) => {
           this.store.moveHost(hostId, state, reason, { run: runId })
+          if (state === 'configured') noteChangedDuringRun(this.store, hostId)
           this.notify.host(hostId)
         },
         addressMoved: (address) => {
