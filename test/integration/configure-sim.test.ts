@@ -194,7 +194,30 @@ describe('configuration over SSH (ssh2 simulator)', () => {
     await t.app.idle()
     const run = t.app.getRun(t.app.listRuns({ limit: 1 }).runs[0]?.id as number)
     expect(states(run)).toMatchObject({ hostname: 'done', dns: 'failed', ntp: 'skipped' })
-    expect(run.error).toBe('no answer within 0.8 s')
+    expect(run.error).toMatch(
+      /^`esxcli network ip dns server list`: 127\.0\.0\.1:\d+ gave no answer within 0\.8 s, so the command may have run; check the host answers, then Retry: Midwife reads the host again before it changes anything$/,
+    )
+  })
+
+  it('says the SSH session ended, not that the command failed, when the connection goes under it', async () => {
+    const { t, esx, host } = await setup({ app: {} })
+    esx.update((s) => {
+      s.quirks.sshStopSessions = 'reset'
+      s.faults.push({ match: 'esxcli network ip dns server add', delayMs: 1_000, slowOnly: true })
+    })
+    const run = await approve(t.app, host.id)
+    const deadline = Date.now() + 20_000
+    while (!esx.state().log.some((l) => l.startsWith('esxcli network ip dns server add'))) {
+      if (Date.now() > deadline) throw new Error('the DNS step never ran')
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    esx.update((s) => (s.services.ssh.running = false))
+    await t.app.idle()
+    const ended = t.app.getRun(run.id)
+    expect(states(ended)).toMatchObject({ hostname: 'done', dns: 'failed', ntp: 'skipped' })
+    expect(ended.error).toMatch(
+      /^`esxcli network ip dns server add --server=10\.0\.0\.2`: the SSH session to 127\.0\.0\.1:\d+ ended while the command ran.*, so it may have run; check the host answers, then Retry/,
+    )
   })
 
   it('says so when the host cannot be reached', async () => {

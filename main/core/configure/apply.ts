@@ -3,6 +3,7 @@
 // serves every setting that needs it, until a write makes it stale.
 import { commandLine, hostSaid, shownCommand } from '../../catalogue/shell'
 import type { AnySetting, Change, PlanContext, Reader, Shell } from '../../catalogue/types'
+import { CommandTimeout, ConnectError } from './ssh'
 
 /** A command that ran and failed; its message carries both streams, as ESXi is inconsistent. */
 export class CommandFailed extends Error {}
@@ -19,6 +20,21 @@ export function failureOf(
   let said = hostSaid(r)
   for (const s of secrets) if (s) said = said.split(s).join('********')
   return new CommandFailed(`\`${line}\` failed (exit ${r.code ?? 'none'}): ${said || 'no output'}`)
+}
+
+/**
+ * A command's answer; a session lost or silent under it is said with the command (`line`,
+ * as it may be shown: secrets masked), which the session itself is not given to name.
+ */
+async function answerOf(shell: Shell, command: string, line: string) {
+  try {
+    return await shell.exec(command)
+  } catch (err) {
+    if (err instanceof CommandTimeout) throw new CommandTimeout(`\`${line}\`: ${err.message}`)
+    if (err instanceof ConnectError)
+      throw new ConnectError(`\`${line}\`: ${err.message}`, err.refused)
+    throw err
+  }
 }
 
 /** A Reader over a shell: each read-only command runs once until `invalidate`. */
@@ -43,7 +59,7 @@ export class CachedReader implements Reader {
     const line = commandLine(words)
     let r = this.cache.get(line)
     if (!r) {
-      r = this.shell.exec(line)
+      r = answerOf(this.shell, line, line)
       this.cache.set(line, r)
       // A failed read is not remembered: the next one may succeed.
       r.catch(() => this.cache.delete(line))
@@ -72,8 +88,9 @@ export async function runCommand(
   words: string[],
   secrets: readonly string[] = [],
 ): Promise<string> {
-  const r = await shell.exec(commandLine(words))
-  if (r.code !== 0) throw failureOf(shownCommand({ words, secrets: [...secrets] }), r, secrets)
+  const shown = shownCommand({ words, secrets: [...secrets] })
+  const r = await answerOf(shell, commandLine(words), shown)
+  if (r.code !== 0) throw failureOf(shown, r, secrets)
   return r.stdout
 }
 

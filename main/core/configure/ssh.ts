@@ -168,7 +168,11 @@ export class EsxSession implements EsxShell {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         channel?.close()
-        reject(new CommandTimeout(`no answer within ${this.commandTimeoutMs / 1000} s`))
+        reject(
+          new CommandTimeout(
+            `${this.where} gave no answer within ${this.commandTimeoutMs / 1000} s, so the command may have run; check the host answers, then Retry: Midwife reads the host again before it changes anything`,
+          ),
+        )
       }, this.commandTimeoutMs)
     })
     try {
@@ -182,6 +186,13 @@ export class EsxSession implements EsxShell {
         }),
         timeout,
       ])
+      if (r.code === null && (this.lost !== null || !this.ssh.isConnected())) {
+        // No exit status because the connection went, not because the command said nothing.
+        const why = this.lost ? ` (${this.lost.message})` : ''
+        throw new ConnectError(
+          `the SSH session to ${this.where} ended while the command ran${why}, so it may have run; check the host answers, then Retry: Midwife reads the host again before it changes anything`,
+        )
+      }
       return { stdout: r.stdout, stderr: r.stderr, code: r.code }
     } finally {
       clearTimeout(timer)
