@@ -155,9 +155,16 @@ export function parseBlocks(text: string): Row[] {
   return blocks
 }
 
-/** "a, b" -> [a, b]; "" and "<none>" -> []. */
+/**
+ * What a host may print for an empty list: esxi.md shows only filled ones (syslog prints
+ * `<none>`, `platform get` prints `None` for nothing), so a whole value spelt like one of these
+ * is no entry, not one named "None".
+ */
+const NOTHING = /^(?:<none>|\(none\)|none|n\/a|-)$/i
+
+/** "a, b" -> [a, b]; "", "<none>", "None", "(none)", "N/A" and "-" -> []. */
 export function parseList(value: string | undefined): string[] {
-  if (!value || value === '<none>') return []
+  if (!value || NOTHING.test(value)) return []
   return value
     .split(',')
     .map((s) => s.trim())

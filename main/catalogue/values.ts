@@ -19,6 +19,11 @@ export function isIpv4(s: string): boolean {
   return ipaddr.IPv4.isValidFourPartDecimal(s)
 }
 
+/** An IPv4 address, or an IPv6 one (a host may have been given one by hand). */
+export function isIpAddress(s: string): boolean {
+  return isIpv4(s) || ipaddr.IPv6.isValid(s)
+}
+
 /**
  * Subnet arithmetic on addresses already validated above, in 32-bit numbers:
  * ipaddr.js builds several objects per call, and a 10,000-row import checks

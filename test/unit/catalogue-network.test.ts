@@ -258,6 +258,18 @@ describe('DNS search domains', () => {
       [],
     )
   })
+
+  it('reads a placeholder for an empty list as no domains, not as a domain called None', async () => {
+    for (const nothing of ['None', '(none)', 'N/A', '-', '<none>']) {
+      const shell: Shell = {
+        exec: () =>
+          Promise.resolve({ stdout: `   DNSSearch Domains: ${nothing}\n`, stderr: '', code: 0 }),
+      }
+      const current = (await read(dnsSearch, shell)) as string[]
+      expect(current, nothing).toEqual([])
+      expect(dnsSearch.show(current)).toBe('(none)')
+    }
+  })
 })
 
 describe('NTP', () => {

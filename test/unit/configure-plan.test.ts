@@ -146,6 +146,26 @@ describe('DNS servers plan', () => {
     ])
     expect(commands).toEqual(['esxcli network ip dns server list'])
   })
+
+  // What an empty list prints is unconfirmed: a placeholder must not become a server to remove.
+  it('reads an empty list however the host spells it, and plans only the adds', async () => {
+    for (const nothing of ['', '<none>', 'None', '(none)', 'N/A', '-']) {
+      const { shell } = fakeShell(() => ({ stdout: `   DNSServers: ${nothing}\n` }))
+      const current = await dnsServers.read(new CachedReader(shell, null), ctx, [])
+      expect(current, nothing).toEqual([])
+      expect(dnsServers.show(current)).toBe('(none)')
+      expect(plan(current, ['10.0.0.2'])).toEqual([[...DNS, 'add', '--server=10.0.0.2']])
+    }
+  })
+
+  it('keeps every address the host lists, IPv6 too, and nothing else', async () => {
+    const { shell } = fakeShell(() => ({
+      stdout: '   DNSServers: 10.0.0.9, fe80::1, unknown\n',
+    }))
+    const current = await dnsServers.read(new CachedReader(shell, null), ctx, [])
+    expect(current).toEqual(['10.0.0.9', 'fe80::1'])
+    expect(plan(current, ['10.0.0.9'])).toEqual([[...DNS, 'remove', '--server=fe80::1']])
+  })
 })
 
 describe('NTP plan', () => {

@@ -246,6 +246,17 @@ describe('parseKeyValues and parseList', () => {
     expect(parseList('a,, b ,')).toEqual(['a', 'b'])
   })
 
+  it('reads the other spellings of an empty list as no entries (esxi.md shows only full lists)', () => {
+    for (const nothing of ['None', 'none', '(none)', '<NONE>', 'N/A', 'n/a', '-']) {
+      expect(
+        parseList(parseKeyValues(`   DNSServers: ${nothing}\n`)['DNSServers']),
+        nothing,
+      ).toEqual([])
+    }
+    // Only as the whole value: a name that merely contains one is an entry.
+    expect(parseList('none.lab.local, -a')).toEqual(['none.lab.local', '-a'])
+  })
+
   it('reads the DNS search list, whose key has a space', () => {
     expect(
       parseList(

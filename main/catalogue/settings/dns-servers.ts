@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { parseKeyValues, parseList } from '../parse'
 import { esxcli, sameList, showList } from '../shell'
 import { defineSetting } from '../types'
-import { ipv4, splitWords } from '../values'
+import { ipv4, isIpAddress, splitWords } from '../values'
 
 const base = ['network', 'ip', 'dns', 'server']
 
@@ -31,7 +31,11 @@ export const dnsServers = defineSetting<string[]>({
   },
   kickstart: (v) => ({ network: { nameserver: v.join(',') } }),
   async read(r) {
-    return parseList(parseKeyValues(await r.read(esxcli(...base, 'list')))['DNSServers'])
+    // Servers are addresses (esxi.md): whatever else the line holds is how this host spells an
+    // empty list, and planning `remove --server=None` would fail the step.
+    return parseList(parseKeyValues(await r.read(esxcli(...base, 'list')))['DNSServers']).filter(
+      isIpAddress,
+    )
   },
   diff(current, wanted) {
     if (sameList(current, wanted)) return []
