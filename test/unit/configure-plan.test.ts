@@ -5,7 +5,12 @@ import { dnsServers } from '../../main/catalogue/settings/dns-servers'
 import { hostname } from '../../main/catalogue/settings/hostname'
 import { ntp } from '../../main/catalogue/settings/ntp'
 import type { Change, PlanContext } from '../../main/catalogue/types'
-import { CachedReader, CommandFailed, runCommand as run } from '../../main/core/configure/apply'
+import {
+  applySetting,
+  CachedReader,
+  CommandFailed,
+  runCommand as run,
+} from '../../main/core/configure/apply'
 import type { EsxShell, ShellResult } from '../../main/core/configure/ssh'
 
 const ctx: PlanContext = {
@@ -234,6 +239,38 @@ describe('NTP plan', () => {
       firewallOpen: false,
     })
     expect(commands).toEqual(['esxcli system ntp get', 'esxcli network firewall ruleset list'])
+  })
+
+  // `ruleset list` is not in esxi.md: a list without the ruleset's row says nothing about it.
+  it('takes a ruleset list without an ntpClient row as not saying, opens it, and verifies', async () => {
+    const { shell, commands } = fakeShell((c) =>
+      c === 'esxcli system ntp get'
+        ? { stdout: '   Enabled: true\n   Servers: 10.0.0.4, ntp.lab.local\n' }
+        : c === 'esxcli network firewall ruleset list'
+          ? {
+              stdout:
+                'Name        Enabled\n' +
+                '----------  -------\n' +
+                'sshServer      true\n' +
+                'httpClient    false\n',
+            }
+          : {},
+    )
+    const current = await ntp.read(new CachedReader(shell, null), ctx, wanted(servers))
+    expect(current).toEqual({ enabled: true, servers })
+    expect(ntp.diff(current, wanted(servers), ctx).map((c) => c.summary)).toEqual([
+      'open the ntpClient firewall ruleset (the host does not say whether it is open)',
+    ])
+    const r = await applySetting(
+      shell,
+      new CachedReader(shell, null),
+      ntp,
+      wanted(servers),
+      ctx,
+      () => undefined,
+    )
+    expect(r.writes).toBe(1)
+    expect(commands).toContain(commandLine(ruleset))
   })
 })
 
