@@ -31,11 +31,66 @@ export const sameList = (a: readonly string[], b: readonly string[]): boolean =>
 export const showList = (v: readonly string[]): string => (v.length ? v.join(', ') : '(none)')
 
 /**
- * What a failed command said, in one line: both streams (stderr first, joined by " / "), cut at
- * the first line break; '' when it printed nothing. The step errors and the plan's refusals
- * quote it.
+ * Lines that say why a command failed, as esxi.md gives them: `Error: ...` (argument errors,
+ * unknown commands), and the messages of its table of adds and removes that fail.
+ */
+const TELLING = new RegExp(
+  '^(?:' +
+    [
+      'Error:',
+      'A portset with this name already exists',
+      'Uplink already exists:',
+      'No such uplink:',
+      'A portgroup with the name .* already exists',
+      'Sysinfo error:',
+      'A vmkernel nic for the connection point already exists',
+      'Vmknic is already tagged with',
+    ].join('|') +
+    ')',
+  'i',
+)
+
+/**
+ * A stream's lines without blanks and without the login warning (`WARNING:` and the indented
+ * lines under it; "commands run on the ESXi shell are logged"), which a host may print on
+ * either stream and which says nothing about the command.
+ */
+function saidLines(text: string): string[] {
+  const lines: string[] = []
+  let warning = false
+  for (const raw of text.split('\n')) {
+    const line = raw.trimEnd()
+    if (line === '') {
+      warning = false
+    } else if (/^\s*WARNING:/.test(line)) {
+      warning = true
+    } else if (!(warning && /^\s/.test(line))) {
+      warning = false
+      if (!/commands run on the ESXi shell are logged/i.test(line)) lines.push(line.trim())
+    }
+  }
+  return lines
+}
+
+/**
+ * What a failed command said, in one line: a line from each stream (stderr first, joined by
+ * " / "), '' when it printed nothing. Which stream an error goes to is unconfirmed, and a
+ * warning may come first, so each stream gives its line that names the error (esxi.md's
+ * `Error:` and messages), else its first line that is not the login warning; a stream that
+ * names the error comes first. Output that is all warning is quoted as it is. The step errors
+ * and the plan's refusals quote it; the step's output keeps both streams whole.
  */
 export function hostSaid(r: { stdout: string; stderr: string }): string {
+  const picks = [r.stderr, r.stdout].map((text) => {
+    const lines = saidLines(text)
+    const telling = lines.find((l) => TELLING.test(l))
+    return { line: telling ?? lines[0], telling: telling !== undefined }
+  })
+  const said = [...picks.filter((p) => p.telling), ...picks.filter((p) => !p.telling)]
+    .map((p) => p.line)
+    .filter((l): l is string => l !== undefined)
+  if (said.length > 0) return [...new Set(said)].join(' / ')
+  // Nothing but the warning: better quoted than "no output".
   return (
     [r.stderr, r.stdout]
       .map((t) => t.trim())

@@ -356,6 +356,41 @@ describe('run', () => {
     expect((err as Error).message).toContain('Uplink already exists: vmnic0')
   })
 
+  // Which stream gets the error is unconfirmed, and the login warning may come on either.
+  it("quotes the host's error, not the warning printed before it on the other stream", async () => {
+    const warning =
+      'WARNING:\n' +
+      '   All commands run on the ESXi shell are logged and may be included in\n' +
+      '   support bundles. Do not provide passwords directly on the command line.\n'
+    const said = (r: Partial<ShellResult>) =>
+      run(fakeShell(() => ({ code: 1, ...r })).shell, add).catch(
+        (e: unknown) => (e as Error).message,
+      )
+    expect(
+      await said({ stderr: warning, stdout: 'A portset with this name already exists\n' }),
+    ).toBe(
+      '`esxcli network vswitch standard add -v vSwitch1` failed (exit 1): A portset with this name already exists',
+    )
+    // On the same stream, under the warning; and an argument error above its usage text.
+    expect(
+      await said({ stderr: `\n${warning}\nA portset with this name already exists\n` }),
+    ).toMatch(/: A portset with this name already exists$/)
+    expect(
+      await said({
+        stderr: warning,
+        stdout:
+          'Usage: esxcli network vswitch standard portgroup set [cmd options]\n\n' +
+          "Error: While processing '--vlan-id'. Argument type mismatch. Expecting integer value. Got 'x'\n",
+      }),
+    ).toMatch(
+      /: Error: While processing '--vlan-id'\. Argument type mismatch\. Expecting integer value\. Got 'x'$/,
+    )
+    // A message esxi.md does not list: the first line after the warning.
+    expect(await said({ stderr: `${warning}busy\nretry later\n` })).toMatch(/: busy$/)
+    // Nothing but the warning is still quoted, not called "no output".
+    expect(await said({ stderr: warning })).toMatch(/: WARNING:$/)
+  })
+
   it('reports both streams, and says so when there was no output or no exit code', async () => {
     const both = await run(
       fakeShell(() => ({ code: 1, stderr: 'Sysinfo error: Not found', stdout: 'See VMkernel log' }))
