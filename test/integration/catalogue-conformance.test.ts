@@ -199,3 +199,47 @@ for (const profile of ESXI_PROFILES) {
     }
   })
 }
+
+// esxi.md: `esxcli system ntp` exists from 7.0 Update 1. On 7.0 GA the plan says so, instead of
+// a step failing with the host's "Unknown command".
+describe('NTP on ESXi 7.0.0', () => {
+  const reason =
+    'ESXi 7.0.0 has no `esxcli system ntp` (it arrived in 7.0 Update 1), so Midwife cannot set ' +
+    'its time servers until the host is updated'
+
+  it("leaves the site profile's NTP out with the reason and runs the rest; a host's own NTP blocks its plan", async () => {
+    t = await startTestApp()
+    esx = await createSimHost({
+      profile: '7.0.3',
+      version: { ...profileVersion('7.0.3'), version: '7.0.0', update: '0' },
+    })
+    const ssh = await esx.startSsh(sampleHost.rootPassword)
+    const { ntp, dns } = sampleHost.spec
+    t.app.saveProfile({ spec: { ntp } })
+    const mac = esx.state().nics[0]?.mac as string
+    const host = t.app.saveHost({ ...sampleHost, spec: { dns }, mac, sshPort: ssh.port })
+    await checkIn(t.app, esx, host)
+
+    const plan = await t.app.planHost(host.id)
+    expect(plan.esxiVersion).toBe('7.0.0')
+    expect(plan.blocked).toBeNull()
+    expect(plan.items.find((i) => i.key === 'ntp')).toMatchObject({
+      status: 'skipped',
+      note: `Left out on this host: ${reason}.`,
+    })
+    const run = await approveAndWait(t.app, host.id)
+    expect(run.state).toBe('done')
+    expect(esx.state().dns.servers).toEqual(dns)
+    expect(esx.state().log.filter((c) => c.includes('system ntp'))).toEqual([])
+
+    const { rootPassword: _same, ...noPassword } = sampleHost
+    t.app.saveHost({ ...noPassword, id: host.id, spec: { dns, ntp }, mac, sshPort: ssh.port })
+    const own = await t.app.planHost(host.id)
+    expect(own.blocked).not.toBeNull()
+    expect(own.items.find((i) => i.key === 'ntp')).toMatchObject({
+      status: 'unsupported',
+      note: `${reason}; remove NTP from this host's spec`,
+    })
+    expect(() => t?.app.approveHost(host.id, own.id)).toThrow(/cannot approve/)
+  })
+})

@@ -16,7 +16,7 @@ import type { AnySetting, Change, Shell } from '../../main/catalogue/types'
 import { applySetting, CachedReader } from '../../main/core/configure/apply'
 import { moveSteps, scriptPhase } from '../../main/core/configure/move-management'
 import { isWriteCommand } from '../esxi-sim/interpreter'
-import { ESXI_PROFILES } from '../esxi-sim/profile'
+import { ESXI_PROFILES, profileVersion } from '../esxi-sim/profile'
 import type { SimOverrides } from '../esxi-sim/state'
 import { memoryHost } from '../support/sim-shell'
 
@@ -273,6 +273,30 @@ describe('DNS search domains', () => {
 })
 
 describe('NTP', () => {
+  // esxi.md: `esxcli system ntp` exists from 7.0 Update 1.
+  it('is refused before 7.0 Update 1, in words, before anything runs', async () => {
+    const reason =
+      'ESXi 7.0.0 has no `esxcli system ntp` (it arrived in 7.0 Update 1), so Midwife cannot ' +
+      "set its time servers until the host is updated; remove NTP from this host's spec"
+    expect(ntp.unsupported?.('7.0.0')).toBe(reason)
+    expect(ntp.unsupported?.('6.7.0')).toMatch(/^ESXi 6\.7\.0 has no `esxcli system ntp`/)
+    for (const v of ['7.0.1', '7.0.3', '8.0.0', '8.0.2', '9.0.0', '7.0', 'unknown', null]) {
+      expect(ntp.unsupported?.(v), String(v)).toBeNull()
+    }
+    const h = host({ version: { ...profileVersion('7.0.3'), version: '7.0.0', update: '0' } })
+    await expect(
+      applySetting(
+        h.shell,
+        new CachedReader(h.shell, '7.0.0'),
+        ntp,
+        { servers: ['10.0.0.5'], enabled: true },
+        { ...ctx, version: '7.0.0' },
+        () => undefined,
+      ),
+    ).rejects.toThrow(reason)
+    expect(h.state.log).toEqual([])
+  })
+
   it('puts the servers the host had back when it refuses a new name after the reset', async () => {
     const h = host({ ntp: { enabled: true, servers: ['10.0.0.9'] }, resolvableNames: [] })
     const wanted = { servers: ['0.pool.ntp.org', '10.0.0.5'], enabled: true }

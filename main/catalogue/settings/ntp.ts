@@ -20,10 +20,23 @@ const rulesetOn = {
 }
 
 /**
- * NTP (7.0U1+). Whether `set -s` replaces or appends is unconfirmed, so the
- * servers are reset first, then set, then the service enabled, as public
- * scripts do; names must resolve on the host or ESXi refuses them, and then
- * the servers the host had are set again, so a refused name costs nothing.
+ * Whether the host runs a release known to come before 7.0 Update 1 (7.0.0, 6.x), which has no
+ * `esxcli system ntp` (esxi.md). A version Midwife cannot read, or 7.0 without its update
+ * number, is not refused: the step then says in the host's words what it lacks.
+ */
+function beforeNtpCommands(version: string): boolean {
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(version)
+  if (!m) return false
+  const [major, minor, update] = [Number(m[1]), Number(m[2]), m[3]]
+  return major < 7 || (major === 7 && minor === 0 && update !== undefined && Number(update) === 0)
+}
+
+/**
+ * NTP (7.0U1+: refused on older releases before anything runs). Whether
+ * `set -s` replaces or appends is unconfirmed, so the servers are reset
+ * first, then set, then the service enabled, as public scripts do; names must
+ * resolve on the host or ESXi refuses them, and then the servers the host had
+ * are set again, so a refused name costs nothing.
  */
 export const ntp = defineSetting<NtpValue>({
   key: 'ntp',
@@ -121,4 +134,8 @@ export const ntp = defineSetting<NtpValue>({
     `${v.enabled ? 'enabled' : 'disabled'}: ${v.servers.join(', ') || '(no servers)'}` +
     (v.firewallOpen === false ? ' (ntpClient firewall closed)' : ''),
   connection: 'keeps',
+  unsupported: (version) =>
+    version !== null && beforeNtpCommands(version)
+      ? `ESXi ${version} has no \`esxcli system ntp\` (it arrived in 7.0 Update 1), so Midwife cannot set its time servers until the host is updated; remove NTP from this host's spec`
+      : null,
 })
