@@ -81,6 +81,47 @@ describe('enableSshOverVsphere', () => {
     }
   })
 
+  it('drives a host that keeps no session state: Login sets no cookie, the calls after it need none', async () => {
+    const stateless = await startFakeVsphere({
+      password: PASSWORD,
+      setsCookie: false,
+      keepsSessions: false,
+    })
+    try {
+      const r = await enableSshOverVsphere(
+        { address: '127.0.0.1', port: stateless.port, expectedSha256: stateless.fingerprint },
+        { userName: 'root', password: PASSWORD },
+      )
+      expect(r.calls).toEqual([
+        'RetrieveServiceContent',
+        'Login',
+        'UpdateServicePolicy',
+        'StartService',
+      ])
+      expect(stateless.ssh).toEqual({ policy: 'on', running: true })
+    } finally {
+      await stateless.close()
+    }
+  })
+
+  it('says NotAuthenticated when a host that sets no cookie wants a session after all', async () => {
+    const forgetful = await startFakeVsphere({ password: PASSWORD, setsCookie: false })
+    try {
+      const err = await failure(
+        enableSshOverVsphere(
+          { address: '127.0.0.1', port: forgetful.port, expectedSha256: forgetful.fingerprint },
+          { userName: 'root', password: PASSWORD },
+        ),
+      )
+      expect(err.code).toBe('not-authenticated')
+      expect(err.message).toContain('UpdateServicePolicy was refused')
+      expect(forgetful.calls).toEqual(['RetrieveServiceContent', 'Login', 'UpdateServicePolicy'])
+      expect(forgetful.ssh).toEqual({ policy: 'off', running: false })
+    } finally {
+      await forgetful.close()
+    }
+  })
+
   it('accepts the fingerprint in any common spelling', async () => {
     const plain = fake.fingerprint.replace(/:/g, '').toLowerCase()
     const r = await enableSshOverVsphere(target({ expectedSha256: `sha256:${plain}` }), {

@@ -73,6 +73,13 @@ export interface FakeVsphereOptions {
    * `session` rather than ESXi's vmware_soap_session.
    */
   bare?: boolean
+  /** Login sets a session cookie (default true); false: it sets none. */
+  setsCookie?: boolean
+  /**
+   * The host keeps sessions (default true): a service call needs a logged-in session's cookie.
+   * false: it keeps no session state, and takes the service calls without one.
+   */
+  keepsSessions?: boolean
 }
 
 export interface FakeVsphere {
@@ -144,7 +151,7 @@ export async function startFakeVsphere(o: FakeVsphereOptions): Promise<FakeVsphe
     calls.push(req.method)
     const cookieName = o.bare ? 'session' : 'vmware_soap_session'
     const session = new RegExp(`(?:^|; )${cookieName}="([^"]+)"`).exec(cookie ?? '')?.[1]
-    const authed = session !== undefined && sessions.has(session)
+    const authed = o.keepsSessions === false || (session !== undefined && sessions.has(session))
     const str = (name: string) => (typeof req.params[name] === 'string' ? req.params[name] : '')
     switch (req.method) {
       case 'RetrieveServiceContent': {
@@ -183,7 +190,7 @@ export async function startFakeVsphere(o: FakeVsphereOptions): Promise<FakeVsphe
         return [
           200,
           buildResponse(req.method, returnval),
-          `${cookieName}="${key}"; Path=/; HttpOnly; Secure;`,
+          o.setsCookie === false ? undefined : `${cookieName}="${key}"; Path=/; HttpOnly; Secure;`,
         ]
       }
       case 'UpdateServicePolicy':

@@ -287,12 +287,8 @@ export class VsphereClient {
     const s = UserSession.safeParse(r.returnval)
     if (!s.success)
       throw new VsphereError('protocol', `Login at ${this.#where} returned no session`)
-    if (this.#cookie === undefined) {
-      throw new VsphereError(
-        'protocol',
-        `Login at ${this.#where} set no vmware_soap_session cookie`,
-      )
-    }
+    // No cookie is no error: esxi.md names none, and a host that keeps no session state sets
+    // none. One that needs a session after all refuses the next call with NotAuthenticated.
     return { key: s.data.key, userName: s.data.userName }
   }
 
