@@ -222,7 +222,7 @@ describe('VsphereClient, call by call', () => {
     )
   })
 
-  it('is refused by a server that does not speak TLS, with a protocol error', async () => {
+  it('is refused by a server that does not speak TLS: the connection failed', async () => {
     const server = createServer((s) => s.end('HTTP/1.1 400 Bad Request\r\n\r\n'))
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const port = (server.address() as { port: number }).port
@@ -230,7 +230,7 @@ describe('VsphereClient, call by call', () => {
       const err = await failure(
         new VsphereClient({ address: '127.0.0.1', port }).retrieveServiceContent(),
       )
-      expect(err.code).toBe('protocol')
+      expect(err.code).toBe('connection-failed')
     } finally {
       server.close()
     }

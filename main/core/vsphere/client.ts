@@ -23,20 +23,30 @@ export type VsphereErrorCode =
   | 'invalid-login'
   | 'not-authenticated'
   | 'connection-refused'
+  /** The connection could not be made or broke before an answer (reset, unreachable, TLS). */
+  | 'connection-failed'
   | 'certificate-mismatch'
   | 'timeout'
   | 'fault'
+  /** An HTTP answer that is not a SOAP envelope: the proxy is up, hostd behind it is not (yet). */
+  | 'not-soap'
   | 'protocol'
 
 export class VsphereError extends Error {
   override name = 'VsphereError'
+  /** The vim25 fault type, when the host answered with a fault. */
+  readonly faultType?: string
+  /** The HTTP status, when the host answered something other than SOAP. */
+  readonly httpStatus?: number
+
   constructor(
     readonly code: VsphereErrorCode,
     message: string,
-    /** The vim25 fault type, when the host answered with a fault. */
-    readonly faultType?: string,
+    more: { faultType?: string; httpStatus?: number; cause?: Error } = {},
   ) {
-    super(message)
+    super(message, { cause: more.cause })
+    this.faultType = more.faultType
+    this.httpStatus = more.httpStatus
   }
 }
 
@@ -95,7 +105,8 @@ export class VsphereClient {
   #cookie: string | undefined
   #apiVersion = FIRST_API_VERSION
   #sessionManager: MoRef | undefined
-  /** Method names in the order they were sent, for the caller's step log. */
+  #about: About | undefined
+  /** Method names the host answered (with a result or a fault) in order, for the caller's step log. */
   readonly calls: string[] = []
 
   constructor(target: VsphereTarget) {
@@ -119,13 +130,18 @@ export class VsphereClient {
     return this.#pinnedOnFirstContact
   }
 
+  /** What RetrieveServiceContent returned, once it has. */
+  get about(): About | undefined {
+    return this.#about
+  }
+
   get #where(): string {
     return `https://${this.#target.address}:${this.#target.port}/sdk`
   }
 
   /** A TLS connection whose certificate matches the pin (or becomes it). */
-  #connect(): Promise<TLSSocket> {
-    const { address, port, timeoutMs } = this.#target
+  #connect(timeoutMs: number): Promise<TLSSocket> {
+    const { address, port } = this.#target
     return new Promise((resolve, reject) => {
       // The certificate is self-signed: trust is the fingerprint check below, not a CA.
       const socket = connect({ host: address, port, rejectUnauthorized: false })
@@ -144,7 +160,9 @@ export class VsphereClient {
             ),
           )
         } else {
-          reject(new VsphereError('protocol', `${this.#where}: ${err.message}`))
+          reject(
+            new VsphereError('connection-failed', `${this.#where}: ${err.message}`, { cause: err }),
+          )
         }
       })
       socket.once('secureConnect', () => {
@@ -179,9 +197,9 @@ export class VsphereClient {
     method: string,
     self: MoRef,
     params: [string, SoapParam][] = [],
+    timeoutMs = this.#target.timeoutMs,
   ): Promise<Record<string, unknown>> {
-    const socket = await this.#connect()
-    this.calls.push(method)
+    const socket = await this.#connect(timeoutMs)
     const body = buildRequest(method, self, params)
     const { status, text, setCookie } = await new Promise<{
       status: number
@@ -217,14 +235,16 @@ export class VsphereClient {
           res.on('error', reject)
         },
       )
-      req.setTimeout(this.#target.timeoutMs, () => {
+      req.setTimeout(timeoutMs, () => {
         req.destroy(new VsphereError('timeout', `${this.#where} did not answer ${method} in time`))
       })
       req.on('error', (err) =>
         reject(
           err instanceof VsphereError
             ? err
-            : new VsphereError('protocol', `${this.#where}: ${err.message}`),
+            : new VsphereError('connection-failed', `${this.#where}: ${err.message}`, {
+                cause: err,
+              }),
         ),
       )
       req.end(body)
@@ -240,10 +260,12 @@ export class VsphereClient {
     } catch (err) {
       const why = err instanceof SoapProtocolError ? err.message : String(err)
       throw new VsphereError(
-        'protocol',
+        'not-soap',
         `${method} at ${this.#where} answered HTTP ${status}: ${why}`,
+        { httpStatus: status },
       )
     }
+    this.calls.push(method)
     if (!result.ok) throw faultError(method, result.fault.type, result.fault.message)
     const response = result.body[`${method}Response`]
     if (response === undefined) {
@@ -257,12 +279,17 @@ export class VsphereClient {
       : {}
   }
 
-  /** The first call: no login needed. Fixes the API version for the calls after it. */
-  async retrieveServiceContent(): Promise<About> {
-    const r = await this.#call('RetrieveServiceContent', {
-      type: 'ServiceInstance',
-      value: 'ServiceInstance',
-    })
+  /**
+   * The first call: no login needed. Fixes the API version for the calls after it.
+   * `timeoutMs` overrides the target's limit for this call (a wait's time left).
+   */
+  async retrieveServiceContent(timeoutMs?: number): Promise<About> {
+    const r = await this.#call(
+      'RetrieveServiceContent',
+      { type: 'ServiceInstance', value: 'ServiceInstance' },
+      [],
+      timeoutMs,
+    )
     const sc = ServiceContent.safeParse(r.returnval)
     if (!sc.success) {
       throw new VsphereError(
@@ -275,6 +302,7 @@ export class VsphereClient {
       value: sc.data.sessionManager['#text'],
     }
     this.#apiVersion = sc.data.about.apiVersion ?? FIRST_API_VERSION
+    this.#about = sc.data.about
     return sc.data.about
   }
 
@@ -314,16 +342,18 @@ function faultError(method: string, type: string, message: string): VsphereError
       return new VsphereError(
         'invalid-login',
         "the host refused the root password (InvalidLogin): the password is wrong, or the kickstart's rootpw differs from the host definition",
-        type,
+        { faultType: type },
       )
     case 'NotAuthenticated':
       return new VsphereError(
         'not-authenticated',
         `${method} was refused because the session is not logged in (NotAuthenticated); the session expired or the host restarted hostd: log in again`,
-        type,
+        { faultType: type },
       )
     default:
-      return new VsphereError('fault', `${method} failed on the host: ${type}: ${message}`, type)
+      return new VsphereError('fault', `${method} failed on the host: ${type}: ${message}`, {
+        faultType: type,
+      })
   }
 }
 
@@ -339,13 +369,15 @@ export interface EnableSshResult {
 /**
  * Turns SSH on (policy on, so it survives reboots) and starts it. Any
  * failure stops at that call: after InvalidLogin nothing else is sent.
+ * Given a client that already read the service content (a wait for /sdk
+ * did), it goes on from there with that client's pinned certificate.
  */
 export async function enableSshOverVsphere(
-  target: VsphereTarget,
+  target: VsphereTarget | VsphereClient,
   credentials: { userName: string; password: string },
 ): Promise<EnableSshResult> {
-  const client = new VsphereClient(target)
-  const about = await client.retrieveServiceContent()
+  const client = target instanceof VsphereClient ? target : new VsphereClient(target)
+  const about = client.about ?? (await client.retrieveServiceContent())
   await client.login(credentials.userName, credentials.password)
   await client.updateServicePolicy(SSH_SERVICE, 'on')
   await client.startService(SSH_SERVICE)
