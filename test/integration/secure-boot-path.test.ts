@@ -1,8 +1,8 @@
 // The Secure Boot path end to end: a host whose %firstboot never runs. The
 // real %post section runs under the simulated host's BusyBox and reports
-// `installed` (Secure Boot on) to the real listener; Midwife then waits for
-// the host's API on 443 (the in-process HTTPS fake, at the host's own
-// 127.0.x.y address), logs in, turns TSM-SSH on (which starts the simulated
+// `installed` (Secure Boot on) to the real listener; Midwife then polls the
+// host's /sdk until it answers SOAP (the in-process HTTPS fake, at the host's
+// own 127.0.x.y address), logs in, turns TSM-SSH on (which starts the simulated
 // host's sshd), connects over real SSH trusting the presented host key on
 // first use, reads the identity and moves the host to checked_in. Real
 // SQLite, real HTTP, real TLS, real SSH.
@@ -102,6 +102,14 @@ function events(app: TestApp, id: number) {
   return app.app.hostAudit(id).map((e) => e.type)
 }
 
+/** The step messages the path showed on the host's card, in order. */
+function stepMessages(app: TestApp, id: number): string[] {
+  return app.app
+    .hostAudit(id)
+    .filter((e) => e.type === 'host.secure_boot_step')
+    .map((e) => String((e.data as { message: unknown }).message))
+}
+
 describe('the Secure Boot path', () => {
   it('takes an installed host to checked_in: 443, vSphere login, SSH on, identity over SSH', async () => {
     const { esx, ssh } = await installedHost()
@@ -171,6 +179,45 @@ describe('the Secure Boot path', () => {
     expect(esx.state().hostname).toBe('esx01')
   })
 
+  it('waits while hostd starts behind the proxy (503s), saying so, and drives a host that keeps no session', async () => {
+    const { esx, ssh } = await installedHost()
+    fake = await startFakeVsphere({
+      password: PASSWORD,
+      host: ADDRESS,
+      statePath: esx.statePath,
+      startingUp: ['503', '503', '503'],
+      setsCookie: false,
+      keepsSessions: false,
+    })
+    const t = await start({ httpsPort: fake.port })
+    const host = t.app.saveHost({
+      ...sampleHost,
+      mac: esx.state().nics[0]?.mac as string,
+      sshPort: ssh.port,
+    })
+    await reportInstalled(t, host, esx)
+    const after = await settled(t, host.id)
+
+    expect(after.state).toBe('checked_in')
+    expect(after.secureBootPath).toMatchObject({
+      status: 'done',
+      attempts: 1,
+      certificate: { sha256: fake.fingerprint, how: 'first_contact' },
+    })
+    expect(fake.calls).toEqual([
+      'RetrieveServiceContent',
+      'Login',
+      'UpdateServicePolicy',
+      'StartService',
+    ])
+    // What the card said while it waited: once for the three 503s.
+    expect(stepMessages(t, host.id)).toEqual([
+      `its API at https://${ADDRESS}:${fake.port}/sdk answered HTTP 503; waiting for hostd`,
+    ])
+    expect(events(t, host.id)).toContain('host.secure_boot_certificate')
+    expect(events(t, host.id)).not.toContain('host.secure_boot_failed')
+  })
+
   it('moves the host to needs_attention when the server reached over SSH is not the one %post described', async () => {
     const { esx, ssh } = await installedHost()
     const port = await freePort()
@@ -208,7 +255,13 @@ describe('the Secure Boot path', () => {
 
   it('stops at the login with a wrong password: InvalidLogin, nothing else sent, host stays installed', async () => {
     const { esx, ssh } = await installedHost()
-    fake = await startFakeVsphere({ password: PASSWORD, host: ADDRESS, statePath: esx.statePath })
+    // hostd starts a moment after the proxy: waiting for it is no reason to repeat the login.
+    fake = await startFakeVsphere({
+      password: PASSWORD,
+      host: ADDRESS,
+      statePath: esx.statePath,
+      startingUp: ['503'],
+    })
     const t = await start({ httpsPort: fake.port })
     const wrong = 'Wrong-Passw0rd!9'
     const defined = {
@@ -274,8 +327,12 @@ describe('the Secure Boot path', () => {
       step: 'wait_https',
       certificate: null,
     })
-    expect(after.stateReason).toContain(`https://${ADDRESS}:${port} did not answer within`)
+    expect(after.stateReason).toContain(`https://${ADDRESS}:${port}/sdk did not answer within`)
+    expect(after.stateReason).toContain('(last: refused the connection)')
     expect(after.stateReason).toContain('Retry once the host')
+    expect(stepMessages(t, host.id)).toEqual([
+      `its API at https://${ADDRESS}:${port}/sdk refused the connection; waiting for the installed host to come up`,
+    ])
     expect(events(t, host.id)).toContain('host.secure_boot_failed')
     expect(esx.state().services.ssh.running).toBe(false)
   })

@@ -9,7 +9,7 @@ import {
   VsphereError,
 } from '../../main/core/vsphere/client'
 import { buildRequest, parseResponse } from '../../main/core/vsphere/soap'
-import { waitForHttps, WaitTimeoutError } from '../../main/core/vsphere/wait'
+import { notYetWords, waitForHttps, WaitTimeoutError } from '../../main/core/vsphere/wait'
 import { freePort } from '../support/app'
 import { createSimHost, type SimHost } from '../support/esxi-host'
 import { startFakeVsphere, type FakeVsphere } from '../support/vsphere-fake'
@@ -290,7 +290,12 @@ describe('the fake against the SSH simulator', () => {
 })
 
 describe('waitForHttps', () => {
-  it('polls until the host answers on 443, and returns its fingerprint', async () => {
+  /** What each attempt that got no SOAP answer was told, in the step message's words. */
+  const told = (list: string[]) => (_n: number, err: VsphereError) => {
+    list.push(`${err.code}: ${notYetWords(err)}`)
+  }
+
+  it('polls until the host answers /sdk, and returns its fingerprint', async () => {
     const port = await freePort()
     let late: FakeVsphere | undefined
     const reasons: string[] = []
@@ -300,18 +305,104 @@ describe('waitForHttps', () => {
       deadlineMs: 60_000,
       intervalMs: 10,
       // The "host" comes up after the first refused attempt.
-      onAttempt: async (_n, reason) => {
-        reasons.push(reason)
+      onAttempt: async (n, err) => {
+        told(reasons)(n, err)
         if (late === undefined) {
           late = await startFakeVsphere({ password: PASSWORD, port })
         }
       },
     })
     try {
-      expect(reasons).toEqual(['ECONNREFUSED'])
-      expect(r).toEqual({ fingerprint: late?.fingerprint, attempts: 2 })
+      expect(reasons).toEqual(['connection-refused: refused the connection'])
+      expect(r).toMatchObject({ fingerprint: late?.fingerprint, attempts: 2 })
+      expect(r.about.fullName).toBe('VMware ESXi 8.0.2 build-22380479')
     } finally {
       await late?.close()
+    }
+  })
+
+  it('waits while the proxy answers and hostd does not (503, a page, a reset), then logs in once', async () => {
+    const starting = await startFakeVsphere({
+      password: PASSWORD,
+      startingUp: ['503', 'page', 'reset', '503'],
+    })
+    try {
+      const reasons: string[] = []
+      const r = await waitForHttps({
+        address: '127.0.0.1',
+        port: starting.port,
+        deadlineMs: 20_000,
+        intervalMs: 10,
+        onAttempt: told(reasons),
+      })
+      expect(reasons).toEqual([
+        'not-soap: answered HTTP 503',
+        'not-soap: answered HTTP 200, not SOAP',
+        'connection-failed: could not be reached (ECONNRESET)',
+        'not-soap: answered HTTP 503',
+      ])
+      expect(r.attempts).toBe(5)
+      // Pinned on first contact, during the 503s: the certificate every attempt was held to.
+      expect(r.fingerprint).toBe(starting.fingerprint)
+      expect(r.client.pinnedOnFirstContact).toBe(true)
+      expect(starting.calls).toEqual(['RetrieveServiceContent'])
+
+      const done = await enableSshOverVsphere(r.client, { userName: 'root', password: PASSWORD })
+      expect(done.calls).toEqual([
+        'RetrieveServiceContent',
+        'Login',
+        'UpdateServicePolicy',
+        'StartService',
+      ])
+      expect(starting.calls).toEqual(done.calls)
+      expect(starting.ssh).toEqual({ policy: 'on', running: true })
+    } finally {
+      await starting.close()
+    }
+  })
+
+  it('does not wait out a certificate that changed after first contact: nothing more is sent', async () => {
+    const starting = await startFakeVsphere({ password: PASSWORD, startingUp: ['503', '503'] })
+    try {
+      let first: string | undefined
+      const err = await failure(
+        waitForHttps({
+          address: '127.0.0.1',
+          port: starting.port,
+          deadlineMs: 20_000,
+          intervalMs: 10,
+          onAttempt: () => {
+            // Another machine answers at the address after the first contact.
+            first ??= starting.fingerprint
+            starting.rotateCertificate()
+          },
+        }),
+      )
+      expect(err.code).toBe('certificate-mismatch')
+      expect(err.message).toContain(`not the expected ${first}`)
+      expect(err.message).toContain('nothing was sent')
+      expect(starting.calls).toEqual([])
+    } finally {
+      await starting.close()
+    }
+  })
+
+  it('holds every attempt to the certificate expected, and stops at one that differs', async () => {
+    const starting = await startFakeVsphere({ password: PASSWORD, startingUp: ['503'] })
+    try {
+      const err = await failure(
+        waitForHttps({
+          address: '127.0.0.1',
+          port: starting.port,
+          expectedSha256: 'ab'.repeat(32),
+          deadlineMs: 20_000,
+          intervalMs: 10,
+        }),
+      )
+      expect(err.code).toBe('certificate-mismatch')
+      expect(starting.soapActions).toEqual([])
+    } finally {
+      await starting.close()
     }
   })
 
@@ -324,7 +415,29 @@ describe('waitForHttps', () => {
       intervalMs: 50,
     }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(WaitTimeoutError)
-    expect((err as Error).message).toContain(`https://127.0.0.1:${port} did not answer`)
-    expect((err as Error).message).toContain('ECONNREFUSED')
+    expect((err as Error).message).toContain(`https://127.0.0.1:${port}/sdk did not answer within`)
+    expect((err as Error).message).toContain('(last: refused the connection)')
+    expect((err as Error).message).toContain(`nothing blocks port ${port}`)
+  })
+
+  it('gives up at the deadline saying hostd never answered behind the proxy', async () => {
+    const stuck = await startFakeVsphere({
+      password: PASSWORD,
+      startingUp: Array<'503'>(10_000).fill('503'),
+    })
+    try {
+      const err = await waitForHttps({
+        address: '127.0.0.1',
+        port: stuck.port,
+        deadlineMs: 400,
+        intervalMs: 20,
+      }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(WaitTimeoutError)
+      expect((err as Error).message).toContain('(last: answered HTTP 503)')
+      expect((err as Error).message).toContain('hostd behind it does not')
+      expect(stuck.calls).toEqual([])
+    } finally {
+      await stuck.close()
+    }
   })
 })

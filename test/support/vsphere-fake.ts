@@ -80,6 +80,13 @@ export interface FakeVsphereOptions {
    * false: it keeps no session state, and takes the service calls without one.
    */
   keepsSessions?: boolean
+  /**
+   * hostd still starting behind the reverse proxy, which already takes TLS connections: the
+   * first requests get these answers in turn instead of SOAP. '503': HTTP 503 in plain text,
+   * as the proxy answers then; 'page': HTTP 200 with an HTML page; 'reset': the connection
+   * dropped without an answer.
+   */
+  startingUp?: ('503' | 'page' | 'reset')[]
 }
 
 export interface FakeVsphere {
@@ -129,6 +136,7 @@ export async function startFakeVsphere(o: FakeVsphereOptions): Promise<FakeVsphe
   const calls: string[] = []
   const soapActions: string[] = []
   const ssh = { policy: 'off', running: false }
+  const startingUp = [...(o.startingUp ?? [])]
 
   const syncSim = async () => {
     if (o.statePath === undefined) return
@@ -246,6 +254,22 @@ export async function startFakeVsphere(o: FakeVsphereOptions): Promise<FakeVsphe
       }
       if (req.method !== 'POST' || req.url !== '/sdk') {
         reply(404, '')
+        return
+      }
+      const notYet = startingUp.shift()
+      if (notYet === 'reset') {
+        req.socket.destroy()
+        return
+      }
+      if (notYet !== undefined) {
+        res.writeHead(notYet === '503' ? 503 : 200, {
+          'Content-Type': notYet === '503' ? 'text/plain' : 'text/html',
+        })
+        res.end(
+          notYet === '503'
+            ? '503 Service Unavailable'
+            : '<html><body>VMware ESXi is starting</body></html>',
+        )
         return
       }
       answer(Buffer.concat(chunks).toString('utf8'), req.headers.cookie).then(

@@ -1,8 +1,8 @@
 // The Secure Boot path. With UEFI Secure Boot on, ESXi skips %firstboot, so
 // the check-in client never runs and SSH stays off. Once %post reports
 // `installed`, Midwife does what %firstboot would have (after Cisco's ESXi
-// auto-installer): it waits for the installed host to answer on 443, logs in
-// to its own vSphere API as root, turns TSM-SSH on and starts it, then
+// auto-installer): it polls the installed host's https://<ip>/sdk until its
+// vSphere API answers, logs in to it as root, turns TSM-SSH on and starts it, then
 // connects over SSH (host key trusted on first use, recorded), reads the
 // identity itself and stores that as a check-in of kind secure_boot, judged
 // like any first check-in. The host then waits for Approve as usual.
@@ -23,7 +23,7 @@ import type { Notifier } from '../notify'
 import type { SecretBox } from '../secrets'
 import type { HostRecord, Store } from '../store'
 import { enableSshOverVsphere, VsphereError } from '../vsphere/client'
-import { waitForHttps, WaitTimeoutError } from '../vsphere/wait'
+import { notYetWords, waitForHttps, WaitTimeoutError } from '../vsphere/wait'
 
 export interface SecureBootSession extends EsxShell {
   close(): void
@@ -33,7 +33,7 @@ export interface SecureBootSession extends EsxShell {
 export interface SecureBootOptions {
   /** The port the host's API answers on: 443 (tests point it at a fake). */
   httpsPort?: number
-  /** How long the installed host may take to reboot and answer on 443. */
+  /** How long the installed host may take to reboot and answer on /sdk. */
   httpsDeadlineMs?: number
   /** Pause between attempts, on 443 and on SSH. */
   pollIntervalMs?: number
@@ -58,7 +58,7 @@ const DEFAULTS = {
 }
 
 const STEP_WORDS: Record<SecureBootStep, string> = {
-  wait_https: 'waiting for its API on 443',
+  wait_https: 'waiting for its vSphere API to answer',
   vsphere: 'turning SSH on over its vSphere API',
   ssh: 'connecting over SSH',
   identity: 'reading its identity over SSH',
@@ -184,7 +184,7 @@ export class SecureBootService {
     const path: SecureBootPath = {
       status: 'running',
       step: 'wait_https',
-      message: `waiting for https://${address}:${this.opts.httpsPort} to answer`,
+      message: `waiting for its API at https://${address}:${this.opts.httpsPort}/sdk to answer`,
       at: new Date().toISOString(),
       address,
       // A retry for the same install keeps the certificate pinned before.
@@ -255,28 +255,45 @@ export class SecureBootService {
       const def = h.definition
       if (!def) throw new Stopped()
 
-      // 1. The installed host reboots; its API answers once hostd and the proxy are up.
-      let seen: string
+      // 1. The installed host reboots; /sdk answers SOAP once the proxy and hostd behind it
+      // are up. The step message says what it answers meanwhile, when that changes.
+      let api
       try {
-        seen = (
-          await waitForHttps({
-            address,
-            port: o.httpsPort,
-            deadlineMs: o.httpsDeadlineMs,
-            intervalMs: o.pollIntervalMs,
-            signal,
-          })
-        ).fingerprint
+        api = await waitForHttps({
+          address,
+          port: o.httpsPort,
+          // A retry for the same install is held to the certificate pinned before.
+          expectedSha256: path.certificate?.sha256,
+          timeoutMs: o.vsphereTimeoutMs,
+          deadlineMs: o.httpsDeadlineMs,
+          intervalMs: o.pollIntervalMs,
+          signal,
+          onAttempt: (_attempt, err) => {
+            const where = `https://${address}:${o.httpsPort}/sdk`
+            const message = `its API at ${where} ${notYetWords(err)}; waiting for ${err.code === 'not-soap' ? 'hostd' : 'the installed host to come up'}`
+            if (message === path.message) return
+            this.current(hostId, installAt, signal)
+            path.message = message
+            this.progress(
+              hostId,
+              path,
+              `installed with Secure Boot on (%firstboot does not run): ${message}`,
+            )
+          },
+        })
       } catch (err) {
-        if (signal.aborted) throw new Stopped()
+        if (signal.aborted || err instanceof Stopped) throw new Stopped()
         if (err instanceof WaitTimeoutError) {
           throw new StepFailed(
             'wait_https',
             `${err.message} Retry once the host shows its console screen with this address.`,
           )
         }
+        // The host answered, but not as hoped: a certificate other than the one pinned, a fault.
+        if (err instanceof VsphereError) throw new StepFailed('vsphere', vsphereAdvice(err))
         throw err
       }
+      const seen = api.fingerprint
       this.current(hostId, installAt, signal)
       if (path.certificate === null) {
         path.certificate = {
@@ -285,7 +302,7 @@ export class SecureBootService {
           how: 'first_contact',
         }
         path.step = 'vsphere'
-        path.message = `its API answers; certificate ${seen} pinned on first contact (self-signed)`
+        path.message = `its API answers SOAP; certificate ${seen} pinned on first contact (self-signed)`
         this.progress(
           hostId,
           path,
@@ -294,7 +311,7 @@ export class SecureBootService {
         )
       } else {
         path.step = 'vsphere'
-        path.message = `its API answers; expecting the certificate pinned before, ${path.certificate.sha256}`
+        path.message = `its API answers SOAP, with the certificate pinned before, ${path.certificate.sha256}`
         this.progress(
           hostId,
           path,
@@ -302,7 +319,8 @@ export class SecureBootService {
         )
       }
 
-      // 2. vSphere: RetrieveServiceContent, Login, UpdateServicePolicy(TSM-SSH, on), StartService.
+      // 2. vSphere: Login, UpdateServicePolicy(TSM-SSH, on), StartService, on the client that
+      // read the service content, so every call is held to the certificate it pinned.
       const sealed = this.store.hosts.secrets(hostId)?.rootPassword
       if (!sealed) {
         throw new StepFailed(
@@ -312,15 +330,10 @@ export class SecureBootService {
       }
       let enabled
       try {
-        enabled = await enableSshOverVsphere(
-          {
-            address,
-            port: o.httpsPort,
-            expectedSha256: path.certificate.sha256,
-            timeoutMs: o.vsphereTimeoutMs,
-          },
-          { userName: 'root', password: this.secrets.open(sealed) },
-        )
+        enabled = await enableSshOverVsphere(api.client, {
+          userName: 'root',
+          password: this.secrets.open(sealed),
+        })
       } catch (err) {
         if (signal.aborted) throw new Stopped()
         if (err instanceof VsphereError) throw new StepFailed('vsphere', vsphereAdvice(err))
@@ -503,7 +516,9 @@ function vsphereAdvice(err: VsphereError): string {
     case 'certificate-mismatch':
       return err.message
     case 'connection-refused':
+    case 'connection-failed':
     case 'timeout':
+    case 'not-soap':
       return `${err.message}; Retry once the host is up`
     default:
       return `${err.message}; Retry, and if it fails again look at the host's console`

@@ -1,20 +1,19 @@
-// After %post reports `installed`, the host reboots into the installed ESXi;
-// its API answers on 443 once hostd and the reverse proxy are up. This polls
-// for a completed TLS handshake (a listening port alone is not enough: the
-// proxy accepts before it can answer) until a deadline.
-import { connect } from 'node:tls'
+// After %post reports `installed`, the host reboots into the installed ESXi.
+// Its reverse proxy takes TLS connections on 443 before hostd, the API behind
+// it, is up, and answers /sdk with 503 (or a page, not SOAP) meanwhile. So
+// this asks /sdk the one question that needs no login, RetrieveServiceContent,
+// until it answers with a SOAP envelope, and hands back the client that got
+// the answer: its certificate pinned at the first contact (or checked against
+// the one expected) and checked on every attempt after it.
+import { VsphereClient, VsphereError, type About, type VsphereTarget } from './client'
 
-export interface WaitOptions {
-  address: string
-  port?: number
+export interface WaitOptions extends VsphereTarget {
   /** Give up after this long, counted from the call. */
   deadlineMs: number
   /** Pause between attempts. */
   intervalMs?: number
-  /** Each attempt's own limit. */
-  attemptTimeoutMs?: number
-  /** Called after each failed attempt with its number and reason (for step output). */
-  onAttempt?: (attempt: number, reason: string) => void | Promise<void>
+  /** Called after each attempt /sdk did not answer yet, with its number and why (for step output). */
+  onAttempt?: (attempt: number, notYet: VsphereError) => void | Promise<void>
   signal?: AbortSignal
 }
 
@@ -22,47 +21,66 @@ export class WaitTimeoutError extends Error {
   override name = 'WaitTimeoutError'
 }
 
-function handshake(address: string, port: number, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: address, port, rejectUnauthorized: false })
-    socket.setTimeout(timeoutMs, () => socket.destroy(new Error('no answer')))
-    socket.once('error', (err: NodeJS.ErrnoException) => reject(new Error(err.code ?? err.message)))
-    socket.once('secureConnect', () => {
-      const fp = socket.getPeerCertificate().fingerprint256
-      socket.end()
-      resolve(fp)
-    })
-  })
+/**
+ * Whether a failed attempt means "not up yet": nothing listens, the connection
+ * broke, no answer in time, or something other than SOAP answered. Anything else
+ * (a fault, a certificate other than the pinned one) is the host's answer.
+ */
+export function notYet(err: unknown): err is VsphereError {
+  return (
+    err instanceof VsphereError &&
+    ['connection-refused', 'connection-failed', 'timeout', 'not-soap'].includes(err.code)
+  )
 }
 
-/** Resolves with the certificate fingerprint seen once https://address:port answers. */
+/** A not-yet in a few words, after the address: "refused the connection", "answered HTTP 503". */
+export function notYetWords(err: VsphereError): string {
+  switch (err.code) {
+    case 'connection-refused':
+      return 'refused the connection'
+    case 'timeout':
+      return 'did not answer in time'
+    case 'not-soap':
+      return (err.httpStatus ?? 0) >= 500
+        ? `answered HTTP ${err.httpStatus}`
+        : `answered HTTP ${err.httpStatus ?? '?'}, not SOAP`
+    default: {
+      const cause = err.cause as NodeJS.ErrnoException | undefined
+      return `could not be reached (${cause?.code ?? cause?.message ?? err.message})`
+    }
+  }
+}
+
+/** Resolves once https://address:port/sdk answers RetrieveServiceContent with a SOAP envelope. */
 export async function waitForHttps(
   o: WaitOptions,
-): Promise<{ fingerprint: string; attempts: number }> {
+): Promise<{ client: VsphereClient; about: About; fingerprint: string; attempts: number }> {
   const port = o.port ?? 443
+  const where = `https://${o.address}:${port}/sdk`
+  const client = new VsphereClient(o)
   const deadline = Date.now() + o.deadlineMs
   const interval = o.intervalMs ?? 5000
-  let last = 'no attempt made'
+  let last: VsphereError | undefined
   for (let attempt = 1; ; attempt++) {
-    if (o.signal?.aborted)
-      throw new WaitTimeoutError(`stopped waiting for https://${o.address}:${port}`)
+    if (o.signal?.aborted) throw new WaitTimeoutError(`stopped waiting for ${where}`)
     const left = deadline - Date.now()
     if (left <= 0) break
     try {
-      const fingerprint = await handshake(
-        o.address,
-        port,
-        Math.min(o.attemptTimeoutMs ?? 10_000, left),
-      )
-      return { fingerprint, attempts: attempt }
+      const about = await client.retrieveServiceContent(Math.min(o.timeoutMs ?? 20_000, left))
+      return { client, about, fingerprint: client.fingerprint as string, attempts: attempt }
     } catch (err) {
-      last = (err as Error).message
-      await o.onAttempt?.(attempt, last)
+      if (!notYet(err)) throw err
+      last = err
+      await o.onAttempt?.(attempt, err)
     }
     const pause = Math.min(interval, deadline - Date.now())
     if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause))
   }
+  const advice =
+    last?.code === 'not-soap'
+      ? "its proxy answers but hostd behind it does not: look at the host's console"
+      : `check that the host finished installing and rebooted, and that nothing blocks port ${port}`
   throw new WaitTimeoutError(
-    `https://${o.address}:${port} did not answer within ${Math.round(o.deadlineMs / 1000)} s (last: ${last}); check that the host finished installing and rebooted, and that nothing blocks port ${port}.`,
+    `${where} did not answer within ${Math.round(o.deadlineMs / 1000)} s (last: ${last ? notYetWords(last) : 'no attempt made'}); ${advice}.`,
   )
 }
