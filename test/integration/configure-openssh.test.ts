@@ -46,7 +46,7 @@ describe('configuration over SSH (real OpenSSH, BusyBox login shell)', () => {
     await checkIn(t.app, esx, host)
     const before = esx.state().log.length
     await expect(t.app.planHost(host.id)).rejects.toThrow(
-      `SSH login as ${ESX_USER}@127.0.0.1:${sshd.port} was refused: wrong password or user (keyboard-interactive)`,
+      `SSH login as ${ESX_USER}@127.0.0.1:${sshd.port} was refused: wrong password or user (keyboard-interactive). Set the host's root password under Hosts, Edit`,
     )
     expect(esx.state().log.length).toBe(before)
     define(sshd.password)

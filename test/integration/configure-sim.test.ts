@@ -116,7 +116,13 @@ describe('configuration over SSH (ssh2 simulator)', () => {
   it('fails cleanly on a wrong password: not even the plan is made, nothing runs', async () => {
     const { t, esx, host, logBefore } = await setup({ password: 'the-real-one' })
     await expect(t.app.planHost(host.id)).rejects.toThrow(
-      /^cannot plan esx01\.lab\.local: SSH login as root@127\.0\.0\.1:\d+ was refused: wrong password or user \(keyboard-interactive\)$/,
+      /^cannot plan esx01\.lab\.local: SSH login as root@127\.0\.0\.1:\d+ was refused: wrong password or user \(keyboard-interactive\)\. Set the host's root password under Hosts, Edit; ESXi locks root out after repeated failed logins$/,
+    )
+    // Audited, as each refused login counts on the host.
+    expect(t.app.hostAudit(host.id).map((e) => e.summary)).toContainEqual(
+      expect.stringMatching(
+        /^Midwife could not plan it: SSH login as root@.* was refused: wrong password/,
+      ),
     )
     expect(t.app.listRuns({ limit: 200 }).runs).toEqual([])
     expect(esx.state().log.length).toBe(logBefore)
@@ -138,7 +144,10 @@ describe('configuration over SSH (ssh2 simulator)', () => {
     })
 
     await expect(t.app.planHost(host.id)).rejects.toThrow(
-      /^cannot plan esx01\.lab\.local: the SSH host key presented by 127\.0\.0\.1:\d+ \(SHA256:[\w+/]+\) is not one bound to this host \(SHA256:.+\); refusing to log in$/,
+      /^cannot plan esx01\.lab\.local: the SSH host key presented by 127\.0\.0\.1:\d+ \(SHA256:[\w+/]+\) is not one bound to this host \(SHA256:.+\); refusing to log in\. If the server was reinstalled, run its check-in again \(or use Reinstall\) so Midwife compares what it reports; otherwise another machine answers at this address$/,
+    )
+    expect(t.app.hostAudit(host.id).map((e) => e.summary)).toContainEqual(
+      expect.stringMatching(/^Midwife could not plan it: the SSH host key presented by /),
     )
     expect(t.app.listRuns({ limit: 200 }).runs).toEqual([])
     expect(esx.state().log.length).toBe(logBefore)

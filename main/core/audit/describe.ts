@@ -43,6 +43,7 @@ const SUMMARIES: Record<string, (d: Data) => string> = {
     ')',
   'host.password_rotated': (d) =>
     `the host took the new root password set by run ${text(d.run)}; Midwife keeps it`,
+  'host.plan_refused': (d) => `Midwife could not plan it: ${text(d.reason)}`,
   'host.outdated': (d) =>
     `its wanted values changed since its last run (${text(d.by)}: ${list(d.settings) || `${list(d.back)} back, ${list(d.waiting)} still waiting`}): it stays configured as verified then`,
   'host.current': (d) =>

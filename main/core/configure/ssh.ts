@@ -120,12 +120,15 @@ export class EsxSession implements EsxShell {
       if (!firstUse && presented !== null && !o.trustedFingerprints.includes(presented)) {
         throw new ConnectError(
           `the SSH host key presented by ${where} (${presented}) is not one bound to this host ` +
-            `(${o.trustedFingerprints.join(', ') || 'none'}); refusing to log in`,
+            `(${o.trustedFingerprints.join(', ') || 'none'}); refusing to log in. ` +
+            'If the server was reinstalled, run its check-in again (or use Reinstall) so Midwife ' +
+            'compares what it reports; otherwise another machine answers at this address',
         )
       }
       if (/authentication methods failed/i.test(msg)) {
         throw new ConnectError(
-          `SSH login as ${o.username}@${where} was refused: wrong password or user (keyboard-interactive)`,
+          `SSH login as ${o.username}@${where} was refused: wrong password or user (keyboard-interactive). ` +
+            "Set the host's root password under Hosts, Edit; ESXi locks root out after repeated failed logins",
         )
       }
       if (code === 'ECONNREFUSED')

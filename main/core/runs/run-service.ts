@@ -17,7 +17,7 @@ import { EsxSession } from '../configure/ssh'
 import { approveGate, hostName } from '../hosts/host-view'
 import { noteChangedDuringRun } from '../hosts/outdated'
 import { JobQueue } from '../jobs/queue'
-import type { Logger } from '../log'
+import { escapeControl, type Logger } from '../log'
 import type { Notifier } from '../notify'
 import type { SecretBox } from '../secrets'
 import type { Store } from '../store'
@@ -347,7 +347,13 @@ export class RunService {
         commandTimeoutMs: this.opts.commandTimeoutMs ?? 60_000,
       })
     } catch (err) {
-      throw new ApiCallError('failed', `cannot plan ${hostName(host)}: ${(err as Error).message}`)
+      // A refused login or a host key not bound to the host is worth a trace: audited and logged.
+      const reason = (err as Error).message
+      this.store.events.append('host.plan_refused', `host:${hostId}`, { reason })
+      this.logger.warn(
+        `plan for ${escapeControl(hostName(host))} refused: ${escapeControl(reason)}`,
+      )
+      throw new ApiCallError('failed', `cannot plan ${hostName(host)}: ${reason}`)
     }
     this.plans.set(made.plan.id, { ...made, specStamp: this.specStamp(hostId), at: Date.now() })
     this.store.events.append('host.planned', `host:${hostId}`, {
