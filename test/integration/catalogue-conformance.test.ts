@@ -68,6 +68,8 @@ for (const profile of ESXI_PROFILES) {
       const first = await approveAndWait(t.app, host.id)
       expect(first.error).toBeNull()
       for (const step of first.steps) expect(step.state, step.key).toBe('done')
+      // Nothing changed on the host between plan and run: every step ran exactly as planned.
+      for (const step of first.steps) expect(step.output, step.key).not.toContain('not as planned')
 
       const again = await t.app.planHost(host.id)
       expect(

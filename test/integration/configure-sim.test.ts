@@ -195,6 +195,30 @@ describe('configuration over SSH (ssh2 simulator)', () => {
     expect(t.app.latestRuns().find((r) => r.hostId === host.id)?.id).toBe(next.id)
   })
 
+  it('says so, in the step and the audit, where the host changed between the plan and the run', async () => {
+    const { t, esx, host } = await setup()
+    const plan = await t.app.planHost(host.id)
+    expect(plan.items.find((i) => i.key === 'dns')?.status).toBe('change')
+    // Someone sets the DNS servers by hand before the plan is approved.
+    esx.update((s) => (s.dns.servers = ['10.0.0.2', '10.0.0.3']))
+    const run = t.app.approveHost(host.id, plan.id)
+    await t.app.idle()
+    const done = t.app.getRun(run.id)
+    expect(done.state).toBe('done')
+    const dns = done.steps.find((s) => s.key === 'dns')?.output ?? ''
+    expect(dns).toMatch(
+      /^not as planned: the plan read 10\.0\.0\.3, 8\.8\.8\.8 here and planned `esxcli network ip dns server remove --all`, .*; the host now reads 10\.0\.0\.2, 10\.0\.0\.3, so Midwife does what it needs now\n/m,
+    )
+    expect(dns).toContain('already 10.0.0.2, 10.0.0.3; nothing to change')
+    // A step as planned says nothing of the kind.
+    expect(done.steps.find((s) => s.key === 'hostname')?.output).not.toContain('not as planned')
+    expect(t.app.hostAudit(host.id).map((e) => e.summary)).toContainEqual(
+      expect.stringMatching(
+        /^step "DNS servers" did not run as planned, as the host had changed since its plan: planned esxcli network ip dns server remove --all, .*; ran nothing$/,
+      ),
+    )
+  })
+
   it('times out a command that does not answer', async () => {
     const { t, esx, host } = await setup({ app: { commandTimeoutMs: 800 } })
     const plan = await t.app.planHost(host.id)

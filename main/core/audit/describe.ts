@@ -58,6 +58,8 @@ const SUMMARIES: Record<string, (d: Data) => string> = {
     `the Secure Boot path stopped at ${text(d.step)}: ${text(d.message)}`,
   'hosts.imported': (d) =>
     `${OPERATOR} imported hosts (${text(d.source)}): ${text(d.created)} created, ${text(d.updated)} updated`,
+  'run.step_not_as_planned': (d) =>
+    `step ${stepName(d)} did not run as planned, as the host had changed since its plan: planned ${list(d.planned) || 'nothing'}; ran ${list(d.ran) || 'nothing'}`,
   'run.started': (d) => `Midwife started the run against ${text(d.target)}`,
   'run.resumed': (d) => `Midwife resumed the run against ${text(d.target)}`,
   'run.cancel_asked': () => `${OPERATOR} cancelled the run`,

@@ -131,6 +131,11 @@ export interface ApplyResult {
    * before the old one is forgotten.
    */
   relogin: boolean
+  /**
+   * The commands run where they differ from the approved plan's for this setting (the host
+   * changed since it was planned, or an earlier attempt got part way); null when as planned.
+   */
+  notAsPlanned: { planned: string[]; ran: string[] } | null
 }
 
 /** Runs a change's undo after one of its commands failed; says how it went, in words. */
@@ -166,13 +171,24 @@ export async function applySetting(
   out: (text: string) => void,
   /** Told every secret a command carries before it runs, so output can mask it. */
   secret: (value: string) => void = () => undefined,
+  /** What the approved plan showed for this setting, when there is one: a run says where it differs. */
+  approved?: { current: string; changes: Array<{ commands: string[] }> },
 ): Promise<ApplyResult> {
   const unsupported = setting.unsupported?.(ctx.version)
   if (unsupported) throw new Error(unsupported)
   const { current, changes } = await planSetting(reader, setting, wanted, ctx)
+  const planned = approved?.changes.flatMap((c) => c.commands) ?? null
+  const ran = shownChanges(changes).flatMap((c) => c.commands)
+  const notAsPlanned =
+    planned !== null && JSON.stringify(planned) !== JSON.stringify(ran) ? { planned, ran } : null
+  if (notAsPlanned) {
+    out(
+      `not as planned: the plan read ${approved?.current ?? '?'} here and planned ${planned?.length ? planned.map((c) => `\`${c}\``).join(', ') : 'nothing'}; the host now reads ${setting.show(current)}, so Midwife does what it needs now\n`,
+    )
+  }
   if (changes.length === 0) {
     out(`already ${setting.show(current)}; nothing to change\n`)
-    return { writes: 0, before: current, after: current, relogin: false }
+    return { writes: 0, before: current, after: current, relogin: false, notAsPlanned }
   }
   out(`current: ${setting.show(current)}; wanted: ${setting.show(wanted)}\n`)
   let writes = 0
@@ -205,5 +221,5 @@ export async function applySetting(
     )
   }
   out(`verified: ${setting.show(after)}\n`)
-  return { writes, before: current, after, relogin }
+  return { writes, before: current, after, relogin, notAsPlanned }
 }

@@ -105,6 +105,8 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
     }
   }
 
+  // The plan as approved: each step says where what it runs differs from it.
+  const approvedPlan = store.runs.get(runId)?.plan ?? []
   try {
     const parsed = RunSnapshot.safeParse(approved.snapshot)
     const snapshot = parsed.success ? parsed.data : null
@@ -218,6 +220,7 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
               redact.add(s)
               redact.add(shellQuote(s))
             },
+            approvedPlan.find((item) => item.key === step.key),
           ).catch(async (err: unknown) => {
             // A setting that ends SSH may take this session with it (whether stopping sshd
             // ends open sessions is not known for ESXi). Then the proof that SSH is off is
@@ -228,8 +231,15 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
             out(
               `the session ended as SSH stopped (${(err as Error).message}); ${refusal}: SSH is off\n`,
             )
-            return { writes: 0, before: null, after: null, relogin: false }
+            return { writes: 0, before: null, after: null, relogin: false, notAsPlanned: null }
           })
+          if (result.notAsPlanned) {
+            store.events.append('run.step_not_as_planned', `run:${runId}`, {
+              step: step.key,
+              title: step.title,
+              ...result.notAsPlanned,
+            })
+          }
           if (result.relogin && ctx.loginPassword) {
             // ESXi took the new password (its command exited 0): the old one no longer works,
             // so the new one is kept before anything else can fail. Kept only after a new
