@@ -312,7 +312,7 @@ describe('a configured host whose values change afterwards', () => {
     )
     expect(t.app.getHost(host.id).waiting.map((w) => w.key)).toEqual(['dns', 'dnsSearch'])
     expect(t.app.hostAudit(host.id).map((e) => e.summary)).toContain(
-      'its wanted values changed since its last run (its definition: dns): it stays configured as verified then',
+      'its wanted values changed since its last run (its definition: DNS servers): it stays configured as verified then',
     )
     // A change that is no change says nothing.
     const before = t.app.getHost(host.id).stateReason
@@ -340,7 +340,7 @@ describe('a configured host whose values change afterwards', () => {
       waiting: [],
     })
     expect(t.app.hostAudit(host.id).map((e) => e.summary)).toContain(
-      'its wanted values are again what its last run applied (the site profile: dnsSearch back)',
+      'its wanted values are again what its last run applied (the site profile: DNS search domains back)',
     )
 
     // A CSV import that changes it is noted like a form: its DNS servers, from the file.

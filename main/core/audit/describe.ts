@@ -1,6 +1,7 @@
 // An audit entry in words, with who did it. There are no accounts yet: every
 // action taken through the API is "the operator"'s; Midwife's own work (runs)
 // and what servers send are said as such.
+import { settingByKey } from '../../catalogue/registry'
 
 export const OPERATOR = 'the operator'
 
@@ -9,8 +10,12 @@ type Data = Record<string, unknown>
 const text = (v: unknown): string =>
   typeof v === 'string' ? v : v === null || v === undefined ? '' : JSON.stringify(v)
 
-/** A list of names (setting keys): comma-separated; '' for anything else. */
+/** A list of names: comma-separated; '' for anything else. */
 const list = (v: unknown): string => (Array.isArray(v) ? v.map(text).join(', ') : '')
+
+/** Setting keys by the titles the screens give them (a key this release does not know, as is). */
+const titles = (v: unknown): string =>
+  Array.isArray(v) ? v.map((k) => settingByKey(text(k))?.title ?? text(k)).join(', ') : ''
 
 /** A run step by its title, as the screens name it; entries written before titles were kept give the key. */
 const stepName = (d: Data): string => `"${text(d.title ?? d.step)}"`
@@ -45,9 +50,9 @@ const SUMMARIES: Record<string, (d: Data) => string> = {
     `the host took the new root password set by run ${text(d.run)}; Midwife keeps it`,
   'host.plan_refused': (d) => `Midwife could not plan it: ${text(d.reason)}`,
   'host.outdated': (d) =>
-    `its wanted values changed since its last run (${text(d.by)}: ${list(d.settings) || `${list(d.back)} back, ${list(d.waiting)} still waiting`}): it stays configured as verified then`,
+    `its wanted values changed since its last run (${text(d.by)}: ${titles(d.settings) || `${titles(d.back)} back, ${titles(d.waiting)} still waiting`}): it stays configured as verified then`,
   'host.current': (d) =>
-    `its wanted values are again what its last run applied (${text(d.by)}: ${list(d.back)} back)`,
+    `its wanted values are again what its last run applied (${text(d.by)}: ${titles(d.back)} back)`,
   'host.secure_boot_started': (d) =>
     `Midwife started the Secure Boot path (${text(d.trigger)}, attempt ${text(d.attempt)}): waiting for ${text(d.address)} to answer on 443`,
   'host.secure_boot_certificate': (d) =>
