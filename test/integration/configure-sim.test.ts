@@ -365,6 +365,57 @@ describe('a configured host whose values change afterwards', () => {
     expect(t.app.getHost(host.id).stateReason).toMatch(/every setting applied and verified$/)
   })
 
+  it('takes a secret typed again as it is for no change: in the profile and in its own definition', async () => {
+    const LICENCE = 'AB12C-3DE45-F6G7H-8JK9L-0MN1P'
+    const OTHER = 'ZZ12C-3DE45-F6G7H-8JK9L-0MN1P'
+    const { t, ssh, host } = await setup()
+    t.app.saveProfile({ spec: { licence: LICENCE } })
+    expect((await approveAndWait(t.app, host.id)).state).toBe('done')
+    const configured = t.app.getHost(host.id)
+    const sealed = t.app.store.settings.profile().spec.licence
+
+    // The same key typed again (in lower case: the setting reads it in capitals).
+    expect(t.app.previewProfile({ spec: { licence: LICENCE.toLowerCase() } }).changes).toEqual([])
+    t.app.saveProfile({ spec: { licence: LICENCE.toLowerCase() } })
+    expect(t.app.store.settings.profile().spec.licence).toEqual(sealed)
+    expect(t.app.getHost(host.id)).toMatchObject({
+      state: 'configured',
+      stateReason: configured.stateReason,
+      waiting: [],
+    })
+    // Another key is a change.
+    expect(t.app.previewProfile({ spec: { licence: OTHER } }).changes).toEqual([
+      { hostId: host.id, name: host.name, keys: ['licence'] },
+    ])
+
+    // Its own key: applied by a run, then typed again in the host form.
+    const { rootPassword: _kept, ...noPassword } = sampleHost
+    const own = {
+      ...noPassword,
+      id: host.id,
+      mac: host.definition?.mac as string,
+      sshPort: ssh.port,
+      spec: { ...sampleHost.spec, licence: OTHER },
+    }
+    t.app.saveHost(own)
+    expect(t.app.getHost(host.id).waiting.map((w) => w.key)).toEqual(['licence'])
+    expect((await approveAndWait(t.app, host.id)).state).toBe('done')
+    const reconfigured = t.app.getHost(host.id)
+    t.app.saveHost(own)
+    expect(t.app.getHost(host.id)).toMatchObject({
+      state: 'configured',
+      stateReason: reconfigured.stateReason,
+      waiting: [],
+    })
+
+    // Comparing them opened nothing into the audit trail or the log.
+    const trail = JSON.stringify(t.app.store.events.list(10_000))
+    for (const key of [LICENCE, OTHER]) {
+      expect(trail).not.toContain(key)
+      expect(t.logger.lines.join('\n')).not.toContain(key)
+    }
+  })
+
   it('says so when its definition was saved during the run: the run applied what was approved', async () => {
     const { t, esx, ssh, host } = await setup()
     // The DNS step waits a moment, so the edit lands while the run is in progress.

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { openSpec, sealSpec } from '../../main/core/hosts/spec'
 import { LocalKeySecretBox, newToken, sameSecret, tokenHash } from '../../main/core/secrets'
 
 let dir: string
@@ -101,6 +102,40 @@ describe('LocalKeySecretBox', () => {
     expect(() => new LocalKeySecretBox(keyFile).open(sealed)).toThrow(
       'a stored secret cannot be opened with this data folder’s key; enter it again',
     )
+  })
+})
+
+describe('sealSpec', () => {
+  const KEY = 'AB12C-3DE45-F6G7H-8JK9L-0MN1P'
+
+  it('keeps a secret given again as it is stored sealed as it was, and seals a new one', () => {
+    const box = new LocalKeySecretBox(keyFile)
+    const stored = sealSpec(box, { licence: KEY, dns: ['10.0.0.2'] }, {}, [])
+    const again = sealSpec(box, { licence: KEY, dns: ['10.0.0.9'] }, stored, [])
+    expect(again).toEqual({ licence: stored.licence, dns: ['10.0.0.9'] })
+    const other = sealSpec(box, { licence: 'ZZ12C-3DE45-F6G7H-8JK9L-0MN1P' }, stored, [])
+    expect(other.licence).not.toEqual(stored.licence)
+    expect(openSpec(box, other).licence).toBe('ZZ12C-3DE45-F6G7H-8JK9L-0MN1P')
+  })
+
+  it('seals again, without an error, a stored secret this box cannot open', () => {
+    const box = new LocalKeySecretBox(keyFile)
+    const elsewhere = sealSpec(
+      new LocalKeySecretBox(join(dir, 'other.key')),
+      { licence: KEY },
+      {},
+      [],
+    )
+    const keychain = {
+      licence: {
+        $sealed: Buffer.concat([Buffer.from('K1'), Buffer.alloc(40, 7)]).toString('base64'),
+      },
+    }
+    for (const previous of [elsewhere, keychain]) {
+      const next = sealSpec(box, { licence: KEY }, previous, [])
+      expect(next.licence).not.toEqual(previous.licence)
+      expect(openSpec(box, next).licence).toBe(KEY)
+    }
   })
 })
 

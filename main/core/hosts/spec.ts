@@ -3,7 +3,7 @@
 // profile, its own values) with where each value came from.
 import { resolveSpec, settingByKey, SETTINGS } from '../../catalogue/registry'
 import type { ResolvedValue } from '../../contract/schemas'
-import type { SecretBox } from '../secrets'
+import { sameSecret, type SecretBox } from '../secrets'
 import type { StoredSpec } from '../store'
 
 const SEALED = '$sealed'
@@ -14,9 +14,23 @@ function sealedOf(v: unknown): string | null {
     : null
 }
 
+/** Whether a stored value is sealed and holds `plain`; one this box cannot open holds nothing. */
+function holds(box: SecretBox, stored: unknown, plain: string): boolean {
+  const sealed = sealedOf(stored)
+  if (sealed === null) return false
+  try {
+    return sameSecret(box.open(Buffer.from(sealed, 'base64')), plain)
+  } catch {
+    return false
+  }
+}
+
 /**
  * The spec to store: secret values sealed; a secret left out of the input
- * keeps its stored value unless it is listed in `clear`.
+ * keeps its stored value unless it is listed in `clear`. A secret given again
+ * as it is stored keeps its sealed value: each seal has a new nonce, and what
+ * a change would affect (a profile's hosts, a configured host's next run) is
+ * worked out by comparing stored values.
  */
 export function sealSpec(
   box: SecretBox,
@@ -28,9 +42,9 @@ export function sealSpec(
   for (const [key, value] of Object.entries(input)) {
     if (value === undefined) continue
     // A secret setting's value is a string (its schema says so).
-    out[key] = settingByKey(key)?.secret
-      ? { [SEALED]: box.seal(value as string).toString('base64') }
-      : value
+    if (!settingByKey(key)?.secret) out[key] = value
+    else if (holds(box, previous[key], value as string)) out[key] = previous[key]
+    else out[key] = { [SEALED]: box.seal(value as string).toString('base64') }
   }
   for (const s of SETTINGS) {
     if (!s.secret || s.key in out || clear.includes(s.key)) continue
