@@ -1,8 +1,9 @@
 // Midwife killed with SIGKILL in the middle of a run (no handler runs, no
 // cleanup): started again on the same data folder, the run and its host say
-// "interrupted", not "failed", with the step it stopped in, and the output
-// it had so far.
+// "interrupted", not "failed", with the step it stopped in, the output it had
+// so far, and when Midwife was last heard from (not when it started again).
 import { afterEach, describe, expect, it } from 'vitest'
+import { clockTime } from '../../main/core/clock'
 import { sampleHost, tempDir } from '../support/app'
 import { createSimHost, type SimHost } from '../support/esxi-host'
 import { clientScript } from '../support/flow'
@@ -86,23 +87,36 @@ describe('Ctrl+C during a run', () => {
 })
 
 describe('kill -9 during a run', () => {
-  it('leaves the host interrupted, with the step it stopped in', async () => {
+  it('leaves the host interrupted, with the step it stopped in and when it was last heard from', async () => {
     const { data, esx, first, host, run } = await runHangingInDns()
+    const killedAt = new Date().toISOString()
     first.child.kill('SIGKILL')
     await first.exited
 
     const second = await startServeProcess(data.path)
     cleanup.push(stop(second))
-    const after = await second.api.getHost(host.id)
-    expect(after.state).toBe('interrupted')
-    expect(after.stateReason).toBe(`Midwife stopped during run ${run.id}, in step "DNS servers"`)
-    expect(after.approve.allowed).toBe(true)
     const r = await second.api.getRun(run.id)
     expect(r.state).toBe('interrupted')
-    expect(r.error).toBe('Midwife stopped while this run was in progress (in step "DNS servers")')
+    // It ended when Midwife was last heard from (the DNS read it was waiting on), not when
+    // Midwife started again: the run's and the step's times say how long it really ran.
+    const dns = r.steps.find((s) => s.key === 'dns')
+    const lastSeen = r.finishedAt as string
+    expect(lastSeen <= killedAt, `${lastSeen} is after the kill at ${killedAt}`).toBe(true)
+    expect(lastSeen >= (dns?.startedAt as string)).toBe(true)
+    expect(dns?.finishedAt).toBe(lastSeen)
+    const heard = `last heard from at ${clockTime(lastSeen)}`
+    expect(r.error).toBe(`Midwife stopped during this run (${heard}, in step "DNS servers")`)
+    expect(dns?.error).toBe(`Midwife stopped during this step (${heard})`)
+
+    const after = await second.api.getHost(host.id)
+    expect(after.state).toBe('interrupted')
+    expect(after.stateReason).toBe(
+      `Midwife stopped during run ${run.id}, in step "DNS servers" (${heard})`,
+    )
+    expect(after.approve.allowed).toBe(true)
     // The audit trail names the step as the screens do, never by its key.
     const said = (await second.api.hostAudit(host.id)).map((e) => e.summary)
-    expect(said).toContain('Midwife stopped during the run (in step "DNS servers")')
+    expect(said).toContain(`Midwife stopped during the run (${heard}, in step "DNS servers")`)
     expect(r.steps.map((s) => [s.key, s.state])).toEqual([
       ['connect', 'done'],
       ['hostname', 'done'],

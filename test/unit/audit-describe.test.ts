@@ -56,4 +56,28 @@ describe('audit summaries', () => {
       'Midwife stopped during the run (in step "dns")',
     )
   })
+
+  it('says when a Midwife that stopped was last heard from, with its day when not the entry’s', () => {
+    const tz = process.env.TZ
+    process.env.TZ = 'UTC'
+    try {
+      const stopped = { step: 'dns', title: 'DNS servers', lastSeen: '2026-11-25T23:14:05.120Z' }
+      expect(summarize('run.interrupted', stopped, '2026-11-25T23:40:00.000Z')).toBe(
+        'Midwife stopped during the run (last heard from at 23:14:05, in step "DNS servers")',
+      )
+      expect(summarize('run.interrupted', stopped, '2026-11-26T07:30:00.000Z')).toBe(
+        'Midwife stopped during the run (last heard from at 23:14:05 on 2026-11-25, in step "DNS servers")',
+      )
+      expect(
+        summarize(
+          'run.interrupted',
+          { step: null, title: null, lastSeen: stopped.lastSeen },
+          '2026-11-25T23:40:00.000Z',
+        ),
+      ).toBe('Midwife stopped before the run started (last heard from at 23:14:05)')
+    } finally {
+      if (tz === undefined) delete process.env.TZ
+      else process.env.TZ = tz
+    }
+  })
 })

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3'
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ZodError } from 'zod'
 import { IllegalTransition } from '../../main/core/lifecycle/table'
 import { defaultSettings, Store } from '../../main/core/store'
@@ -31,9 +31,13 @@ beforeEach(() => {
   file = join(dir, 'midwife.db')
 })
 
+const tz = process.env.TZ
 afterEach(() => {
   for (const s of opened.splice(0)) s.close()
   rmSync(dir, { recursive: true, force: true })
+  vi.useRealTimers()
+  if (tz === undefined) delete process.env.TZ
+  else process.env.TZ = tz
 })
 
 const esx01: DefinitionFields = {
@@ -743,6 +747,11 @@ describe('runs', () => {
   })
 
   it('marks runs a stopped Midwife left behind as interrupted, keeping output and pending steps', () => {
+    // The evening before (local time is UTC here), and Midwife started again the next morning.
+    process.env.TZ = 'UTC'
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const at = (iso: string) => vi.setSystemTime(new Date(iso))
+    at('2026-11-25T22:00:00.000Z')
     const store = open()
     const { h, newRun } = setup(store)
     const finished = newRun()
@@ -756,33 +765,75 @@ describe('runs', () => {
     store.runs.markRunning(running.id)
     const [s1, s2] = running.steps as [(typeof running.steps)[0], (typeof running.steps)[0]]
     store.runs.startStep(s1.id)
+    at('2026-11-25T22:10:00.000Z')
     store.runs.finishStep(s1.id, 'done', null)
     store.runs.startStep(s2.id)
+    // Its last output: the last moment anything shows Midwife running.
+    at('2026-11-25T23:14:05.000Z')
     store.runs.appendOutput(running.id, s2.id, 'partial output\n')
+    const lastSeen = '2026-11-25T23:14:05.000Z'
 
-    const reason = 'Midwife stopped while this run was in progress'
-    expect(store.runs.markInterrupted(reason)).toEqual([
-      { runId: queued.id, hostId: h, step: null, stepTitle: null },
-      { runId: running.id, hostId: h, step: 'dns', stepTitle: 'DNS servers' },
+    at('2026-11-26T07:30:00.000Z')
+    expect(store.runs.markInterrupted()).toEqual([
+      { runId: queued.id, hostId: h, step: null, stepTitle: null, lastSeen },
+      { runId: running.id, hostId: h, step: 'dns', stepTitle: 'DNS servers', lastSeen },
     ])
 
+    // Stopped some time after it was last heard from, not when it started again.
     const q = store.runs.get(queued.id)
     expect(q?.state).toBe('interrupted')
-    expect(q?.error).toBe(`${reason} (before it started)`)
+    expect(q?.error).toBe(
+      'Midwife stopped before this run started (last heard from at 23:14:05 on 2026-11-25)',
+    )
+    expect(q?.finishedAt).toBe(lastSeen)
     expect(q?.steps.map((s) => s.state)).toEqual(['pending', 'pending', 'pending'])
 
     const r = store.runs.get(running.id)
     expect(r?.state).toBe('interrupted')
-    expect(r?.error).toBe(`${reason} (in step "DNS servers")`)
-    expect(r?.steps.map((s) => [s.state, s.error, s.output])).toEqual([
-      ['done', null, ''],
-      ['interrupted', reason, 'partial output\n'],
-      ['pending', null, ''],
+    expect(r?.error).toBe(
+      'Midwife stopped during this run (last heard from at 23:14:05 on 2026-11-25, in step "DNS servers")',
+    )
+    expect(r?.finishedAt).toBe(lastSeen)
+    expect(r?.steps.map((s) => [s.state, s.error, s.output, s.finishedAt])).toEqual([
+      ['done', null, '', '2026-11-25T22:10:00.000Z'],
+      [
+        'interrupted',
+        'Midwife stopped during this step (last heard from at 23:14:05 on 2026-11-25)',
+        'partial output\n',
+        lastSeen,
+      ],
+      ['pending', null, '', null],
     ])
 
     expect(store.runs.get(finished.id)).toEqual(before)
     expect(store.runs.activeFor(h)).toBeUndefined()
-    expect(store.runs.markInterrupted(reason)).toEqual([])
+    expect(store.runs.markInterrupted()).toEqual([])
+  })
+
+  it('takes the latest sign of life of any run as when a stopped Midwife was last heard from', () => {
+    process.env.TZ = 'UTC'
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const at = (iso: string) => vi.setSystemTime(new Date(iso))
+    at('2026-11-25T22:00:00.000Z')
+    const store = open()
+    const { newRun } = setup(store)
+    // A step that hangs without output, while another host's run goes on to its end.
+    const hung = newRun()
+    store.runs.markRunning(hung.id)
+    store.runs.startStep((hung.steps[0] as (typeof hung.steps)[0]).id)
+    at('2026-11-25T22:05:00.000Z')
+    const other = newRun()
+    store.runs.markRunning(other.id)
+    at('2026-11-25T22:20:00.000Z')
+    store.runs.finish(other.id, 'failed', 'unreachable')
+
+    at('2026-11-25T23:00:00.000Z')
+    expect(store.runs.markInterrupted()).toMatchObject([
+      { runId: hung.id, lastSeen: '2026-11-25T22:20:00.000Z' },
+    ])
+    expect(store.runs.get(hung.id)?.error).toBe(
+      'Midwife stopped during this run (last heard from at 22:20:00, in step "Hostname and domain")',
+    )
   })
 
   it('lists newest first, up to the limit', () => {

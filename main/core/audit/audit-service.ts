@@ -38,7 +38,7 @@ function entryOf(e: EventRow): AuditEntry {
     at: e.at,
     type: e.type,
     subject: e.subject,
-    summary: summarize(e.type, e.data),
+    summary: summarize(e.type, e.data, e.at),
     data: e.data,
     hash: e.hash,
   }

@@ -3,6 +3,8 @@
 // and what servers send are said as such.
 import { settingByKey } from '../../catalogue/registry'
 
+import { lastHeard } from '../clock'
+
 export const OPERATOR = 'the operator'
 
 type Data = Record<string, unknown>
@@ -20,7 +22,7 @@ const titles = (v: unknown): string =>
 /** A run step by its title, as the screens name it; entries written before titles were kept give the key. */
 const stepName = (d: Data): string => `"${text(d.title ?? d.step)}"`
 
-const SUMMARIES: Record<string, (d: Data) => string> = {
+const SUMMARIES: Record<string, (d: Data, at?: string) => string> = {
   'host.created': (d) => `${OPERATOR} defined ${text(d.fqdn)} (MAC ${text(d.mac)})`,
   'host.updated': (d) =>
     `${OPERATOR} edited the definition of ${text(d.fqdn)}` +
@@ -72,8 +74,13 @@ const SUMMARIES: Record<string, (d: Data) => string> = {
   'run.step_failed': (d) => `step ${stepName(d)} failed: ${text(d.error)}`,
   'run.done': () => 'the run finished: every setting applied and verified',
   'run.failed': (d) => `the run failed: ${text(d.error)}`,
-  'run.interrupted': (d) =>
-    `Midwife stopped during the run${d.step ? ` (in step ${stepName(d)})` : ''}`,
+  // Written when Midwife started again; it stopped some time after it was last heard from.
+  'run.interrupted': (d, at) =>
+    typeof d.lastSeen !== 'string'
+      ? `Midwife stopped during the run${d.step ? ` (in step ${stepName(d)})` : ''}`
+      : d.step
+        ? `Midwife stopped during the run (${lastHeard(d.lastSeen, at)}, in step ${stepName(d)})`
+        : `Midwife stopped before the run started (${lastHeard(d.lastSeen, at)})`,
   'batch.approved': (d) =>
     `${OPERATOR} approved ${Array.isArray(d.runs) ? d.runs.length : 0} host(s) at once` +
     (Array.isArray(d.refused) && d.refused.length > 0 ? `; ${d.refused.length} refused` : ''),
@@ -85,9 +92,10 @@ const SUMMARIES: Record<string, (d: Data) => string> = {
   'site.discovery_password_set': () => `${OPERATOR} set the discovery root password`,
 }
 
-export function summarize(type: string, data: unknown): string {
+/** An entry in words; `at`, when it was written, for the times it names. */
+export function summarize(type: string, data: unknown, at?: string): string {
   const d = typeof data === 'object' && data !== null ? (data as Data) : {}
-  return SUMMARIES[type]?.(d) ?? type
+  return SUMMARIES[type]?.(d, at) ?? type
 }
 
 /** An approval, as the log records it: the move to `approved` that an operator made. */

@@ -14,6 +14,7 @@ import type {
 import { executeRun, plannedSteps, type Connect } from '../configure/run'
 import type { EventBus } from '../events'
 import { EsxSession } from '../configure/ssh'
+import { lastHeard } from '../clock'
 import { approveGate, hostName } from '../hosts/host-view'
 import { noteChangedDuringRun } from '../hosts/outdated'
 import { JobQueue } from '../jobs/queue'
@@ -106,26 +107,28 @@ export class RunService {
 
   /**
    * Runs left in progress by a Midwife that stopped are interrupted, not
-   * failed: their hosts say so, with the step they stopped in.
+   * failed: their hosts say so, with the step they stopped in and when
+   * Midwife was last heard from (the entries are written now, when it is
+   * noticed; it stopped some time after that).
    */
   recoverInterrupted(): void {
-    const interrupted = this.store.runs.markInterrupted(
-      'Midwife stopped while this run was in progress',
-    )
+    const interrupted = this.store.runs.markInterrupted()
     for (const r of interrupted) {
       this.store.events.append('run.interrupted', `run:${r.runId}`, {
         step: r.step,
         title: r.stepTitle,
+        lastSeen: r.lastSeen,
       })
       if (r.hostId === null) continue
       const host = this.store.hosts.get(r.hostId)
       if (host && (host.state === 'approved' || host.state === 'configuring')) {
+        const heard = lastHeard(r.lastSeen, new Date().toISOString())
         this.store.moveHost(
           r.hostId,
           'interrupted',
           r.step
-            ? `Midwife stopped during run ${r.runId}, in step "${r.stepTitle ?? r.step}"`
-            : `Midwife stopped before run ${r.runId} started`,
+            ? `Midwife stopped during run ${r.runId}, in step "${r.stepTitle ?? r.step}" (${heard})`
+            : `Midwife stopped before run ${r.runId} started (${heard})`,
           { run: r.runId, step: r.step },
         )
       }

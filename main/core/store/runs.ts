@@ -9,6 +9,7 @@ import {
   type Step,
   type StepDelta,
 } from '../../contract/schemas'
+import { lastHeard } from '../clock'
 import { now, statements, type Db } from './db'
 
 const HeaderRow = z.object({
@@ -114,6 +115,8 @@ export interface InterruptedRun {
   /** The key of the step it stopped in (null: before it started), and that step's title. */
   step: string | null
   stepTitle: string | null
+  /** When Midwife was last heard from: it stopped some time after. */
+  lastSeen: string
 }
 
 /** A step that ends a run early. */
@@ -370,16 +373,43 @@ export class RunsTable {
   }
 
   /**
+   * The last moment the runs show Midwife running: the latest time a run, a
+   * step of a run in progress or an output chunk was stamped with (a step of a
+   * run that ended, ended before it). Every run in progress stopped with the
+   * process, some time after this.
+   */
+  private lastSign(): string | null {
+    const row = this.q(
+      `SELECT MAX(t) AS t FROM (
+         SELECT MAX(created_at, COALESCE(started_at, ''), COALESCE(finished_at, '')) AS t
+           FROM runs
+         UNION ALL
+         SELECT MAX(COALESCE(s.started_at, ''), COALESCE(s.finished_at, ''))
+           FROM run_steps s JOIN runs r ON r.id = s.run_id
+          WHERE r.state IN ('queued', 'running')
+         UNION ALL
+         SELECT at FROM (SELECT at FROM run_output ORDER BY id DESC LIMIT 1))`,
+    ).get() as { t: string | null }
+    return row.t || null
+  }
+
+  /**
    * Runs left queued or running by a Midwife that stopped (a crash, kill -9, a
    * power cut): they are marked interrupted, not failed, with the step they
    * stopped in; pending steps stay pending, and every output line is kept.
+   * They end when Midwife was last heard from, not when it started again
+   * (after a night away the step would seem to have run all night), and their
+   * error says it stopped some time after that.
    */
-  markInterrupted(reason: string): InterruptedRun[] {
+  markInterrupted(): InterruptedRun[] {
     return this.db.transaction(() => {
       const runs = this.q(
         `SELECT id, host_id FROM runs WHERE state IN ('queued', 'running') ORDER BY id`,
       ).all() as Array<{ id: number; host_id: number | null }>
+      if (runs.length === 0) return []
       const t = now()
+      const lastSeen = this.lastSign() ?? t
+      const heard = lastHeard(lastSeen, t)
       return runs.map((r) => {
         const step = this.q(
           `SELECT key, title FROM run_steps WHERE run_id = ? AND state = 'running' ORDER BY seq LIMIT 1`,
@@ -387,12 +417,14 @@ export class RunsTable {
         this.q(
           `UPDATE run_steps SET state = 'interrupted', error = ?, finished_at = ?
            WHERE run_id = ? AND state = 'running'`,
-        ).run(reason, t, r.id)
+        ).run(`Midwife stopped during this step (${heard})`, lastSeen, r.id)
         this.q(
           `UPDATE runs SET state = 'interrupted', error = ?, finished_at = ? WHERE id = ?`,
         ).run(
-          step ? `${reason} (in step "${step.title}")` : `${reason} (before it started)`,
-          t,
+          step
+            ? `Midwife stopped during this run (${heard}, in step "${step.title}")`
+            : `Midwife stopped before this run started (${heard})`,
+          lastSeen,
           r.id,
         )
         return {
@@ -400,6 +432,7 @@ export class RunsTable {
           hostId: r.host_id,
           step: step?.key ?? null,
           stepTitle: step?.title ?? null,
+          lastSeen,
         }
       })
     })()
