@@ -239,23 +239,33 @@ describe('first host, from boot material to configured', () => {
       .click()
   })
 
-  it('shows a failing command with what the host said, pinned above the step output', async () => {
-    // A new NTP server that the host cannot resolve: ESXi refuses `ntp set` with it.
-    esx.update((s) => (s.resolvableNames = []))
+  /** Edits the host's NTP servers through the Hosts form: Edit, Review host, Save host. */
+  async function editNtp(servers: string) {
     await page.getByRole('button', { name: /Hosts/ }).click()
     await page.getByRole('button', { name: 'Edit esx01.lab.local' }).click()
     const form = page.getByRole('form', { name: 'Edit host' })
-    await form.getByLabel('NTP servers').fill('time.lab.local')
+    await form.getByLabel('NTP servers').fill(servers)
     await form.getByRole('button', { name: 'Review host' }).click()
     await page
       .getByRole('region', { name: 'Review esx01.lab.local' })
       .getByRole('button', { name: 'Save host' })
       .click()
+  }
+
+  /** Opens the host's drawer from the Servers table. */
+  async function openServer() {
     await page.getByRole('button', { name: /Servers/ }).click()
     await page
       .getByRole('table', { name: 'Servers' })
       .getByRole('button', { name: 'esx01.lab.local' })
       .click()
+  }
+
+  it('shows a failing command with what the host said, pinned above the step output', async () => {
+    // A new NTP server that the host cannot resolve: ESXi refuses `ntp set` with it.
+    esx.update((s) => (s.resolvableNames = []))
+    await editNtp('time.lab.local')
+    await openServer()
     const card = page.getByRole('dialog').getByRole('article', { name: 'esx01.lab.local' })
     await card.getByRole('button', { name: 'Approve again' }).click()
     await card.getByRole('button', { name: 'Approve this plan' }).click()
@@ -271,15 +281,7 @@ describe('first host, from boot material to configured', () => {
   })
 
   it('says Retry repeats what was approved once the host is edited after a failed run', async () => {
-    await page.getByRole('button', { name: /Hosts/ }).click()
-    await page.getByRole('button', { name: 'Edit esx01.lab.local' }).click()
-    const form = page.getByRole('form', { name: 'Edit host' })
-    await form.getByLabel('NTP servers').fill('10.0.0.5')
-    await form.getByRole('button', { name: 'Review host' }).click()
-    await page
-      .getByRole('region', { name: 'Review esx01.lab.local' })
-      .getByRole('button', { name: 'Save host' })
-      .click()
+    await editNtp('10.0.0.5')
     await expect
       .poll(() =>
         page.getByRole('status').filter({ hasText: 'Saved esx01.lab.local.' }).innerText(),
@@ -287,11 +289,7 @@ describe('first host, from boot material to configured', () => {
       .toContain(
         'Retry of its last run uses the values approved then; approve it again on the Servers step to apply NTP.',
       )
-    await page.getByRole('button', { name: /Servers/ }).click()
-    await page
-      .getByRole('table', { name: 'Servers' })
-      .getByRole('button', { name: 'esx01.lab.local' })
-      .click()
+    await openServer()
     const hint = page.getByRole('dialog').getByTestId('changed-since-run')
     await expect
       .poll(() => hint.innerText())

@@ -38,6 +38,15 @@ afterEach(async () => {
 
 const fast = { MIDWIFE_ATTEMPTS: '3', MIDWIFE_BACKOFF: '1', MIDWIFE_TIMEOUT: '5' }
 
+/** checkin.sh once, to a listener on port 80 where nothing listens (127.0.0.9). */
+const checkInOnPort80 = () =>
+  esx.sh([client], {
+    MIDWIFE_URL: 'http://127.0.0.9',
+    MIDWIFE_TOKEN: token,
+    ...fast,
+    MIDWIFE_ATTEMPTS: '1',
+  })
+
 function fingerprintOf(pubPath: string): string {
   return execFileSync('ssh-keygen', ['-lf', pubPath, '-E', 'sha256'], { encoding: 'utf8' }).split(
     ' ',
@@ -113,12 +122,7 @@ describe('checkin.sh under BusyBox', () => {
       s.quirks.unlisted = 'absent'
       s.firewall.rulesets.httpClient = true
     })
-    const run = await esx.sh([client], {
-      MIDWIFE_URL: 'http://127.0.0.9',
-      MIDWIFE_TOKEN: token,
-      ...fast,
-      MIDWIFE_ATTEMPTS: '1',
-    })
+    const run = await checkInOnPort80()
     expect(run.code).toBe(1)
     expect(esx.state().log).not.toContain(
       'esxcli network firewall ruleset set -r httpClient -e false',
@@ -134,12 +138,7 @@ describe('checkin.sh under BusyBox', () => {
 
   it('uses the httpClient ruleset, not the whole firewall, for a listener on port 80', async () => {
     // Nothing listens on 127.0.0.9:80 here; what matters is which door the client opens.
-    const run = await esx.sh([client], {
-      MIDWIFE_URL: 'http://127.0.0.9',
-      MIDWIFE_TOKEN: token,
-      ...fast,
-      MIDWIFE_ATTEMPTS: '1',
-    })
+    const run = await checkInOnPort80()
     expect(run.code).toBe(1)
     const log = esx.state().log
     expect(log).toContain('esxcli network firewall ruleset set -r httpClient -e true')
