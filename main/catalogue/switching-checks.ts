@@ -55,7 +55,7 @@ export function checkSwitchingDesign(spec: SwitchingDesign): SpecProblem[] {
       return
     }
     const vswitch = switches.get(group?.vswitch ?? INSTALLED_VSWITCH)
-    if (vswitch && v.mtu > vswitch.mtu) {
+    if (vswitch && v.mtu !== null && v.mtu > vswitch.mtu) {
       problems.push({
         key: 'vmknics',
         path: [i, 'mtu'],

@@ -70,6 +70,12 @@ export interface Command {
   words: string[]
   /** Substrings that are secret (a password, a licence key): masked wherever the command is shown. */
   secrets?: string[]
+  /**
+   * Answers the host may give that mean more than its words say (an `add` refused because the
+   * object exists where Midwife cannot see it): when either stream holds `said`, the step fails
+   * with `meaning` after the host's words.
+   */
+  known?: Array<{ said: string; meaning: string }>
 }
 
 /** One change a setting plans: what it does, in words, and the exact commands. */
@@ -176,6 +182,11 @@ export interface Setting<T> {
    * a list setting shows all the host has, but changes only what the design names.
    */
   planNote?: string
+  /**
+   * Said under the setting in every plan, changed or not, when what was read needs saying (this
+   * host does not list its VMkernel NICs, so they were matched by address); null when not.
+   */
+  readNote?(current: T): string | null
   /** Why this host cannot take the setting (9.0 hosts refuse a licence key), or null. */
   unsupported?(version: string | null): string | null
   /**

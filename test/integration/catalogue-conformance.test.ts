@@ -104,12 +104,17 @@ for (const profile of ESXI_PROFILES) {
     // value line only; syslog's Remote Host only (see the `unlisted` quirk). Its default route
     // reads 0.0.0.0/0.0.0.0, one of the two spellings esxi.md's row-less table allows.
     it('applies every example on a host that offers only what esxi.md lists, and says what it could not read', async () => {
-      // The VMkernel NICs setting needs `ip interface list`: it is refused below, in words.
-      const bare = taken.filter((s) => s.key !== 'vmknics')
-      const { t, esx, ssh, host, examples } = await checkedInWith(bare, {
+      const { t, esx, host } = await checkedInWith(taken, {
         unlisted: 'absent',
         defaultRouteNetwork: 'zeros',
       })
+      const plan = await t.app.planHost(host.id)
+      expect(plan.blocked).toBeNull()
+      // The VMkernel NICs are matched by address, and the plan says so once, on their item.
+      const matched =
+        'This host does not list its VMkernel NICs (`esxcli network ip interface list`), so Midwife matched each to its port group by its static address, and cannot read their MTU.'
+      expect(plan.items.find((i) => i.key === 'vmknics')?.note).toContain(matched)
+      expect(plan.items.filter((i) => i.note?.includes(matched)).length).toBe(1)
       const first = await approveAndWait(t.app, host.id)
       expect(first.error).toBeNull()
       for (const step of first.steps) expect(step.state, step.key).toBe('done')
@@ -118,6 +123,11 @@ for (const profile of ESXI_PROFILES) {
       expect(s.firewall.rulesets['syslog']).toBe(true)
       expect(s.services.esxShell.running).toBe(false)
       expect(s.vswitches.find((v) => v.name === 'vSwitch1')?.uplinks).toEqual(['vmnic1'])
+      // Only esxi.md's commands made it; its MTU is what ESXi gives a new NIC, so none was set.
+      expect(
+        s.vmknics.map((v) => [v.name, v.portgroup, v.ipv4.address, v.mtu, v.tags]).slice(1),
+      ).toEqual([['vmk1', 'VM Network', '10.0.20.11', 1500, ['VMotion']]])
+      expect(s.log.filter((l) => l.startsWith('esxcli network ip interface set'))).toEqual([])
 
       // What the host cannot say is set again on every run, with the reason in the plan;
       // everything it can say is left alone (the ESXi Shell, wanted off, is not touched).
@@ -131,19 +141,19 @@ for (const profile of ESXI_PROFILES) {
       expect(summaries).toContain(
         'open the syslog firewall ruleset (the host does not say whether it is open)',
       )
+      // The NIC it made is found again by its address, and the plan still says how.
+      const nics = again.items.find((i) => i.key === 'vmknics')
+      expect(nics?.status).toBe('same')
+      expect(nics?.note).toBe(matched)
+      expect(nics?.current).toContain('vmk1 on VM Network: 10.0.20.11/24, MTU unknown, VMotion')
 
-      // No password: the one the run rotated to is kept.
-      const { rootPassword: _kept, ...noPassword } = sampleHost
-      t.app.saveHost({
-        ...noPassword,
-        id: host.id,
-        spec: { ...examples('host'), vmknics: keeps.find((x) => x.key === 'vmknics')?.example },
-        mac: esx.state().nics[0]?.mac as string,
-        sshPort: ssh.port,
-      })
-      await expect(t.app.planHost(host.id)).rejects.toThrow(
-        /this host does not list its VMkernel NICs \(`esxcli network ip interface list` said: Error: Unknown command or namespace network ip interface list\)/,
-      )
+      // The second run writes only what the host cannot say.
+      const mark = esx.logMark()
+      const second = await approveAndWait(t.app, host.id)
+      expect(second.state).toBe('done')
+      const writes = esx.writesSince(mark)
+      expect(writes.length).toBe(again.writes)
+      expect(writes.filter((w) => w.startsWith('esxcli network ip interface'))).toEqual([])
     })
 
     if (refused.length > 0) {

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { esxcli } from '../shell'
 import {
+  type HostSwitching,
   csvNumber,
   csvRows,
   flagRepeats,
@@ -9,7 +10,7 @@ import {
   readSwitching,
   repeated,
 } from '../switching'
-import { defineSetting, type Change, type Command } from '../types'
+import { defineSetting, type Change, type Command, type Reader } from '../types'
 import { ipv4Prefix, mtu, splitPrefix, switchName } from '../values'
 
 /** The VMkernel services Midwife tags; tags outside this list are left as they are. */
@@ -26,8 +27,14 @@ export interface VmknicRow {
   portgroup: string
   /** dhcp, or a static address with its prefix (10.0.20.11/24); read back, none when unset. */
   ipv4: string
-  mtu: number
+  /** null when read from a host that does not say (it does not list its VMkernel NICs). */
+  mtu: number | null
   tags: string[]
+  /**
+   * Read only: the host does not list its VMkernel NICs, so `portgroup` is the wanted row's this
+   * NIC was matched to by its address ('' when none), not one the host said.
+   */
+  unlisted?: boolean
   /** Read only: the interface ESXi knows it as (vmk1). */
   device?: string
   /** Read only: the address a DHCP lease gave it. */
@@ -106,6 +113,46 @@ const tagCommand = (verb: 'add' | 'remove', device: string, t: string): Command 
 
 const managed = (tags: readonly string[]) =>
   tags.filter((t) => (VMK_TAGS as readonly string[]).includes(t))
+
+/** The MTU ESXi gives a new VMkernel NIC. */
+const DEFAULT_MTU = 1500
+
+const ADD_EXISTS = 'A vmkernel nic for the connection point already exists'
+
+/** Where a row is, in words: "on vMotion", or that the host did not say. */
+const on = (r: VmknicRow) =>
+  r.portgroup ? `on ${r.portgroup}` : 'on a port group the host does not name'
+
+/**
+ * A host that does not list its VMkernel NICs (`ip interface list` is not among esxi.md's
+ * commands): they come from `ipv4 get`, their tags from `tag get`. Which port group each is on
+ * cannot be read, so a wanted row's NIC is the one holding its static address; the NICs Midwife's
+ * connection runs through are never matched. Their MTU cannot be read either.
+ */
+async function readUnlisted(
+  r: Reader,
+  host: HostSwitching,
+  wanted: readonly VmknicRow[],
+): Promise<VmknicRow[]> {
+  const rows: VmknicRow[] = []
+  for (const [name, ip] of host.ipv4) {
+    const management = host.management.includes(name)
+    const row = management
+      ? undefined
+      : wanted.find((w) => ip.address !== '0.0.0.0' && staticAddress(w.ipv4) === ip.address)
+    rows.push({
+      portgroup: row?.portgroup ?? '',
+      ipv4: ip.config,
+      mtu: null,
+      tags: parseTags(await r.read(esxcli(...base, 'tag', 'get', '-i', name))),
+      unlisted: true,
+      device: name,
+      ...(ip.config === 'dhcp' && ip.address !== '0.0.0.0' ? { address: ip.address } : {}),
+      ...(management ? { management: true } : {}),
+    })
+  }
+  return rows
+}
 
 /**
  * Additional VMkernel NICs (vMotion, vSAN, provisioning...), one per port
@@ -208,13 +255,9 @@ export const vmknics = defineSetting<VmknicRow[]>({
   },
   // Static addresses only: a DHCP lease is the DHCP server's to hand out.
   addresses: (rows) => rows.flatMap((r) => staticAddress(r.ipv4) ?? []),
-  async read(r, ctx) {
+  async read(r, ctx, wanted) {
     const host = await readSwitching(r, ctx)
-    if (host.vmknics === null) {
-      throw new Error(
-        `this host does not list its VMkernel NICs (\`esxcli network ip interface list\` said: ${host.vmknicsUnlisted ?? 'nothing'}), so Midwife cannot tell which port group each one is on or check its MTU. Add the VMkernel NICs by hand, or take them out of this host's spec.`,
-      )
-    }
+    if (host.vmknics === null) return readUnlisted(r, host, wanted)
     const rows: VmknicRow[] = []
     for (const v of host.vmknics) {
       const ip = host.ipv4.get(v.name)
@@ -232,6 +275,7 @@ export const vmknics = defineSetting<VmknicRow[]>({
     return rows
   },
   diff(current, wanted) {
+    const unlisted = current.some((c) => c.unlisted)
     const taken = new Set(current.map((c) => c.device))
     const nextDevice = () => {
       let n = 1
@@ -251,16 +295,47 @@ export const vmknics = defineSetting<VmknicRow[]>({
       const holder = current.find((x) => x !== c && address !== null && heldAddress(x) === address)
       if (holder) {
         throw new Error(
-          `${address} is ${holder.device ?? 'another interface'}'s address now (on ${holder.portgroup}); two interfaces would share it. Give ${w.portgroup} another address, or change ${holder.device ?? 'that interface'} first.`,
+          `${address} is ${holder.device ?? 'another interface'}'s address now (${on(holder)}); two interfaces would share it. Give ${w.portgroup} another address, or change ${holder.device ?? 'that interface'} first.`,
         )
+      }
+      const wantedMtu = w.mtu ?? DEFAULT_MTU
+      if (!c && unlisted) {
+        if (address === null) {
+          throw new Error(
+            `this host does not list its VMkernel NICs, so Midwife finds the one on ${w.portgroup} by its static address, and a DHCP address cannot be known in advance. Give ${w.portgroup} a static address, or add that NIC by hand and take it out of this table.`,
+          )
+        }
+        // Only esxi.md's commands, and the MTU only when it is not what ESXi gives a new NIC.
+        const device = nextDevice()
+        const strangers = current
+          .filter((x) => !x.management && !x.portgroup)
+          .map((x) => `${x.device ?? '?'} (${x.ipv4 === 'none' ? 'no address' : x.ipv4})`)
+        changes.push({
+          summary: `add ${device} on ${w.portgroup}: ${w.ipv4}, MTU ${wantedMtu}${w.tags.length ? `, ${w.tags.join(', ')}` : ''}`,
+          commands: [
+            {
+              words: esxcli(...base, 'add', '-i', device, '-p', w.portgroup),
+              known: [
+                {
+                  said: ADD_EXISTS,
+                  meaning: `${w.portgroup} already has a VMkernel NIC, and this host does not list its VMkernel NICs, so Midwife cannot tell which one it is (it finds them by their address, and none holds ${address}${strangers.length ? `; NICs on this host that match no row: ${strangers.join(', ')}` : ''}). Give that NIC its address by hand, or remove it, then plan again.`,
+                },
+              ],
+            },
+            ipv4Set(device, w.ipv4),
+            ...(wantedMtu === DEFAULT_MTU ? [] : [setMtu(device, wantedMtu)]),
+            ...w.tags.map((t) => tagCommand('add', device, t)),
+          ],
+        })
+        continue
       }
       if (!c) {
         const device = nextDevice()
         changes.push({
-          summary: `add ${device} on ${w.portgroup}: ${w.ipv4}, MTU ${w.mtu}${w.tags.length ? `, ${w.tags.join(', ')}` : ''}`,
+          summary: `add ${device} on ${w.portgroup}: ${w.ipv4}, MTU ${wantedMtu}${w.tags.length ? `, ${w.tags.join(', ')}` : ''}`,
           commands: [
             { words: esxcli(...base, 'add', '-i', device, '-p', w.portgroup) },
-            setMtu(device, w.mtu),
+            setMtu(device, wantedMtu),
             ipv4Set(device, w.ipv4),
             ...w.tags.map((t) => tagCommand('add', device, t)),
           ],
@@ -270,9 +345,16 @@ export const vmknics = defineSetting<VmknicRow[]>({
       const device = c.device ?? ''
       const parts: string[] = []
       const commands: Command[] = []
-      if (c.mtu !== w.mtu) {
-        parts.push(`MTU ${c.mtu} -> ${w.mtu}`)
-        commands.push(setMtu(device, w.mtu))
+      if (c.mtu === null) {
+        // The host does not say: set on every run, like a firewall ruleset it does not list,
+        // unless the NIC is to keep the MTU ESXi gives every new one.
+        if (wantedMtu !== DEFAULT_MTU) {
+          parts.push(`MTU ${wantedMtu} (the host does not say its MTU)`)
+          commands.push(setMtu(device, wantedMtu))
+        }
+      } else if (c.mtu !== wantedMtu) {
+        parts.push(`MTU ${c.mtu} -> ${wantedMtu}`)
+        commands.push(setMtu(device, wantedMtu))
       }
       if (c.ipv4 !== w.ipv4) {
         parts.push(`${c.ipv4} -> ${w.ipv4}`)
@@ -292,17 +374,30 @@ export const vmknics = defineSetting<VmknicRow[]>({
     }
     return changes
   },
+  // An MTU the host does not say is no failure: everything it can say must be as wanted.
+  verify(after, wanted, ctx) {
+    const known = after.map((a) =>
+      a.mtu === null
+        ? { ...a, mtu: wanted.find((w) => w.portgroup === a.portgroup)?.mtu ?? DEFAULT_MTU }
+        : a,
+    )
+    return this.diff(known, wanted, ctx).length === 0
+  },
   show: (v) =>
     v.length === 0
       ? '(no VMkernel NICs)'
       : v
           .map(
             (r) =>
-              `${r.device ? `${r.device} on ` : ''}${r.portgroup}: ${r.ipv4}${r.address ? ` (${r.address})` : ''}, MTU ${r.mtu}` +
+              `${r.device ? `${r.device} ` : ''}${r.device || r.unlisted ? on(r) : r.portgroup}: ${r.ipv4}${r.address ? ` (${r.address})` : ''}, MTU ${r.mtu ?? 'unknown'}` +
               (r.tags.length ? `, ${r.tags.join(', ')}` : ''),
           )
           .join('; '),
   planNote: 'VMkernel NICs on port groups the design does not name are left as they are.',
+  readNote: (current) =>
+    current.some((c) => c.unlisted)
+      ? 'This host does not list its VMkernel NICs (`esxcli network ip interface list`), so Midwife matched each to its port group by its static address, and cannot read their MTU.'
+      : null,
   connection: 'keeps',
   after: ['portgroups'],
 })

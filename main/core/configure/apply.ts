@@ -2,7 +2,7 @@
 // read back and verify. Reads are cached for the run, so one `portgroup list`
 // serves every setting that needs it, until a write makes it stale.
 import { commandLine, hostSaid, shownCommand } from '../../catalogue/shell'
-import type { AnySetting, Change, PlanContext, Reader, Shell } from '../../catalogue/types'
+import type { AnySetting, Change, Command, PlanContext, Reader, Shell } from '../../catalogue/types'
 import { CommandTimeout, ConnectError } from './ssh'
 
 /** A command that ran and failed; its message carries both streams, as ESXi is inconsistent. */
@@ -87,10 +87,15 @@ export async function runCommand(
   shell: Shell,
   words: string[],
   secrets: readonly string[] = [],
+  known: Command['known'] = [],
 ): Promise<string> {
   const shown = shownCommand({ words, secrets: [...secrets] })
   const r = await answerOf(shell, commandLine(words), shown)
-  if (r.code !== 0) throw failureOf(shown, r, secrets)
+  if (r.code !== 0) {
+    const failure = failureOf(shown, r, secrets)
+    const k = known.find((x) => r.stdout.includes(x.said) || r.stderr.includes(x.said))
+    throw k ? new CommandFailed(`${failure.message}: ${k.meaning}`) : failure
+  }
   return r.stdout
 }
 
@@ -199,7 +204,7 @@ export async function applySetting(
       for (const s of command.secrets ?? []) secret(s)
       writes++
       try {
-        await runCommand(shell, command.words, command.secrets)
+        await runCommand(shell, command.words, command.secrets, command.known)
         done++
       } catch (err) {
         if (done === 0 || !change.undo) throw err

@@ -94,11 +94,17 @@ export async function makePlan(i: PlanInput): Promise<MadePlan> {
         current: setting.secret ? '(secret)' : setting.show(current),
         wanted,
         changes: shownChanges(changes),
-        note: !changes.length
-          ? null
-          : setting.connection === 'moves'
-            ? ['moves the SSH connection', setting.planNote].filter(Boolean).join('; ')
-            : (setting.planNote ?? null),
+        note:
+          [
+            !changes.length
+              ? null
+              : setting.connection === 'moves'
+                ? ['moves the SSH connection', setting.planNote].filter(Boolean).join('; ')
+                : setting.planNote,
+            setting.readNote?.(current),
+          ]
+            .filter(Boolean)
+            .join(' ') || null,
       })
     }
     const blocked = items.find((it) => it.status === 'unsupported')
