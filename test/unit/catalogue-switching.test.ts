@@ -11,7 +11,7 @@ import { vswitches, type VswitchRow } from '../../main/catalogue/settings/vswitc
 import { checkSwitchingDesign } from '../../main/catalogue/switching-checks'
 import type { AnySetting } from '../../main/catalogue/types'
 import { applySetting, CachedReader, planSetting } from '../../main/core/configure/apply'
-import { isWriteCommand } from '../esxi-sim/interpreter'
+import { isWriteCommand, runCommandLine } from '../esxi-sim/interpreter'
 import { ESXI_PROFILES } from '../esxi-sim/profile'
 import { defaultState, type SimOverrides, type SimState } from '../esxi-sim/state'
 import { memoryHost } from '../support/sim-shell'
@@ -677,6 +677,172 @@ describe('VMkernel NICs', () => {
     expect(() => csv.fromCsv({ vmknics: 'vMotion' })).toThrow(
       'vmknics: "vMotion" should be portgroup:ipv4:mtu:services',
     )
+  })
+})
+
+// A host written from esxi.md alone has no `ip interface list`: the NICs are read from
+// `ipv4 get` and `tag get`, and a wanted row's NIC is the one holding its static address.
+describe('VMkernel NICs on a host that does not list them', () => {
+  const bare = (quirks: SimOverrides['quirks'] = {}) =>
+    host({ quirks: { unlisted: 'absent', ...quirks } })
+  const design = [
+    { portgroup: 'VM Network', ipv4: '10.0.20.11/24', tags: ['VMotion'] },
+    { portgroup: 'vSAN', ipv4: '10.0.30.11/24', mtu: 9000, tags: ['vSAN'] },
+  ]
+
+  it("adds each with esxi.md's commands, finds it again by its address, and re-sets only the MTU it cannot read", async () => {
+    const h = bare()
+    await h.converge(portgroups, [{ name: 'vSAN', vswitch: 'vSwitch0' }])
+    expect(await h.plan(vmknics, design)).toEqual([
+      {
+        summary: 'add vmk1 on VM Network: 10.0.20.11/24, MTU 1500, VMotion',
+        commands: [
+          "esxcli network ip interface add -i vmk1 -p 'VM Network'",
+          'esxcli network ip interface ipv4 set -i vmk1 -t static -I 10.0.20.11 -N 255.255.255.0',
+          'esxcli network ip interface tag add -i vmk1 -t VMotion',
+        ],
+      },
+      {
+        summary: 'add vmk2 on vSAN: 10.0.30.11/24, MTU 9000, vSAN',
+        commands: [
+          'esxcli network ip interface add -i vmk2 -p vSAN',
+          'esxcli network ip interface ipv4 set -i vmk2 -t static -I 10.0.30.11 -N 255.255.255.0',
+          'esxcli network ip interface set -m 9000 -i vmk2',
+          'esxcli network ip interface tag add -i vmk2 -t vSAN',
+        ],
+      },
+    ])
+    // The read-back verifies what the host can say; the MTU it cannot is no failure.
+    await h.apply(vmknics, design)
+    expect(h.state.vmknics.map((v) => `${v.name}:${v.portgroup}:${v.mtu}`)).toEqual([
+      'vmk0:Management Network:1500',
+      'vmk1:VM Network:1500',
+      'vmk2:vSAN:9000',
+    ])
+    const mark = h.state.log.length
+    expect(await h.plan(vmknics, design)).toEqual([
+      {
+        summary: 'vmk2 on vSAN: MTU 9000 (the host does not say its MTU)',
+        commands: ['esxcli network ip interface set -m 9000 -i vmk2'],
+      },
+    ])
+    await h.apply(vmknics, design)
+    expect(h.writes(mark)).toEqual(['esxcli network ip interface set -m 9000 -i vmk2'])
+    // What changes of a NIC it found is planned as on any host.
+    expect(
+      await h.plan(vmknics, [
+        { portgroup: 'VM Network', ipv4: '10.0.20.11/25', tags: ['vSphereProvisioning'] },
+      ]),
+    ).toEqual([
+      {
+        summary:
+          'vmk1 on VM Network: 10.0.20.11/24 -> 10.0.20.11/25; tag vSphereProvisioning; untag VMotion',
+        commands: [
+          'esxcli network ip interface ipv4 set -i vmk1 -t static -I 10.0.20.11 -N 255.255.255.128',
+          'esxcli network ip interface tag add -i vmk1 -t vSphereProvisioning',
+          'esxcli network ip interface tag remove -i vmk1 -t VMotion',
+        ],
+      },
+    ])
+  })
+
+  it('says so once, on the plan item, and shows the port group and MTU it could not read', async () => {
+    const h = bare()
+    const reader = new CachedReader(h.shell, h.state.version.version)
+    const c = ctx(h.state.version.version)
+    const wanted = vmknics.value.parse([design[0]])
+    await h.apply(vmknics, wanted)
+    const current = await vmknics.read(reader, c, wanted)
+    expect(vmknics.readNote?.(current)).toBe(
+      'This host does not list its VMkernel NICs (`esxcli network ip interface list`), so Midwife matched each to its port group by its static address, and cannot read their MTU.',
+    )
+    expect(vmknics.show(current)).toBe(
+      'vmk0 on a port group the host does not name: 127.0.0.1/8, MTU unknown, Management; vmk1 on VM Network: 10.0.20.11/24, MTU unknown, VMotion',
+    )
+    const listed = host()
+    const listedCurrent = await vmknics.read(
+      new CachedReader(listed.shell, listed.state.version.version),
+      c,
+      wanted,
+    )
+    expect(vmknics.readNote?.(listedCurrent)).toBeNull()
+  })
+
+  it.each(['stdout', 'stderr'] as const)(
+    'fails the add, in words, when the port group has a NIC without the address (the host answers on %s)',
+    async (errorStream) => {
+      const h = bare({ errorStream })
+      runCommandLine("esxcli network ip interface add -i vmk1 -p 'VM Network'", h.state)
+      await expect(h.apply(vmknics, [design[0]])).rejects.toThrow(
+        "`esxcli network ip interface add -i vmk2 -p 'VM Network'` failed (exit 1): Error: A vmkernel nic for the connection point already exists: VM Network already has a VMkernel NIC, and this host does not list its VMkernel NICs, so Midwife cannot tell which one it is (it finds them by their address, and none holds 10.0.20.11; NICs on this host that match no row: vmk1 (no address)). Give that NIC its address by hand, or remove it, then plan again.",
+      )
+      expect(h.state.vmknics.map((v) => v.name)).toEqual(['vmk0', 'vmk1'])
+    },
+  )
+
+  it("refuses a DHCP row, which it could not find again, and never touches Midwife's connection", async () => {
+    const h = bare()
+    await expect(h.plan(vmknics, [{ portgroup: 'VM Network', ipv4: 'dhcp' }])).rejects.toThrow(
+      'this host does not list its VMkernel NICs, so Midwife finds the one on VM Network by its static address, and a DHCP address cannot be known in advance. Give VM Network a static address, or add that NIC by hand and take it out of this table.',
+    )
+    await expect(
+      h.plan(vmknics, [{ portgroup: 'VM Network', ipv4: '127.0.0.1/8' }]),
+    ).rejects.toThrow(
+      "127.0.0.1 is vmk0's address now (on a port group the host does not name); two interfaces would share it.",
+    )
+  })
+})
+
+describe('the VMkernel NIC diff, with and without the host listing its NICs', () => {
+  const c = ctx('8.0.2')
+  const vmk0 = { ipv4: '10.0.0.10/24', tags: ['Management'], device: 'vmk0', management: true }
+  const listed: VmknicRow[] = [{ ...vmk0, portgroup: 'Management Network', mtu: 1500 }]
+  const unlisted: VmknicRow[] = [{ ...vmk0, portgroup: '', mtu: null, unlisted: true }]
+  const words = (changes: ReturnType<typeof vmknics.diff>) =>
+    changes.map((ch) => ch.commands.map((cmd) => commandLine(cmd.words)))
+  const wanted = vmknics.value.parse([{ portgroup: 'vMotion', ipv4: '10.0.20.11/24' }])
+
+  it('a new NIC: its MTU is set where the host lists NICs, left as ESXi gives it where it does not', () => {
+    expect(words(vmknics.diff(listed, wanted, c))).toEqual([
+      [
+        'esxcli network ip interface add -i vmk1 -p vMotion',
+        'esxcli network ip interface set -m 1500 -i vmk1',
+        'esxcli network ip interface ipv4 set -i vmk1 -t static -I 10.0.20.11 -N 255.255.255.0',
+      ],
+    ])
+    const [add] = vmknics.diff(unlisted, wanted, c)
+    expect(add?.commands.map((cmd) => commandLine(cmd.words))).toEqual([
+      'esxcli network ip interface add -i vmk1 -p vMotion',
+      'esxcli network ip interface ipv4 set -i vmk1 -t static -I 10.0.20.11 -N 255.255.255.0',
+    ])
+    expect(add?.commands[0]?.known?.[0]?.said).toBe(
+      'A vmkernel nic for the connection point already exists',
+    )
+  })
+
+  it('a NIC it has: a known MTU is compared, an unknown one set only when it is not 1500', () => {
+    const nic = { portgroup: 'vMotion', ipv4: '10.0.20.11/24', tags: [], device: 'vmk1' }
+    expect(vmknics.diff([...listed, { ...nic, mtu: 1500 }], wanted, c)).toEqual([])
+    expect(vmknics.diff([...unlisted, { ...nic, mtu: null, unlisted: true }], wanted, c)).toEqual(
+      [],
+    )
+    const jumbo = vmknics.value.parse([{ portgroup: 'vMotion', ipv4: '10.0.20.11/24', mtu: 9000 }])
+    expect(
+      vmknics.diff([...listed, { ...nic, mtu: 9000 }], jumbo, c).map((ch) => ch.summary),
+    ).toEqual([])
+    const after = [...unlisted, { ...nic, mtu: null, unlisted: true }]
+    expect(vmknics.diff(after, jumbo, c).map((ch) => ch.summary)).toEqual([
+      'vmk1 on vMotion: MTU 9000 (the host does not say its MTU)',
+    ])
+    // ... which is not a failed verification: everything the host can say is as wanted.
+    expect(vmknics.verify?.(after, jumbo, c)).toBe(true)
+    expect(
+      vmknics.verify?.(
+        [...unlisted, { ...nic, mtu: null, unlisted: true, tags: ['vSAN'] }],
+        jumbo,
+        c,
+      ),
+    ).toBe(false)
   })
 })
 
