@@ -74,6 +74,38 @@ describe('cancel', () => {
     // The read in flight finished; nothing was written after the cancel.
     expect(esx.writesSince(mark)).toEqual([])
     expect(t.app.getHost(hostId).state).toBe('failed')
+    // The audit trail says it once, with the step.
+    expect(auditOf(t.app, hostId, run.id).filter((x) => x.endsWith('as cancelled'))).toEqual([
+      'the run stopped in step "DNS servers", as cancelled',
+    ])
+  })
+
+  it('stopped between steps, says once which step it did not start', async () => {
+    const t = await app()
+    const { esx, hostId } = await server(t.app)
+    // DNS already right: its one read is the step's last command, and the cancel lands after it.
+    esx.update((s) => (s.dns.servers = [...sampleHost.spec.dns]))
+    const plan = await t.app.planHost(hostId)
+    esx.update((s) =>
+      s.faults.push({ match: 'esxcli network ip dns server list', delayMs: 1_500, slowOnly: true }),
+    )
+    const run = t.app.approveHost(hostId, plan.id)
+    await until('the DNS step', () => t.app.getRun(run.id).steps[2]?.state === 'running')
+    t.app.cancelRun(run.id)
+    await t.app.idle()
+    const ended = t.app.getRun(run.id)
+    expect(ended.steps.map((s) => [s.key, s.state])).toEqual([
+      ['connect', 'done'],
+      ['hostname', 'done'],
+      ['dns', 'done'],
+      ['ntp', 'cancelled'],
+    ])
+    expect(ended.error).toBe(
+      'cancelled by the operator before step "NTP"; what ran before is kept in its output',
+    )
+    expect(auditOf(t.app, hostId, run.id).filter((x) => x.endsWith('as cancelled'))).toEqual([
+      'the run stopped before step "NTP", as cancelled',
+    ])
   })
 
   it('ends a queued run at once, and its host goes back to checked in', async () => {

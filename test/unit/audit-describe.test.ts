@@ -80,4 +80,17 @@ describe('audit summaries', () => {
       else process.env.TZ = tz
     }
   })
+
+  it('says where a cancelled run stopped: in a step, before one, or (older entries) just that', () => {
+    expect(summarize('run.cancelled', { step: 'dns', title: 'DNS servers', error: 'x' })).toBe(
+      'the run stopped in step "DNS servers", as cancelled',
+    )
+    expect(summarize('run.cancelled', { before: { step: 'ntp', title: 'NTP' }, error: 'x' })).toBe(
+      'the run stopped before step "NTP", as cancelled',
+    )
+    // Before a cancel was recorded once, a second entry followed with only the error.
+    expect(summarize('run.cancelled', { error: 'cancelled by the operator' })).toBe(
+      'the run stopped, as cancelled',
+    )
+  })
 })

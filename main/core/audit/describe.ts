@@ -70,7 +70,13 @@ const SUMMARIES: Record<string, (d: Data, at?: string) => string> = {
   'run.started': (d) => `Midwife started the run against ${text(d.target)}`,
   'run.resumed': (d) => `Midwife resumed the run against ${text(d.target)}`,
   'run.cancel_asked': () => `${OPERATOR} cancelled the run`,
-  'run.cancelled': (d) => `the run stopped in step ${stepName(d)}, as cancelled`,
+  'run.cancelled': (d) =>
+    d.step
+      ? `the run stopped in step ${stepName(d)}, as cancelled`
+      : typeof d.before === 'object' && d.before !== null
+        ? `the run stopped before step ${stepName(d.before as Data)}, as cancelled`
+        : // Entries from before a cancel was recorded once: the one before this named the step.
+          'the run stopped, as cancelled',
   'run.step_failed': (d) => `step ${stepName(d)} failed: ${text(d.error)}`,
   'run.done': () => 'the run finished: every setting applied and verified',
   'run.failed': (d) => `the run failed: ${text(d.error)}`,

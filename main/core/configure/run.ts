@@ -95,10 +95,13 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
   let ctx: PlanContext | undefined
   let failure: string | null = null
   let cancelled = false
+  /** Where a cancel stopped the run, for its one audit entry. */
+  let stoppedAt: Record<string, unknown> = {}
   let moved = false
 
   const finishRest = (from: number, state: 'skipped' | 'cancelled') => {
-    for (const s of steps.slice(from)) {
+    // As they are now: `steps` holds them as they were when this attempt began.
+    for (const s of store.runs.steps(runId).slice(from)) {
       if (s.state === 'done') continue
       store.runs.finishStep(s.id, state, null)
       stepChanged(s.id)
@@ -116,7 +119,7 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i] as StepDelta
       if (step.state === 'done' && step.key !== 'connect') continue
-      if (deps.signal?.aborted) throw new Cancelled()
+      if (deps.signal?.aborted) throw new Cancelled(step)
       store.runs.startStep(step.id)
       stepChanged(step.id)
       const out = (text: string) => {
@@ -272,10 +275,7 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
           store.runs.finishStep(step.id, 'cancelled', failure)
           stepChanged(step.id)
           finishRest(i + 1, 'cancelled')
-          store.events.append('run.cancelled', `run:${runId}`, {
-            step: step.key,
-            title: step.title,
-          })
+          stoppedAt = { step: step.key, title: step.title }
           break
         }
         failure = redact.apply((err as Error).message)
@@ -291,10 +291,13 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
       }
     }
   } catch (err) {
-    // Cancelled between steps, before any step started.
+    // Cancelled between steps: the one it was about to start did not.
     if (!(err instanceof Cancelled)) throw err
     cancelled = true
-    failure = 'cancelled by the operator before the next step'
+    failure = err.before
+      ? `cancelled by the operator before step "${err.before.title}"; what ran before is kept in its output`
+      : 'cancelled by the operator before the next step'
+    if (err.before) stoppedAt = { before: { step: err.before.key, title: err.before.title } }
     finishRest(0, 'cancelled')
   } finally {
     session?.close()
@@ -302,7 +305,7 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
 
   const state = failure === null ? 'done' : cancelled ? 'cancelled' : 'failed'
   store.runs.finish(runId, state, failure)
-  store.events.append(`run.${state}`, `run:${runId}`, { error: failure })
+  store.events.append(`run.${state}`, `run:${runId}`, { ...stoppedAt, error: failure })
   deps.hostMoved?.(
     failure === null ? 'configured' : 'failed',
     failure === null
@@ -356,7 +359,8 @@ function connectTo(deps: RunDeps, snapshot: RunSnapshot, address: string, passwo
 
 /** Thrown at a command boundary once the run was cancelled. */
 export class Cancelled extends Error {
-  constructor() {
+  /** The step it was about to start, when the cancel came between steps. */
+  constructor(readonly before?: { key: string; title: string }) {
     super('cancelled by the operator')
   }
 }
