@@ -62,26 +62,46 @@ export function escapeHtml(value: string | number | null | undefined): string {
   return String(value ?? '').replace(/[&<>"']/g, (c) => ESCAPES[c] as string)
 }
 
-type Cell = string | number | null | undefined
+/** Markup made by a function of this file, which escaped every value in it. */
+interface Html {
+  html: string
+}
 
-/** A table whose cells are escaped here, and only here. */
-function table(head: string[], rows: Cell[][]): string {
+type Cell = string | number | null | undefined | Html
+
+const cellHtml = (c: Cell): string => (typeof c === 'object' && c !== null ? c.html : escapeHtml(c))
+
+/** A table whose cells are escaped here, or were by the function that made their markup. */
+function table(head: string[], rows: Cell[][], opts: { cls?: string; cols?: string[] } = {}) {
   if (rows.length === 0) return '<p class="none">None.</p>'
-  const th = head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')
+  const at = (i: number) => (opts.cols?.[i] ? ` class="${opts.cols[i]}"` : '')
+  const th = head.map((h, i) => `<th${at(i)}>${escapeHtml(h)}</th>`).join('')
   const body = rows
-    .map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`)
+    .map((r) => `<tr>${r.map((c, i) => `<td${at(i)}>${cellHtml(c)}</td>`).join('')}</tr>`)
     .join('\n')
-  return `<table><thead><tr>${th}</tr></thead><tbody>\n${body}\n</tbody></table>`
+  const cls = opts.cls ? ` class="${opts.cls}"` : ''
+  return `<table${cls}><thead><tr>${th}</tr></thead><tbody>\n${body}\n</tbody></table>`
 }
 
 function facts(pairs: Array<[string, Cell]>): string {
   const rows = pairs
-    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`)
+    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${cellHtml(v)}</td></tr>`)
     .join('\n')
   return `<table class="facts"><tbody>\n${rows}\n</tbody></table>`
 }
 
 const pre = (text: string) => `<pre>${escapeHtml(text)}</pre>`
+
+/**
+ * A command as run, that wraps only between its words: a reader of the ticket
+ * sees each argument whole (never `--` at the end of a line and `host=esx01` on
+ * the next), and a copied line is the command.
+ */
+const command = (line: string): string =>
+  `<code class="cmd">${line
+    .split(' ')
+    .map((w) => (w === '' ? '' : `<span>${escapeHtml(w)}</span>`))
+    .join(' ')}</code>`
 
 function planTable(items: PlanItem[]): string {
   return table(
@@ -92,9 +112,14 @@ function planTable(items: PlanItem[]): string {
       i.status,
       i.current,
       i.wanted,
-      i.changes.map((c) => [c.summary, ...c.commands.map((x) => `$ ${x}`)].join('\n')).join('\n'),
+      {
+        html: i.changes
+          .flatMap((c) => [escapeHtml(c.summary), ...c.commands.map((x) => command(`$ ${x}`))])
+          .join('\n'),
+      },
       i.note ?? '',
     ]),
+    { cls: 'plan', cols: ['', 'word', 'word', '', '', 'changes'] },
   )
 }
 
@@ -137,6 +162,8 @@ h1{font-size:1.5rem}h2{margin-top:2rem;border-bottom:1px solid #ccc}h3{margin-to
 table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top;white-space:pre-wrap;word-break:break-word}
 thead th,.facts th{background:#f2f2f2}.facts th{width:12rem}
 pre{background:#f6f6f6;border:1px solid #ddd;padding:.5rem;white-space:pre-wrap;word-break:break-all}
+.plan th,.plan td{word-break:normal;overflow-wrap:break-word}.plan .word{white-space:nowrap}.plan .changes{width:40%}
+.cmd{font:.85rem/1.45 ui-monospace,monospace}.cmd span{white-space:nowrap}
 .state{font-size:.8rem;padding:.1rem .4rem;border-radius:.3rem;background:#eee}
 .done,.ok{background:#d8f0d8}.failed,.broken{background:#f6d5d5}.none{color:#555}
 @media print{body{margin:0}}
