@@ -4,6 +4,7 @@
 // screens land in test-results/e2e/ (each checked for secrets first).
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { postCheckin, startFleet, tokenOf, type Fleet } from '../../bench/fanout/fleet'
 import { sampleHost, tempDir } from '../support/app'
 import { axe, type Found } from '../support/axe'
 import { openBrowser, type Browser } from '../support/browser'
@@ -12,6 +13,7 @@ import { startServeProcess, type ServeProcess } from '../support/serve-process'
 let serve: ServeProcess
 let browser: Browser
 let page: Page
+let fleet: Fleet
 const data = tempDir('e2e-a11y')
 const secrets = () => [serve.token, sampleHost.rootPassword]
 
@@ -31,6 +33,24 @@ beforeAll(async () => {
     rootPassword: sampleHost.rootPassword,
     spec: { mgmtAddress: '10.0.0.11/24' },
   })
+  // A simulated server configured by a run: its row shows the run's state in colour.
+  fleet = await startFleet(1, 0, sampleHost.rootPassword)
+  const sim = fleet.hosts[0] as Fleet['hosts'][number]
+  const esx04 = await serve.api.saveHost({
+    hostname: 'esx04',
+    domain: sampleHost.domain,
+    mac: sim.mac,
+    sshPort: sim.port,
+    rootPassword: sampleHost.rootPassword,
+  })
+  const { listener } = await serve.api.getStatus()
+  const material = await serve.api.getBootMaterial(esx04.id)
+  await postCheckin(listener.advertisedUrl, tokenOf(material.kickstartUrl), sim)
+  const run = await serve.api.approveHost(esx04.id, (await serve.api.planHost(esx04.id)).id)
+  for (const until = Date.now() + 60_000; (await serve.api.getRun(run.id)).state !== 'done';) {
+    if (Date.now() > until) throw new Error(`run ${run.id} did not finish`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
   browser = await openBrowser(new URL(serve.url).origin)
   page = browser.page
   await page.goto(serve.url)
@@ -40,6 +60,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close()
   serve?.child.kill('SIGTERM')
+  fleet?.stop()
   data.remove()
 })
 
@@ -104,6 +125,16 @@ const screens: Array<[string, () => Promise<void>]> = [
     async () => {
       await step(/Servers/).click()
       await expect.poll(() => page.getByRole('heading', { name: 'Servers' }).count()).toBe(1)
+    },
+  ],
+  [
+    // The selection's tint is behind the row's text, the run's state in colour among it.
+    'servers-selected',
+    async () => {
+      await page.getByRole('checkbox', { name: 'Select esx04.lab.local' }).check()
+      await expect
+        .poll(() => page.locator('[data-host-row][aria-selected="true"] .run-state.done').count())
+        .toBe(1)
     },
   ],
   [
