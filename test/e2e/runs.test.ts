@@ -1,6 +1,8 @@
 // A run's end as the operator sees it, in Chromium against a real `midwife
 // serve` and three simulated servers: cancelling one run asks first (as
-// cancelling a selection does) and the audit trail says it once.
+// cancelling a selection does) and the audit trail says it once; the batch bar
+// counts a cancelled or interrupted run as such, never as failed; and a run
+// queued when Midwife was killed says Midwife stopped before it started.
 import type { Dialog, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { postCheckin, startFleet, tokenOf, type Fleet } from '../../bench/fanout/fleet'
@@ -79,7 +81,7 @@ afterAll(async () => {
 })
 
 describe('the end of a run', () => {
-  it('cancels one run only once confirmed, and its audit trail says so once', async () => {
+  it('cancels one run only once confirmed, and the batch counts it cancelled, not failed', async () => {
     await slowRename(2, 5_000)
     const [, , slow] = await approveBatch(hosts)
     await expect.poll(() => runState(slow as number), { timeout: 30_000 }).toBe('running')
@@ -123,5 +125,59 @@ describe('the end of a run', () => {
     )
     await browser.screenshot('runs-1-cancelled', secrets())
     await page.keyboard.press('Escape')
+
+    const counts = page.getByTestId('batch-counts')
+    await expect
+      .poll(() => counts.innerText(), { timeout: 30_000 })
+      .toBe('2 done · 0 failed · 1 cancelled · 0 running · 0 queued · of 3')
+    expect(await page.getByTestId('batch-progress').innerText()).toContain('Batch finished')
+    expect(
+      await page
+        .getByRole('progressbar', { name: 'Runs of the batch finished' })
+        .getAttribute('aria-valuetext'),
+    ).toBe('2 done, 0 failed, 1 cancelled, 0 running, 0 queued')
+    await browser.screenshot('runs-2-batch-cancelled', secrets())
+  })
+
+  it('counts runs Midwife was killed in as interrupted, and a queued one says it never started', async () => {
+    await serve.api.saveSettings({ ...(await serve.api.getSettings()), runConcurrency: 1 })
+    await slowRename(1, 60_000)
+    await slowRename(2, 60_000)
+    const ids = await approveBatch([hosts[1] as Host, hosts[2] as Host])
+    await expect
+      .poll(async () => (await Promise.all(ids.map(runState))).sort(), { timeout: 30_000 })
+      .toEqual(['queued', 'running'])
+    // In the slow write of the one running.
+    const running = async () => {
+      const runs = await Promise.all(ids.map((id) => serve.api.getRun(id)))
+      return runs.find((r) => r.state === 'running')?.steps.find((s) => s.state === 'running')?.key
+    }
+    await expect.poll(running, { timeout: 30_000 }).toBe('hostname')
+
+    serve.child.kill('SIGKILL')
+    await serve.exited
+    serve = await startServeProcess(data.path, ['--port', String(await freePort())])
+    const after = await Promise.all(ids.map((id) => serve.api.getRun(id)))
+    const errors = after.map((r) => r.error).sort()
+    expect(errors).toEqual([
+      'Midwife stopped before this run started',
+      'Midwife stopped while this run was in progress (in step "Hostname and domain")',
+    ])
+    const queued = after.find((r) => r.error === 'Midwife stopped before this run started')
+    const host = await serve.api.getHost(queued?.hostId as number)
+    expect(host.stateReason).toBe(`Midwife stopped before run ${queued?.id} started`)
+
+    await page.goto(serve.url)
+    await page.getByRole('button', { name: /Servers/ }).click()
+    const counts = page.getByTestId('batch-counts')
+    await expect
+      .poll(() => counts.innerText(), { timeout: 20_000 })
+      .toBe('0 done · 0 failed · 2 interrupted · 0 running · 0 queued · of 2')
+    expect(await page.getByTestId('batch-progress').innerText()).toContain('Batch finished')
+    await browser.screenshot('runs-4-batch-interrupted', secrets())
+
+    const drawer = await openDrawer(queued?.hostName as string)
+    const audit = drawer.getByRole('region', { name: 'Audit trail' })
+    await expect.poll(() => audit.innerText()).toContain('Midwife stopped before the run started')
   })
 })
