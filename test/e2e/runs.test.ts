@@ -1,8 +1,9 @@
 // A run's end as the operator sees it, in Chromium against a real `midwife
 // serve` and three simulated servers: cancelling one run asks first (as
 // cancelling a selection does) and the audit trail says it once; the batch bar
-// counts a cancelled or interrupted run as such, never as failed; and a run
-// queued when Midwife was killed says Midwife stopped before it started.
+// counts a cancelled or interrupted run as such, never as failed; a run queued
+// when Midwife was killed says Midwife stopped before it started; and a
+// reinstall marks the runs in an open drawer "before reinstall" at once.
 import type { Dialog, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { postCheckin, startFleet, tokenOf, type Fleet } from '../../bench/fanout/fleet'
@@ -137,6 +138,23 @@ describe('the end of a run', () => {
         .getAttribute('aria-valuetext'),
     ).toBe('2 done, 0 failed, 1 cancelled, 0 running, 0 queued')
     await browser.screenshot('runs-2-batch-cancelled', secrets())
+  })
+
+  it('marks the runs of a host re-armed for a reinstall in its open drawer, without a reload', async () => {
+    const drawer = await openDrawer('esx01.lab.local')
+    const runs = drawer.getByRole('region', { name: 'Runs of esx01.lab.local' })
+    await expect.poll(() => runs.locator('[data-run]').count()).toBe(1)
+    expect(await runs.innerText()).not.toContain('before reinstall')
+    const navigations = await page.evaluate('performance.getEntriesByType("navigation").length')
+    page.once('dialog', (d) => void d.accept())
+    await drawer.getByRole('button', { name: 'Reinstall…' }).click()
+    await expect.poll(() => drawer.getByTestId('host-state').innerText()).toBe('Defined')
+    await expect.poll(() => runs.locator('[data-run]').innerText()).toMatch(/before reinstall/)
+    expect(await page.evaluate('performance.getEntriesByType("navigation").length')).toBe(
+      navigations,
+    )
+    await browser.screenshot('runs-3-before-reinstall', secrets())
+    await page.keyboard.press('Escape')
   })
 
   it('counts runs Midwife was killed in as interrupted, and a queued one says it never started', async () => {
