@@ -176,14 +176,22 @@ describe('the end of a run', () => {
     await serve.exited
     serve = await startServeProcess(data.path, ['--port', String(await freePort())])
     const after = await Promise.all(ids.map((id) => serve.api.getRun(id)))
-    const errors = after.map((r) => r.error).sort()
+    const errors = after.map((r) => r.error ?? '').sort()
     expect(errors).toEqual([
-      'Midwife stopped before this run started',
-      'Midwife stopped while this run was in progress (in step "Hostname and domain")',
+      expect.stringMatching(
+        /^Midwife stopped before this run started \(last heard from at [\d:]+\)$/,
+      ),
+      expect.stringMatching(
+        /^Midwife stopped during this run \(last heard from at [\d:]+, in step "Hostname and domain"\)$/,
+      ),
     ])
-    const queued = after.find((r) => r.error === 'Midwife stopped before this run started')
+    const queued = after.find((r) => r.error?.startsWith('Midwife stopped before this run started'))
     const host = await serve.api.getHost(queued?.hostId as number)
-    expect(host.stateReason).toBe(`Midwife stopped before run ${queued?.id} started`)
+    expect(host.stateReason).toMatch(
+      new RegExp(
+        `^Midwife stopped before run ${queued?.id} started \\(last heard from at [\\d:]+\\)$`,
+      ),
+    )
 
     await page.goto(serve.url)
     await page.getByRole('button', { name: /Servers/ }).click()
