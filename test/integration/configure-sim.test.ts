@@ -236,7 +236,7 @@ describe('configuration over SSH (ssh2 simulator)', () => {
     const { t, esx, host } = await setup({ app: {} })
     esx.update((s) => {
       s.quirks.sshStopSessions = 'reset'
-      s.faults.push({ match: 'esxcli network ip dns server add', delayMs: 1_000, slowOnly: true })
+      s.faults.push({ match: 'esxcli network ip dns server add', delayMs: 2_000, slowOnly: true })
     })
     const run = await approve(t.app, host.id)
     const deadline = Date.now() + 20_000

@@ -199,7 +199,7 @@ describe('a rotated root password', () => {
     const { esx, ssh, hostId } = await server(t.app)
     // The host takes the new password, then stops answering SSH before Midwife logs in again.
     esx.update((s) =>
-      s.faults.push({ match: 'esxcli system account set', delayMs: 1_000, slowOnly: true }),
+      s.faults.push({ match: 'esxcli system account set', delayMs: 2_000, slowOnly: true }),
     )
     const run = await approve(t.app, hostId)
     await until('the password change', () =>
