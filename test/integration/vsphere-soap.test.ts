@@ -420,6 +420,27 @@ describe('waitForHttps', () => {
     expect((err as Error).message).toContain(`nothing blocks port ${port}`)
   })
 
+  it('names the last answer, not the attempt the deadline cut short', async () => {
+    // Each 503 takes 300 ms: the attempt under way at the deadline never gets its answer.
+    const slow = await startFakeVsphere({
+      password: PASSWORD,
+      startingUp: Array<'503'>(10_000).fill('503'),
+      startingUpMs: 300,
+    })
+    try {
+      const err = await waitForHttps({
+        address: '127.0.0.1',
+        port: slow.port,
+        deadlineMs: 1_000,
+        intervalMs: 10,
+      }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(WaitTimeoutError)
+      expect((err as Error).message).toContain('(last: answered HTTP 503)')
+    } finally {
+      await slow.close()
+    }
+  })
+
   it('gives up at the deadline saying hostd never answered behind the proxy', async () => {
     const stuck = await startFakeVsphere({
       password: PASSWORD,

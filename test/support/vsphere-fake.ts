@@ -87,6 +87,8 @@ export interface FakeVsphereOptions {
    * dropped without an answer.
    */
   startingUp?: ('503' | 'page' | 'reset')[]
+  /** How long each of those answers takes (a slow proxy); none by default. */
+  startingUpMs?: number
 }
 
 export interface FakeVsphere {
@@ -262,14 +264,18 @@ export async function startFakeVsphere(o: FakeVsphereOptions): Promise<FakeVsphe
         return
       }
       if (notYet !== undefined) {
-        res.writeHead(notYet === '503' ? 503 : 200, {
-          'Content-Type': notYet === '503' ? 'text/plain' : 'text/html',
-        })
-        res.end(
-          notYet === '503'
-            ? '503 Service Unavailable'
-            : '<html><body>VMware ESXi is starting</body></html>',
-        )
+        const send = () => {
+          res.writeHead(notYet === '503' ? 503 : 200, {
+            'Content-Type': notYet === '503' ? 'text/plain' : 'text/html',
+          })
+          res.end(
+            notYet === '503'
+              ? '503 Service Unavailable'
+              : '<html><body>VMware ESXi is starting</body></html>',
+          )
+        }
+        if (o.startingUpMs) setTimeout(send, o.startingUpMs)
+        else send()
         return
       }
       answer(Buffer.concat(chunks).toString('utf8'), req.headers.cookie).then(

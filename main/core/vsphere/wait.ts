@@ -65,12 +65,15 @@ export async function waitForHttps(
     if (o.signal?.aborted) throw new WaitTimeoutError(`stopped waiting for ${where}`)
     const left = deadline - Date.now()
     if (left <= 0) break
+    const full = o.timeoutMs ?? 20_000
     try {
-      const about = await client.retrieveServiceContent(Math.min(o.timeoutMs ?? 20_000, left))
+      const about = await client.retrieveServiceContent(Math.min(full, left))
       return { client, about, fingerprint: client.fingerprint as string, attempts: attempt }
     } catch (err) {
       if (!notYet(err)) throw err
-      last = err
+      // An attempt the deadline cut short (a timeout, or the reset it causes) says less than
+      // the answer before it, such as a 503.
+      if (!(left < full && deadline - Date.now() < 10 && last)) last = err
       await o.onAttempt?.(attempt, err)
     }
     const pause = Math.min(interval, deadline - Date.now())
