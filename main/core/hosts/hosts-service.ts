@@ -146,14 +146,16 @@ export class HostsService {
     sealedPassword: Buffer | null,
     audit: Record<string, unknown> = {},
   ): void {
-    const before = this.store.hosts.get(id)?.definition
+    const host = this.store.hosts.get(id)
     this.store.hosts.writeDefinition(id, fields, sealedPassword)
     this.store.events.append('host.updated', `host:${id}`, {
       ...audited(fields),
       passwordChanged: sealedPassword !== null,
       ...audit,
     })
-    if (!before) return
+    // Only a configured host has a run to be behind: a CSV import of many others reads nothing more.
+    const before = host?.definition
+    if (!before || host.state !== 'configured') return
     const profile = this.store.settings.profile().spec
     const changed = changedSettings(
       { definition: before, profile },
