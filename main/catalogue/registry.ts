@@ -55,6 +55,16 @@ export function settingByKey(key: string): AnySetting | undefined {
   return byKey.get(key)
 }
 
+/** A setting's title as the screens give it; a key this release does not know, as it is. */
+export function settingTitle(key: string): string {
+  return byKey.get(key)?.title ?? key
+}
+
+/** Settings by their titles, comma-separated. */
+export function settingTitles(keys: readonly string[]): string {
+  return keys.map(settingTitle).join(', ')
+}
+
 /** Settings a spec document may hold: everything but what the definition decides. */
 export const SPEC_SETTINGS = SETTINGS.filter((s) => s.scope !== 'identity')
 

@@ -1,7 +1,7 @@
 // An audit entry in words, with who did it. There are no accounts yet: every
 // action taken through the API is "the operator"'s; Midwife's own work (runs)
 // and what servers send are said as such.
-import { settingByKey } from '../../catalogue/registry'
+import { settingTitles } from '../../catalogue/registry'
 
 import { lastHeard } from '../clock'
 
@@ -16,8 +16,7 @@ const text = (v: unknown): string =>
 const list = (v: unknown): string => (Array.isArray(v) ? v.map(text).join(', ') : '')
 
 /** Setting keys by the titles the screens give them (a key this release does not know, as is). */
-const titles = (v: unknown): string =>
-  Array.isArray(v) ? v.map((k) => settingByKey(text(k))?.title ?? text(k)).join(', ') : ''
+const titles = (v: unknown): string => (Array.isArray(v) ? settingTitles(v.map(text)) : '')
 
 /** A run step by its title, as the screens name it; entries written before titles were kept give the key. */
 const stepName = (d: Data): string => `"${text(d.title ?? d.step)}"`

@@ -1,4 +1,4 @@
-import { settingByKey } from '../../catalogue/registry'
+import { settingByKey, settingTitle } from '../../catalogue/registry'
 import { shellQuote } from '../../catalogue/shell'
 import type { PlanContext } from '../../catalogue/types'
 import type { RunHeader, StepDelta } from '../../contract/schemas'
@@ -58,7 +58,7 @@ export function plannedSteps(snapshot: RunSnapshot): Array<{ key: string; title:
     CONNECT_STEP,
     ...snapshot.settings.map((s) => ({
       key: s.key,
-      title: settingByKey(s.key)?.title ?? s.key,
+      title: settingTitle(s.key),
     })),
   ]
 }

@@ -7,6 +7,7 @@ import {
   HostSpec,
   resolveSpec,
   settingByKey,
+  settingTitle,
   SPEC_SETTINGS,
 } from '../../catalogue/registry'
 import type {
@@ -416,7 +417,7 @@ function changedFields(d: NonNullable<HostRecord['definition']>, p: Planned): st
   if (p.password) out.push('root password')
   const next: StoredSpec = { ...p.plain, ...p.sealed }
   for (const key of new Set([...Object.keys(d.spec), ...Object.keys(next)])) {
-    const title = settingByKey(key)?.title ?? key
+    const title = settingTitle(key)
     if (key in p.plainSecrets) out.push(title)
     else if (canonical(d.spec[key]) !== canonical(next[key])) out.push(title)
   }

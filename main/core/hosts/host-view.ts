@@ -1,7 +1,7 @@
 // A host as the screens show it: the stored record plus what is derived from
 // it on the server side (its evidence, its gates, its suggestions), so the UI
 // shows states and reasons and never works them out itself.
-import { settingByKey } from '../../catalogue/registry'
+import { settingTitle } from '../../catalogue/registry'
 import { STATE_INFO } from '../../contract/lifecycle'
 import type { Gate, Host, Suggestion } from '../../contract/schemas'
 import { canMove, NETBOOT_ARMED } from '../lifecycle/table'
@@ -114,7 +114,7 @@ export function toHost(store: Store, h: HostRecord, profile?: StoredSpec): Host 
     lastRunId,
     waiting: waitingSinceRun(store, h, site, lastRunId).map((key) => ({
       key,
-      title: settingByKey(key)?.title ?? key,
+      title: settingTitle(key),
     })),
     createdAt: h.createdAt,
     updatedAt: h.updatedAt,

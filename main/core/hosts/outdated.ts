@@ -1,4 +1,4 @@
-import { resolveSpec, settingByKey } from '../../catalogue/registry'
+import { resolveSpec, settingTitles } from '../../catalogue/registry'
 import { RunSnapshot } from '../runs/snapshot'
 import type { DefinitionFields, HostRecord, Store, StoredSpec } from '../store'
 
@@ -41,7 +41,6 @@ export function noteOutdated(store: Store, hostId: number, keys: string[], by: s
   // Changed, and now what the run applied: so it differed before this change.
   const back = keys.filter((k) => !waiting.includes(k) && !run?.leftOut.has(k))
   if (changedNow.length === 0 && back.length === 0) return false
-  const title = (ks: string[]) => ks.map((k) => settingByKey(k)?.title ?? k).join(', ')
   const them = waiting.length === 1 ? 'it' : 'them'
   const audit = {
     by,
@@ -53,15 +52,15 @@ export function noteOutdated(store: Store, hostId: number, keys: string[], by: s
     return store.noteHost(
       hostId,
       'configured',
-      `configured by its last run; ${by} has changed ${title(back)} back to what it applied: nothing waits for approval`,
+      `configured by its last run; ${by} has changed ${settingTitles(back)} back to what it applied: nothing waits for approval`,
       'host.current',
       audit,
     )
   }
   const reason =
     changedNow.length > 0
-      ? `${by} has changed ${title(changedNow)} since${earlier.length > 0 ? `, and ${title(earlier)} before` : ''}`
-      : `${by} has changed ${title(back)} back to what it applied; ${title(earlier)} changed before`
+      ? `${by} has changed ${settingTitles(changedNow)} since${earlier.length > 0 ? `, and ${settingTitles(earlier)} before` : ''}`
+      : `${by} has changed ${settingTitles(back)} back to what it applied; ${settingTitles(earlier)} changed before`
   return store.noteHost(
     hostId,
     'configured',
