@@ -2,6 +2,14 @@
 // on (and that it is erased), the keyboard, and whether an unsupported CPU may
 // be installed on. Part of the site profile; rendered into the kickstart.
 import { z } from 'zod'
+import { hasInvisible } from './values'
+
+/**
+ * Text that stays on its kickstart line. The installer reads ks.cfg in Python, where a text-mode
+ * read ends lines at \r too and splitlines() at \v, \f, \x1c-\x1e, \x85, \u2028 and \u2029:
+ * any of them in a value would start a kickstart command of its own.
+ */
+const staysOnLine = (s: string) => !hasInvisible(s) && !/[\u2028\u2029]/.test(s)
 
 export const DISK_TYPES = ['local', 'remote', 'usb'] as const
 
@@ -22,7 +30,10 @@ export const InstallDisk = z.discriminatedUnion('kind', [
       .trim()
       .min(1, 'name the disk: a device like mpx.vmhba0:C0:T0:L0, or a model or vendor')
       .max(200)
-      .refine((d) => !/[\s'"\\]/.test(d), 'a disk name has no spaces or quotes'),
+      .refine(
+        (d) => !/[\s'"\\]/.test(d) && staysOnLine(d),
+        'a disk name has no spaces, quotes or control characters',
+      ),
   }),
 ])
 export type InstallDisk = z.infer<typeof InstallDisk>
@@ -39,7 +50,10 @@ export const InstallOptions = z.object({
     .string()
     .trim()
     .max(64)
-    .refine((k) => !/['"\\\n]/.test(k), 'a keyboard layout name has no quotes')
+    .refine(
+      (k) => !/['"\\]/.test(k) && staysOnLine(k),
+      'a keyboard layout name has no quotes or control characters',
+    )
     .optional(),
   /** Install on a CPU the release no longer supports (allowLegacyCPU=true, --forceunsupportedinstall). */
   allowLegacyCpu: z.boolean().default(false),

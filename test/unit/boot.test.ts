@@ -133,6 +133,19 @@ describe('renderKickstart', () => {
     expect(installBootOptions({ install, parts: [{ bootOptions: ['nofb'] }] })).toEqual(['nofb'])
   })
 
+  it('refuses a keyboard layout or disk name that could end its line in the kickstart', () => {
+    // The installer is Python: a file read in text mode ends lines at \r too, and
+    // splitlines() at \v, \f, \x1c-\x1e, \x85, \u2028 and \u2029; any of them would start
+    // a kickstart command of its own (here a second rootpw).
+    for (const end of ['\r', '\v', '\f', '\x1c', '\x85', '\u2028', '\u2029']) {
+      const r = InstallOptions.safeParse({ keyboard: `US Default${end}rootpw x` })
+      expect(r.success, JSON.stringify(end)).toBe(false)
+      const disk = { kind: 'named', disk: `mpx.vmhba0:C0:T0:L0${end}rootpw` }
+      expect(InstallOptions.safeParse({ disk }).success, JSON.stringify(end)).toBe(false)
+    }
+    expect(InstallOptions.parse({ keyboard: 'Swiss German' }).keyboard).toBe('Swiss German')
+  })
+
   it('never contains the plain root password, and its hash verifies against it', () => {
     expect(ks).not.toContain(ROOT_PASSWORD)
     const hash = /^rootpw --iscrypted (\S+)$/m.exec(ks)?.[1]
