@@ -66,12 +66,12 @@ describe('a replayed token', () => {
     expect(bound.state).toBe('checked_in')
     expect(bound.identity?.managementIp).toBe('127.0.0.1')
 
-    // Someone who saw the token in a PXE line fetches the kickstart and checks
-    // in with their own host key and their own address.
+    // Someone who saw the token in a PXE line tries the kickstart (refused: the host
+    // is past its install) and checks in with their own host key and their own address.
     const token = hostToken(t.app, host.id)
     const trap = await countingTrap('127.0.0.77', proxy.port)
     cleanup.push(() => trap.close())
-    expect((await fetch(`${t.listenerUrl}/ks/${token}.cfg`)).status).toBe(200)
+    expect((await fetch(`${t.listenerUrl}/ks/${token}.cfg`)).status).toBe(409)
     const res = await post(
       forged(token, { mac: esx.state().nics[0]?.mac as string, ip: '127.0.0.77' }),
     )

@@ -147,6 +147,52 @@ describe('a server that boots from the network first, booted twice', () => {
     expect(t.app.getHost(host.id).state).toBe('defined')
   })
 
+  it('refuses its kickstart once installed, so stale install files on a TFTP server cannot erase it again', async () => {
+    const token = hostToken(t.app, host.id)
+    // The PXELINUX file from a bundle extracted before the install: Midwife cannot change it.
+    const pxe = t.app
+      .getBootMaterial(host.id)
+      .artifacts.find((a) => a.path === `pxelinux.cfg/${macFolder}`)
+    const label = parsePxelinux(pxe?.text ?? '').labels.find((l) => l.label === 'install')
+    const ks = (label && pxelinuxDirective(label, 'APPEND'))?.match(/ks=(\S+)/)?.[1] as string
+    const kickstart = await (await fetch(ks)).text()
+    await runSection(section(kickstart, '%pre'))
+    await runSection(section(kickstart, '%post'))
+    expect(t.app.getHost(host.id).state).toBe('installed')
+
+    // The server boots from the network first: the stale file loads the installer again.
+    const again = await fetch(ks)
+    expect(again.status).toBe(409)
+    const why = await again.text()
+    expect(why).toContain('esx01.lab.local is installed')
+    expect(why).toContain('TFTP')
+    expect(why).toContain('Reinstall')
+    expect(t.app.getHost(host.id).state).toBe('installed')
+    expect(t.app.getStatus().listener.refused.recent[0]).toMatchObject({
+      status: 409,
+      what: 'kickstart',
+    })
+    // The boot material says so, and where the files that boot the disk now must go.
+    expect(t.app.getBootMaterial(host.id).warnings.join('\n')).toMatch(
+      /with a fresh bundle\), and its kickstart is refused/,
+    )
+    // Nor after its check-in, before it is configured.
+    const checkin = await esx.sh([join(process.cwd(), 'resources/client/checkin.sh')], {
+      MIDWIFE_URL: t.listenerUrl,
+      MIDWIFE_TOKEN: token,
+      MIDWIFE_ATTEMPTS: '1',
+    })
+    expect(checkin.code).toBe(0)
+    expect(t.app.getHost(host.id).state).toBe('checked_in')
+    expect((await fetch(ks)).status).toBe(409)
+
+    // Reinstall arms it, and its new kickstart is served.
+    t.app.reinstallHost(host.id)
+    const fresh = await fetch(`${t.listenerUrl}/ks/${hostToken(t.app, host.id)}.cfg`)
+    expect(fresh.status).toBe(200)
+    expect(t.app.getHost(host.id).state).toBe('booting')
+  })
+
   it('records a report sent twice once as a move, then as evidence', async () => {
     const token = hostToken(t.app, host.id)
     const kickstart = await (await fetch(`${t.listenerUrl}/ks/${token}.cfg`)).text()

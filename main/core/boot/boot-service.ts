@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream'
 import { encrypt as cryptPassword } from 'unixcrypt'
 import { installWarning } from '../../catalogue/install'
 import { ApiCallError } from '../../contract/api'
+import { STATE_INFO } from '../../contract/lifecycle'
 import {
   TftpBundleRequest,
   type BootArtifact,
@@ -169,7 +170,7 @@ export class BootService {
     const notes = armed
       ? []
       : [
-          `${hostName(host)} is past its install: its per-MAC netboot files boot the local disk. Reinstall re-arms them.`,
+          `${hostName(host)} is past its install: its per-MAC netboot files boot the local disk (put the PXELINUX and UEFI PXE ones on your TFTP server with a fresh bundle), and its kickstart is refused. Reinstall re-arms them.`,
         ]
     // Assigned anyway despite its MACs: the per-MAC files are named for a NIC it does not have.
     const macs = host.identity?.macs ?? []
@@ -289,6 +290,16 @@ export class BootService {
     if (!check.ok) return check
     const host = check.host
     if (!host.definition) return { ok: false, status: 404, message: 'no kickstart for this server' }
+    // Past its install, a kickstart fetched is an install starting again over the installed host:
+    // a server that boots from the network first, on install files Midwife cannot disarm (the site's
+    // TFTP server keeps the PXELINUX and UEFI PXE files of a bundle extracted before the install).
+    if (!NETBOOT_ARMED.includes(host.state)) {
+      return {
+        ok: false,
+        status: 409,
+        message: `${hostName(host)} is ${STATE_INFO[host.state].label.toLowerCase()}, so its kickstart is not served again: installing would erase it. The server booted install files from before its install, such as a PXELINUX or UEFI PXE file on your TFTP server; extract a fresh TFTP bundle there (it boots the local disk now) or boot the disk before the network. Use Reinstall in Midwife to install it again.`,
+      }
+    }
     const { text } = this.kickstartText(host, token)
     const from = sourceIp.replace(/^::ffff:/, '')
     if (host.state === 'defined') {

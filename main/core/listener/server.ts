@@ -60,7 +60,7 @@ export interface ListenerHandlers {
 
 /** A file the listener serves: its text, or a status and a plain message. */
 export type Served =
-  { ok: true; text: string } | { ok: false; status: 401 | 404 | 410; message: string }
+  { ok: true; text: string } | { ok: false; status: 401 | 404 | 409 | 410; message: string }
 
 export interface RunningListener {
   address: AddressInfo
