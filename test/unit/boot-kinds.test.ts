@@ -176,6 +176,25 @@ describe('UEFI PXE', () => {
   })
 })
 
+describe('unknown servers that install', () => {
+  it('are warned of the reinstall loop where the generic files start the installer', () => {
+    // Nothing tells Midwife that a server without a definition was installed: its generic
+    // kickstart reports only from %firstboot, after the reboot that netboots it again.
+    const loop = (w: string) => w.includes('starts the installer again at every reboot')
+    for (const kind of ['pxelinux-bios', 'uefi-pxe', 'uefi-http', 'ipxe']) {
+      const on = renderBoot(SCENARIOS['install-unknown'] as BootInput, [kind])
+      expect(on.warnings.filter(loop), kind).toHaveLength(1)
+      expect(on.warnings.find(loop), kind).toMatch(/boot order/)
+      // Off, the generic files boot the local disk: no loop to warn of.
+      expect(renderBoot(SCENARIOS.armed as BootInput, [kind]).warnings.some(loop), kind).toBe(false)
+    }
+    // One warning for all the kinds that say it.
+    expect(
+      renderBoot(SCENARIOS['install-unknown'] as BootInput).warnings.filter(loop),
+    ).toHaveLength(1)
+  })
+})
+
 describe('UEFI HTTP boot', () => {
   it('serves everything from the listener, the per-MAC boot.cfg with an http:// prefix', () => {
     const r = renderBoot(SCENARIOS.armed as BootInput, ['uefi-http'])

@@ -14,7 +14,14 @@ import {
   mediaVersions,
 } from '../layout'
 import { lengthWarning, renderBootCfg } from '../boot-cfg'
-import { genericSecrets, hostBootCfg, hostSecrets, noMediaWarning, versionBootCfg } from './shared'
+import {
+  genericSecrets,
+  hostBootCfg,
+  hostSecrets,
+  INSTALL_UNKNOWN_LOOP,
+  noMediaWarning,
+  versionBootCfg,
+} from './shared'
 
 const ID = 'ipxe'
 
@@ -94,6 +101,7 @@ function render(c: BootContext): KindResult {
     }),
   ]
   warnings.push(...kernelWarnings('iPXE menu', menu))
+  if (install) warnings.push(INSTALL_UNKNOWN_LOOP)
   artifacts.push({
     kind: ID,
     scope: 'generic',

@@ -11,7 +11,13 @@ import {
   mediaVersions,
   tftpPaths,
 } from '../layout'
-import { genericSecrets, hostSecrets, noMediaWarning, versionBootCfg } from './shared'
+import {
+  genericSecrets,
+  hostSecrets,
+  INSTALL_UNKNOWN_LOOP,
+  noMediaWarning,
+  versionBootCfg,
+} from './shared'
 
 const ID = 'pxelinux-bios'
 
@@ -87,6 +93,7 @@ function render(c: BootContext): KindResult {
     }),
   ]
   warnings.push(...appendWarning('PXELINUX default menu', menu))
+  if (offered.length > 0) warnings.push(INSTALL_UNKNOWN_LOOP)
   artifacts.push({
     kind: ID,
     scope: 'generic',

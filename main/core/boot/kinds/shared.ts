@@ -79,7 +79,10 @@ export function genericBootCfg(
     kernelOptions: genericKernelOptions(c),
     title: `Midwife: installing ESXi ${v} on an unknown server (enrolls with PBHOST)`,
   })
-  return { text: renderBootCfg(cfg), warnings: lineWarnings(`${what} for unknown servers`, cfg) }
+  return {
+    text: renderBootCfg(cfg),
+    warnings: [...lineWarnings(`${what} for unknown servers`, cfg), INSTALL_UNKNOWN_LOOP],
+  }
 }
 
 /** A version's boot.cfg for network boot, with no kickstart: the target of `-c`. */
@@ -103,6 +106,14 @@ export function skipWarnings(c: BootContext): string[] {
     `Disarm uses skip=1 in boot.cfg, which only the ESXi 9.0 loader is confirmed to honour; add 9.0 media so its mboot.efi is served, or remove the host's per-MAC folder after install.`,
   ]
 }
+
+/**
+ * The generic files install whatever boots them, and the generic kickstart reports only from
+ * %firstboot, after the reboot: nothing tells Midwife a server without a definition was
+ * installed, so nothing can stop offering it the installer (esxi.md's reinstall loop).
+ */
+export const INSTALL_UNKNOWN_LOOP =
+  "Servers no host names install from the generic files whenever they boot from the network, and Midwife cannot tell one it installed from a new one (the generic kickstart reports only from %firstboot, after the reboot): a server that boots from the network first starts the installer again at every reboot (erasing its first disk again, or stopping at the datastore the last install made) and never checks in. Put the disk before the network in such servers' boot order (an empty disk falls through to the network), or define them as hosts first."
 
 export function hostSecrets(h: BootContextHost): string[] {
   return [h.token]
