@@ -188,6 +188,20 @@ describe('getBootMaterial', () => {
     expect(paths.some((p) => p.includes('01-'))).toBe(false)
     expect(d.artifacts.find((a) => a.kind === 'enrollment')?.text).toBe(`${d.bootOptions}\n`)
   })
+
+  it('says servers the generic kickstart installs are never heard from at a site expecting Secure Boot', async () => {
+    await t.app.saveSettings({ ...t.app.getSettings(), discoveryRootPassword: 'Disc0very!pw' })
+    const finding = () =>
+      t.app.getDiscoveryMaterial().findings.find((f) => f.code === 'firstboot-with-secure-boot')
+    expect(finding()).toBeUndefined()
+    await saveBoot(t.app, { secureBootExpected: true })
+    try {
+      expect(finding()).toMatchObject({ severity: 'error' })
+      expect(finding()?.message).toContain('checks in only from %firstboot')
+    } finally {
+      await saveBoot(t.app, { secureBootExpected: false })
+    }
+  })
 })
 
 describe('the TFTP bundle', () => {

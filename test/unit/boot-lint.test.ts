@@ -97,6 +97,17 @@ describe('lintBoot', () => {
     expect(codes(reported)).toEqual(['secure-boot-port'])
   })
 
+  it('flags the generic kickstart, which checks in only from %firstboot, at a site expecting Secure Boot', () => {
+    const generic: BootInput = { site: site() }
+    const kickstart = 'vmaccepteula\n%firstboot --interpreter=busybox\nMIDWIFE_ENROLL=x\n'
+    const found = lint({ boot: generic, kickstart, secureBootExpected: true })
+    expect(codes(found)).toEqual(['firstboot-with-secure-boot'])
+    expect(found[0]?.message).toContain('unknown servers')
+    expect(found[0]?.message).toContain('define them as hosts')
+    expect(codes(lint({ boot: generic, kickstart, secureBootExpected: false }))).toEqual([])
+    expect(codes(lint({ boot: generic, kickstart }))).toEqual([])
+  })
+
   it('flags a per-MAC boot.cfg without prefix= and an upper-case MAC folder', () => {
     const found = lint({
       artifacts: [

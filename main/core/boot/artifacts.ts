@@ -65,6 +65,8 @@ export function kindReports(all: BootRender, kinds?: readonly string[]): BootKin
 export interface LintFacts {
   interfaces: readonly string[]
   kickstart?: string
+  /** Unknown servers' material: whether the site expects Secure Boot. */
+  secureBootExpected?: boolean
   media: readonly { version: string; missing: readonly string[]; problems: readonly string[] }[]
 }
 
@@ -75,6 +77,9 @@ export function findings(input: BootInput, r: BootRender, facts: LintFacts): Boo
     artifacts: r.artifacts,
     interfaces: facts.interfaces,
     ...(facts.kickstart === undefined ? {} : { kickstart: facts.kickstart }),
+    ...(facts.secureBootExpected === undefined
+      ? {}
+      : { secureBootExpected: facts.secureBootExpected }),
     media: facts.media,
   })
   const rank = { error: 0, warning: 1 }

@@ -119,6 +119,7 @@ export class BootService {
     input: { ok: true; value: BootInput } | { ok: false; problem: string },
     o: BootMaterialOptions,
     kickstart: string | undefined,
+    generic: { secureBootExpected: boolean } | undefined = undefined,
   ): BootFiles {
     if (!input.ok) {
       return {
@@ -139,6 +140,7 @@ export class BootService {
       findings: findings(input.value, rendered, {
         interfaces: this.interfaces(),
         ...(kickstart === undefined ? {} : { kickstart }),
+        ...generic,
         media: this.inputs.media.reportsNow(),
       }),
       dhcp: dhcpFiles(input.value, this.inputs.settings().boot.dhcp),
@@ -207,7 +209,9 @@ export class BootService {
             enrollmentKey: key,
             rootPasswordHash: hash,
           })
-    const files = this.files(this.inputs.input(), o, undefined)
+    const files = this.files(this.inputs.input(), o, kickstart ?? undefined, {
+      secureBootExpected: this.inputs.settings().boot.secureBootExpected,
+    })
     const secrets = [key, ...(hash === null ? [] : [hash])]
     const warnings: string[] = []
     if (hash === null) {

@@ -37,8 +37,10 @@ export interface LintInput {
   artifacts?: readonly Artifact[]
   /** Addresses of this machine's interfaces (os.networkInterfaces()). */
   interfaces: readonly string[]
-  /** The kickstart the host will be served, to see whether it relies on %firstboot. */
+  /** The kickstart the host (or, without one, unknown servers) will be served, to see whether it relies on %firstboot. */
   kickstart?: string
+  /** Without a host: whether the site expects Secure Boot of the servers the generic files install. */
+  secureBootExpected?: boolean
   /** Media validation results (main/core/media), for the versions in use. */
   media?: readonly { version: string; missing: readonly string[]; problems: readonly string[] }[]
 }
@@ -104,8 +106,9 @@ export function lintBoot(input: LintInput): Finding[] {
   // Secure Boot skips %firstboot. Midwife's kickstarts keep one (it runs where Secure Boot turns
   // out off) and report `installed` from %post, which starts the Secure Boot path: only a
   // kickstart without that report depends on %firstboot alone.
+  const secureBoot = h === undefined ? input.secureBootExpected === true : h.secureBoot
   if (
-    h?.secureBoot === true &&
+    secureBoot &&
     input.kickstart !== undefined &&
     /^%firstboot\b/m.test(input.kickstart) &&
     !/^%post\b[^\n]*\n[\s\S]*\/install\/[^\s'"]+\/installed\b/m.test(input.kickstart)
@@ -113,7 +116,10 @@ export function lintBoot(input: LintInput): Finding[] {
     out.push({
       code: 'firstboot-with-secure-boot',
       severity: 'error',
-      message: `${h.hostname} expects Secure Boot, which skips %firstboot, but its kickstart relies on %firstboot; use the Secure Boot path (%post callback, then SSH turned on over the vSphere API).`,
+      message:
+        h === undefined
+          ? 'The site expects Secure Boot, which skips %firstboot, and the generic kickstart for unknown servers checks in only from %firstboot: such a server installs and is never heard from. Either define them as hosts first (their kickstarts report from %post, which starts the Secure Boot path) or install them with Secure Boot off.'
+          : `${h.hostname} expects Secure Boot, which skips %firstboot, but its kickstart relies on %firstboot; use the Secure Boot path (%post callback, then SSH turned on over the vSphere API).`,
     })
   }
 
