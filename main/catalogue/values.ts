@@ -230,8 +230,9 @@ export const logDir = checked(
 
 /**
  * ESXi's default password rules (the 7.0/8.0 `Security.PasswordQualityControl`, esxi.md): 7 to
- * 39 characters, at least 3 of the 4 character classes, where a capital at the start and a digit
- * at the end do not count, and not the user name. Dictionary words are left to ESXi. The rule
+ * 39 characters (at least 7 as the fewest count them, at most 39 as the most do: UTF-8 bytes),
+ * at least 3 of the 4 character classes, where a capital at the start and a digit at the end do
+ * not count, and not the user name. Dictionary words are left to ESXi. The rule
  * broken, worded for people and never quoting the password, or null.
  */
 export function passwordProblem(password: string, user = 'root'): string | null {
@@ -241,6 +242,10 @@ export function passwordProblem(password: string, user = 'root'): string | null 
     return 'the password may not hold control characters (tabs, line breaks)'
   if (chars.length < 7) return 'the password is too short: ESXi wants at least 7 characters'
   if (chars.length > 39) return 'the password is too long: ESXi takes at most 39 characters'
+  // esxi.md does not say what the 39 counts; bytes (what C's strlen counts) is the most of any.
+  if (new TextEncoder().encode(password).length > 39) {
+    return 'the password is too long: ESXi takes at most 39 bytes, and a character outside ASCII takes 2 to 4'
+  }
   const classes = [
     chars.some((c) => /[a-z]/.test(c)),
     chars.some((c, i) => /[A-Z]/.test(c) && i > 0),

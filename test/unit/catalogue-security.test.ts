@@ -383,6 +383,11 @@ describe('the root password', () => {
     ],
     ['xRoot-42!', 'the password must not contain the user name root'],
     ['Vq7-tb2L\nw!9k', 'the password may not hold control characters (tabs, line breaks)'],
+    // 39 characters, but 40 bytes: a host that counts bytes, as C's strlen does, refuses it.
+    [
+      `Ab1!xyzw${'é'}${'x'.repeat(30)}`,
+      'the password is too long: ESXi takes at most 39 bytes, and a character outside ASCII takes 2 to 4',
+    ],
   ])('refuses %j with the rule it breaks, never the password', (password, message) => {
     const r = rootPassword.value.safeParse(password)
     expect(r.success).toBe(false)
