@@ -177,6 +177,29 @@ describe('UEFI PXE', () => {
 })
 
 describe('unknown servers that install', () => {
+  it("boot the site's default version in every generic file, not the newest media", () => {
+    const input: BootInput = {
+      site: site({
+        defaultVersion: '8.0',
+        enrollment: { ...site().enrollment, installUnknown: true },
+      }),
+    }
+    const r = renderBoot(input)
+    const pxe = parsePxelinux(text(r, 'tftp', 'pxelinux.cfg/default').text)
+    expect(pxe.globals.find((g) => g.name === 'DEFAULT')?.value).toBe('install-8.0')
+    const menu = parseIpxe(text(r, 'http', '/ipxe/menu.ipxe').text)
+    expect(menu.commands.find((c) => c.name === 'choose')?.args.slice(0, 2)).toEqual([
+      '--default',
+      'install-8.0',
+    ])
+    for (const path of ['esxi/boot.cfg', '/boot/boot.cfg']) {
+      const cfg = parseBootCfg(text(r, path.startsWith('/') ? 'http' : 'tftp', path).text)
+      expect(bootCfgGet(cfg, 'prefix'), path).toMatch(/\/8\.0$/)
+    }
+    // Every version stays on offer at the prompt.
+    expect(pxe.labels.map((l) => l.label)).toContain('install-9.0')
+  })
+
   it('are warned of the reinstall loop where the generic files start the installer', () => {
     // Nothing tells Midwife that a server without a definition was installed: its generic
     // kickstart reports only from %firstboot, after the reboot that netboots it again.

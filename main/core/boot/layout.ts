@@ -53,6 +53,15 @@ export function defaultVersion(c: BootContext): EsxiVersion | undefined {
   return have.at(-1)
 }
 
+/** The entry a generic menu boots by default: the default version where offered, else the newest offered. */
+export function menuDefault(
+  c: BootContext,
+  offered: readonly EsxiVersion[],
+): EsxiVersion | undefined {
+  const v = defaultVersion(c)
+  return v !== undefined && offered.includes(v) ? v : offered.at(-1)
+}
+
 /**
  * The newest media with a UEFI loader. esxi.md: use the newest mboot.efi for
  * every version booted (it reads older boot.cfg files, and only recent

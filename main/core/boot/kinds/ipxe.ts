@@ -12,6 +12,7 @@ import {
   listenerBase,
   mediaFor,
   mediaVersions,
+  menuDefault,
 } from '../layout'
 import { lengthWarning, renderBootCfg } from '../boot-cfg'
 import {
@@ -89,7 +90,7 @@ function render(c: BootContext): KindResult {
     ...offered.map(
       (v) => `item install-${v} Install ESXi ${v} and enroll with Midwife (erases the first disk)`,
     ),
-    `choose --default ${install ? `install-${versions.at(-1)}` : 'local'} --timeout 15000 target || goto local`,
+    `choose --default ${install ? `install-${menuDefault(c, offered)}` : 'local'} --timeout 15000 target || goto local`,
     'goto ${target}',
     ':local',
     'exit',

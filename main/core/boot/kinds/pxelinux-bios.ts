@@ -9,6 +9,7 @@ import {
   hostLabel,
   mediaFor,
   mediaVersions,
+  menuDefault,
   tftpPaths,
 } from '../layout'
 import {
@@ -76,7 +77,7 @@ function render(c: BootContext): KindResult {
     install
       ? '# Type a label at the boot: prompt; without one, this boots the first install entry.'
       : '# Installing servers no host names is off (Site): this boots the local disk.',
-    `DEFAULT ${offered.length > 0 ? `install-${offered.at(-1)}` : 'local'}`,
+    `DEFAULT ${offered.length > 0 ? `install-${menuDefault(c, offered)}` : 'local'}`,
     'PROMPT 1',
     'TIMEOUT 150',
     'SAY local: boot from the local disk',
