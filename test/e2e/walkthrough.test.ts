@@ -154,7 +154,7 @@ describe('first host, from boot material to configured', () => {
     expect(token).toHaveLength(43)
     await page.getByRole('button', { name: 'Copy Shift+O options for esx01' }).click()
     expect(String(await page.evaluate('navigator.clipboard.readText()'))).toBe(
-      `ks=${new URL(oneLiner.match(/http:\/\/[^/]+/)?.[0] as string).origin}/ks/${token}.cfg\n`,
+      `ks=${new URL(oneLiner.match(/http:\/\/[^/]+/)?.[0] as string).origin}/ks/${token}.cfg netdevice=${esx.state().nics[0]?.mac as string}\n`,
     )
     // The linter speaks before anything is copied: this listener is on loopback.
     const findings = page.getByRole('region', { name: 'Findings' })

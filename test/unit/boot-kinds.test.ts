@@ -314,6 +314,15 @@ describe('ISO, one-liner and PBHOST line', () => {
     expect(r.warnings).toEqual([])
   })
 
+  it('names the NIC to fetch the kickstart through on a DHCP installer too', () => {
+    // Without netdevice= the installer takes the first NIC with a link, which need not be the
+    // one that reaches Midwife (nor the one the kickstart's network line configures).
+    const r = renderBoot(SCENARIOS.armed as BootInput, ['iso'])
+    expect(text(r, 'console', 'esx01-iso-boot-options.txt').text).toBe(
+      `ks=${KS} netdevice=00:50:56:aa:bb:01\n`,
+    )
+  })
+
   it('warns when the ISO line is too long or its ks= uses a DNS name', () => {
     const r = renderBoot(
       {

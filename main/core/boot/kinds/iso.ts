@@ -19,8 +19,10 @@ export function isoBootOptions(c: BootContext, h: BootContextHost): string {
     opts.push(`ip=${n.ip}`, `netmask=${n.netmask}`, `gateway=${n.gateway}`)
     if (n.nameserver !== undefined) opts.push(`nameserver=${n.nameserver}`)
     if (n.vlanId !== undefined) opts.push(`vlanid=${n.vlanId}`)
-    opts.push(`netdevice=${n.netdevice ?? h.mac}`)
   }
+  // Unnamed, the installer fetches through the first NIC with a link (no BOOTIF from an ISO
+  // boot), which need not reach Midwife; the host's MAC is the NIC its kickstart configures.
+  opts.push(`netdevice=${n?.netdevice ?? h.mac}`)
   return opts.join(' ')
 }
 
@@ -61,7 +63,7 @@ export const iso: BootKind = {
   label: 'ISO (Shift+O)',
   firmware: 'any',
   description:
-    'For a server booted from the ISO (virtual media or USB): press Shift+O at the installer prompt and type these options after "runweasel cdromBoot". ip=, netmask=, gateway=, vlanid= and netdevice= are added when the host has a static installer address, for VLANs without DHCP.',
+    'For a server booted from the ISO (virtual media or USB): press Shift+O at the installer prompt and type these options after "runweasel cdromBoot". netdevice= names the host\'s NIC, so the installer fetches through it rather than the first NIC with a link; ip=, netmask=, gateway= and vlanid= are added when the host has a static installer address, for VLANs without DHCP.',
   applies: (c) =>
     c.host !== undefined
       ? { applies: true }
