@@ -33,13 +33,30 @@ CLIENT_VERSION=checkin.sh/1
 log() { echo "midwife-checkin: $*" >&2; }
 die() { log "$*"; exit 1; }
 
-# Waits $1 whole seconds (the same function as Midwife's other host scripts).
+# bounded SECS CMD...: CMD, stopped after SECS seconds, whichever way this BusyBox's timeout
+# takes them (-t SECS before 1.30, SECS since); nap N waits N whole seconds. The same functions
+# as Midwife's other host scripts.
+timeout_style() {
+  if timeout 9 awk 'BEGIN { }' </dev/null >/dev/null 2>&1; then echo plain
+  elif timeout -t 9 awk 'BEGIN { }' </dev/null >/dev/null 2>&1; then echo t
+  else echo none
+  fi
+}
+bounded() {
+  [ -n "$MW_TIMEOUT_STYLE" ] || MW_TIMEOUT_STYLE=$(timeout_style)
+  case "$MW_TIMEOUT_STYLE" in
+    plain) timeout "$@" ;;
+    t) timeout -t "$@" ;;
+    *) shift; "$@" ;;
+  esac
+}
 nap() {
   [ "$1" -gt 0 ] 2>/dev/null || return 0
   sleep "$1" 2>/dev/null && return 0
   python3 -c "import time; time.sleep($1)" 2>/dev/null && return 0
   # Busy, the last resort: timeout is the one listed applet that keeps time.
-  timeout "$1" awk 'BEGIN { while (1) {} }' >/dev/null 2>&1
+  [ -n "$MW_TIMEOUT_STYLE" ] || MW_TIMEOUT_STYLE=$(timeout_style)
+  [ "$MW_TIMEOUT_STYLE" = none ] || bounded "$1" awk 'BEGIN { while (1) {} }' >/dev/null 2>&1
   return 0
 }
 
@@ -185,7 +202,7 @@ open_firewall() {
 # ---- post, with retries -------------------------------------------------------
 post_once() {
   open_firewall
-  OUT=$(timeout "$MIDWIFE_TIMEOUT" wget -q -O - \
+  OUT=$(bounded "$MIDWIFE_TIMEOUT" wget -q -O - \
     --header "Content-Type: application/json" \
     --post-data "$BODY" "$MIDWIFE_URL/checkin" 2>&1)
   RC=$?

@@ -91,12 +91,39 @@ export function installEsxiBin(
   syncQuirkTools(binDir, opts)
 }
 
+// BusyBox 1.29's timeout: `-t SECS` (default 10) and `-s SIG` before the program; without -t its
+// first word is the program, which does not exist when it is a number.
+const OLD_TIMEOUT = `#!/bin/busybox sh
+secs=10
+while :; do
+  case "$1" in
+    -t) secs=$2; shift 2 ;;
+    -s) shift 2 ;;
+    *) break ;;
+  esac
+done
+if ! command -v "$1" >/dev/null 2>&1; then
+  echo "timeout: can't execute '$1': No such file or directory" >&2
+  exit 127
+fi
+exec /bin/busybox timeout "$secs" "$@"
+`
+
 /**
  * Adds or removes the tools whose presence a quirk decides (vmkping; nohup and setsid; sleep),
- * from the quirks in the state file. Call it again after changing those quirks.
+ * and sets how timeout takes its seconds, from the quirks in the state file. Call it again after
+ * changing those quirks.
  */
 export function syncQuirkTools(binDir: string, opts: { statePath: string; simCli: string }): void {
   const { quirks } = loadState(opts.statePath)
+  const timeout = join(binDir, 'timeout')
+  rmSync(timeout, { force: true })
+  if ((quirks.timeoutArgs ?? 'seconds') === 'dash-t') {
+    writeFileSync(timeout, OLD_TIMEOUT)
+    chmodSync(timeout, 0o755)
+  } else {
+    symlinkSync('/bin/busybox', timeout)
+  }
   const want = {
     vmkping: quirks.vmkping === 'present',
     nohup: quirks.nohupSetsid === 'present',

@@ -109,6 +109,9 @@ export interface Quirks {
   // esxi.md does not list sleep among the applets known to exist: host scripts must also wait
   // on a host without it.
   sleep: 'present' | 'absent'
+  // esxi.md lists timeout but not how it takes its seconds: BusyBox before 1.30 wants
+  // `timeout -t SECS PROG` (and runs SECS as the program otherwise), 1.30 on `timeout SECS PROG`.
+  timeoutArgs: 'seconds' | 'dash-t'
   // Not in esxi.md: whether stopping the SSH service ends the sessions already open.
   sshStopSessions: 'keep' | 'reset'
   // esxi.md gives `route ipv4 list`'s columns but no rows: the default route's Network cell reads
@@ -192,6 +195,7 @@ export const DEFAULT_QUIRKS: Quirks = {
   nohupSetsid: 'absent',
   unlisted: 'present',
   sleep: 'present',
+  timeoutArgs: 'seconds',
   sshStopSessions: 'keep',
   defaultRouteNetwork: 'default',
   lineEnds: 'lf',

@@ -239,6 +239,19 @@ describe('checkin.sh under BusyBox', () => {
     }
   })
 
+  it('checks in where timeout takes -t SECS (BusyBox before 1.30), not SECS alone', async () => {
+    esx.update((s) => (s.quirks.timeoutArgs = 'dash-t'))
+    const run = await esx.sh([client], {
+      MIDWIFE_URL: t.listenerUrl,
+      MIDWIFE_TOKEN: token,
+      ...fast,
+    })
+    expect(run.stderr).not.toContain("can't execute")
+    expect(run.stderr).toContain('midwife-checkin: checked in with')
+    expect(run.code).toBe(0)
+    expect(t.app.listCheckins(hostId)).toHaveLength(1)
+  })
+
   it('on a host without sleep, still waits between attempts and gets through', async () => {
     esx.update((s) => (s.quirks.sleep = 'absent'))
     const late = await downListener()

@@ -219,6 +219,22 @@ describe('%post', () => {
     expect(received).toHaveLength(2)
   })
 
+  it('reports, and waits between attempts without sleep, where timeout takes -t SECS (BusyBox before 1.30)', async () => {
+    esx.update((s) => {
+      s.quirks.timeoutArgs = 'dash-t'
+      s.quirks.sleep = 'absent'
+    })
+    answer = { status: 503, body: '{"error":"starting"}' }
+    const running = runSection(postSection(options({ retrySeconds: 3 })))
+    await until(() => received.length > 0)
+    await new Promise((r) => setTimeout(r, 1_500))
+    answer = { status: 200, body: '{"accepted":true}' }
+    const run = await running
+    expect(run.stderr).not.toContain("can't execute")
+    expect(run.stdout).toContain('midwife: reported installed')
+    expect(received).toHaveLength(2)
+  })
+
   it('stops at once when the listener refuses the token', async () => {
     answer = { status: 410, body: '{"error":"this token is spent"}' }
     const run = await runSection(postSection(options({ attempts: 5 })))

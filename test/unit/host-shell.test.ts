@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { postSection, preSection } from '../../main/core/boot/install-callbacks'
 import { moveScript, type ManagementNetwork } from '../../main/core/configure/move-management'
-import { NAP } from '../../main/core/esxi/host-shell'
+import { BOUNDED, NAP } from '../../main/core/esxi/host-shell'
 import { repoRoot } from '../support/app'
 
 const checkin = readFileSync(join(repoRoot, 'resources', 'client', 'checkin.sh'), 'utf8')
@@ -19,9 +19,13 @@ const callbacks = {
 }
 
 describe('waiting on the host', () => {
-  it('checkin.sh defines the very nap the generated scripts use', () => {
+  it('checkin.sh defines the very nap and bounded the generated scripts use', () => {
     const copy = /^nap\(\) \{\n[\s\S]*?\n\}$/m.exec(checkin)?.[0]
     expect(copy).toBe(NAP)
+    const bounded = /^timeout_style\(\) \{\n[\s\S]*?\n\}\nbounded\(\) \{\n[\s\S]*?\n\}$/m.exec(
+      checkin,
+    )?.[0]
+    expect(bounded).toBe(BOUNDED)
   })
 
   it.each([
@@ -34,5 +38,16 @@ describe('waiting on the host', () => {
     expect(script).toMatch(/^\s*nap (\d+|"\$wait")$/m)
     const code = script.replace(NAP, '').replace(/^\s*#.*$/gm, '')
     expect(code).not.toMatch(/\bsleep\b/)
+  })
+
+  it.each([
+    ['checkin.sh', checkin],
+    ['%pre', preSection(callbacks)],
+    ['%post', postSection(callbacks)],
+    ['the management move', moveScript(OLD, NEW, { confirmSeconds: 30, pingGateway: true })],
+  ])('%s runs timeout only through bounded, which knows both of its syntaxes', (_name, script) => {
+    expect(script).toContain(BOUNDED)
+    const code = script.replace(BOUNDED, '').replace(/^\s*#.*$/gm, '')
+    expect(code).not.toMatch(/(^|[\s$(;|&])timeout\s/m)
   })
 })

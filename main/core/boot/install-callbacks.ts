@@ -10,7 +10,7 @@
 // A failed report never fails the install: both sections end with exit 0.
 import { z } from 'zod'
 import { Ipv4 } from '../../contract/schemas'
-import { NAP } from '../esxi/host-shell'
+import { HOST_FUNCTIONS } from '../esxi/host-shell'
 import { shellQuote } from './material'
 
 export const INSTALL_STATES = ['installing', 'installed'] as const
@@ -77,7 +77,7 @@ MW_URL=${shellQuote(url)}
 MW_PORT=${port}
 MW_SB_TOOL=${$}{MIDWIFE_SECUREBOOT_TOOL:-${SECURE_BOOT_TOOL}}
 ${JSTR}
-${NAP}
+${HOST_FUNCTIONS}
 MW_SB=unknown
 if [ -x "$MW_SB_TOOL" ]; then
   case "$("$MW_SB_TOOL" -s 2>/dev/null)" in
@@ -119,7 +119,7 @@ mw_open() {
 }
 mw_post() {
   mw_open
-  MW_OUT=$(timeout ${o.timeoutSeconds} wget -q -O - --header 'Content-Type: application/json' --post-data "$MW_BODY" "$MW_URL" 2>&1)
+  MW_OUT=$(bounded ${o.timeoutSeconds} wget -q -O - --header 'Content-Type: application/json' --post-data "$MW_BODY" "$MW_URL" 2>&1)
   MW_RC=$?
   mw_restore
   return $MW_RC

@@ -15,7 +15,7 @@ import { readVmk0, setVmk0Static } from '../../catalogue/settings/mgmt-address'
 import { readManagementVlan, setManagementVlan } from '../../catalogue/settings/mgmt-vlan'
 import type { Shell } from '../../catalogue/types'
 import { gatewayProblem, ipv4, ipv4Prefix, vlanId } from '../../catalogue/values'
-import { NAP } from '../esxi/host-shell'
+import { HOST_FUNCTIONS } from '../esxi/host-shell'
 import { CachedReader, failureOf } from './apply'
 
 /** vmk0's side of the management network. */
@@ -194,7 +194,7 @@ export function moveScript(
   const lines = [
     `trap '' HUP`,
     `say() { echo "${MARK} $*"; }`,
-    NAP,
+    HOST_FUNCTIONS,
     `say started`,
     `nap 1`,
     `confirm="$0.confirm"`,
