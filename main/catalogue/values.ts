@@ -54,11 +54,22 @@ export const ipv4 = checked(
   (s) => `${s || 'an empty value'} is not an IPv4 address like 10.0.0.2`,
 )
 
-export function isHostOrAddress(s: string): boolean {
+/**
+ * A DNS name: labels of letters, digits and hyphens, the last one not all digits (no top-level
+ * domain is, RFC 3696 section 2), so a mistyped address like 10.0.0.300 is not taken for a name.
+ */
+export function isDnsName(s: string): boolean {
+  const labels = s.split('.')
   return (
+    s.length > 0 &&
     s.length <= 253 &&
-    (isIpv4(s) || (!/^[\d.]+$/.test(s) && s.split('.').every((l) => LABEL.test(l))))
+    labels.every((l) => LABEL.test(l)) &&
+    !/^\d+$/.test(labels[labels.length - 1] as string)
   )
+}
+
+export function isHostOrAddress(s: string): boolean {
+  return isIpv4(s) || isDnsName(s)
 }
 
 /** An IPv4 address or a DNS name (NTP servers, syslog hosts). */
@@ -76,7 +87,7 @@ export const hostLabel = checked(
 )
 
 export const domainName = checked(
-  (s) => s.length > 0 && s.length <= 253 && s.split('.').every((l) => LABEL.test(l)),
+  isDnsName,
   (s) => `${s || 'an empty domain'} is not a DNS domain like lab.local`,
 )
 

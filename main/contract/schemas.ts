@@ -3,7 +3,13 @@
 import { z } from 'zod'
 import { InstallOptions } from '../catalogue/install'
 import { HostSpec, SiteProfile, SPEC_SETTINGS } from '../catalogue/registry'
-import { esxiPassword, hasInvisible, ipv4Prefix } from '../catalogue/values'
+import {
+  esxiPassword,
+  hasInvisible,
+  ipv4Prefix,
+  isDnsName,
+  isHostOrAddress,
+} from '../catalogue/values'
 import { HostState } from './lifecycle'
 
 export { HostSpec, InstallOptions, SiteProfile }
@@ -75,17 +81,28 @@ export const HostLabel = z
     'must be letters, digits and hyphens (1-63), not starting or ending with a hyphen',
   )
 
-export const DomainName = z
-  .string()
-  .trim()
-  .max(253)
-  .refine(
-    (s) => s.split('.').every((l) => HOST_LABEL.test(l)),
-    'must be a DNS domain like lab.local',
-  )
+/** A DNS domain; not all digits at the end, so a mistyped address like 10.0.0 is no domain. */
+export const DomainName = z.string().trim().refine(isDnsName, 'must be a DNS domain like lab.local')
 
 /** An IPv4 address or a DNS name; `message` says which one this field wants. */
-const hostOrAddress = (message: string) => z.union([Ipv4, DomainName], { message })
+const hostOrAddress = (message: string) => z.string().trim().refine(isHostOrAddress, { message })
+
+/**
+ * As stored settings were checked before a name's last label had to hold a letter: what was
+ * saved then still loads (the Site screen shows it, and refuses it when saved again).
+ */
+const storedHostOrAddress = (message: string) =>
+  z.union(
+    [
+      Ipv4,
+      z
+        .string()
+        .trim()
+        .max(253)
+        .refine((s) => s.split('.').every((l) => HOST_LABEL.test(l))),
+    ],
+    { message },
+  )
 
 const HostOrAddress = hostOrAddress('must be an IPv4 address or a DNS name')
 
@@ -461,27 +478,31 @@ export const BootSettings = z.object({
 export type BootSettings = z.infer<typeof BootSettings>
 export type BootSettingsInput = z.input<typeof BootSettings>
 
+const LISTENER_HOST = 'must be an IPv4 address of this machine, 0.0.0.0, or a host name'
+const ADVERTISED = 'must be host or host:port, like 10.0.0.5 or 10.0.0.5:8080 (no http://)'
+
+/** host[:port], the host checked by `host`, the port up to 65535 from `lowestPort`; empty: derived. */
+const advertisedAddress = (host: z.ZodType<string>, lowestPort: number) =>
+  z
+    .string()
+    .trim()
+    .refine((s) => {
+      if (s === '') return true
+      const m = /^([^:]+)(?::(\d{1,5}))?$/.exec(s)
+      const port = m?.[2] === undefined ? 80 : Number(m[2])
+      return !!m && host.safeParse(m[1]).success && port >= lowestPort && port <= 65535
+    }, ADVERTISED)
+
 export const Settings = z.object({
   /** Address the check-in listener binds to on this machine (0.0.0.0: every interface). */
-  listenerHost: hostOrAddress('must be an IPv4 address of this machine, 0.0.0.0, or a host name'),
+  listenerHost: storedHostOrAddress(LISTENER_HOST),
   listenerPort: z
     .number()
     .int()
     .min(1, 'must be a port from 1 to 65535')
     .max(65535, 'must be a port from 1 to 65535'),
   /** host[:port] the ESXi hosts use to reach the listener; empty = derived from this machine. */
-  advertisedAddress: z
-    .string()
-    .trim()
-    .refine((s) => {
-      if (s === '') return true
-      const m = /^([^:]+)(?::(\d{1,5}))?$/.exec(s)
-      return (
-        !!m &&
-        HostOrAddress.safeParse(m[1]).success &&
-        (m[2] === undefined || Number(m[2]) <= 65535)
-      )
-    }, 'must be host or host:port, like 10.0.0.5 or 10.0.0.5:8080 (no http://)'),
+  advertisedAddress: advertisedAddress(storedHostOrAddress(ADVERTISED), 0),
   /**
    * Where the media library's versions are served from, when not by the
    * listener: each version at <url>/<version> (a site's own web server).
@@ -557,6 +578,9 @@ const DhcpFactsInput = DhcpFacts.superRefine((d, ctx) => {
 
 export const SettingsInput = z.strictObject({
   ...Settings.shape,
+  /** Checked as typed: a stored value from before a name needed a letter at its end still loads. */
+  listenerHost: hostOrAddress(LISTENER_HOST),
+  advertisedAddress: advertisedAddress(hostOrAddress(ADVERTISED), 1),
   /** Left out: the stored boot settings are kept. Media folders are checked before saving. */
   boot: BootSettings.extend({ dhcp: DhcpFactsInput.default(DhcpFacts.parse({})) }).optional(),
   /** Left out: the stored value is kept (a screen that does not show it cannot reset it). */

@@ -13,7 +13,14 @@ import {
   type ApiHandlers,
   type MethodName,
 } from '../../main/contract/api'
-import { HostInput, type Host, type Run } from '../../main/contract/schemas'
+import {
+  HostInput,
+  Settings,
+  SettingsInput,
+  type Host,
+  type Run,
+} from '../../main/contract/schemas'
+import { defaultSettings } from '../../main/core/store'
 
 const goodInput = {
   hostname: 'esx01',
@@ -181,6 +188,9 @@ describe('HostInput', () => {
       '-lab.local',
       `${'a'.repeat(64)}.local`,
       'lab local',
+      // No top-level domain is all digits: these are mistyped addresses, not domains.
+      '10.0.0',
+      'lab.123',
     ]) {
       expect(issues({ ...goodInput, domain })).toEqual([
         'domain: must be a DNS domain like lab.local',
@@ -223,7 +233,15 @@ describe('HostInput', () => {
       HostInput.safeParse(withSpec({ ntp: { servers: ['10.0.0.4', 'pool.ntp.org', 'ntp1'] } }))
         .success,
     ).toBe(true)
-    for (const bad of ['ntp_1.lab.local', 'ntp..lab', 'udp://10.0.0.4', '10.0.0.4:123', '-ntp']) {
+    for (const bad of [
+      'ntp_1.lab.local',
+      'ntp..lab',
+      'udp://10.0.0.4',
+      '10.0.0.4:123',
+      '-ntp',
+      '10.0.0.256',
+      'ntp.lab.123',
+    ]) {
       expect(issues(withSpec({ ntp: { servers: ['10.0.0.4', bad] } }))).toEqual([
         `spec.ntp.servers.1: ${bad} is not an IPv4 address or a DNS name`,
       ])
@@ -243,6 +261,45 @@ describe('HostInput', () => {
     expect(HostInput.safeParse({ ...goodInput, sshPort: 0 }).success).toBe(false)
     expect(HostInput.safeParse({ ...goodInput, sshPort: 65536 }).success).toBe(false)
     expect(HostInput.safeParse({ ...goodInput, sshPort: 22.5 }).success).toBe(false)
+  })
+})
+
+describe('SettingsInput', () => {
+  const site = (over: Record<string, unknown>) => ({ ...defaultSettings, ...over })
+  const refusal = (over: Record<string, unknown>) => {
+    const r = SettingsInput.safeParse(site(over))
+    return r.success ? null : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
+  }
+
+  it('takes an address or a name, with a port from 1 to 65535, as the advertised address', () => {
+    for (const advertisedAddress of [
+      '',
+      '10.0.0.5',
+      '10.0.0.5:8080',
+      'pxe.lab.local',
+      'midwife:65535',
+      'mw-01',
+    ]) {
+      expect(refusal({ advertisedAddress }), advertisedAddress).toBeNull()
+    }
+  })
+
+  it('refuses an address that is no address (the boot material could not be written)', () => {
+    for (const advertisedAddress of ['10.0.0.300', '10.0.0.300:8080', '10.0.0.5:0', '10.0.0']) {
+      expect(refusal({ advertisedAddress }), advertisedAddress).toEqual([
+        'advertisedAddress: must be host or host:port, like 10.0.0.5 or 10.0.0.5:8080 (no http://)',
+      ])
+    }
+    expect(refusal({ listenerHost: '300.1.1.1' })).toEqual([
+      'listenerHost: must be an IPv4 address of this machine, 0.0.0.0, or a host name',
+    ])
+    expect(refusal({ listenerHost: '0.0.0.0' })).toBeNull()
+    expect(refusal({ listenerHost: 'midwife.lab.local' })).toBeNull()
+  })
+
+  it('still loads settings stored before the check, so a start never fails on them', () => {
+    const stored = site({ listenerHost: '300.1.1.1', advertisedAddress: '10.0.0.300:0' })
+    expect(Settings.parse(stored)).toMatchObject({ advertisedAddress: '10.0.0.300:0' })
   })
 })
 
