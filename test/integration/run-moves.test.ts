@@ -85,6 +85,30 @@ describe('a run that moves the management network', () => {
     expect(t.app.getHost(host.id).identity?.managementIp).toBe('127.0.10.10')
   })
 
+  it('refuses in the plan a gateway outside the subnet vmk0 would be in, before anything is written', async () => {
+    t = await startTestApp({ moveDeadlineMs: 4_000 })
+    esx = await createSimHost(managementNetwork('127.0.10.10', '255.255.255.0', '127.0.10.1'))
+    const sshd = await esx.startSsh(sampleHost.rootPassword)
+    // The site profile's gateway, for another subnet, and no management address of the host's own.
+    const host = t.app.saveHost({
+      ...sampleHost,
+      mac: esx.state().nics[0]?.mac as string,
+      sshPort: sshd.port,
+      spec: { ...sampleHost.spec, defaultGateway: '10.0.0.1' },
+    })
+    await checkIn(t.app, esx, host)
+    const plan = await t.app.planHost(host.id)
+    expect(plan.blocked).toBe(
+      'Default gateway: gateway 10.0.0.1 is not in 127.0.10.0/24 (vmk0 would be at 127.0.10.10/24); set the management address or the default gateway on the Hosts step',
+    )
+    const mark = esx.logMark()
+    await expect(
+      Promise.resolve().then(() => t?.app.approveHost(host.id, plan.id)),
+    ).rejects.toThrow(`cannot approve ${host.name}: ${plan.blocked}`)
+    await t.app.idle()
+    expect(esx.writesSince(mark)).toEqual([])
+  })
+
   it('leaves a host on DHCP on DHCP when its gateway and VLAN are already as wanted (the plan showed nothing)', async () => {
     t = await startTestApp({ moveDeadlineMs: 4_000 })
     const lease = { address: '127.0.10.10', netmask: '255.255.255.0', gateway: '127.0.10.1' }

@@ -14,7 +14,7 @@ import {
 import { readVmk0, setVmk0Static } from '../../catalogue/settings/mgmt-address'
 import { readManagementVlan, setManagementVlan } from '../../catalogue/settings/mgmt-vlan'
 import type { Shell } from '../../catalogue/types'
-import { gatewayProblem, ipv4, ipv4Prefix, vlanId } from '../../catalogue/values'
+import { gatewayProblem, ipv4, ipv4Prefix, splitPrefix, vlanId } from '../../catalogue/values'
 import { HOST_FUNCTIONS } from '../esxi/host-shell'
 import { CachedReader, failureOf } from './apply'
 
@@ -77,6 +77,31 @@ const TargetNetwork = z
   })
 
 const cidrOf = (n: ManagementNetwork) => `${n.address}/${n.prefix}`
+
+/**
+ * Where a run moves the management network: the spec's management address, default gateway
+ * and VLAN where it sets them, what the host has (`from`) where it does not.
+ */
+export function moveTarget(
+  from: ManagementNetwork,
+  values: Readonly<Record<string, unknown>>,
+): ManagementNetwork {
+  const cidr = values['mgmtAddress'] as string | undefined
+  const gateway = values['defaultGateway'] as string | undefined
+  const vlan = values['mgmtVlan'] as number | undefined
+  return {
+    address: cidr ? splitPrefix(cidr).address : from.address,
+    prefix: cidr ? splitPrefix(cidr).prefix : from.prefix,
+    gateway: gateway !== undefined ? gateway : from.gateway,
+    vlan: vlan !== undefined ? vlan : from.vlan,
+  }
+}
+
+/** Why no move can take the host to `to` (a gateway outside its subnet...), in words, or null. */
+export function targetProblem(to: ManagementNetwork): string | null {
+  const target = TargetNetwork.safeParse(to)
+  return target.success ? null : target.error.issues.map((i) => i.message).join('; ')
+}
 
 export function describeNetwork(n: ManagementNetwork): string {
   return (
@@ -309,11 +334,8 @@ async function readLog(s: Session, log: string) {
  * one it was given, is closed when it throws.
  */
 export async function moveManagement(o: MoveOptions): Promise<Session> {
-  const target = TargetNetwork.safeParse(o.to)
-  if (!target.success) {
-    const problems = target.error.issues.map((i) => i.message).join('; ')
-    throw new MoveFailed(`the new management network is not valid: ${problems}`)
-  }
+  const problems = targetProblem(o.to)
+  if (problems) throw new MoveFailed(`the new management network is not valid: ${problems}`)
   const { from, to } = o
   const retryMs = o.retryMs ?? 500
   const session = o.session ?? (await o.connect(from.address))

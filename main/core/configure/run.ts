@@ -8,9 +8,8 @@ import type { RunEvents } from '../runs/run-events'
 import { RunSnapshot } from '../runs/snapshot'
 import type { SecretBox } from '../secrets'
 import type { Store } from '../store'
-import { splitPrefix } from '../../catalogue/values'
 import { applySetting, CachedReader } from './apply'
-import { describeNetwork, moveManagement, readManagement } from './move-management'
+import { describeNetwork, moveManagement, moveTarget, readManagement } from './move-management'
 import { ConnectError, type ConnectOptions, type EsxShell } from './ssh'
 
 export type Connect = (o: ConnectOptions) => Promise<EsxShell & { close(): void }>
@@ -169,15 +168,7 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
             moved = true
             const from = await readManagement(logged(session, out))
             const cidr = values.mgmtAddress as string | undefined
-            const to = {
-              address: cidr ? splitPrefix(cidr).address : from.address,
-              prefix: cidr ? splitPrefix(cidr).prefix : from.prefix,
-              gateway:
-                values.defaultGateway !== undefined
-                  ? (values.defaultGateway as string)
-                  : from.gateway,
-              vlan: values.mgmtVlan !== undefined ? (values.mgmtVlan as number) : from.vlan,
-            }
+            const to = moveTarget(from, values)
             // A DHCP address is made static only with a change: an address in the spec, or a
             // gateway or VLAN that differs (the move pins the address it has, so Midwife can
             // find the host again). Otherwise the plan showed nothing, and nothing moves.

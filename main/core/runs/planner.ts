@@ -8,6 +8,12 @@ import { esxcli } from '../../catalogue/shell'
 import type { PlanContext } from '../../catalogue/types'
 import type { Plan, PlanItem } from '../../contract/schemas'
 import { CachedReader, planSetting, shownChanges } from '../configure/apply'
+import {
+  moveTarget,
+  readManagement,
+  targetProblem,
+  type Session,
+} from '../configure/move-management'
 import type { Connect } from '../configure/run'
 import type { HostRecord } from '../store'
 import type { RunSnapshot } from './snapshot'
@@ -19,6 +25,32 @@ export async function hostVersion(reader: CachedReader): Promise<string | null> 
   } catch {
     return null
   }
+}
+
+/**
+ * Why the run could not move the management network as planned (a gateway outside the subnet
+ * vmk0 would be in), or null. The run would fail there, after the steps before it had changed
+ * the host; the plan says so first, from what the host reads now.
+ */
+async function moveBlocked(
+  session: Session,
+  items: PlanItem[],
+  opened: Array<{ key: string; value: unknown }>,
+): Promise<string | null> {
+  const moving = items.filter(
+    (it) => it.status === 'change' && settingByKey(it.key)?.connection === 'moves',
+  )
+  if (moving.length === 0) return null
+  // A host whose vmk0 reads no address is left to the run, which says so.
+  const from = await readManagement(session).catch(() => null)
+  if (!from) return null
+  const to = moveTarget(from, Object.fromEntries(opened.map((r) => [r.key, r.value])))
+  const problem = targetProblem(to)
+  if (!problem) return null
+  return (
+    `${moving.map((it) => it.title).join(', ')}: ${problem} (vmk0 would be at ${to.address}/${to.prefix}); ` +
+    'set the management address or the default gateway on the Hosts step'
+  )
 }
 
 export interface PlanInput {
@@ -107,7 +139,10 @@ export async function makePlan(i: PlanInput): Promise<MadePlan> {
             .join(' ') || null,
       })
     }
-    const blocked = items.find((it) => it.status === 'unsupported')
+    const unsupported = items.find((it) => it.status === 'unsupported')
+    const blocked = unsupported
+      ? `${unsupported.title}: ${unsupported.note ?? 'not supported on this host'}`
+      : await moveBlocked(session, items, opened)
     return {
       plan: {
         id: randomUUID(),
@@ -121,9 +156,7 @@ export async function makePlan(i: PlanInput): Promise<MadePlan> {
           (n, it) => n + it.changes.reduce((m, c) => m + c.commands.length, 0),
           0,
         ),
-        blocked: blocked
-          ? `${blocked.title}: ${blocked.note ?? 'not supported on this host'}`
-          : null,
+        blocked,
       },
       settings: resolved
         .filter((r) => !items.some((it) => it.key === r.key && it.status === 'skipped'))
