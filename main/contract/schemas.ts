@@ -6,6 +6,7 @@ import { HostSpec, SiteProfile, SPEC_SETTINGS } from '../catalogue/registry'
 import {
   esxiPassword,
   hasInvisible,
+  ipv4,
   ipv4Prefix,
   isDnsName,
   isHostOrAddress,
@@ -57,6 +58,14 @@ export const SshUser = z
   .refine((s) => !/\s/.test(s) && !hasInvisible(s), {
     message: 'an SSH user name has no spaces, control or invisible characters',
   })
+
+const SSH_PORT = 'an SSH port is a whole number from 1 to 65535'
+/** The port Midwife logs in at over SSH. */
+export const SshPort = z
+  .number({ message: SSH_PORT })
+  .int(SSH_PORT)
+  .min(1, SSH_PORT)
+  .max(65535, SSH_PORT)
 
 /** A serial number an operator expects a server to report (an asset list). */
 export const SerialNumber = z
@@ -131,7 +140,7 @@ export const HostInput = z.strictObject({
   /** The serial number the server should report, when known (asset lists): a discovery hint. */
   serial: SerialNumber.optional().transform((s) => (s ? s : undefined)),
   sshUser: SshUser.default('root'),
-  sshPort: z.number().int().min(1).max(65535).default(22),
+  sshPort: SshPort.default(22),
   /**
    * Write-only. Omit when editing a host to keep the stored password (checked only when given:
    * a host stored with an older, weaker one still loads and saves).
@@ -388,11 +397,12 @@ export const Host = z.object({
 export type Host = z.infer<typeof Host>
 
 /** How long a DHCP lease lasts: a minute to a week, half a day unless set. */
+const LEASE = 'a lease is a whole number of seconds from 60 to 604800 (a week)'
 export const LeaseSeconds = z
-  .number()
-  .int()
-  .min(60)
-  .max(7 * 86400)
+  .number({ message: LEASE })
+  .int(LEASE)
+  .min(60, LEASE)
+  .max(7 * 86400, LEASE)
   .default(43200)
 
 /** '' or an IPv4 address, for optional form fields. */
@@ -419,7 +429,7 @@ export const DhcpFacts = z.object({
   rangeStart: OptionalIpv4.default(''),
   rangeEnd: OptionalIpv4.default(''),
   router: OptionalIpv4.default(''),
-  dnsServers: z.array(Ipv4).max(8).default([]),
+  dnsServers: z.array(ipv4).max(8, 'at most 8 DNS servers').default([]),
   leaseSeconds: LeaseSeconds,
   /** The site's TFTP server (next-server); empty: this machine's advertised address. */
   tftpServer: OptionalIpv4.default(''),
@@ -1069,7 +1079,7 @@ export const GenerateInput = z.strictObject({
   /** Values every new host gets, over the template's. */
   spec: HostSpec.default({}),
   sshUser: z.string().trim().min(1).max(64).optional(),
-  sshPort: z.number().int().min(1).max(65535).optional(),
+  sshPort: SshPort.optional(),
   /** Write-only; the template's password when omitted. */
   rootPassword: installPassword,
 })

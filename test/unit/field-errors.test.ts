@@ -50,6 +50,26 @@ describe('an API error split into the fields of a form', () => {
     })
   })
 
+  it('puts a list entry’s message beside the list’s field', () => {
+    expect(
+      fieldErrors(
+        'boot.dhcp.dnsServers.1: dns.lab.local is not an IPv4 address like 10.0.0.2; boot.dhcp.subnet: bad',
+        'boot.',
+        [...KNOWN, 'dhcp.dnsServers'],
+      ),
+    ).toEqual({
+      byField: {
+        'dhcp.dnsServers': 'dns.lab.local is not an IPv4 address like 10.0.0.2',
+        'dhcp.subnet': 'bad',
+      },
+      rest: [],
+    })
+    // A field whose own path ends in digits is still matched whole first.
+    expect(fieldErrors('boot.media.8.0: gone', 'boot.', ['media.8', 'media.8.0']).byField).toEqual({
+      'media.8.0': 'gone',
+    })
+  })
+
   it('does not take a longer path for a shorter one', () => {
     expect(fieldErrors('boot.media.8.0.x: odd', 'boot.', ['media.8']).rest).toEqual([
       'boot.media.8.0.x: odd',

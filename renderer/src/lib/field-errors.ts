@@ -10,6 +10,22 @@ export interface FieldErrors {
 }
 
 /**
+ * The field a part is about and its words: the field's whole path first, then a list field
+ * followed by an entry's index ("dhcp.dnsServers.1: ..." is about "dhcp.dnsServers").
+ */
+function placed(part: string, prefix: string, known: readonly string[]): [string, string] | null {
+  const whole = known.find((k) => part.startsWith(`${prefix}${k}: `))
+  if (whole !== undefined) return [whole, part.slice(prefix.length + whole.length + 2)]
+  for (const k of known) {
+    const m = /^\.\d+: /.exec(part.slice(prefix.length + k.length))
+    if (part.startsWith(`${prefix}${k}`) && m) {
+      return [k, part.slice(prefix.length + k.length + m[0].length)]
+    }
+  }
+  return null
+}
+
+/**
  * Splits an API error into the fields of a form whose values sit under
  * `prefix` (like "boot."); `known` lists the form's field paths.
  */
@@ -31,10 +47,10 @@ export function fieldErrors(
     else parts.push(piece)
   }
   for (const part of parts) {
-    const field = known.find((k) => part.startsWith(`${prefix}${k}: `))
-    if (field === undefined) rest.push(part)
+    const found = placed(part, prefix, known)
+    if (found === null) rest.push(part)
     else {
-      const text = part.slice(prefix.length + field.length + 2)
+      const [field, text] = found
       byField[field] = byField[field] ? `${byField[field]} ${text}` : text
     }
   }

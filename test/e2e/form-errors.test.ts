@@ -1,0 +1,107 @@
+// What an operator sees when a value is wrong, in Debian's Chromium against
+// the real `midwife serve`: each problem once, in words, in red, beside the
+// field it is about (which says it is invalid and points at it), on the Site
+// step's settings and network boot, the site profile and the host form.
+import type { Locator, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { tempDir } from '../support/app'
+import { openBrowser, type Browser } from '../support/browser'
+import { startServeProcess, type ServeProcess } from '../support/serve-process'
+
+let serve: ServeProcess
+let browser: Browser
+let page: Page
+const data = tempDir('e2e-form-errors')
+const RED = 'rgb(207, 34, 46)'
+
+beforeAll(async () => {
+  serve = await startServeProcess(data.path)
+  browser = await openBrowser(new URL(serve.url).origin)
+  page = browser.page
+  await page.goto(serve.url)
+  await page.getByTestId('advertised-url').waitFor()
+})
+
+afterAll(async () => {
+  await browser?.close()
+  serve?.child.kill('SIGTERM')
+  data.remove()
+})
+
+const sidebar = (step: RegExp) =>
+  page.getByRole('navigation', { name: 'Steps' }).getByRole('button', { name: step })
+
+/** The text an input's aria-describedby points at, and that text's colour. */
+async function describedBy(input: Locator): Promise<{ text: string; color: string }> {
+  const id = (await input.getAttribute('aria-describedby'))?.split(' ')[0]
+  expect(id, 'the field points at its problem').toBeTruthy()
+  const note = page.locator(`[id="${id}"]`)
+  return {
+    text: await note.innerText(),
+    color: String(await page.evaluate(`getComputedStyle(document.getElementById('${id}')).color`)),
+  }
+}
+
+describe('problems beside their fields', () => {
+  it('refuses an advertised address that is no address, beside its field', async () => {
+    const advertised = page.locator('input[name="advertisedAddress"]')
+    await advertised.fill('10.0.0.300:0')
+    await page.getByRole('button', { name: 'Save settings' }).click()
+    await expect.poll(() => advertised.getAttribute('aria-invalid')).toBe('true')
+    expect(await describedBy(advertised)).toEqual({
+      text: 'must be host or host:port, like 10.0.0.5 or 10.0.0.5:8080 (no http://)',
+      color: RED,
+    })
+    // Nothing was saved: servers are still told the listener's own address.
+    expect(await page.getByTestId('advertised-url').innerText()).toMatch(
+      /^http:\/\/127\.0\.0\.1:\d+$/,
+    )
+    await advertised.fill('')
+  })
+
+  it('shows network boot problems in red beside DNS servers, range and lease, in words', async () => {
+    const form = page.getByRole('form', { name: 'Network boot' })
+    await form.getByLabel('Provisioning subnet').fill('10.0.0.0/24')
+    await form.getByLabel('Range start').fill('10.1.0.100')
+    const dns = form.getByLabel('DNS servers')
+    await dns.fill('10.0.0.2, dns.lab.local')
+    const lease = form.getByLabel('Lease (seconds)')
+    await lease.fill('5')
+    await form.getByRole('button', { name: 'Save network boot' }).click()
+
+    await expect.poll(() => dns.getAttribute('aria-invalid')).toBe('true')
+    expect(await describedBy(dns)).toEqual({
+      text: 'dns.lab.local is not an IPv4 address like 10.0.0.2',
+      color: RED,
+    })
+    expect(await describedBy(form.getByLabel('Range start'))).toEqual({
+      text: '10.1.0.100 is not a host address in the provisioning subnet 10.0.0.0/24',
+      color: RED,
+    })
+    expect(await describedBy(lease)).toEqual({
+      text: 'a lease is a whole number of seconds from 60 to 604800 (a week)',
+      color: RED,
+    })
+    // No banner with the internal path of a field.
+    expect(await form.getByRole('alert').count()).toBe(0)
+    expect(await form.innerText()).not.toContain('boot.dhcp')
+    await browser.screenshot('form-errors-network-boot', [serve.token])
+  })
+
+  it('says what an SSH port is on the host form', async () => {
+    await sidebar(/Hosts/).click()
+    const form = page.getByRole('form', { name: 'Add host' })
+    await form.getByLabel('Hostname').fill('esx01')
+    await form.getByLabel('Domain', { exact: true }).fill('lab.local')
+    await form.getByLabel('MAC address').fill('00:50:56:aa:bb:01')
+    await form.getByLabel('Root password at install').fill('Rack-pw-2026!')
+    const port = form.getByLabel('SSH port')
+    await port.fill('70000')
+    await form.getByRole('button', { name: 'Review host' }).click()
+    await expect.poll(() => port.getAttribute('aria-invalid')).toBe('true')
+    expect(await describedBy(port)).toEqual({
+      text: 'an SSH port is a whole number from 1 to 65535',
+      color: RED,
+    })
+  })
+})
