@@ -88,6 +88,20 @@ describe('problems beside their fields', () => {
     await browser.screenshot('form-errors-network-boot', [serve.token])
   })
 
+  it('does not move on from the profile past a value it refuses, nor drop the value', async () => {
+    await sidebar(/Profile/).click()
+    const vlan = page.getByLabel('Management VLAN', { exact: true })
+    await vlan.fill('4096')
+    // The only value typed is one the profile refuses: Next shows why instead of leaving it.
+    await page.getByRole('button', { name: /^(Next: Hosts|Review and save) →$/ }).click()
+    await expect.poll(() => vlan.getAttribute('aria-invalid')).toBe('true')
+    expect(await page.getByRole('heading', { name: 'Site profile' }).count()).toBe(1)
+    expect(await vlan.inputValue()).toBe('4096')
+    expect(await page.getByRole('alert').allInnerTexts()).toContain(
+      'Some values need fixing: see the fields in red.',
+    )
+  })
+
   it('says what an SSH port is on the host form', async () => {
     await sidebar(/Hosts/).click()
     const form = page.getByRole('form', { name: 'Add host' })
