@@ -102,6 +102,16 @@ describe('problems beside their fields', () => {
     )
   })
 
+  it('says a profile setting’s problem once, beside its field', async () => {
+    const vlan = page.getByLabel('Management VLAN', { exact: true })
+    const message = 'a VLAN ID is a whole number from 0 to 4095 (4095 passes every VLAN to guests)'
+    expect(await describedBy(vlan)).toEqual({ text: message, color: RED })
+    const said = await page.locator('[data-setting="mgmtVlan"]').innerText()
+    expect(said.split(message).length - 1, said).toBe(1)
+    await browser.screenshot('form-errors-profile-vlan', [serve.token])
+    await vlan.fill('')
+  })
+
   it('says what an SSH port is on the host form', async () => {
     await sidebar(/Hosts/).click()
     const form = page.getByRole('form', { name: 'Add host' })
