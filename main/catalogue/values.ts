@@ -103,14 +103,29 @@ export const mtu = z
   .min(1280, 'an MTU is at least 1280')
   .max(9000, 'an MTU is at most 9000')
 
-/** 10.0.0.11/24: an address and the prefix length of its subnet. */
+/**
+ * 10.0.0.11/24: an address and the prefix length of its subnet. A netmask in place of the
+ * prefix (10.0.0.11/255.255.255.0, as ESXi prints one) is taken and written as its prefix.
+ */
 export const ipv4Prefix = z
   .string()
   .trim()
   .transform((s, ctx) => {
-    const m = /^([\d.]+)\/(\d{1,2})$/.exec(s)
+    const m = /^([\d.]+)\/(\d{1,2}|\d{1,3}(?:\.\d{1,3}){3})$/.exec(s)
+    const mask = m?.[2]?.includes('.') ? m[2] : null
+    if (m && mask !== null && isIpv4(m[1] as string) && isIpv4(mask)) {
+      const bits = prefixFromNetmask(mask)
+      if (bits === null) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${mask} is not a netmask: its ones come first, like 255.255.255.0`,
+        })
+        return z.NEVER
+      }
+      m[2] = String(bits)
+    }
     const prefix = m ? Number(m[2]) : NaN
-    if (!m || !isIpv4(m[1] as string) || prefix < 1 || prefix > 32) {
+    if (!m || !isIpv4(m[1] as string) || !(prefix >= 1 && prefix <= 32)) {
       ctx.addIssue({
         code: 'custom',
         message: `${s || 'an empty value'} is not an address with its prefix, like 10.0.0.11/24`,

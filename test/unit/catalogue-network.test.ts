@@ -330,6 +330,18 @@ describe('management address', () => {
     expect(refusals(mgmtAddress, '10.0.0.300/24')).toHaveLength(1)
   })
 
+  it('takes a netmask for the prefix, as ESXi prints one, and stores the prefix', () => {
+    expect(mgmtAddress.value.parse('10.0.0.11/255.255.255.0')).toBe('10.0.0.11/24')
+    expect(mgmtAddress.value.parse(' 10.0.0.11/255.255.252.0 ')).toBe('10.0.0.11/22')
+    expect(refusals(mgmtAddress, '10.0.0.11/255.0.255.0')).toEqual([
+      '255.0.255.0 is not a netmask: its ones come first, like 255.255.255.0',
+    ])
+    expect(refusals(mgmtAddress, '10.0.0.0/255.255.255.0')).toEqual([
+      '10.0.0.0 is the network address of 10.0.0.0/24, not a host address',
+    ])
+    expect(refusals(mgmtAddress, '10.0.0.11/0.0.0.0')).toHaveLength(1)
+  })
+
   it('reads a static address as address/prefix, and a DHCP lease as never the wanted one', async () => {
     expect(await read(mgmtAddress, host().shell)).toBe('127.0.0.1/8')
     const lease = { address: '10.0.0.11', netmask: '255.255.255.0', gateway: '10.0.0.1' }

@@ -47,7 +47,7 @@ export const mgmtAddress = defineSetting<string>({
   field: {
     kind: 'ipv4-prefix',
     placeholder: '10.0.0.11/24',
-    hint: 'Address/prefix length. Changing it on a running host moves Midwife there.',
+    hint: 'Address/prefix length (or /netmask). Changing it on a running host moves Midwife there.',
   },
   csv: {
     columns: ['mgmt_address'],
