@@ -62,7 +62,7 @@ describe('a host’s audit trail', () => {
     const approval = entries.find(
       (e) => e.type === 'host.state' && (e.data as { to?: string }).to === 'approved',
     ) as AuditEntry
-    expect(approval.summary).toBe('checked_in → approved: approved by the operator (run 1)')
+    expect(approval.summary).toBe('Checked in → Approved: approved by the operator (run 1)')
     expect(entries.find((e) => e.type === 'run.done')?.summary).toBe(
       'the run finished: every setting applied and verified',
     )

@@ -42,6 +42,23 @@ describe('audit summaries', () => {
     )
   })
 
+  it('names a lifecycle state as the screens do, not by its stored name', () => {
+    expect(
+      summarize('host.state', {
+        from: 'checked_in',
+        to: 'needs_attention',
+        reason: 'it reported other host keys',
+      }),
+    ).toBe('Checked in → Needs attention: it reported other host keys')
+    expect(summarize('host.deleted', { name: 'esx01.lab.local', state: 'checked_in' })).toBe(
+      'the operator deleted esx01.lab.local (it was Checked in)',
+    )
+    // A state this release does not know stays as written.
+    expect(summarize('host.state', { from: 'hatched', to: 'defined', reason: 'x' })).toBe(
+      'hatched → Defined: x',
+    )
+  })
+
   it('names a run step by its title, or by its key in entries that predate titles', () => {
     expect(summarize('run.interrupted', { step: 'customSteps', title: 'Custom steps' })).toBe(
       'Midwife stopped during the run (in step "Custom steps")',

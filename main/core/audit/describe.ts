@@ -2,6 +2,7 @@
 // action taken through the API is "the operator"'s; Midwife's own work (runs)
 // and what servers send are said as such.
 import { settingTitles } from '../../catalogue/registry'
+import { HostState, STATE_INFO } from '../../contract/lifecycle'
 
 import { lastHeard } from '../clock'
 
@@ -11,6 +12,12 @@ type Data = Record<string, unknown>
 
 const text = (v: unknown): string =>
   typeof v === 'string' ? v : v === null || v === undefined ? '' : JSON.stringify(v)
+
+/** A lifecycle state as the screens name it (Checked in); one this release does not know, as is. */
+const state = (v: unknown): string => {
+  const known = HostState.safeParse(v)
+  return known.success ? STATE_INFO[known.data].label : text(v)
+}
 
 /** A list of names: comma-separated; '' for anything else. */
 const list = (v: unknown): string => (Array.isArray(v) ? v.map(text).join(', ') : '')
@@ -26,9 +33,9 @@ const SUMMARIES: Record<string, (d: Data, at?: string) => string> = {
   'host.updated': (d) =>
     `${OPERATOR} edited the definition of ${text(d.fqdn)}` +
     (d.passwordChanged === true ? ', with a new root password' : ''),
-  'host.deleted': (d) => `${OPERATOR} deleted ${text(d.name)} (it was ${text(d.state)})`,
+  'host.deleted': (d) => `${OPERATOR} deleted ${text(d.name)} (it was ${state(d.state)})`,
   'host.token_rotated': () => `${OPERATOR} re-armed the host: its deployment token was rotated`,
-  'host.state': (d) => `${text(d.from)} → ${text(d.to)}: ${text(d.reason)}`,
+  'host.state': (d) => `${state(d.from)} → ${state(d.to)}: ${text(d.reason)}`,
   'host.attention': (d) =>
     `the server checked in again and still needs attention (${text(d.reason)})`,
   'host.discovered': () => 'an unknown server checked in with the site enrollment key',
