@@ -261,6 +261,23 @@ describe('configuration over SSH (ssh2 simulator)', () => {
     )
   })
 
+  it('names the setting and where its value comes from when the host cannot take it', async () => {
+    const { t, esx, host, logBefore } = await setup()
+    // The site profile's vSwitch wants an uplink this host does not have.
+    t.app.saveProfile({
+      spec: { vswitches: [{ name: 'vSwitch1', mtu: 9000, uplinks: ['vmnic7'], standby: [] }] },
+    })
+    await expect(t.app.planHost(host.id)).rejects.toThrow(
+      'cannot plan esx01.lab.local: Standard vSwitches (site profile): vmnic7 is not a physical NIC on this host (it has vmnic0, vmnic1); change it in the site profile, or give this host its own on the Hosts step',
+    )
+    expect(
+      esx
+        .state()
+        .log.slice(logBefore)
+        .filter((c) => / (set|add|remove) /.test(c)),
+    ).toEqual([])
+  })
+
   it('refuses to start a second run while one is in progress', async () => {
     const { t, host } = await setup()
     await approve(t.app, host.id)

@@ -53,6 +53,29 @@ async function moveBlocked(
   )
 }
 
+const SOURCES: Record<string, string> = {
+  site: 'site profile',
+  host: 'this host',
+  identity: 'identity',
+}
+
+/**
+ * A setting the host cannot take as it is (a NIC it lacks...), named with where its value comes
+ * from and where to change it. What the SSH session or a command did is only named.
+ */
+function refusedSetting(title: string, source: string, err: unknown): Error {
+  const message = err instanceof Error ? err.message : String(err)
+  // The transport's and the shell's own errors are subclasses; a setting's refusal is an Error.
+  if (!(err instanceof Error) || err.constructor !== Error) return new Error(`${title}: ${message}`)
+  const fix =
+    source === 'site'
+      ? '; change it in the site profile, or give this host its own on the Hosts step'
+      : source === 'host'
+        ? '; change it on the Hosts step'
+        : ''
+  return new Error(`${title} (${SOURCES[source] ?? source}): ${message}${fix}`)
+}
+
 export interface PlanInput {
   host: HostRecord
   name: string
@@ -119,7 +142,11 @@ export async function makePlan(i: PlanInput): Promise<MadePlan> {
         })
         continue
       }
-      const { current, changes } = await planSetting(reader, setting, r.value, ctx)
+      const { current, changes } = await planSetting(reader, setting, r.value, ctx).catch(
+        (err: unknown) => {
+          throw refusedSetting(setting.title, r.source, err)
+        },
+      )
       items.push({
         ...base,
         status: changes.length ? 'change' : 'same',
