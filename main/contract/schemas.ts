@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { InstallOptions } from '../catalogue/install'
 import { HostSpec, SiteProfile, SPEC_SETTINGS } from '../catalogue/registry'
 import {
+  bounds,
   esxiPassword,
   hasInvisible,
   ipv4,
@@ -557,6 +558,15 @@ const DhcpFactsInput = DhcpFacts.superRefine((d, ctx) => {
   if (!m) return
   const size = 2 ** (32 - Number(m[2]))
   const network = ipNumber(m[1] as string) - (ipNumber(m[1] as string) % size)
+  if (network !== ipNumber(m[1] as string)) {
+    const subnet = `${bounds(m[1] as string, Number(m[2])).network}/${m[2]}`
+    ctx.addIssue({
+      code: 'custom',
+      path: ['subnet'],
+      message: `${m[1]} is a host address in ${subnet}: the subnet is ${subnet}`,
+    })
+    return
+  }
   const inside = (ip: string) => {
     const n = ipNumber(ip)
     return n > network && n < network + size - 1

@@ -11,7 +11,8 @@ import { installerNetworkOf, listenerAddress } from '../../main/core/boot/boot-i
 import { isTextArtifact } from '../../main/core/boot/input'
 import { renderBoot } from '../../main/core/boot/kinds'
 import { parseRange } from '../../main/core/listener/send-file'
-import { DhcpFacts } from '../../main/contract/schemas'
+import { DhcpFacts, SettingsInput } from '../../main/contract/schemas'
+import { defaultSettings } from '../../main/core/store'
 import { parseTarget } from '../../main/core/listener/guard'
 import { downloadRequest } from '../../main/serve/server'
 import { repoRoot } from '../support/app'
@@ -138,6 +139,27 @@ describe('dhcpFiles', () => {
     expect(own).toContain('next-server 10.0.0.5;')
     const other = dhcpFiles(input, DhcpFacts.parse({ ...facts, tftpServer: '10.0.0.9' }))[2]?.text
     expect(other).toContain('next-server 10.0.0.9;')
+  })
+
+  it('writes the network of a subnet typed with a host address, which dhcpd would refuse', () => {
+    const facts = { subnet: '10.0.0.5/24', rangeStart: '10.0.0.100', rangeEnd: '10.0.0.200' }
+    const by = new Map(dhcpFiles(input, DhcpFacts.parse(facts)).map((f) => [f.flavour, f.text]))
+    expect(by.get('isc-dhcpd')).toContain('subnet 10.0.0.0 netmask 255.255.255.0 {')
+    expect(by.get('kea')).toContain('"subnet": "10.0.0.0/24"')
+    expect(by.get('dnsmasq-proxy')).toContain('dhcp-range=10.0.0.0,proxy,255.255.255.0')
+  })
+
+  it('refuses, when saved, a subnet typed with a host address, and names its network', () => {
+    const r = SettingsInput.safeParse({
+      ...defaultSettings,
+      boot: {
+        ...defaultSettings.boot,
+        dhcp: { ...defaultSettings.boot.dhcp, subnet: '10.0.0.5/24' },
+      },
+    })
+    expect(r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(
+      ['boot.dhcp.subnet: 10.0.0.5 is a host address in 10.0.0.0/24: the subnet is 10.0.0.0/24'],
+    )
   })
 
   it('refuses a malformed subnet in the settings', () => {

@@ -3,6 +3,7 @@
 // site's DHCP configuration in every flavour.
 import { ZodError } from 'zod'
 import { ApiCallError, describeIssues } from '../../contract/api'
+import { bounds } from '../../catalogue/values'
 import type {
   BootArtifact,
   BootFinding,
@@ -132,7 +133,10 @@ const FLAVOURS: Record<
  */
 export function dhcpFiles(input: BootInput, facts: DhcpFacts): DhcpFile[] {
   const c = bootContext(input)
-  const [network, prefix] = facts.subnet.split('/')
+  const [address = '', prefix] = facts.subnet.split('/')
+  // A subnet stored with a host address (10.0.0.5/24) is written as its network: dhcpd refuses
+  // "subnet 10.0.0.5 netmask 255.255.255.0".
+  const network = facts.subnet === '' ? '' : bounds(address, Number(prefix)).network
   return (Object.keys(FLAVOURS) as DhcpFlavour[]).map((flavour) => {
     const f = FLAVOURS[flavour]
     const base = { flavour, title: f.title, fileName: f.fileName }
@@ -148,7 +152,7 @@ export function dhcpFiles(input: BootInput, facts: DhcpFacts): DhcpFile[] {
     const d: DhcpInput = {
       mode: f.mode,
       subnet: {
-        network: network as string,
+        network,
         prefixLength: Number(prefix),
         ...(facts.rangeStart === '' ? {} : { rangeStart: facts.rangeStart }),
         ...(facts.rangeEnd === '' ? {} : { rangeEnd: facts.rangeEnd }),
