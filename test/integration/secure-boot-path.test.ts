@@ -306,6 +306,40 @@ describe('the Secure Boot path', () => {
     expect(fake.calls.filter((c) => c === 'Login')).toHaveLength(2)
   })
 
+  it('masks the password where the host quotes it in a Login fault: reason, card, audit and log', async () => {
+    const { esx, ssh } = await installedHost()
+    // esxi.md gives no fault text: a host that quotes its arguments echoes the password.
+    fake = await startFakeVsphere({
+      password: PASSWORD,
+      host: ADDRESS,
+      statePath: esx.statePath,
+      loginFault: {
+        type: 'InvalidArgument',
+        message: (sent) => `A specified parameter was not correct: password "${sent}"`,
+      },
+    })
+    const t = await start({ httpsPort: fake.port })
+    const host = t.app.saveHost({
+      ...sampleHost,
+      mac: esx.state().nics[0]?.mac as string,
+      sshPort: ssh.port,
+    })
+    await reportInstalled(t, host, esx)
+    const after = await settled(t, host.id)
+
+    expect(fake.calls).toEqual(['RetrieveServiceContent', 'Login'])
+    expect(after.secureBootPath).toMatchObject({ status: 'failed', step: 'vsphere' })
+    expect(after.stateReason).toContain(
+      'Login failed on the host: InvalidArgument: A specified parameter was not correct: password "********"',
+    )
+    const audit = JSON.stringify(t.app.hostAudit(host.id))
+    expect(audit).toContain('password \\"********\\"')
+    for (const shown of [JSON.stringify(after), audit, t.logger.lines.join('\n')]) {
+      expect(shown).not.toContain(PASSWORD)
+      expect(shown).not.toContain(JSON.stringify(PASSWORD).slice(1, -1))
+    }
+  })
+
   it('gives up when nothing answers on 443 by the deadline, and says so', async () => {
     const { esx, ssh } = await installedHost()
     const port = await freePort()

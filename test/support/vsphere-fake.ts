@@ -73,6 +73,11 @@ export interface FakeVsphereOptions {
    * `session` rather than ESXi's vmware_soap_session.
    */
   bare?: boolean
+  /**
+   * Login is refused with this fault whatever is sent; its message is made from the password
+   * sent, as a host that quotes its arguments in a fault would (esxi.md gives no fault text).
+   */
+  loginFault?: { type: string; message: (password: string) => string }
   /** Login sets a session cookie (default true); false: it sets none. */
   setsCookie?: boolean
   /**
@@ -169,6 +174,9 @@ export async function startFakeVsphere(o: FakeVsphereOptions): Promise<FakeVsphe
         return [200, buildResponse(req.method, o.bare ? withoutAbout : SERVICE_CONTENT(apiVersion))]
       }
       case 'Login': {
+        if (o.loginFault) {
+          return [500, buildFault(o.loginFault.type, o.loginFault.message(str('password')))]
+        }
         if (
           req.self?.value !== 'ha-sessionmgr' ||
           str('userName') !== userName ||

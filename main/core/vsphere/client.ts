@@ -198,6 +198,8 @@ export class VsphereClient {
     self: MoRef,
     params: [string, SoapParam][] = [],
     timeoutMs = this.#target.timeoutMs,
+    /** A value sent that the host's words must not carry on into a message (the password). */
+    secret?: string,
   ): Promise<Record<string, unknown>> {
     const socket = await this.#connect(timeoutMs)
     const body = buildRequest(method, self, params)
@@ -258,7 +260,7 @@ export class VsphereClient {
     try {
       result = parseResponse(text)
     } catch (err) {
-      const why = err instanceof SoapProtocolError ? err.message : String(err)
+      const why = masked(err instanceof SoapProtocolError ? err.message : String(err), secret)
       throw new VsphereError(
         'not-soap',
         `${method} at ${this.#where} answered HTTP ${status}: ${why}`,
@@ -266,7 +268,11 @@ export class VsphereClient {
       )
     }
     this.calls.push(method)
-    if (!result.ok) throw faultError(method, result.fault.type, result.fault.message)
+    // A fault's text is the host's own, which may quote what it was sent; it is shown,
+    // audited and logged.
+    if (!result.ok) {
+      throw faultError(method, result.fault.type, masked(result.fault.message, secret))
+    }
     const response = result.body[`${method}Response`]
     if (response === undefined) {
       throw new VsphereError(
@@ -308,10 +314,16 @@ export class VsphereClient {
 
   async login(userName: string, password: string): Promise<{ key: string; userName: string }> {
     if (this.#sessionManager === undefined) await this.retrieveServiceContent()
-    const r = await this.#call('Login', this.#sessionManager as MoRef, [
-      ['userName', userName],
-      ['password', password],
-    ])
+    const r = await this.#call(
+      'Login',
+      this.#sessionManager as MoRef,
+      [
+        ['userName', userName],
+        ['password', password],
+      ],
+      undefined,
+      password,
+    )
     const s = UserSession.safeParse(r.returnval)
     if (!s.success)
       throw new VsphereError('protocol', `Login at ${this.#where} returned no session`)
@@ -334,6 +346,18 @@ export class VsphereClient {
   get #serviceSystem(): MoRef {
     return { type: 'HostServiceSystem', value: this.#target.serviceSystem }
   }
+}
+
+/** `text` with `secret`, as sent and as XML escapes it, masked. */
+function masked(text: string, secret: string | undefined): string {
+  if (!secret) return text
+  const xml = secret
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;')
+  return text.split(secret).join('********').split(xml).join('********')
 }
 
 function faultError(method: string, type: string, message: string): VsphereError {
