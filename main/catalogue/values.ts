@@ -313,16 +313,24 @@ export function hasInvisible(text: string, o: { tab?: boolean } = {}): boolean {
   return INVISIBLE.test(o.tab ? text.replaceAll('\t', '') : text)
 }
 
+/** What a spreadsheet takes for the start of a formula in a cell. */
+export const FORMULA_START = /^[=+\-@]/
+
 /**
  * A vSwitch or port group name. `:` and `;` separate fields and rows in the
- * CSV columns that hold whole tables, so a name may not contain them.
+ * CSV columns that hold whole tables, so a name may not contain them. It
+ * starts a cell of the CSV export (a spreadsheet would run `=...` as a
+ * formula) and is an argument of esxcli (which would take `-v` for an option).
  */
 export const switchName = checked(
-  (s) => s !== '' && s.length <= 128 && !/[:;]/.test(s) && !hasInvisible(s),
+  (s) =>
+    s !== '' && s.length <= 128 && !/[:;]/.test(s) && !hasInvisible(s) && !FORMULA_START.test(s),
   (s) =>
     s === ''
       ? 'a name is needed'
       : s.length > 128
         ? 'a name is at most 128 characters'
-        : `${s} may not contain : or ; (they separate fields in the CSV columns), control or invisible characters`,
+        : FORMULA_START.test(s)
+          ? `${s} may not start with =, +, - or @ (a spreadsheet opening the CSV export would run it as a formula, and esxcli would take -... for an option)`
+          : `${s} may not contain : or ; (they separate fields in the CSV columns), control or invisible characters`,
 )

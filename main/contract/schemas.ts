@@ -6,6 +6,7 @@ import { HostSpec, SiteProfile, SPEC_SETTINGS } from '../catalogue/registry'
 import {
   bounds,
   esxiPassword,
+  FORMULA_START,
   hasInvisible,
   ipv4,
   ipv4Prefix,
@@ -59,6 +60,10 @@ export const SshUser = z
   .refine((s) => !/\s/.test(s) && !hasInvisible(s), {
     message: 'an SSH user name has no spaces, control or invisible characters',
   })
+  .refine((s) => !FORMULA_START.test(s), {
+    message:
+      'an SSH user name does not start with =, +, - or @ (a spreadsheet opening the CSV export would run it as a formula)',
+  })
 
 const SSH_PORT = 'an SSH port is a whole number from 1 to 65535'
 /** The port Midwife logs in at over SSH. */
@@ -76,7 +81,7 @@ export const SerialNumber = z
   .refine((s) => !hasInvisible(s), {
     message: 'a serial number has no control or invisible characters',
   })
-  .refine((s) => !/^[=+\-@]/.test(s), {
+  .refine((s) => !FORMULA_START.test(s), {
     message:
       'a serial number does not start with =, +, - or @ (a spreadsheet opening the CSV export would run it as a formula)',
   })

@@ -226,6 +226,19 @@ describe('CSV import: bad rows, each said where', () => {
       'Line 2, column D (vmknics): vmknics: "vMotion" should be portgroup:ipv4:mtu:services, like vMotion:10.0.20.11/24:9000:VMotion',
     ],
     [
+      'an SSH user a spreadsheet would run as a formula',
+      csv('hostname,domain,mac,ssh_user', 'esx01,lab.local,00:50:56:aa:bb:01,@SUM(1+1)'),
+      'Line 2, column D (ssh_user): an SSH user name does not start with =, +, - or @ (a spreadsheet opening the CSV export would run it as a formula)',
+    ],
+    [
+      'a port group a spreadsheet would run as a formula',
+      csv(
+        'hostname,domain,mac,portgroups',
+        'esx01,lab.local,00:50:56:aa:bb:01,=cmd|x!A0:vSwitch0:0',
+      ),
+      'Line 2, column D (portgroups): =cmd|x!A0 may not start with =, +, - or @ (a spreadsheet opening the CSV export would run it as a formula, and esxcli would take -... for an option)',
+    ],
+    [
       'a network address as a host address',
       csv('hostname,domain,mac,mgmt_address', 'esx01,lab.local,00:50:56:aa:bb:01,10.0.0.0/24'),
       'Line 2, column D (mgmt_address): 10.0.0.0 is the network address of 10.0.0.0/24, not a host address',

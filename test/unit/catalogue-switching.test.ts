@@ -332,6 +332,29 @@ describe('vSwitches', () => {
     })
   })
 
+  it('refuses a name a spreadsheet would run as a formula, or esxcli take for an option', () => {
+    const startsWrong = (name: string) =>
+      `${name} may not start with =, +, - or @ (a spreadsheet opening the CSV export would run it as a formula, and esxcli would take -... for an option)`
+    expect(
+      messages(vswitches, [
+        { name: '=HYPERLINK("http//evil")', uplinks: ['vmnic1'] },
+        { name: '-v', uplinks: ['vmnic2'] },
+      ]),
+    ).toEqual([
+      `0.name: ${startsWrong('=HYPERLINK("http//evil")')}`,
+      `1.name: ${startsWrong('-v')}`,
+    ])
+    expect(
+      messages(portgroups, [
+        { name: '@SUM(1)', vswitch: 'vSwitch0', vlan: 0 },
+        { name: 'vMotion', vswitch: '+vSwitch1', vlan: 20 },
+      ]),
+    ).toEqual([`0.name: ${startsWrong('@SUM(1)')}`, `1.vswitch: ${startsWrong('+vSwitch1')}`])
+    expect(messages(portgroups, [{ name: 'VM-Network-2', vswitch: 'vSwitch0', vlan: 0 }])).toEqual(
+      [],
+    )
+  })
+
   it('tells people what is wrong with a table', () => {
     expect(
       messages(vswitches, [

@@ -134,6 +134,12 @@ describe('HostInput', () => {
     expect(problem({ sshUser: 'root@x -oProxyCommand=x' })).toEqual([user])
     expect(problem({ sshUser: '\u202etoor' })).toEqual([user])
     expect(problem({ sshUser: 'midwife-svc' })).toBeUndefined()
+    // No spaces needed for a formula: the CSV export's ssh_user cell would run it.
+    for (const formula of ['=HYPERLINK("http://evil/")', '@SUM(1+1)', '+1', '-2+3']) {
+      expect(problem({ sshUser: formula })).toEqual([
+        'an SSH user name does not start with =, +, - or @ (a spreadsheet opening the CSV export would run it as a formula)',
+      ])
+    }
     expect(problem({ serial: 'CZ\u200b123' })).toEqual([
       'a serial number has no control or invisible characters',
     ])
