@@ -25,6 +25,18 @@ export interface DesktopNotificationOptions {
   onClick?: () => void
   /** Host changes arriving together update the badge once. */
   badgeDelayMs?: number
+  /** Where the notifications show (process.platform): Linux reads their body as markup. */
+  platform?: NodeJS.Platform
+}
+
+/**
+ * A body as the freedesktop notification spec wants it: its servers read the body as markup
+ * (`<b>`, `<a href>`, `<img>`), and a run's error quotes what the host printed, so a host could
+ * put a link in the operator's notification, or a stray `&` or `<` could blank it.
+ */
+export function plainBody(body: string, platform: NodeJS.Platform): string {
+  if (platform !== 'linux') return body
+  return body.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }
 
 export function desktopNotifications(bus: EventBus, o: DesktopNotificationOptions): () => void {
@@ -45,7 +57,10 @@ export function desktopNotifications(bus: EventBus, o: DesktopNotificationOption
     if (event === 'host.changed' || event === 'host.removed') later()
     if (event !== 'notice' || !o.Notification.isSupported()) return
     const n = payload as Notice
-    const shownNow = new o.Notification({ title: n.title, body: n.body })
+    const shownNow = new o.Notification({
+      title: n.title,
+      body: plainBody(n.body, o.platform ?? process.platform),
+    })
     if (o.onClick) shownNow.on('click', o.onClick)
     shownNow.show()
   })

@@ -310,6 +310,29 @@ describe('desktop notifications', () => {
     bus.emit('notice', { kind: 'checkin', title: 'x', body: 'y', hostId: null })
     expect(mock.notifications).toHaveLength(1)
   })
+
+  it('shows what a host printed in a notification as text, not as Linux notification markup', () => {
+    const said = 'Error: <a href="https://evil.example/">fix it here</a> & <img src="x">'
+    const shown = (platform: NodeJS.Platform) => {
+      const bus = new EventBus()
+      mock.notifications.length = 0
+      const stop = desktopNotifications(bus, {
+        Notification: ElectronNotification,
+        app: electronApp,
+        needsOperator: () => 0,
+        platform,
+      })
+      bus.emit('notice', { kind: 'run_failed', title: 'Run 7 failed', body: said, hostId: 1 })
+      stop()
+      return mock.notifications[0]?.body
+    }
+    // The freedesktop spec's servers read a body as markup; macOS and Windows show it as text.
+    expect(shown('linux')).toBe(
+      'Error: &lt;a href="https://evil.example/"&gt;fix it here&lt;/a&gt; &amp; &lt;img src="x"&gt;',
+    )
+    expect(shown('darwin')).toBe(said)
+    expect(shown('win32')).toBe(said)
+  })
 })
 
 describe('keychain secret box', () => {
