@@ -12,6 +12,17 @@ export function commandLine(words: readonly string[]): string {
   return words.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : shellQuote(w))).join(' ')
 }
 
+/**
+ * `text` with every occurrence of `secret` replaced by ********, in any letter case: a host may
+ * print back a value it took in another case (a licence key is case-blind), and what it prints
+ * is not Midwife's to choose.
+ */
+export function maskSecret(text: string, secret: string): string {
+  if (!secret) return text
+  const pattern = new RegExp(secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi')
+  return text.replace(pattern, () => '********')
+}
+
 /** A command as the operator may see it: secrets replaced by ********. */
 export function shownCommand(c: Command): string {
   let line = commandLine(c.words)

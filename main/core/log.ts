@@ -1,3 +1,4 @@
+import { maskSecret } from '../catalogue/shell'
 import { escapeControl } from '../contract/text'
 
 export { escapeControl, hasControl } from '../contract/text'
@@ -18,7 +19,7 @@ export class Redactor {
 
   apply(text: string): string {
     let out = text
-    for (const s of this.secrets) out = out.split(s).join('********')
+    for (const s of this.secrets) out = maskSecret(out, s)
     return out
   }
 }

@@ -211,6 +211,44 @@ describe('catalogue settings over SSH', () => {
     }
   })
 
+  it('masks a licence key the host prints back in another case, wherever the failure is told', async () => {
+    const t = await startTestApp()
+    try {
+      const key = 'AB12C-3DE45-F6G7H-8JK9L-0MN1P'
+      esx = await createSimHost()
+      const ssh = await esx.startSsh(sampleHost.rootPassword)
+      const host = t.app.saveHost({
+        ...sampleHost,
+        spec: { ...sampleHost.spec, licence: key },
+        mac: esx.state().nics[0]?.mac as string,
+        sshPort: ssh.port,
+      })
+      await checkIn(t.app, esx, host)
+      // esxi.md gives no words for a refused key: this host quotes it, in its own case.
+      esx.update((s) =>
+        s.faults.push({
+          match: 'vim-cmd vimsvc/license --set',
+          stdout: `Error: license key ${key.toLowerCase()} is not valid for this product\n`,
+          code: 1,
+        }),
+      )
+      const failed = await approveAndWait(t.app, host.id)
+      expect(failed.state).toBe('failed')
+      expect(failed.error).toBe(
+        '`vim-cmd vimsvc/license --set ********` failed (exit 1): Error: license key ******** is not valid for this product',
+      )
+      const told = [
+        JSON.stringify(failed),
+        JSON.stringify(t.app.getHost(host.id)),
+        JSON.stringify(t.app.hostAudit(host.id)),
+        t.logger.lines.join('\n'),
+      ].join('\n')
+      expect(told.toUpperCase()).not.toContain(key)
+    } finally {
+      await t.close()
+    }
+  })
+
   it('turns SSH off last: verified in the open session, and a new login finds nothing listening', async () => {
     const { esx, ssh } = await start()
     const session = await login(esx, ssh, OLD)

@@ -1,7 +1,7 @@
 // The engine every catalogue setting goes through: read -> diff -> apply ->
 // read back and verify. Reads are cached for the run, so one `portgroup list`
 // serves every setting that needs it, until a write makes it stale.
-import { commandLine, hostSaid, shownCommand } from '../../catalogue/shell'
+import { commandLine, hostSaid, maskSecret, shownCommand } from '../../catalogue/shell'
 import type { AnySetting, Change, Command, PlanContext, Reader, Shell } from '../../catalogue/types'
 import { CommandTimeout, ConnectError } from './ssh'
 
@@ -18,7 +18,7 @@ export function failureOf(
   secrets: readonly string[] = [],
 ) {
   let said = hostSaid(r)
-  for (const s of secrets) if (s) said = said.split(s).join('********')
+  for (const s of secrets) said = maskSecret(said, s)
   return new CommandFailed(`\`${line}\` failed (exit ${r.code ?? 'none'}): ${said || 'no output'}`)
 }
 
