@@ -249,6 +249,61 @@ describe('catalogue settings over SSH', () => {
     }
   })
 
+  it('masks the licence key in any step that prints it, also when the licence step has nothing to change', async () => {
+    const t = await startTestApp()
+    try {
+      const key = 'AB12C-3DE45-F6G7H-8JK9L-0MN1P'
+      // The host already holds the key, so the licence step runs no command that carries it.
+      esx = await createSimHost({ licenseKey: key })
+      const ssh = await esx.startSsh(sampleHost.rootPassword)
+      t.app.saveProfile({
+        spec: {
+          customSteps: [
+            {
+              name: 'Licence assigned',
+              lines: ['vim-cmd vimsvc/license --show'],
+              check: 'vim-cmd vimsvc/license --show',
+              expect: '^\\s*serial:',
+            },
+            {
+              name: 'CEIP off, licence shown',
+              lines: ['esxcli system settings advanced set -o /UserVars/HostClientCEIPOptIn -i 2'],
+              check:
+                'vim-cmd vimsvc/license --show; esxcli system settings advanced list -o /UserVars/HostClientCEIPOptIn',
+              expect: '^\\s*Int Value: 2$',
+            },
+          ],
+        },
+      })
+      const host = t.app.saveHost({
+        ...sampleHost,
+        spec: { ...sampleHost.spec, licence: key },
+        mac: esx.state().nics[0]?.mac as string,
+        sshPort: ssh.port,
+      })
+      await checkIn(t.app, esx, host)
+      // A check that does not match yet: the plan shows what it printed.
+      esx.update((s) => (s.advanced['/UserVars/HostClientCEIPOptIn'] = 0))
+      const plan = await t.app.planHost(host.id)
+      expect(plan.items.find((i) => i.key === 'customSteps')?.current).toContain('serial: ********')
+      expect(JSON.stringify(plan)).not.toContain(key)
+      const run = await approveAndWait(t.app, host.id)
+      expect(run.state).toBe('done')
+      const custom = run.steps.find((x) => x.key === 'customSteps')
+      expect(custom?.output).toContain("$ sh -c 'vim-cmd vimsvc/license --show'")
+      expect(custom?.output).toContain('serial: ********')
+      const told = [
+        JSON.stringify(run),
+        JSON.stringify(t.app.hostAudit(host.id)),
+        t.app.hostReport(host.id, 'html').content,
+        t.logger.lines.join('\n'),
+      ].join('\n')
+      expect(told).not.toContain(key)
+    } finally {
+      await t.close()
+    }
+  })
+
   it('turns SSH off last: verified in the open session, and a new login finds nothing listening', async () => {
     const { esx, ssh } = await start()
     const session = await login(esx, ssh, OLD)

@@ -115,6 +115,13 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
     const values = snapshot
       ? deps.open(Object.fromEntries(snapshot.settings.map((s) => [s.key, s.value])))
       : {}
+    // Any step may print a secret of another (a custom step's check reading the licence), and
+    // a secret's own step runs no command that carries it when the host already has it.
+    for (const [key, value] of Object.entries(values)) {
+      if (!settingByKey(key)?.secret || typeof value !== 'string') continue
+      redact.add(value)
+      redact.add(shellQuote(value))
+    }
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i] as StepDelta
       if (step.state === 'done' && step.key !== 'connect') continue

@@ -4,9 +4,10 @@
 import { randomUUID } from 'node:crypto'
 import { parseVersion } from '../../catalogue/parse'
 import { resolveSpec, settingByKey } from '../../catalogue/registry'
-import { esxcli } from '../../catalogue/shell'
+import { esxcli, shellQuote } from '../../catalogue/shell'
 import type { PlanContext } from '../../catalogue/types'
 import type { Plan, PlanItem } from '../../contract/schemas'
+import { Redactor } from '../log'
 import { CachedReader, planSetting, shownChanges } from '../configure/apply'
 import {
   moveTarget,
@@ -100,6 +101,15 @@ export async function makePlan(i: PlanInput): Promise<MadePlan> {
   if (!def || !identity?.managementIp) throw new Error('this host has no definition or address')
   const resolved = resolveSpec(def, i.profile, def.spec)
   const opened = resolveSpec(def, i.open(i.profile), i.open(def.spec))
+  // What the host prints may hold a secret of the spec (a custom step's check reading the
+  // licence): the plan shows it, stores it in the run and the report, so it is masked.
+  const redact = new Redactor()
+  redact.add(i.password)
+  for (const r of opened) {
+    if (!settingByKey(r.key)?.secret || typeof r.value !== 'string') continue
+    redact.add(r.value)
+    redact.add(shellQuote(r.value))
+  }
   const session = await i.connect({
     host: identity.managementIp,
     port: def.sshPort,
@@ -144,15 +154,20 @@ export async function makePlan(i: PlanInput): Promise<MadePlan> {
       }
       const { current, changes } = await planSetting(reader, setting, r.value, ctx).catch(
         (err: unknown) => {
+          // Masked in place before it is named for its setting.
+          if (err instanceof Error) {
+            err.message = redact.apply(err.message)
+            if (err.stack) err.stack = redact.apply(err.stack)
+          }
           throw refusedSetting(setting.title, r.source, err)
         },
       )
       items.push({
         ...base,
         status: changes.length ? 'change' : 'same',
-        current: setting.secret ? '(secret)' : setting.show(current),
+        current: setting.secret ? '(secret)' : redact.apply(setting.show(current)),
         wanted,
-        changes: shownChanges(changes),
+        changes: shownChanges(changes).map((c) => ({ ...c, summary: redact.apply(c.summary) })),
         note:
           [
             !changes.length
@@ -163,6 +178,7 @@ export async function makePlan(i: PlanInput): Promise<MadePlan> {
             setting.readNote?.(current),
           ]
             .filter(Boolean)
+            .map((note) => redact.apply(note as string))
             .join(' ') || null,
       })
     }
