@@ -340,6 +340,39 @@ describe('the Secure Boot path', () => {
     }
   })
 
+  it('masks the password where the host prints it back over SSH while it is read', async () => {
+    const { esx, ssh } = await installedHost()
+    esx.update((s) =>
+      s.faults.push({
+        match: 'esxcli hardware platform get',
+        stdout: `Error: cannot read the platform (session of root:${PASSWORD})\n`,
+        code: 1,
+      }),
+    )
+    fake = await startFakeVsphere({ password: PASSWORD, host: ADDRESS, statePath: esx.statePath })
+    const t = await start({ httpsPort: fake.port })
+    const host = t.app.saveHost({
+      ...sampleHost,
+      mac: esx.state().nics[0]?.mac as string,
+      sshPort: ssh.port,
+    })
+    await reportInstalled(t, host, esx)
+    const after = await settled(t, host.id)
+
+    expect(after.secureBootPath).toMatchObject({ status: 'failed', step: 'identity' })
+    expect(after.secureBootPath?.message).toContain(
+      'Error: cannot read the platform (session of root:********)',
+    )
+    for (const shown of [
+      JSON.stringify(after),
+      JSON.stringify(t.app.hostAudit(host.id)),
+      t.logger.lines.join('\n'),
+    ]) {
+      expect(shown).not.toContain(PASSWORD)
+      expect(shown).not.toContain(JSON.stringify(PASSWORD).slice(1, -1))
+    }
+  })
+
   it('gives up when nothing answers on 443 by the deadline, and says so', async () => {
     const { esx, ssh } = await installedHost()
     const port = await freePort()

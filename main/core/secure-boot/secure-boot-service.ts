@@ -18,7 +18,7 @@ import type { CheckinService } from '../checkins/checkin-service'
 import { ConnectError, EsxSession, type ConnectOptions, type EsxShell } from '../configure/ssh'
 import { hostName, toHost } from '../hosts/host-view'
 import { CheckinRejected, reportFromOutputs } from '../listener/checkin'
-import { escapeControl, type Logger } from '../log'
+import { escapeControl, Redactor, type Logger } from '../log'
 import type { Notifier } from '../notify'
 import type { SecretBox } from '../secrets'
 import type { HostRecord, Store } from '../store'
@@ -249,6 +249,9 @@ export class SecureBootService {
     const o = this.opts
     const address = path.address
     let name = `host ${hostId}`
+    // The host's own words reach the card, the audit log and the log: a host that prints the
+    // root password back (it was just sent to it) must not put it there.
+    const redact = new Redactor()
     try {
       const h = this.current(hostId, installAt, signal)
       name = hostName(h)
@@ -328,12 +331,11 @@ export class SecureBootService {
           `${name} has no root password stored: set it (the one its kickstart installed), then Retry`,
         )
       }
+      const password = this.secrets.open(sealed)
+      redact.add(password)
       let enabled
       try {
-        enabled = await enableSshOverVsphere(api.client, {
-          userName: 'root',
-          password: this.secrets.open(sealed),
-        })
+        enabled = await enableSshOverVsphere(api.client, { userName: 'root', password })
       } catch (err) {
         if (signal.aborted) throw new Stopped()
         if (err instanceof VsphereError) throw new StepFailed('vsphere', vsphereAdvice(err))
@@ -356,7 +358,7 @@ export class SecureBootService {
           host: address,
           port: def.sshPort,
           username: def.sshUser,
-          password: this.secrets.open(sealed),
+          password,
           trustedFingerprints: trusted,
           trustOnFirstUse: trusted.length === 0,
           connectTimeoutMs: o.connectTimeoutMs,
@@ -402,14 +404,16 @@ export class SecureBootService {
           }
           throw err
         }
-        const payload = JSON.stringify({
-          client: 'midwife-secure-boot/1',
-          via: 'secure_boot',
-          address,
-          certificate: path.certificate.sha256,
-          sshHostKey: key,
-          outputs,
-        })
+        const payload = redact.apply(
+          JSON.stringify({
+            client: 'midwife-secure-boot/1',
+            via: 'secure_boot',
+            address,
+            certificate: path.certificate.sha256,
+            sshHostKey: key,
+            outputs,
+          }),
+        )
         const install = h.install
         if (!install) throw new Stopped()
         const recorded = this.checkins.recordSecureBoot(
@@ -446,7 +450,7 @@ export class SecureBootService {
         err instanceof StepFailed
           ? err
           : new StepFailed(path.step, `unexpected error: ${(err as Error).message}`)
-      this.fail(hostId, name, path, failed)
+      this.fail(hostId, name, path, new StepFailed(failed.step, redact.apply(failed.message)))
     }
   }
 
