@@ -6,6 +6,7 @@
 // host's sshd), connects over real SSH trusting the presented host key on
 // first use, reads the identity and moves the host to checked_in. Real
 // SQLite, real HTTP, real TLS, real SSH.
+import Database from 'better-sqlite3'
 import { chmodSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -370,6 +371,34 @@ describe('the Secure Boot path', () => {
     ]) {
       expect(shown).not.toContain(PASSWORD)
       expect(shown).not.toContain(JSON.stringify(PASSWORD).slice(1, -1))
+    }
+  })
+
+  it('keeps the password out of the check-in it stores when the host prints it in its identity', async () => {
+    const { esx, ssh } = await installedHost()
+    // Printed, yet the command succeeds: the check-in keeps what it printed, masked.
+    esx.update((s) => (s.platform.vendorName = `VMware, Inc. (root:${PASSWORD})`))
+    fake = await startFakeVsphere({ password: PASSWORD, host: ADDRESS, statePath: esx.statePath })
+    const t = await start({ httpsPort: fake.port })
+    const host = t.app.saveHost({
+      ...sampleHost,
+      mac: esx.state().nics[0]?.mac as string,
+      sshPort: ssh.port,
+    })
+    await reportInstalled(t, host, esx)
+    const after = await settled(t, host.id)
+    expect(after.state).toBe('checked_in')
+    const db = new Database(join(t.dataDir, 'midwife.db'), { readonly: true })
+    const stored = db.prepare('SELECT * FROM checkins').all()
+    db.close()
+    expect(stored).toHaveLength(1)
+    expect(JSON.stringify(stored)).toContain('root:********')
+    expect(JSON.stringify(after)).toContain('root:********')
+    for (const shown of [JSON.stringify(stored), JSON.stringify(after)]) {
+      for (const form of [PASSWORD, JSON.stringify(PASSWORD).slice(1, -1)]) {
+        expect(shown).not.toContain(form)
+        expect(shown).not.toContain(JSON.stringify(form).slice(1, -1))
+      }
     }
   })
 

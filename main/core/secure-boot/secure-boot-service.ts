@@ -381,7 +381,8 @@ export class SecureBootService {
               `\`${command}\` failed on ${address} (exit ${r.code ?? 'none'}): ${(r.stderr || r.stdout).trim().slice(0, 300)}`,
             )
           }
-          outputs[field] = r.code === 0 ? r.stdout : ''
+          // Masked as read, before anything is parsed from it, stored or JSON-escaped.
+          outputs[field] = r.code === 0 ? redact.apply(r.stdout) : ''
         }
         let report
         try {
@@ -404,16 +405,14 @@ export class SecureBootService {
           }
           throw err
         }
-        const payload = redact.apply(
-          JSON.stringify({
-            client: 'midwife-secure-boot/1',
-            via: 'secure_boot',
-            address,
-            certificate: path.certificate.sha256,
-            sshHostKey: key,
-            outputs,
-          }),
-        )
+        const payload = JSON.stringify({
+          client: 'midwife-secure-boot/1',
+          via: 'secure_boot',
+          address,
+          certificate: path.certificate.sha256,
+          sshHostKey: key,
+          outputs,
+        })
         const install = h.install
         if (!install) throw new Stopped()
         const recorded = this.checkins.recordSecureBoot(
