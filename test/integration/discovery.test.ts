@@ -3,7 +3,10 @@
 // under BusyBox with only ESXi's applets and nothing in its environment,
 // finds both on the simulated kernel command line, and Midwife stores the
 // server as discovered until the operator assigns it.
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { sectionScript } from '../../main/core/boot/install-callbacks'
 import { sampleHost, startTestApp, type TestApp } from '../support/app'
 import { createSimHost, type SimHost } from '../support/esxi-host'
 import { approveAndWait, checkIn, clientScript } from '../support/flow'
@@ -250,6 +253,38 @@ describe('the generic kickstart for unknown servers', () => {
     const run = await esx.sh(['-c', firstboot], {})
     expect(run.code).toBe(0)
     expect(t.app.listHosts()[0]?.state).toBe('discovered')
+  })
+
+  it("puts the installed host's management network on the NIC the server booted from", async () => {
+    const { material } = await setup()
+    await t.app.saveSettings({ ...t.app.getSettings(), discoveryRootPassword: 'Disc0very!pw' })
+    const ks = await (await fetch(material.kickstartUrl)).text()
+    // The network line comes from %pre, which reads mboot's BOOTIF: no line leaves the NIC to
+    // the installer, which need not pick the one that reached Midwife.
+    expect(ks).toMatch(/^%include \/tmp\/midwife-network\.cfg$/m)
+    expect(ks).not.toMatch(/^network /m)
+    const pre = ks.slice(ks.indexOf('%pre --interpreter=busybox'), ks.indexOf('%firstboot'))
+    const script = join(esx.dir, 'pre.sh')
+    writeFileSync(script, sectionScript(pre))
+    const out = join(esx.dir, 'network.cfg')
+    const networkLine = async (bootCmdLine: string) => {
+      esx.update((s) => (s.bootCmdLine = bootCmdLine))
+      const run = await esx.sh([script], { MIDWIFE_NETWORK_FILE: out })
+      expect(run.code).toBe(0)
+      return readFileSync(out, 'utf8')
+    }
+    // As a generic PXE menu boots it (setup's line ends with BOOTIF=01-00-50-56-aa-bb-01).
+    expect(await networkLine(esx.state().bootCmdLine)).toBe(
+      'network --bootproto=dhcp --device=00:50:56:aa:bb:01\n',
+    )
+    // Whatever vsish prints around it, in either case.
+    expect(
+      await networkLine(
+        `bootCmdLine:"runweasel ${material.bootOptions} BOOTIF=01-00-50-56-AA-BB-02"`,
+      ),
+    ).toBe('network --bootproto=dhcp --device=00:50:56:aa:bb:02\n')
+    // An ISO boot has no BOOTIF: DHCP, and the installer's choice, as before.
+    expect(await networkLine('runweasel cdromBoot')).toBe('network --bootproto=dhcp\n')
   })
 
   it('stops working for the old key once the key is rotated', async () => {

@@ -138,6 +138,33 @@ export function pbhostOptions(listenerUrl: string, key: string): string {
   return `PBHOST=${listenerUrl.replace(/^https?:\/\//, '')} PBKEY=${key}`
 }
 
+/** Where the generic kickstart's %pre writes the network line its command section includes. */
+export const DISCOVERY_NETWORK_FILE = '/tmp/midwife-network.cfg'
+
+/**
+ * The generic kickstart's `%pre`: the installed host's management network goes on the NIC the
+ * server booted from (mboot's BOOTIF=01-aa-bb-cc-dd-ee-ff; vsish's output around it is
+ * unconfirmed, so BOOTIF= is found wherever it sits in a word), with DHCP as on every NIC. A
+ * `network` line without --device leaves the choice to the installer, whose NIC need not be the
+ * one that reached Midwife, and the installed host would then check in from nowhere. Without a
+ * BOOTIF (an ISO boot) the line stays as it was.
+ */
+export const DISCOVERY_NETWORK_PRE = String.raw`%pre --interpreter=busybox
+# Midwife: the management network on the NIC this server booted from (BOOTIF), over DHCP.
+MW_NET=${'$'}{MIDWIFE_NETWORK_FILE:-${DISCOVERY_NETWORK_FILE}}
+MW_MAC=$(vsish -e get /system/bootCmdLine 2>/dev/null | awk '{
+  for (i = 1; i <= NF; i++)
+    if (match($i, /BOOTIF=01-[0-9A-Fa-f][0-9A-Fa-f]-[0-9A-Fa-f][0-9A-Fa-f]-[0-9A-Fa-f][0-9A-Fa-f]-[0-9A-Fa-f][0-9A-Fa-f]-[0-9A-Fa-f][0-9A-Fa-f]-[0-9A-Fa-f][0-9A-Fa-f]/)) {
+      v = substr($i, RSTART + 10, 17); gsub(/-/, ":", v); print tolower(v); exit
+    }
+}')
+if [ -n "$MW_MAC" ]; then
+  echo "network --bootproto=dhcp --device=$MW_MAC" > "$MW_NET"
+else
+  echo "network --bootproto=dhcp" > "$MW_NET"
+fi
+exit 0`
+
 export function renderDiscoveryKickstart(
   t: BootTemplates,
   c: DiscoveryContext & { rootPasswordHash: string },
@@ -151,7 +178,10 @@ export function renderDiscoveryKickstart(
   })
   return fillTemplate(t.discoveryKickstart, {
     installWarning: installWarning(c.install),
-    commands: sections.commands.join('\n'),
+    commands: sections.commands
+      .map((l) => (l.startsWith('network ') ? `%include ${DISCOVERY_NETWORK_FILE}` : l))
+      .join('\n'),
+    pre: DISCOVERY_NETWORK_PRE,
     listenerUrl: c.listenerUrl,
     checkinScript: compactScript(enrollmentClient(t.client, c.listenerUrl, c.enrollmentKey)),
   })
