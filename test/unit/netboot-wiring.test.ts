@@ -83,7 +83,9 @@ describe('kernel options the install needs', () => {
     expect(text('pxelinux.cfg/01-00-50-56-aa-bb-01')).toMatch(/ks=\S+ allowLegacyCPU=true\n/)
     const cfg = parseBootCfg(text('/boot/01-00-50-56-aa-bb-01/boot.cfg'))
     expect(bootCfgGet(cfg, 'kernelopt')).toMatch(/ks=\S+ allowLegacyCPU=true$/)
-    expect(text('esx01-iso-boot-options.txt')).toMatch(/^ks=\S+ allowLegacyCPU=true\n$/)
+    expect(text('esx01-iso-boot-options.txt')).toMatch(
+      /^ks=\S+ allowLegacyCPU=true netdevice=\S+\n$/,
+    )
     expect(text('pxelinux.cfg/default')).toMatch(/ks=\S+ allowLegacyCPU=true PBHOST=/)
     expect(() => renderBoot({ site: site(), host: host({ bootOptions: ['a b'] }) })).toThrow(
       'must be a kernel option',
