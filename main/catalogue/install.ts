@@ -60,6 +60,21 @@ export const InstallOptions = z.object({
 })
 export type InstallOptions = z.infer<typeof InstallOptions>
 
+/**
+ * Install options as stored, read leniently: an option this Midwife refuses (a keyboard layout
+ * holding a CR, stored before such a name was refused) takes its default instead, so the profile
+ * still opens for the operator to see and save again, and no kickstart carries it.
+ */
+export function storedInstallOptions(raw: unknown): InstallOptions {
+  const parsed = InstallOptions.safeParse(raw)
+  if (parsed.success) return parsed.data
+  const refused = new Set(parsed.error.issues.map((i) => i.path[0]))
+  const kept = Object.entries(typeof raw === 'object' && raw !== null ? raw : {}).filter(
+    ([key]) => !refused.has(key),
+  )
+  return InstallOptions.safeParse(Object.fromEntries(kept)).data ?? InstallOptions.parse({})
+}
+
 /** The kickstart's `install` and `keyboard` lines, and any boot options the choice needs. */
 export function installLines(o: InstallOptions): { lines: string[]; bootOptions: string[] } {
   const install = ['install']

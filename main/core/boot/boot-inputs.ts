@@ -2,7 +2,7 @@
 // media library, the enrollment key, a host's definition and its token. One
 // place, so the boot-material screen and the files the listener serves are
 // rendered from the same facts.
-import { InstallOptions } from '../../catalogue/install'
+import { storedInstallOptions, type InstallOptions } from '../../catalogue/install'
 import { resolveSpec, settingByKey } from '../../catalogue/registry'
 import type { KickstartPart } from '../../catalogue/types'
 import {
@@ -76,7 +76,7 @@ export class BootInputs {
   }
 
   install(): InstallOptions {
-    return InstallOptions.parse(this.store.settings.profile().install)
+    return storedInstallOptions(this.store.settings.profile().install)
   }
 
   /** What the host's resolved spec decides at install time; secret settings add nothing. */

@@ -1,4 +1,4 @@
-import { InstallOptions } from '../../catalogue/install'
+import { storedInstallOptions, type InstallOptions } from '../../catalogue/install'
 import { ProfileInput, type Profile, type ProfileImpact } from '../../contract/schemas'
 import { ApiCallError } from '../../contract/api'
 import { hostName } from '../hosts/host-view'
@@ -23,7 +23,7 @@ export class ProfileService {
 
   private stored(): { spec: StoredSpec; install: InstallOptions } {
     const p = this.store.settings.profile()
-    return { spec: p.spec, install: InstallOptions.parse(p.install) }
+    return { spec: p.spec, install: storedInstallOptions(p.install) }
   }
 
   get(): Profile {
