@@ -61,18 +61,18 @@ export const InstallOptions = z.object({
 export type InstallOptions = z.infer<typeof InstallOptions>
 
 /**
- * Install options as stored, read leniently: an option this Midwife refuses (a keyboard layout
- * holding a CR, stored before such a name was refused) takes its default instead, so the profile
- * still opens for the operator to see and save again, and no kickstart carries it.
+ * Install options as stored. A keyboard layout this Midwife refuses (one holding a CR, stored
+ * before such a name was refused) is left out, so the profile still opens for the operator to
+ * see and save again, and no kickstart carries it. Any other refused option still refuses the
+ * read: falling back to the default disk would erase a disk the operator did not choose.
  */
 export function storedInstallOptions(raw: unknown): InstallOptions {
   const parsed = InstallOptions.safeParse(raw)
   if (parsed.success) return parsed.data
-  const refused = new Set(parsed.error.issues.map((i) => i.path[0]))
-  const kept = Object.entries(typeof raw === 'object' && raw !== null ? raw : {}).filter(
-    ([key]) => !refused.has(key),
-  )
-  return InstallOptions.safeParse(Object.fromEntries(kept)).data ?? InstallOptions.parse({})
+  const keyboardOnly = parsed.error.issues.every((i) => i.path[0] === 'keyboard')
+  if (!keyboardOnly || typeof raw !== 'object' || raw === null) throw parsed.error
+  const { keyboard: _refused, ...rest } = raw as Record<string, unknown>
+  return InstallOptions.parse(rest)
 }
 
 /** The kickstart's `install` and `keyboard` lines, and any boot options the choice needs. */

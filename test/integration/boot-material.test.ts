@@ -194,6 +194,13 @@ describe('getBootMaterial', () => {
       const kickstart = t.app.getBootMaterial(host.id).artifacts.find((a) => a.kind === 'kickstart')
       expect(kickstart?.text).toContain('--overwritevmfs')
       expect(kickstart?.text).not.toMatch(/keyboard|\r|10\.9\.9\.9/)
+
+      // A disk name refused now is not swapped for the first disk: that would erase another.
+      t.app.store.settings.saveProfile(before.spec, {
+        ...before.install,
+        disk: { kind: 'named', disk: 'mpx.vmhba0\u0085reboot' },
+      })
+      expect(() => t.app.getBootMaterial(host.id)).toThrow('a disk name has no spaces')
     } finally {
       t.app.store.settings.saveProfile(before.spec, before.install)
     }
