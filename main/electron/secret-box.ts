@@ -12,7 +12,22 @@ export function keychainSecretBox(safeStorage: SafeStorage, localKeyFile: string
     !safeStorage.isEncryptionAvailable() ||
     (process.platform === 'linux' && safeStorage.getSelectedStorageBackend() === 'basic_text')
   const local = new LocalKeySecretBox(localKeyFile)
-  if (weak) return local
+  if (weak) {
+    // Not "open the desktop app" (the serve-mode wording): this is the desktop app, and what is
+    // missing is its keychain, which sealed secrets saved in an earlier session.
+    return {
+      kind: 'local key file (the OS keychain is not available)',
+      seal: (plain) => local.seal(plain),
+      open: (sealed) => {
+        if (sealed.subarray(0, 2).equals(KEYCHAIN_TAG)) {
+          throw new Error(
+            'this secret was sealed by the OS keychain, which Midwife cannot reach now; unlock the keyring (or log in to the desktop session that has it) and restart Midwife, or enter the secret again',
+          )
+        }
+        return local.open(sealed)
+      },
+    }
+  }
   return {
     kind: 'OS keychain',
     seal: (plain) => Buffer.concat([KEYCHAIN_TAG, safeStorage.encryptString(plain)]),

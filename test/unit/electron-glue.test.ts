@@ -359,6 +359,21 @@ describe('keychain secret box', () => {
     expect(none.kind).toMatch(/local key file/)
     expect(none.open(none.seal('s3cret'))).toBe('s3cret')
   })
+
+  it('says the keychain is out of reach, not to open the desktop app, for a secret it sealed', () => {
+    const sealed = keychainSecretBox(storage('gnome_libsecret') as never, join(tmp, 'k4.key')).seal(
+      'VMware1!',
+    )
+    const locked = keychainSecretBox(
+      storage('gnome_libsecret', false) as never,
+      join(tmp, 'k4.key'),
+    )
+    expect(locked.kind).toBe('local key file (the OS keychain is not available)')
+    expect(() => locked.open(sealed)).toThrow(
+      /sealed by the OS keychain, which Midwife cannot reach now; unlock the keyring/,
+    )
+    expect(() => locked.open(sealed)).not.toThrow(/desktop app/)
+  })
 })
 
 describe('main process entry (mocked electron)', () => {
