@@ -47,6 +47,7 @@ async function serve(values: Record<string, string | boolean | undefined>, why: 
     resourcesDir: join(root, 'resources'),
     version: pkg.version,
     logger,
+    holder: 'serve mode',
     ...(listen ? { listen: parseListen(listen) } : {}),
   })
   const ui = await startServe({

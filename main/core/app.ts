@@ -59,6 +59,7 @@ import { LocalKeySecretBox, type SecretBox } from './secrets'
 import { ProfileService } from './site/profile-service'
 import { SiteService } from './site/site-service'
 import { Store } from './store'
+import { FolderLock } from './store/folder-lock'
 
 export interface AppOptions {
   dataDir: string
@@ -86,6 +87,8 @@ export interface AppOptions {
   exportDir?: string
   /** Ports and deadlines of the Secure Boot path (after `installed`, over the host's vSphere API). */
   secureBoot?: SecureBootOptions
+  /** Who holds the data folder, in the message a second Midwife on it gives ('serve mode'). */
+  holder?: string
 }
 
 /** A file the operator downloads (serve mode) or exports: its name, type and bytes. */
@@ -207,25 +210,40 @@ export class App implements ApiHandlers {
   }
 
   private readonly secretStorage: string
+  /** Held from start to stop: one Midwife per data folder. */
+  private folderLock: FolderLock | null = null
   private readonly mediaStatus: () => MediaStatus[]
 
   static async start(opts: AppOptions): Promise<App> {
     tuneHeapForListener()
     prepareDataDir(opts.dataDir)
-    const file = join(opts.dataDir, 'midwife.db')
-    const store = Store.open(file, { nativeBinding: opts.sqliteBinding })
-    // Checkpoints run on a worker thread: the listener's thread never waits on one.
-    store.checkpointInBackground(file, { nativeBinding: opts.sqliteBinding })
-    const secrets =
-      opts.secrets?.(opts.dataDir) ?? new LocalKeySecretBox(join(opts.dataDir, 'secret.key'))
-    const logger = opts.logger ?? consoleLogger()
-    const app = new App(store, opts, secrets, loadTemplates(opts.resourcesDir), logger)
-    app.runs.recoverInterrupted()
-    app.secureBoot.resume()
-    // Whatever the folders hold now: one that went away is reported, not fatal.
-    await app.media.refresh(store.settings.get().boot.media)
-    await app.openListener()
-    return app
+    // Before the database opens: a second Midwife must not recover (interrupt) the first's runs.
+    const lock = FolderLock.take(opts.dataDir, {
+      nativeBinding: opts.sqliteBinding,
+      what: opts.holder ?? 'Midwife',
+    })
+    let store: Store | null = null
+    try {
+      const file = join(opts.dataDir, 'midwife.db')
+      store = Store.open(file, { nativeBinding: opts.sqliteBinding })
+      // Checkpoints run on a worker thread: the listener's thread never waits on one.
+      store.checkpointInBackground(file, { nativeBinding: opts.sqliteBinding })
+      const secrets =
+        opts.secrets?.(opts.dataDir) ?? new LocalKeySecretBox(join(opts.dataDir, 'secret.key'))
+      const logger = opts.logger ?? consoleLogger()
+      const app = new App(store, opts, secrets, loadTemplates(opts.resourcesDir), logger)
+      app.folderLock = lock
+      app.runs.recoverInterrupted()
+      app.secureBoot.resume()
+      // Whatever the folders hold now: one that went away is reported, not fatal.
+      await app.media.refresh(store.settings.get().boot.media)
+      await app.openListener()
+      return app
+    } catch (err) {
+      await store?.shutdown()
+      lock.release()
+      throw err
+    }
   }
 
   async stop(): Promise<void> {
@@ -236,6 +254,8 @@ export class App implements ApiHandlers {
     await this.secureBoot.stop()
     await this.runs.idle()
     await this.store.shutdown()
+    this.folderLock?.release()
+    this.folderLock = null
   }
 
   /** Runs queued or running now (what stop() waits for), oldest first. */

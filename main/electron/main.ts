@@ -1,6 +1,6 @@
 // Electron glue: a window, the IPC binding and the security guards around the
 // same core that serve mode runs. Nothing here does Midwife's job.
-import { app, BrowserWindow, ipcMain, Notification, safeStorage, session } from 'electron'
+import { app, BrowserWindow, dialog, ipcMain, Notification, safeStorage, session } from 'electron'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { App } from '../core/app'
@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     version: pkg.version,
     secrets: (dir) => keychainSecretBox(safeStorage, join(dir, 'secret.key')),
     logger: consoleLogger(),
+    holder: 'desktop app',
     ...(process.env.MIDWIFE_SQLITE_BINDING
       ? { sqliteBinding: process.env.MIDWIFE_SQLITE_BINDING }
       : {}),
@@ -77,5 +78,7 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   process.stderr.write(`midwife: ${(err as Error).stack ?? String(err)}\n`)
+  // Started from a desktop icon, nobody reads stderr: the reason goes in a dialog too.
+  dialog.showErrorBox('Midwife cannot start', err instanceof Error ? err.message : String(err))
   app.exit(1)
 })

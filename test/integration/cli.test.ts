@@ -22,17 +22,18 @@ afterEach(() => {
   for (const d of dirs.splice(0)) d.remove()
 })
 
-function startCli(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  const data = tempDir('cli')
-  dirs.push(data)
-  child = spawn(
-    process.execPath,
-    [cli, ...args, '--data-dir', data.path, '--listen', '127.0.0.1:0'],
-    {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
+/** Starts the CLI on a new data folder, or on `dataDir`; resolves with what it printed. */
+function startCli(args: string[], env: NodeJS.ProcessEnv, dataDir?: string): Promise<string> {
+  let path = dataDir
+  if (path === undefined) {
+    const data = tempDir('cli')
+    dirs.push(data)
+    path = data.path
+  }
+  child = spawn(process.execPath, [cli, ...args, '--data-dir', path, '--listen', '127.0.0.1:0'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   return new Promise((resolve, reject) => {
     let out = ''
     child?.stdout?.on('data', (d: Buffer) => {
@@ -105,5 +106,37 @@ describe('midwife CLI arguments', () => {
       `midwife: cannot use ${file} as the data folder: a file is in the way (it, or a folder above it, is not a folder); choose another data folder\n`,
     )
     expect(readFileSync(file, 'utf8')).toBe('kept\n')
+  })
+})
+
+describe('one Midwife per data folder', () => {
+  it('refuses a second Midwife on a folder in use, naming the first, and frees it when the first dies', async () => {
+    const { DISPLAY: _d, WAYLAND_DISPLAY: _w, ...env } = process.env
+    const first = await startCli(['serve'], env)
+    const data = /Data: +(\S+)/.exec(first)?.[1] as string
+    const url = /UI: +(\S+)/.exec(first)?.[1] as string
+
+    const second = spawnSync(
+      process.execPath,
+      [cli, 'serve', '--data-dir', data, '--listen', '127.0.0.1:0'],
+      { encoding: 'utf8', env },
+    )
+    expect(second.status).toBe(2)
+    expect(second.stderr).toMatch(
+      new RegExp(
+        `^midwife: another Midwife \\(serve mode, process ${child?.pid}, running since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\) is using the data folder ${data}; stop it first, or give this one another folder with --data-dir\\n$`,
+      ),
+    )
+    // The first is unharmed: still serving, and the second printed no UI of its own.
+    expect(second.stdout).toBe('')
+    expect((await fetch(url)).status).toBe(200)
+
+    // The lock is the OS's: a first Midwife killed outright leaves nothing to clear by hand.
+    const killed = child as ChildProcess
+    const gone = new Promise((resolve) => killed.once('exit', resolve))
+    killed.kill('SIGKILL')
+    await gone
+    const third = await startCli(['serve'], env, data)
+    expect(third).toContain(`Data:      ${data}`)
   })
 })

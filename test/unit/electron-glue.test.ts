@@ -1,13 +1,14 @@
 // The Electron layer, with the `electron` module mocked: these tests check
 // the glue's decisions (window settings, guards, IPC wiring). Electron itself
 // never runs here, and nothing in this file claims it did.
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { app as electronApp, Notification as ElectronNotification } from 'electron'
 import { eventNames, methodNames, type ApiHandlers } from '../../main/contract/api'
 import { EventBus } from '../../main/core/events'
+import { FolderLock } from '../../main/core/store/folder-lock'
 import { bindIpc, forwardEvents, type IpcMainLike } from '../../main/electron/ipc'
 import { desktopNotifications } from '../../main/electron/notifications'
 import { buildPreloadApi } from '../../main/electron/preload-api'
@@ -35,6 +36,8 @@ const mock = vi.hoisted(() => {
     windowLoaded,
     loaded: () => loaded(),
     dataDir: '',
+    exits: [] as number[],
+    errorBoxes: [] as Array<[string, string]>,
   }
 })
 
@@ -93,9 +96,10 @@ vi.mock('electron', () => {
       getPath: (name: string) => (name === 'userData' ? mock.dataDir : '/nonexistent'),
       on: (event: string, fn: (...args: unknown[]) => void) => mock.appListeners.set(event, fn),
       quit: () => undefined,
-      exit: (code: number) => {
-        throw new Error(`app.exit(${code}) called`)
-      },
+      exit: (code: number) => void mock.exits.push(code),
+    },
+    dialog: {
+      showErrorBox: (title: string, content: string) => void mock.errorBoxes.push([title, content]),
     },
     BrowserWindow,
     ipcMain: {
@@ -405,5 +409,31 @@ describe('main process entry (mocked electron)', () => {
     // Closing the last window stops the core (listener closed, database closed).
     mock.appListeners.get('window-all-closed')?.()
     delete process.env.MIDWIFE_LISTEN
+    expect(mock.exits).toEqual([])
+  })
+
+  it('says in a dialog why it cannot start (another Midwife on its data folder) and exits', async () => {
+    const dir = join(tmp, 'held')
+    mkdirSync(dir, { mode: 0o700 })
+    const held = FolderLock.take(dir, { what: 'serve mode' })
+    mock.dataDir = dir
+    process.env.MIDWIFE_LISTEN = '127.0.0.1:0'
+    try {
+      vi.resetModules()
+      await import('../../main/electron/main')
+      await vi.waitFor(() => expect(mock.exits).toEqual([1]))
+      // Started from a desktop icon nobody reads stderr: the reason is in a dialog.
+      expect(mock.errorBoxes).toEqual([
+        [
+          'Midwife cannot start',
+          expect.stringMatching(
+            /^another Midwife \(serve mode, process \d+, running since [\d-]+ [\d:]+ UTC\) is using the data folder .*held; stop it first/,
+          ),
+        ],
+      ])
+    } finally {
+      held.release()
+      delete process.env.MIDWIFE_LISTEN
+    }
   })
 })
