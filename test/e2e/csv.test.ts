@@ -237,6 +237,27 @@ describe('hosts from a CSV file', () => {
       .toBe('Edit esx12.rack1.lab')
   })
 
+  it('asks before Escape drops an edit with something typed, and keeps it when told to', async () => {
+    const row = page.locator('[data-host-row]').filter({ hasText: 'esx12.rack1.lab' })
+    await row.getByRole('button', { name: 'Edit esx12.rack1.lab' }).click()
+    const form = page.getByRole('form', { name: 'Edit host' })
+    await form.waitFor()
+    await form.getByLabel('NTP servers').fill('ntp9.rack1.lab')
+    // Escape also dismisses the browser's suggestions under a field: it must not lose the edit.
+    const asked: string[] = []
+    page.once('dialog', (d) => void (asked.push(d.message()), d.dismiss()))
+    await page.keyboard.press('Escape')
+    await expect.poll(() => asked).toEqual(['Discard your changes to esx12.rack1.lab?'])
+    expect(await form.count()).toBe(1)
+    expect(await form.getByLabel('NTP servers').inputValue()).toBe('ntp9.rack1.lab')
+    page.once('dialog', (d) => void d.accept())
+    await page.keyboard.press('Escape')
+    await expect.poll(() => form.count()).toBe(0)
+    expect(
+      (await serve.api.listHosts()).find((h) => h.name === 'esx12.rack1.lab')?.definition?.spec.ntp,
+    ).toBeUndefined()
+  })
+
   it("says at Review, beside the field, that a MAC or a name is another host's", async () => {
     const row = page.locator('[data-host-row]').filter({ hasText: 'esx12.rack1.lab' })
     await row.getByRole('button', { name: 'Edit esx12.rack1.lab' }).click()
@@ -257,6 +278,8 @@ describe('hosts from a CSV file', () => {
     expect(await name.getAttribute('aria-invalid')).toBe('true')
     expect(await noteOf(name)).toBe('a host named esx14.rack1.lab already exists')
     expect(await page.getByRole('region', { name: /^Review / }).count()).toBe(0)
+    // What was typed is dropped, once confirmed.
+    page.once('dialog', (d) => void d.accept())
     await page.keyboard.press('Escape')
     await expect.poll(() => form.count()).toBe(0)
   })
