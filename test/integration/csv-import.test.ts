@@ -196,6 +196,22 @@ describe('CSV import: bad rows, each said where', () => {
       'Line 2, column A (hostname): esx01.lab.local is a full name: put esx01 here and lab.local in Domain',
     ],
     [
+      "a bad log host, named by the file's own column, not every column of its setting",
+      csv(
+        'hostname,domain,mac,syslog_hosts,root_password',
+        `esx01,lab.local,00:50:56:aa:bb:01,udp://log:99999,${PASSWORD}`,
+      ),
+      'Line 2, column D (syslog_hosts): udp://log:99999: the port is a number from 1 to 65535',
+    ],
+    [
+      'a bad log directory, in the only syslog column the file has',
+      csv(
+        'hostname,domain,mac,syslog_logdir,root_password',
+        `esx01,lab.local,00:50:56:aa:bb:01,logs,${PASSWORD}`,
+      ),
+      'Line 2, column D (syslog_logdir): logs is not a log directory: an absolute path like /scratch/log or a datastore path like [datastore1] logs',
+    ],
+    [
       'a missing required field',
       csv('hostname,domain,mac', 'esx01,,00:50:56:aa:bb:01'),
       'Line 2, column B (domain): every host needs a domain',

@@ -254,11 +254,12 @@ export function readHostsCsv(text: string): CsvRead {
 function decodeRow(header: string[], r: Located, row: number): Candidate {
   const where = (field: string | null) => {
     if (field === null) return `Line ${r.line}`
-    const names = field.split(', ')
-    const index = header.indexOf(names[0] ?? '')
-    return index < 0
+    // A setting with several columns is named by those the file has, at the first of them.
+    const present = field.split(', ').filter((name) => header.includes(name))
+    const first = present[0]
+    return first === undefined
       ? `Line ${r.line} (${field})`
-      : `Line ${r.line}, column ${columnLetter(index)} (${field})`
+      : `Line ${r.line}, column ${columnLetter(header.indexOf(first))} (${present.join(', ')})`
   }
   const c: Candidate = {
     row,
