@@ -202,8 +202,9 @@ describe('the Servers screen', () => {
       }),
     )
     await card.getByRole('button', { name: 'Reinstall…' }).click()
+    // It says what the next network boot does to the server's disk, in the profile's words.
     expect(await asked).toBe(
-      'Re-arm esx01.lab.local for a new install? Its token changes; the old one stops working.',
+      'Re-arm esx01.lab.local for a new install? The next time it boots from the network, ESXi is installed again: The install ERASES the first local disk; it stops if that disk holds a VMFS datastore (overwrite is off). Its token changes; the old one stops working.',
     )
     await expect.poll(() => card.getByTestId('host-state').innerText()).toBe('Defined')
     expect((await serve.api.getHost(esx01?.id as number)).state).toBe('defined')
