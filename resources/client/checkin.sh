@@ -63,8 +63,9 @@ nap() {
 BOOTCMD=$(vsish -e get /system/bootCmdLine 2>/dev/null)
 
 # The value of key=value on the kernel command line, whatever surrounds it:
-# quotes, braces, or a label glued on (bootCmdLine:"BOOTIF=...). The key starts
-# after the last of :"'{( before the first =, so values keep theirs (host:port).
+# quotes, braces, or a label glued on (bootCmdLine:"BOOTIF=...), and a value
+# quoted itself (PBHOST="host:port"). The key starts after the last of :"'{(
+# before the first =, so values keep theirs (host:port).
 boot_option() {
   set -f
   for word in $BOOTCMD; do
@@ -76,6 +77,7 @@ boot_option() {
     while :; do
       case "$value" in
         *[\"\'\}\)]) value=${value%?} ;;
+        [\"\']*) value=${value#?} ;;
         *) break ;;
       esac
     done

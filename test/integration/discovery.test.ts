@@ -64,6 +64,17 @@ describe('PBHOST discovery', () => {
     expect(t.app.listHosts()[0]?.state).toBe('discovered')
   })
 
+  it('reads options whose values are quoted themselves', async () => {
+    const { material } = await setup()
+    const quoted = material.bootOptions
+      .replace(/PBHOST=(\S+)/, 'PBHOST="$1"')
+      .replace(/PBKEY=(\S+)/, "PBKEY='$1'")
+    expect(quoted).toMatch(/^PBHOST="[^"]+" PBKEY='[^']+'$/)
+    esx.update((s) => (s.bootCmdLine = `runweasel ${quoted}`))
+    expect((await runClientBare()).code).toBe(0)
+    expect(t.app.listHosts()[0]?.state).toBe('discovered')
+  })
+
   it('reads options glued to a label, as vsish might print them', async () => {
     const { material } = await setup()
     esx.update((s) => {
