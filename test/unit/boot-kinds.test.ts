@@ -261,6 +261,38 @@ describe('iPXE', () => {
     expect(bootCfgGet(cfg, 'kernelopt')).toBe(`runweasel ks=${KS}`)
   })
 
+  it('boots the disk, not the menu that chained it, when a host installer does not load', () => {
+    // A failing command would end the script with an error, and the menu takes an error for
+    // "no script for this server" and offers its own entries: an install of unknown servers.
+    const after = (script: ReturnType<typeof parseIpxe>, name: string) =>
+      script.commands
+        .filter((c) => c.name === name)
+        .map((c) => script.commands.find((d) => d.line === c.line && d.name === 'goto')?.args)
+    const host = parseIpxe(
+      text(renderBoot(SCENARIOS.armed as BootInput, ['ipxe']), 'http', `/ipxe/${MAC_DIR}.ipxe`)
+        .text,
+    )
+    expect([...after(host, 'kernel'), ...after(host, 'boot')]).toEqual(Array(4).fill(['failed']))
+    const failed = host.commands.filter(
+      (c) => c.line > host.commands.findLast((d) => d.name === 'boot')!.line,
+    )
+    expect(failed.map((c) => c.name)).toEqual(['echo', 'sleep', 'exit', 'exit'])
+    expect(failed[0]?.args.join(' ')).toMatch(
+      /^Midwife: the ESXi 8\.0 installer for esx01\.lab\.local .* did not load/,
+    )
+    // The menu's own installs fall back to the local disk too.
+    const menu = parseIpxe(
+      text(
+        renderBoot(SCENARIOS['install-unknown'] as BootInput, ['ipxe']),
+        'http',
+        '/ipxe/menu.ipxe',
+      ).text,
+    )
+    expect(new Set([...after(menu, 'kernel'), ...after(menu, 'boot')].map(String))).toEqual(
+      new Set(['local']),
+    )
+  })
+
   it('exits (boots the disk) for a disarmed host', () => {
     const r = renderBoot(SCENARIOS.disarmed as BootInput, ['ipxe'])
     const script = parseIpxe(text(r, 'http', `/ipxe/${MAC_DIR}.ipxe`).text)

@@ -26,24 +26,35 @@ import {
 
 const ID = 'ipxe'
 
-/** Kernel lines for both platforms; iPXE picks one with `iseq ${platform} efi`. */
-function bootLines(label: string, mediaUrl: string, cfgUrl: string, options: string): string[] {
+/**
+ * Kernel lines for both platforms; iPXE picks one with `iseq ${platform} efi`. A kernel that
+ * does not load or boot goes to `failed`: a failing command would end the script with an
+ * error, and the menu that chained a host's script takes an error for "no script for this
+ * server" and offers its own entries, an install of unknown servers among them.
+ */
+function bootLines(
+  label: string,
+  mediaUrl: string,
+  cfgUrl: string,
+  options: string,
+  failed: string,
+): string[] {
   const opts = options === '' ? '' : ` ${options}`
   return [
     `iseq \${platform} efi && goto ${label}-uefi || goto ${label}-bios`,
     `:${label}-uefi`,
-    `kernel ${mediaUrl}/efi/boot/bootx64.efi -c ${cfgUrl}${opts}`,
-    'boot',
+    `kernel ${mediaUrl}/efi/boot/bootx64.efi -c ${cfgUrl}${opts} || goto ${failed}`,
+    `boot || goto ${failed}`,
     `:${label}-bios`,
-    `kernel ${mediaUrl}/mboot.c32 -c ${cfgUrl}${opts}`,
-    'boot',
+    `kernel ${mediaUrl}/mboot.c32 -c ${cfgUrl}${opts} || goto ${failed}`,
+    `boot || goto ${failed}`,
   ]
 }
 
 function kernelWarnings(what: string, lines: string[]): string[] {
   return lines
     .filter((l) => l.startsWith('kernel '))
-    .map((l) => lengthWarning(what, l.length - 'kernel '.length))
+    .map((l) => lengthWarning(what, l.replace(/ \|\| goto \S+$/, '').length - 'kernel '.length))
     .filter((w): w is string => w !== undefined)
 }
 
@@ -98,7 +109,10 @@ function render(c: BootContext): KindResult {
       const m = mediaFor(c, v)
       if (m === undefined) return []
       const cfgUrl = `${base}${httpPaths.versionBootCfg(v)}`
-      return [`:install-${v}`, ...bootLines(`install-${v}`, m.url, cfgUrl, genericKernelOptions(c))]
+      return [
+        `:install-${v}`,
+        ...bootLines(`install-${v}`, m.url, cfgUrl, genericKernelOptions(c), 'local'),
+      ]
     }),
   ]
   warnings.push(...kernelWarnings('iPXE menu', menu))
@@ -133,7 +147,13 @@ function render(c: BootContext): KindResult {
       lines = [
         '#!ipxe',
         `# Midwife: ${hostLabel(h)}: install ESXi ${h.esxiVersion}`,
-        ...bootLines('install', m.url, `${base}${cfgPath}`, ''),
+        ...bootLines('install', m.url, `${base}${cfgPath}`, '', 'failed'),
+        // exit (status 0) leaves the menu that chained this script too: the firmware boots
+        // the next entry, the disk, and nothing installs this server as an unknown one.
+        ':failed',
+        `echo Midwife: the ESXi ${h.esxiVersion} installer for ${hostLabel(h)} did not load, see the error above. Booting the local disk instead. Check the ESXi ${h.esxiVersion} media on the Boot screen of Midwife.`,
+        'sleep 30 || exit',
+        'exit',
       ]
       const cfg = hostBootCfg('iPXE boot.cfg', c, h, m, m.url)
       warnings.push(...cfg.warnings)
