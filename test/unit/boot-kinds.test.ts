@@ -432,6 +432,24 @@ describe('the registry', () => {
     )
   })
 
+  it("gives an iPXE host whose version has no media a script that boots its disk, not the menu's install", () => {
+    const r = renderBoot(
+      {
+        site: site({
+          media: { '8.0': media('8.0') },
+          enrollment: { ...site().enrollment, installUnknown: true },
+        }),
+        host: host({ esxiVersion: '9.0' }),
+      },
+      ['ipxe'],
+    )
+    const script = parseIpxe(text(r, 'http', `/ipxe/${MAC_DIR}.ipxe`).text)
+    expect(script.commands.map((c) => c.name)).toEqual(['echo', 'sleep', 'exit', 'exit'])
+    expect(script.commands[0]?.args.join(' ')).toMatch(
+      /^Midwife has no ESXi 9\.0 media to install esx01\.lab\.local .* Booting the local disk instead/,
+    )
+  })
+
   it('refuses bad input with the field named, and unknown kinds by name', () => {
     expect(() => renderBoot({ site: site(), host: host({ mac: 'nope' }) })).toThrow(ZodError)
     expect(() =>

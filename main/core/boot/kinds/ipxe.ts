@@ -51,6 +51,14 @@ function bootLines(
   ]
 }
 
+/**
+ * Says why on the console, then exit (status 0), which leaves the menu that chained the host's
+ * script too: the firmware boots its next entry, the disk. No quotes in `message`.
+ */
+function bootDiskInstead(message: string): string[] {
+  return [`echo ${message}`, 'sleep 30 || exit', 'exit']
+}
+
 function kernelWarnings(what: string, lines: string[]): string[] {
   return lines
     .filter((l) => l.startsWith('kernel '))
@@ -143,17 +151,23 @@ function render(c: BootContext): KindResult {
       ]
     } else if (m === undefined || !(m.hasBootx64Efi || m.hasMbootC32)) {
       warnings.push(noMediaWarning('iPXE', h))
+      // Still a script: without one the menu would treat this host as a server no host names.
+      lines = [
+        '#!ipxe',
+        `# Midwife: ${hostLabel(h)}: no ESXi ${h.esxiVersion} media to install from.`,
+        ...bootDiskInstead(
+          `Midwife has no ESXi ${h.esxiVersion} media to install ${hostLabel(h)} from. Booting the local disk instead. Add the media on the Boot screen of Midwife.`,
+        ),
+      ]
     } else {
       lines = [
         '#!ipxe',
         `# Midwife: ${hostLabel(h)}: install ESXi ${h.esxiVersion}`,
         ...bootLines('install', m.url, `${base}${cfgPath}`, '', 'failed'),
-        // exit (status 0) leaves the menu that chained this script too: the firmware boots
-        // the next entry, the disk, and nothing installs this server as an unknown one.
         ':failed',
-        `echo Midwife: the ESXi ${h.esxiVersion} installer for ${hostLabel(h)} did not load, see the error above. Booting the local disk instead. Check the ESXi ${h.esxiVersion} media on the Boot screen of Midwife.`,
-        'sleep 30 || exit',
-        'exit',
+        ...bootDiskInstead(
+          `Midwife: the ESXi ${h.esxiVersion} installer for ${hostLabel(h)} did not load, see the error above. Booting the local disk instead. Check the ESXi ${h.esxiVersion} media on the Boot screen of Midwife.`,
+        ),
       ]
       const cfg = hostBootCfg('iPXE boot.cfg', c, h, m, m.url)
       warnings.push(...cfg.warnings)
