@@ -428,7 +428,7 @@ describe('the registry', () => {
       ['uefi-pxe'],
     )
     expect(r.warnings).toContain(
-      'UEFI PXE: no ESXi 9.0 media in the library, so esx01.lab.local gets no boot files; add an extracted 9.0 ISO under Media.',
+      'UEFI PXE: no ESXi 9.0 media in the library, so esx01.lab.local gets boot files that boot its local disk, not the installer; add an extracted 9.0 ISO under Media.',
     )
   })
 
@@ -448,6 +448,33 @@ describe('the registry', () => {
     expect(script.commands[0]?.args.join(' ')).toMatch(
       /^Midwife has no ESXi 9\.0 media to install esx01\.lab\.local .* Booting the local disk instead/,
     )
+  })
+
+  it('gives a host whose version has no media PXELINUX and UEFI files that boot its disk', () => {
+    const r = renderBoot(
+      {
+        site: site({
+          media: { '8.0': media('8.0') },
+          enrollment: { ...site().enrollment, installUnknown: true },
+        }),
+        host: host({ esxiVersion: '9.0' }),
+      },
+      ['pxelinux-bios', 'uefi-pxe', 'uefi-http'],
+    )
+    const own = r.artifacts.filter((a) => a.scope === 'host')
+    expect(own.map((a) => a.kind).sort()).toEqual(['pxelinux-bios', 'uefi-http', 'uefi-pxe'])
+    for (const a of own) {
+      if (!('text' in a)) throw new Error(`${a.path} has no text`)
+      if (a.syntax === 'pxelinux') {
+        expect(a.text).toMatch(/^DEFAULT local$/m)
+        expect(a.text).not.toMatch(/KERNEL|APPEND/)
+      } else {
+        const cfg = parseBootCfg(a.text)
+        expect(bootCfgGet(cfg, 'skip')).toBe('1')
+        expect(bootCfgGet(cfg, 'kernel')).toBeUndefined()
+        expect(bootCfgGet(cfg, 'title')).toMatch(/no ESXi 9\.0 media to install esx01\.lab\.local/)
+      }
+    }
   })
 
   it('refuses bad input with the field named, and unknown kinds by name', () => {

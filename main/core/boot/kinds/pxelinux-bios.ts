@@ -120,6 +120,13 @@ function render(c: BootContext): KindResult {
       ]
     } else if (m === undefined || m.hasMbootC32 !== true) {
       warnings.push(noMediaWarning('PXELINUX', h))
+      // Still a file: without one PXELINUX falls back to the menu for servers no host names.
+      lines = [
+        `${header}: no ESXi ${h.esxiVersion} media to install from. Booting the local disk.`,
+        'DEFAULT local',
+        'PROMPT 0',
+        ...localLabel,
+      ]
     } else {
       lines = [
         `${header}: install ESXi ${h.esxiVersion}`,

@@ -33,7 +33,7 @@ export interface Rendered {
 const fqdn = (h: BootContextHost) => `${h.hostname}.${h.domain}`
 
 export function noMediaWarning(kind: string, h: BootContextHost): string {
-  return `${kind}: no ESXi ${h.esxiVersion} media in the library, so ${fqdn(h)} gets no boot files; add an extracted ${h.esxiVersion} ISO under Media.`
+  return `${kind}: no ESXi ${h.esxiVersion} media in the library, so ${fqdn(h)} gets boot files that boot its local disk, not the installer; add an extracted ${h.esxiVersion} ISO under Media.`
 }
 
 /** The boot.cfg a host gets: its installer with its kickstart, or skip=1 once installed. */
@@ -159,24 +159,32 @@ export function uefiBootCfgs(c: BootContext, p: BootCfgPlace): KindResult {
   const h = c.host
   if (h !== undefined) {
     const m = mediaFor(c, h.esxiVersion)
+    let text: string
     if (m === undefined || !m.hasBootx64Efi) {
       warnings.push(noMediaWarning(p.label, h))
+      // Still a file: without one mboot falls back to the boot.cfg for servers no host names.
+      text = renderBootCfg(
+        skipBootCfg(
+          `Midwife: no ESXi ${h.esxiVersion} media to install ${hostLabel(h)} from; booting the local disk`,
+        ),
+      )
     } else {
       const r = hostBootCfg(`${p.label} boot.cfg`, c, h, m, p.prefix(m, h.esxiVersion))
       warnings.push(...r.warnings)
-      const path = p.hostPath(h.mac)
-      artifacts.push({
-        kind: p.kind,
-        scope: 'host',
-        title: `${p.label} boot.cfg for ${hostLabel(h)}`,
-        delivery: p.delivery,
-        path,
-        ...at(path),
-        text: r.text,
-        syntax: 'boot.cfg',
-        secrets: hostSecrets(h),
-      })
+      text = r.text
     }
+    const path = p.hostPath(h.mac)
+    artifacts.push({
+      kind: p.kind,
+      scope: 'host',
+      title: `${p.label} boot.cfg for ${hostLabel(h)}`,
+      delivery: p.delivery,
+      path,
+      ...at(path),
+      text,
+      syntax: 'boot.cfg',
+      secrets: hostSecrets(h),
+    })
   }
   return { artifacts, warnings }
 }
