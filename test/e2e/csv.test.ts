@@ -322,7 +322,19 @@ describe('hosts from a CSV file', () => {
     expect(await saved.innerText()).toContain('The form is ready for the next host.')
     expect(await page.getByRole('heading', { name: 'Boot material' }).count()).toBe(0)
     expect(await form.getByLabel('Hostname').inputValue()).toBe('')
-    await saved.getByRole('button', { name: 'Boot material for esx99.rack1.lab' }).click()
+    // The operator sees that it was saved, and the keyboard is on it, not lost on the page.
+    const boot = saved.getByRole('button', { name: 'Boot material for esx99.rack1.lab' })
+    await expect
+      .poll(() =>
+        page.evaluate(
+          'document.activeElement?.getAttribute("aria-label") ?? document.activeElement?.textContent',
+        ),
+      )
+      .toBe('Boot material for esx99.rack1.lab')
+    const box = await saved.boundingBox()
+    const height = page.viewportSize()?.height ?? 0
+    expect(box && box.y >= 0 && box.y + box.height <= height, 'the notice is in view').toBe(true)
+    await boot.click()
     await expect.poll(() => page.getByRole('heading', { name: 'Boot material' }).count()).toBe(1)
     await page.getByRole('button', { name: '← Back: Hosts' }).click()
   })
