@@ -339,6 +339,20 @@ describe('hosts from a CSV file', () => {
     await page.getByRole('button', { name: '← Back: Hosts' }).click()
   })
 
+  it('keeps the keyboard in the table when a host is deleted: on the next row', async () => {
+    const rows = page.locator('[data-host-row]')
+    const names = await rows.locator('td:first-child').allInnerTexts()
+    const at = names.indexOf('esx99.rack1.lab')
+    expect(at).toBeGreaterThanOrEqual(0)
+    const neighbour = names[at + 1] ?? names[at - 1]
+    page.once('dialog', (d) => void d.accept())
+    await page.getByRole('button', { name: 'Delete esx99.rack1.lab' }).click()
+    await expect.poll(() => rows.filter({ hasText: 'esx99.rack1.lab' }).count()).toBe(0)
+    await expect
+      .poll(() => page.evaluate('document.activeElement?.getAttribute("aria-label")'))
+      .toBe(`Edit ${neighbour}`)
+  })
+
   it('links a host to its check-ins and runs: the Servers step, with its drawer open', async () => {
     const row = page.locator('[data-host-row]').filter({ hasText: 'esx12.rack1.lab' })
     await row.getByRole('button', { name: 'Check-ins and runs of esx12.rack1.lab' }).click()
