@@ -258,6 +258,20 @@ describe('hosts from a CSV file', () => {
     ).toBeUndefined()
   })
 
+  it('asks before Escape drops a clone with something typed', async () => {
+    await page.getByRole('button', { name: 'Clone esx12.rack1.lab' }).click()
+    const form = page.getByRole('form', { name: 'Clone esx12.rack1.lab' })
+    await form.getByLabel('New hostname').fill('esx26')
+    const asked: string[] = []
+    page.once('dialog', (d) => void (asked.push(d.message()), d.dismiss()))
+    await page.keyboard.press('Escape')
+    await expect.poll(() => asked).toEqual(['Discard the clone of esx12.rack1.lab?'])
+    expect(await form.getByLabel('New hostname').inputValue()).toBe('esx26')
+    page.once('dialog', (d) => void d.accept())
+    await page.keyboard.press('Escape')
+    await expect.poll(() => form.count()).toBe(0)
+  })
+
   it("says at Review, beside the field, that a MAC or a name is another host's", async () => {
     const row = page.locator('[data-host-row]').filter({ hasText: 'esx12.rack1.lab' })
     await row.getByRole('button', { name: 'Edit esx12.rack1.lab' }).click()
