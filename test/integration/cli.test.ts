@@ -1,6 +1,7 @@
 // The real CLI, built as `npm start` runs it, on a machine with no display:
 // `start` must serve the UI on loopback, print a URL carrying a session token,
 // and refuse requests without that token.
+import Database from 'better-sqlite3'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -106,6 +107,26 @@ describe('midwife CLI arguments', () => {
       `midwife: cannot use ${file} as the data folder: a file is in the way (it, or a folder above it, is not a folder); choose another data folder\n`,
     )
     expect(readFileSync(file, 'utf8')).toBe('kept\n')
+  })
+
+  it('refuses a data folder whose midwife.db another program made, and leaves it as it was', () => {
+    const dir = tempDir('cli-foreign')
+    dirs.push(dir)
+    const file = join(dir.path, 'midwife.db')
+    const db = new Database(file)
+    db.exec("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('kept')")
+    db.close()
+    const before = readFileSync(file)
+    const run = spawnSync(
+      process.execPath,
+      [cli, 'serve', '--data-dir', dir.path, '--listen', '127.0.0.1:0'],
+      { encoding: 'utf8' },
+    )
+    expect(run.status).toBe(2)
+    expect(run.stderr).toBe(
+      `midwife: ${file} is not a Midwife database: it holds tables Midwife did not make (notes). Midwife will not start over it: move it out of the data folder, or choose another one\n`,
+    )
+    expect(readFileSync(file)).toEqual(before)
   })
 })
 

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3'
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
@@ -124,6 +124,36 @@ describe('opening a data file', () => {
     expect(() => Store.open(file)).toThrow(
       `this data folder was written by a newer Midwife (schema ${migrations.length + 3}, this build knows ${migrations.length})`,
     )
+  })
+
+  it('refuses a SQLite file another program made, and leaves it as it was', () => {
+    const db = raw()
+    db.exec(
+      "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('kept')",
+    )
+    db.close()
+    expect(() => Store.open(file)).toThrow(
+      `${file} is not a Midwife database: it holds tables Midwife did not make (notes). Midwife will not start over it: move it out of the data folder, or choose another one`,
+    )
+    const after = raw()
+    expect(
+      after.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all(),
+    ).toEqual(['notes'])
+    expect(after.pragma('user_version', { simple: true })).toBe(0)
+  })
+
+  it('refuses a file that is not a database at all, naming it', () => {
+    writeFileSync(file, Buffer.alloc(8192, 'not sqlite '))
+    expect(() => Store.open(file)).toThrow(
+      `${file} cannot be read as a Midwife database (file is not a database). Midwife will not start over it: move it out of the data folder (or restore a backup), or choose another one`,
+    )
+    expect(readFileSync(file)).toEqual(Buffer.alloc(8192, 'not sqlite '))
+  })
+
+  it('starts on an empty file (a data folder made by hand)', () => {
+    writeFileSync(file, '')
+    const store = open()
+    expect(store.hosts.list()).toEqual([])
   })
 
   it('uses WAL journaling', () => {

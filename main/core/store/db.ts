@@ -32,6 +32,7 @@ export function openDatabase(
   }
   const db = new Database(file, opts.nativeBinding ? { nativeBinding: opts.nativeBinding } : {})
   try {
+    if (!created) refuseForeign(db, file)
     // A check-in row (its raw report and what was read from it) is about 6 KiB:
     // 8 KiB pages keep it off overflow pages. Only a new file can choose.
     if (created) db.pragma('page_size = 8192')
@@ -46,6 +47,37 @@ export function openDatabase(
   } catch (err) {
     db.close()
     throw err
+  }
+}
+
+const NOT_OVER_IT = 'Midwife will not start over it: move it out of the data folder'
+
+/**
+ * An existing file must be a Midwife database (or empty): one SQLite cannot
+ * read, or one holding another program's tables, is refused before anything
+ * is written, never migrated into or started over.
+ */
+function refuseForeign(db: Db, file: string): void {
+  let version: number
+  let tables: string[]
+  try {
+    version = db.pragma('user_version', { simple: true }) as number
+    tables = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid")
+      .pluck()
+      .all() as string[]
+  } catch (err) {
+    throw new Error(
+      `${file} cannot be read as a Midwife database (${(err as Error).message}). ${NOT_OVER_IT} (or restore a backup), or choose another one`,
+      { cause: err },
+    )
+  }
+  // Schema 1 and user_version 1 commit together: version 0 with tables is not ours.
+  if (version === 0 && tables.length > 0) {
+    const named = tables.slice(0, 5).join(', ') + (tables.length > 5 ? ', …' : '')
+    throw new Error(
+      `${file} is not a Midwife database: it holds tables Midwife did not make (${named}). ${NOT_OVER_IT}, or choose another one`,
+    )
   }
 }
 
