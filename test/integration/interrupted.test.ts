@@ -2,6 +2,8 @@
 // cleanup): started again on the same data folder, the run and its host say
 // "interrupted", not "failed", with the step it stopped in, the output it had
 // so far, and when Midwife was last heard from (not when it started again).
+import Database from 'better-sqlite3'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { clockTime } from '../../main/core/clock'
 import { sampleHost, tempDir } from '../support/app'
@@ -25,6 +27,20 @@ function stop(p: ServeProcess) {
 
 /** A serve process with a run hanging in its DNS step (the host's DNS read takes a minute). */
 async function runHangingInDns() {
+  const started = await approvedRun(true)
+  const { first, run } = started
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const r = await first.api.getRun(run.id)
+    if (r.steps.find((s) => s.key === 'dns')?.state === 'running') break
+    if (Date.now() > deadline) throw new Error(`the run never reached DNS: ${JSON.stringify(r)}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return started
+}
+
+/** A serve process with a host checked in and approved; its DNS read hangs for a minute if `hang`. */
+async function approvedRun(hang: boolean) {
   const data = tempDir('killed')
   cleanup.push(() => data.remove())
   const esx: SimHost = await createSimHost()
@@ -47,16 +63,12 @@ async function runHangingInDns() {
   })
   expect(checkin.code).toBe(0)
   const plan = await first.api.planHost(host.id)
-  esx.update((s) => s.faults.push({ match: 'esxcli network ip dns server list', delayMs: 60_000 }))
-  const run = await first.api.approveHost(host.id, plan.id)
-
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    const r = await first.api.getRun(run.id)
-    if (r.steps.find((s) => s.key === 'dns')?.state === 'running') break
-    if (Date.now() > deadline) throw new Error(`the run never reached DNS: ${JSON.stringify(r)}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
+  if (hang) {
+    esx.update((s) =>
+      s.faults.push({ match: 'esxcli network ip dns server list', delayMs: 60_000 }),
+    )
   }
+  const run = await first.api.approveHost(host.id, plan.id)
   return { data, esx, first, host, run }
 }
 
@@ -159,5 +171,34 @@ describe('kill -9 during a run', () => {
     expect(report.approvals.filter((a) => a.runId === run.id)).toEqual([
       expect.objectContaining({ planId: expect.any(String) as string }),
     ])
+  })
+})
+
+describe('kill -9 as a run ends', () => {
+  it('leaves no host configuring with no run: one whose end was not recorded is interrupted', async () => {
+    const { data, first, host, run } = await approvedRun(false)
+    const until = Date.now() + 60_000
+    while ((await first.api.getRun(run.id)).state !== 'done') {
+      if (Date.now() > until) throw new Error(`the run did not end: ${first.output()}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    expect((await first.api.getHost(host.id)).state).toBe('configured')
+    first.child.kill('SIGKILL')
+    await first.exited
+    // What a kill between the run's end and its host's move left before they were one
+    // transaction (a data folder from that build): the run done, its host still configuring.
+    const db = new Database(join(data.path, 'midwife.db'))
+    db.prepare("UPDATE hosts SET state = 'configuring' WHERE id = ?").run(host.id)
+    db.close()
+
+    const second = await startServeProcess(data.path)
+    cleanup.push(stop(second))
+    expect((await second.api.getRun(run.id)).state).toBe('done')
+    const after = await second.api.getHost(host.id)
+    expect(after.state).toBe('interrupted')
+    expect(after.stateReason).toBe(
+      `Midwife stopped as run ${run.id} ended (done), before the host's state was recorded: approve it again to check it`,
+    )
+    expect(after.approve.allowed).toBe(true)
   })
 })

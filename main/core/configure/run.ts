@@ -79,12 +79,15 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
   const stepChanged = (stepId: number) =>
     events.step(stepId, () => store.runs.step(stepId) as StepDelta)
 
-  store.runs.markRunning(runId)
-  store.events.append(header.attempts > 1 ? 'run.resumed' : 'run.started', `run:${runId}`, {
-    target: header.target,
-    attempt: header.attempts,
+  // The run and its host move together: a stop between them would leave one behind.
+  store.transaction(() => {
+    store.runs.markRunning(runId)
+    store.events.append(header.attempts > 1 ? 'run.resumed' : 'run.started', `run:${runId}`, {
+      target: header.target,
+      attempt: header.attempts,
+    })
+    deps.hostMoved?.('configuring', `run ${runId} started`)
   })
-  deps.hostMoved?.('configuring', `run ${runId} started`)
   runChanged()
 
   // A resumed run skips what is done (a new attempt always connects again).
@@ -302,14 +305,17 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
   }
 
   const state = failure === null ? 'done' : cancelled ? 'cancelled' : 'failed'
-  store.runs.finish(runId, state, failure)
-  store.events.append(`run.${state}`, `run:${runId}`, { ...stoppedAt, error: failure })
-  deps.hostMoved?.(
-    failure === null ? 'configured' : 'failed',
-    failure === null
-      ? `run ${runId}: every setting applied and verified`
-      : `run ${runId}: ${failure}`,
-  )
+  // One transaction: a Midwife stopped in between left the run ended and its host configuring.
+  store.transaction(() => {
+    store.runs.finish(runId, state, failure)
+    store.events.append(`run.${state}`, `run:${runId}`, { ...stoppedAt, error: failure })
+    deps.hostMoved?.(
+      failure === null ? 'configured' : 'failed',
+      failure === null
+        ? `run ${runId}: every setting applied and verified`
+        : `run ${runId}: ${failure}`,
+    )
+  })
   deps.logger.info(
     `run ${runId} on ${escapeControl(header.target)}: ${failure === null ? 'done' : `${state}: ${escapeControl(failure)}`}`,
   )

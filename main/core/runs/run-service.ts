@@ -133,6 +133,16 @@ export class RunService {
         )
       }
     }
+    for (const h of this.store.runs.heldWithoutRun()) {
+      this.store.moveHost(
+        h.hostId,
+        'interrupted',
+        h.runId === null
+          ? 'Midwife stopped before its run was recorded: approve it again'
+          : `Midwife stopped as run ${h.runId} ended (${h.runState}), before the host's state was recorded: approve it again to check it`,
+        { run: h.runId },
+      )
+    }
   }
 
   idle(): Promise<void> {

@@ -293,6 +293,24 @@ export class RunsTable {
     return row?.id
   }
 
+  /**
+   * Hosts a run holds (approved or configuring) with no run queued or running,
+   * and their latest run: what a Midwife stopped between a run's end and its
+   * host's move left (before the two were one transaction).
+   */
+  heldWithoutRun(): Array<{ hostId: number; runId: number | null; runState: string | null }> {
+    return this.q(
+      `SELECT h.id AS hostId, r.id AS runId, r.state AS runState
+         FROM hosts h
+         LEFT JOIN runs r ON r.id = (SELECT MAX(id) FROM runs
+                                      WHERE host_id = h.id AND superseded_at IS NULL)
+        WHERE h.state IN ('approved', 'configuring')
+          AND NOT EXISTS (SELECT 1 FROM runs q
+                           WHERE q.host_id = h.id AND q.state IN ('queued', 'running'))
+        ORDER BY h.id`,
+    ).all() as Array<{ hostId: number; runId: number | null; runState: string | null }>
+  }
+
   /** Every run queued or running, oldest first: what a stopping Midwife waits for. */
   inProgress(): Array<{ id: number; hostName: string }> {
     return this.q(
