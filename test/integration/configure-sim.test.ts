@@ -257,7 +257,7 @@ describe('configuration over SSH (ssh2 simulator)', () => {
     const { t, ssh, host } = await setup()
     await ssh.close()
     await expect(t.app.planHost(host.id)).rejects.toThrow(
-      /^cannot plan esx01\.lab\.local: cannot reach 127\.0\.0\.1:\d+: connection refused$/,
+      /^cannot plan esx01\.lab\.local: cannot reach 127\.0\.0\.1:\d+: connection refused: SSH is off on the host \(ESXi turns it off at install, .*\), or it listens on another port \(Hosts, Edit: SSH port\)$/,
     )
   })
 

@@ -13,7 +13,7 @@ import type {
 } from '../../contract/schemas'
 import { executeRun, plannedSteps, type Connect } from '../configure/run'
 import type { EventBus } from '../events'
-import { EsxSession } from '../configure/ssh'
+import { ConnectError, EsxSession } from '../configure/ssh'
 import { lastHeard } from '../clock'
 import { approveGate, hostName } from '../hosts/host-view'
 import { noteChangedDuringRun } from '../hosts/outdated'
@@ -361,7 +361,12 @@ export class RunService {
       })
     } catch (err) {
       // A refused login or a host key not bound to the host is worth a trace: audited and logged.
-      const reason = (err as Error).message
+      const reason =
+        err instanceof ConnectError && err.refused
+          ? `${err.message}: SSH is off on the host (ESXi turns it off at install, and the ` +
+            "kickstart's %firstboot or the Secure Boot path turns it on), or it listens on " +
+            'another port (Hosts, Edit: SSH port)'
+          : (err as Error).message
       this.store.events.append('host.plan_refused', `host:${hostId}`, { reason })
       this.logger.warn(
         `plan for ${escapeControl(hostName(host))} refused: ${escapeControl(reason)}`,
