@@ -113,6 +113,20 @@ describe('the boot-material screen on a real network', () => {
     await page.screenshot({ path: join(shotsDir, 'boot-material-top.png') })
   })
 
+  it('does not warn of an erased disk for unknown servers while nothing installs them', async () => {
+    const host = page.getByRole('combobox', { name: 'Host' })
+    await host.selectOption('discover')
+    // No discovery root password: no generic kickstart is served, so nothing here installs.
+    await expect
+      .poll(() => page.getByTestId('install-warning').innerText())
+      .toMatch(/^Nothing here installs ESXi yet: the generic kickstart .* discovery root password/)
+    expect(await page.getByTestId('install-warning').innerText()).not.toContain('ERASES')
+    await host.selectOption({ label: 'esx01.lab.local' })
+    await expect
+      .poll(() => page.getByTestId('install-warning').innerText())
+      .toMatch(/ERASES the first local disk/)
+  })
+
   it('shows the per-MAC files of the kinds chosen, and drops a kind the operator unticks', async () => {
     await expect
       .poll(() => page.getByRole('heading', { name: /PXELINUX file for esx01/ }).count())
