@@ -2,6 +2,8 @@
 // from the first step not done without applying anything twice, bounded
 // concurrency, events as deltas a reconnecting screen can catch up on, and
 // never a whole run in an event.
+import Database from 'better-sqlite3'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createClient, dispatch, type Api } from '../../main/contract/api'
 import type { App } from '../../main/core/app'
@@ -169,6 +171,89 @@ function auditOf(a: App, hostId: number, runId: number): string[] {
     .filter((e) => e.subject === `run:${runId}` || (e.data as { run?: number }).run === runId)
     .map((e) => e.summary)
 }
+
+describe('a run whose progress cannot be written', () => {
+  /** A DNS step that takes 1.5 s, so the database can be made to refuse writes during it. */
+  async function inDns(t: TestApp) {
+    const { esx, hostId } = await server(t.app)
+    const plan = await t.app.planHost(hostId)
+    esx.update((s) =>
+      s.faults.push({ match: 'esxcli network ip dns server list', delayMs: 1_500, slowOnly: true }),
+    )
+    const run = t.app.approveHost(hostId, plan.id)
+    await until('the DNS step', () => t.app.getRun(run.id).steps[2]?.state === 'running')
+    return { esx, hostId, run }
+  }
+
+  it('is recorded as failed with the reason, and Resume continues it', async () => {
+    const t = await app()
+    const { esx, hostId, run } = await inDns(t)
+    // Recording that the next step started refuses, as SQLite does on a full disk.
+    const db = new Database(join(t.dataDir, 'midwife.db'))
+    cleanup.push(() => {
+      db.close()
+    })
+    db.exec(`CREATE TRIGGER full BEFORE UPDATE ON run_steps WHEN NEW.state = 'running'
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`)
+    await t.app.idle()
+    db.exec('DROP TRIGGER full')
+
+    const stopped = t.app.getRun(run.id)
+    expect(stopped.state).toBe('failed')
+    expect(stopped.error).toBe(
+      "Midwife could not record this run's progress (database or disk is full) and stopped it; Resume continues it from its first step not done",
+    )
+    expect(stopped.steps.map((s) => [s.key, s.state])).toEqual([
+      ['connect', 'done'],
+      ['hostname', 'done'],
+      ['dns', 'done'],
+      ['ntp', 'skipped'],
+    ])
+    const host = t.app.getHost(hostId)
+    expect(host.state).toBe('failed')
+    expect(host.stateReason).toBe(
+      `run ${run.id} stopped: Midwife could not record its progress (database or disk is full)`,
+    )
+    expect(t.logger.lines).toContain(
+      `error run ${run.id} stopped: its progress could not be recorded: database or disk is full`,
+    )
+
+    esx.update((s) => (s.faults = []))
+    t.app.resumeRun(run.id)
+    await t.app.idle()
+    expect(t.app.getRun(run.id).state).toBe('done')
+    expect(t.app.getHost(hostId).state).toBe('configured')
+  })
+
+  it('when not even its end can be written, still shows running, and Cancel ends it once it can', async () => {
+    const t = await app()
+    const { hostId, run } = await inDns(t)
+    // Another connection holds the write lock: every write of the run waits, then fails.
+    const db = new Database(join(t.dataDir, 'midwife.db'))
+    cleanup.push(() => {
+      db.close()
+    })
+    db.exec('BEGIN IMMEDIATE')
+    await t.app.idle()
+    db.exec('COMMIT')
+    expect(t.app.getRun(run.id).state).toBe('running')
+    expect(t.logger.lines.at(-1)).toBe(
+      `error run ${run.id} still shows as running: its end could not be recorded either (database is locked); cancel it once Midwife can write again`,
+    )
+
+    t.app.cancelRun(run.id)
+    const ended = t.app.getRun(run.id)
+    expect(ended.state).toBe('cancelled')
+    expect(ended.steps.map((s) => [s.key, s.state])).toEqual([
+      ['connect', 'done'],
+      ['hostname', 'done'],
+      ['dns', 'cancelled'],
+      ['ntp', 'cancelled'],
+    ])
+    expect(t.app.getHost(hostId).state).toBe('failed')
+    expect(t.app.getHost(hostId).approve.allowed).toBe(true)
+  })
+})
 
 describe('the plan a run keeps', () => {
   it('is the plan the operator approved, item by item, with secrets masked', async () => {

@@ -174,8 +174,10 @@ export class RunService {
     if (run.state !== 'queued' && run.state !== 'running') {
       throw new ApiCallError('conflict', `run ${id} is ${run.state}, nothing to cancel`)
     }
+    const controller = this.controllers.get(id)
+    if (!controller && run.state === 'running') return this.cancelStopped(run)
     this.store.events.append('run.cancel_asked', `run:${id}`, {})
-    this.controllers.get(id)?.abort()
+    controller?.abort()
     if (run.state === 'queued') {
       this.store.transaction(() => {
         for (const s of this.store.runs.steps(id)) {
@@ -197,6 +199,34 @@ export class RunService {
       this.announce(id)
       this.ended(id)
     }
+    return this.header(id)
+  }
+
+  /**
+   * A run that shows as running but that nothing executes (its job stopped and
+   * its end could not be recorded then): cancelling it records the end now.
+   */
+  private cancelStopped(run: RunHeader): RunHeader {
+    const id = run.id
+    this.store.transaction(() => {
+      this.store.events.append('run.cancel_asked', `run:${id}`, {})
+      this.store.runs.endStopped(
+        id,
+        'cancelled',
+        'cancelled by the operator after Midwife stopped it (its progress could not be recorded); what ran before is kept in its output',
+        'Midwife stopped during this step (its progress could not be recorded)',
+      )
+      this.store.events.append('run.cancelled', `run:${id}`, { recorded: false })
+      const host = run.hostId === null ? undefined : this.store.hosts.get(run.hostId)
+      if (host && (host.state === 'approved' || host.state === 'configuring')) {
+        this.store.moveHost(host.id, 'failed', `run ${id} was cancelled after Midwife stopped it`, {
+          run: id,
+        })
+      }
+    })
+    if (run.hostId !== null) this.notify.host(run.hostId)
+    this.announce(id)
+    this.ended(id)
     return this.header(id)
   }
 
@@ -290,6 +320,47 @@ export class RunService {
     }
   }
 
+  /**
+   * A run whose job threw (its progress could not be written: a full disk, a
+   * read-only database) stopped where it was. It is recorded as failed, with
+   * the reason, so its host is not left configuring behind a run that shows
+   * as running; Resume continues it from that step. If that cannot be written
+   * either, Cancel ends it once Midwife can write again (a restart marks it
+   * interrupted).
+   */
+  private stopped(runId: number, hostId: number, err: unknown): void {
+    const why = escapeControl((err as Error).message)
+    this.logger.error(`run ${runId} stopped: its progress could not be recorded: ${why}`)
+    try {
+      this.store.transaction(() => {
+        const error = `Midwife could not record this run's progress (${why}) and stopped it; Resume continues it from its first step not done`
+        this.store.runs.endStopped(
+          runId,
+          'failed',
+          error,
+          `Midwife could not record this step's progress (${why})`,
+        )
+        this.store.events.append('run.failed', `run:${runId}`, { error, recorded: false })
+        const host = this.store.hosts.get(hostId)
+        if (host && (host.state === 'approved' || host.state === 'configuring')) {
+          this.store.moveHost(
+            hostId,
+            'failed',
+            `run ${runId} stopped: Midwife could not record its progress (${why})`,
+            { run: runId },
+          )
+        }
+      })
+    } catch (again) {
+      this.logger.error(
+        `run ${runId} still shows as running: its end could not be recorded either (${escapeControl((again as Error).message)}); cancel it once Midwife can write again`,
+      )
+      return
+    }
+    this.notify.host(hostId)
+    this.announce(runId)
+  }
+
   private enqueue(runId: number, hostId: number): void {
     const controller = new AbortController()
     this.controllers.set(runId, controller)
@@ -298,6 +369,8 @@ export class RunService {
         // Cancelled while it waited: nothing to do.
         if (this.store.runs.header(runId)?.state !== 'queued') return
         await this.execute(runId, hostId, controller.signal)
+      } catch (err) {
+        this.stopped(runId, hostId, err)
       } finally {
         this.controllers.delete(runId)
         this.ended(runId)

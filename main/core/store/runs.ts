@@ -351,6 +351,29 @@ export class RunsTable {
     })()
   }
 
+  /**
+   * Ends a run that stopped without recording its end (its job crashed): the
+   * step it was in ends as `state` with `stepError`, the steps it did not reach
+   * are skipped (cancelled, for a cancel), and the run ends as `state`.
+   */
+  endStopped(id: number, state: 'failed' | 'cancelled', error: string, stepError: string): void {
+    this.db.transaction(() => {
+      const t = now()
+      this.q(
+        `UPDATE run_steps SET state = ?, error = ?, finished_at = ? WHERE run_id = ? AND state = 'running'`,
+      ).run(state, stepError, t, id)
+      this.q(
+        `UPDATE run_steps SET state = ?, finished_at = ? WHERE run_id = ? AND state = 'pending'`,
+      ).run(state === 'cancelled' ? 'cancelled' : 'skipped', t, id)
+      this.q('UPDATE runs SET state = ?, error = ?, finished_at = ? WHERE id = ?').run(
+        state,
+        error,
+        t,
+        id,
+      )
+    })()
+  }
+
   startStep(stepId: number): void {
     this.q(
       `UPDATE run_steps SET state = 'running', started_at = ?, finished_at = NULL WHERE id = ?`,
