@@ -345,14 +345,49 @@ export async function dispatch(
   } catch (err) {
     if (err instanceof ApiCallError)
       return { ok: false, error: { code: err.code, message: shownError(err.message) } }
+    const message = err instanceof Error ? err.message : String(err)
     return {
       ok: false,
-      error: {
-        code: 'failed',
-        message: shownError(err instanceof Error ? err.message : String(err)),
-      },
+      error: { code: 'failed', message: shownError(storageTrouble(err) ?? message) },
     }
   }
+}
+
+function sqliteCode(err: unknown): string | null {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && code.startsWith('SQLITE_') ? code : null
+}
+
+/**
+ * What an operator can do about a database that refused a write (SQLite's own
+ * words, "database or disk is full", name neither the folder nor the remedy);
+ * null for any other error.
+ */
+function storageTrouble(err: unknown): string | null {
+  // The database's own error, or the one a handler's sentence was made from.
+  let cause: unknown = err
+  while (cause instanceof Error && !sqliteCode(cause)) cause = cause.cause
+  const code = sqliteCode(cause)
+  if (!code) return null
+  // A handler that said nothing was stored (a CSV import) still says so.
+  const nothing = /^nothing was stored\b/.test((err as Error).message) ? 'Nothing was stored. ' : ''
+  const first = `${nothing}Midwife could not write to its database (${(cause as Error).message})`
+  if (code === 'SQLITE_FULL') {
+    return `${first}: the disk holding its data folder is full. Free some space there and try again`
+  }
+  if (code.startsWith('SQLITE_READONLY')) {
+    return `${first}: its data folder cannot be written. Check that the folder and midwife.db can be written by the user running Midwife, then try again`
+  }
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return `${first}: another program holds it locked. Close whatever else has midwife.db open (a backup, a database browser) and try again`
+  }
+  if (code.startsWith('SQLITE_IOERR')) {
+    return `${first}: the disk holding its data folder failed a read or write. Check that disk, then try again`
+  }
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
+    return `${first}: midwife.db is damaged. Stop Midwife and restore the data folder from a backup`
+  }
+  return null
 }
 
 const MAX_ERROR = 2_000

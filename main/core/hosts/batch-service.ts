@@ -112,7 +112,9 @@ export class HostBatchService {
           }),
       })
     } catch (err) {
-      throw new ApiCallError('failed', (err as Error).message)
+      // As it is (a failed call either way): a database's refusal keeps its code for the screen.
+      if (err instanceof Error) throw err
+      throw new ApiCallError('failed', String(err))
     }
     for (const id of [...result.created, ...result.updated]) this.notify.host(id)
     return { ...result, unchanged: preview.counts.unchanged }
