@@ -472,6 +472,48 @@ describe('the Secure Boot path', () => {
     }
   })
 
+  it('stopped in the middle, and no longer expected at the next launch, says it stopped rather than running for ever', async () => {
+    const { esx, ssh } = await installedHost()
+    const first = await start({ httpsPort: await freePort(), httpsDeadlineMs: 60_000 })
+    const fields = {
+      ...sampleHost,
+      mac: esx.state().nics[0]?.mac as string,
+      sshPort: ssh.port,
+      secureBoot: true,
+    }
+    const host = first.app.saveHost(fields)
+    // The installer cannot tell; the host expects Secure Boot, so the path starts.
+    await reportInstalled(first, host, esx, false)
+    for (let i = 0; i < 200 && first.app.getHost(host.id).secureBootPath === null; i++) {
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    expect(first.app.getHost(host.id).secureBootPath?.status).toBe('running')
+    // While it waits, the operator says this host does not use Secure Boot; then Midwife stops.
+    first.app.saveHost({ ...fields, id: host.id, rootPassword: undefined, secureBoot: false })
+    await first.app.stop()
+
+    const again = await App.start({
+      dataDir: first.dataDir,
+      resourcesDir: join(repoRoot, 'resources'),
+      version: 'test',
+      logger: first.logger,
+      listen: { host: '127.0.0.1', port: 0 },
+      secureBoot: { httpsPort: await freePort(), pollIntervalMs: 50 },
+    })
+    try {
+      await again.secureBootIdle()
+      const after = again.getHost(host.id)
+      expect(after.state).toBe('installed')
+      expect(after.secureBootPath).toMatchObject({
+        status: 'failed',
+        message:
+          'Midwife stopped during the Secure Boot path, and this host no longer expects Secure Boot, so it was not started again; if the host does use Secure Boot, set that on the host and Retry',
+      })
+    } finally {
+      await again.stop()
+    }
+  })
+
   it('does not start when the installer cannot tell and nothing expects Secure Boot; a retry says why', async () => {
     const { esx, ssh } = await installedHost()
     const t = await start({ httpsPort: await freePort() })

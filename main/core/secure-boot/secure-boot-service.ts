@@ -74,6 +74,10 @@ const IDENTITY_COMMANDS = {
 } as const
 
 /** A step failed in a way the operator acts on; the message says how. */
+/** Why a path Midwife stopped in the middle of is not started again at the next launch. */
+const NO_LONGER_EXPECTED =
+  'Midwife stopped during the Secure Boot path, and this host no longer expects Secure Boot, so it was not started again; if the host does use Secure Boot, set that on the host and Retry'
+
 class StepFailed extends Error {
   constructor(
     readonly step: SecureBootStep,
@@ -155,9 +159,11 @@ export class SecureBootService {
    */
   resume(): void {
     for (const h of this.store.hosts.listIn(['installed'])) {
-      if (h.secureBootPath?.status === 'running' && this.applies(h)) {
-        this.start(h, 'resumed')
-      }
+      const path = h.secureBootPath
+      if (path?.status !== 'running') continue
+      if (this.applies(h)) this.start(h, 'resumed')
+      // Not left running with nothing behind it: the host's card would wait for ever.
+      else this.fail(h.id, hostName(h), path, new StepFailed(path.step, NO_LONGER_EXPECTED))
     }
   }
 
