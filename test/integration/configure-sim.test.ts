@@ -382,6 +382,25 @@ describe('a configured host whose values change afterwards', () => {
     expect(t.app.getHost(host.id).stateReason).toMatch(/every setting applied and verified$/)
   })
 
+  it('saves a profile and the notes on the hosts it leaves behind together, or neither', async () => {
+    const { t, host } = await setup()
+    expect((await approveAndWait(t.app, host.id)).state).toBe('done')
+    const before = t.app.getProfile()
+    const reason = t.app.getHost(host.id).stateReason
+    // The database refuses the note on the configured host, as it would on a full disk.
+    const db = new Database(join(t.dataDir, 'midwife.db'))
+    db.exec(`CREATE TRIGGER full BEFORE INSERT ON events WHEN NEW.type = 'host.outdated'
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`)
+    expect(() => t.app.saveProfile({ spec: { dnsSearch: ['lab.local'] } })).toThrow(
+      'database or disk is full',
+    )
+    db.exec('DROP TRIGGER full')
+    db.close()
+    // Told it failed, the operator finds the profile as it was, not saved behind the error.
+    expect(t.app.getProfile()).toEqual(before)
+    expect(t.app.getHost(host.id)).toMatchObject({ stateReason: reason, waiting: [] })
+  })
+
   it('takes a secret typed again as it is for no change: in the profile and in its own definition', async () => {
     const LICENCE = 'AB12C-3DE45-F6G7H-8JK9L-0MN1P'
     const OTHER = 'ZZ12C-3DE45-F6G7H-8JK9L-0MN1P'

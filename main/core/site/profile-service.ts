@@ -88,6 +88,8 @@ export class ProfileService {
       throw new ApiCallError('invalid', problems.map((p) => `${p.name}: ${p.message}`).join('; '))
     }
     const changes = this.impact(before, next.spec)
+    // The notes on configured hosts go with the save: a failure between them would tell the
+    // operator the save failed while the profile was saved, its hosts not told.
     this.store.transaction(() => {
       this.store.settings.saveProfile(next.spec, next.install)
       this.store.events.append('site.profile_saved', 'site', {
@@ -95,11 +97,9 @@ export class ProfileService {
         install: next.install,
         hostsChanged: changes.map((c) => c.hostId),
       })
+      for (const c of changes) noteOutdated(this.store, c.hostId, c.keys, 'the site profile')
     })
-    for (const c of changes) {
-      noteOutdated(this.store, c.hostId, c.keys, 'the site profile')
-      this.notify.host(c.hostId)
-    }
+    for (const c of changes) this.notify.host(c.hostId)
     return { profile: this.get(), changes, problems: [] }
   }
 }
