@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3'
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
@@ -148,6 +148,22 @@ describe('opening a data file', () => {
       `${file} cannot be read as a Midwife database (file is not a database). Midwife will not start over it: move it out of the data folder (or restore a backup), or choose another one`,
     )
     expect(readFileSync(file)).toEqual(Buffer.alloc(8192, 'not sqlite '))
+  })
+
+  it('refuses to start empty beside a WAL file whose database is missing, and keeps it', () => {
+    const store = open()
+    addHost(store)
+    const wal = readFileSync(`${file}-wal`)
+    expect(wal.length).toBeGreaterThan(0)
+    store.close()
+    // What a data folder looks like when midwife.db went missing before its WAL was copied back.
+    writeFileSync(`${file}-wal`, wal)
+    rmSync(file)
+    expect(() => Store.open(file)).toThrow(
+      `${file} is missing, but ${file}-wal beside it holds a database's last writes: starting would throw them away. Put midwife.db back beside it, or move ${file}-wal out of the data folder to start empty`,
+    )
+    expect(readFileSync(`${file}-wal`)).toEqual(wal)
+    expect(existsSync(file)).toBe(false)
   })
 
   it('starts on an empty file (a data folder made by hand)', () => {

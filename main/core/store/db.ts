@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3'
-import { chmodSync, closeSync, existsSync, openSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs'
 import { migrations } from './migrations'
 
 export type Db = Database.Database
@@ -25,6 +25,7 @@ export function openDatabase(
   opts: { nativeBinding?: string; version?: number } = {},
 ): Db {
   const created = file === ':memory:' || !existsSync(file)
+  if (created && file !== ':memory:') refuseOrphanWal(file)
   if (file !== ':memory:') {
     // Created 0600 before SQLite sees it: SQLite gives its WAL files the same mode.
     if (created) closeSync(openSync(file, 'a', FILE_MODE))
@@ -48,6 +49,19 @@ export function openDatabase(
     db.close()
     throw err
   }
+}
+
+/**
+ * A WAL file with no database beside it holds that database's last writes
+ * (midwife.db went missing, or was not copied back): SQLite would start a new
+ * database and delete it.
+ */
+function refuseOrphanWal(file: string): void {
+  const wal = `${file}-wal`
+  if (!existsSync(wal) || statSync(wal).size === 0) return
+  throw new Error(
+    `${file} is missing, but ${wal} beside it holds a database's last writes: starting would throw them away. Put midwife.db back beside it, or move ${wal} out of the data folder to start empty`,
+  )
 }
 
 const NOT_OVER_IT = 'Midwife will not start over it: move it out of the data folder'
