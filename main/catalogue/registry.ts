@@ -3,6 +3,7 @@
 // conformance tests are all derived from this list; adding a setting is
 // adding a file and a line here.
 import { z } from 'zod'
+import { shellQuote } from './shell'
 import { advanced } from './settings/advanced'
 import { customSteps } from './settings/custom-steps'
 import { defaultGateway, gatewayInManagementSubnet } from './settings/default-gateway'
@@ -58,6 +59,19 @@ export function settingByKey(key: string): AnySetting | undefined {
 /** A setting's title as the screens give it; a key this release does not know, as it is. */
 export function settingTitle(key: string): string {
   return byKey.get(key)?.title ?? key
+}
+
+/**
+ * What masks the secret settings among `values` (opened): each value, and as a command line
+ * quotes it. A plan and a run mask them in whatever the host prints, from the start.
+ */
+export function secretTexts(values: Iterable<[string, unknown]>): string[] {
+  const texts: string[] = []
+  for (const [key, value] of values) {
+    if (!byKey.get(key)?.secret || typeof value !== 'string') continue
+    texts.push(value, shellQuote(value))
+  }
+  return texts
 }
 
 /** Settings by their titles, comma-separated. */

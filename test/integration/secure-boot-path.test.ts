@@ -56,6 +56,21 @@ async function installedHost(): Promise<{ esx: SimHost; ssh: SimSshServer }> {
   return { esx, ssh }
 }
 
+/** The simulated host defined in `app`: its first NIC's MAC, its SSH port. */
+function simHostOn(
+  app: App,
+  host: SimHost,
+  ssh: SimSshServer,
+  fields: { secureBoot?: boolean } = {},
+) {
+  return app.saveHost({
+    ...sampleHost,
+    mac: host.state().nics[0]?.mac as string,
+    sshPort: ssh.port,
+    ...fields,
+  })
+}
+
 async function start(secureBoot: SecureBootOptions) {
   t = await startTestApp({
     secureBoot: {
@@ -116,11 +131,7 @@ describe('the Secure Boot path', () => {
     const { esx, ssh } = await installedHost()
     fake = await startFakeVsphere({ password: PASSWORD, host: ADDRESS, statePath: esx.statePath })
     const t = await start({ httpsPort: fake.port })
-    const host = t.app.saveHost({
-      ...sampleHost,
-      mac: esx.state().nics[0]?.mac as string,
-      sshPort: ssh.port,
-    })
+    const host = simHostOn(t.app, esx, ssh)
     expect(esx.state().services.ssh.running).toBe(false)
 
     await reportInstalled(t, host, esx)
@@ -191,11 +202,7 @@ describe('the Secure Boot path', () => {
       keepsSessions: false,
     })
     const t = await start({ httpsPort: fake.port })
-    const host = t.app.saveHost({
-      ...sampleHost,
-      mac: esx.state().nics[0]?.mac as string,
-      sshPort: ssh.port,
-    })
+    const host = simHostOn(t.app, esx, ssh)
     await reportInstalled(t, host, esx)
     const after = await settled(t, host.id)
 
@@ -223,11 +230,7 @@ describe('the Secure Boot path', () => {
     const { esx, ssh } = await installedHost()
     const port = await freePort()
     const t = await start({ httpsPort: port, httpsDeadlineMs: 60_000 })
-    const host = t.app.saveHost({
-      ...sampleHost,
-      mac: esx.state().nics[0]?.mac as string,
-      sshPort: ssh.port,
-    })
+    const host = simHostOn(t.app, esx, ssh)
     await reportInstalled(t, host, esx)
     // While Midwife waits for 443, another machine comes up at the installed host's address.
     esx.update((s) => {
@@ -320,11 +323,7 @@ describe('the Secure Boot path', () => {
       },
     })
     const t = await start({ httpsPort: fake.port })
-    const host = t.app.saveHost({
-      ...sampleHost,
-      mac: esx.state().nics[0]?.mac as string,
-      sshPort: ssh.port,
-    })
+    const host = simHostOn(t.app, esx, ssh)
     await reportInstalled(t, host, esx)
     const after = await settled(t, host.id)
 
@@ -352,11 +351,7 @@ describe('the Secure Boot path', () => {
     )
     fake = await startFakeVsphere({ password: PASSWORD, host: ADDRESS, statePath: esx.statePath })
     const t = await start({ httpsPort: fake.port })
-    const host = t.app.saveHost({
-      ...sampleHost,
-      mac: esx.state().nics[0]?.mac as string,
-      sshPort: ssh.port,
-    })
+    const host = simHostOn(t.app, esx, ssh)
     await reportInstalled(t, host, esx)
     const after = await settled(t, host.id)
 
@@ -380,11 +375,7 @@ describe('the Secure Boot path', () => {
     esx.update((s) => (s.platform.vendorName = `VMware, Inc. (root:${PASSWORD})`))
     fake = await startFakeVsphere({ password: PASSWORD, host: ADDRESS, statePath: esx.statePath })
     const t = await start({ httpsPort: fake.port })
-    const host = t.app.saveHost({
-      ...sampleHost,
-      mac: esx.state().nics[0]?.mac as string,
-      sshPort: ssh.port,
-    })
+    const host = simHostOn(t.app, esx, ssh)
     await reportInstalled(t, host, esx)
     const after = await settled(t, host.id)
     expect(after.state).toBe('checked_in')
@@ -407,12 +398,7 @@ describe('the Secure Boot path', () => {
     const port = await freePort()
     const t = await start({ httpsPort: port, httpsDeadlineMs: 600 })
     // The installer cannot tell (no secureBoot.py): the host's definition expects Secure Boot.
-    const host = t.app.saveHost({
-      ...sampleHost,
-      mac: esx.state().nics[0]?.mac as string,
-      sshPort: ssh.port,
-      secureBoot: true,
-    })
+    const host = simHostOn(t.app, esx, ssh, { secureBoot: true })
     await reportInstalled(t, host, esx, false)
     const after = await settled(t, host.id)
     expect(after.install?.secureBoot).toBe('unknown')
@@ -437,11 +423,7 @@ describe('the Secure Boot path', () => {
     const { esx, ssh } = await installedHost()
     // First launch: the host's API is not up yet, and Midwife is stopped while it waits.
     const first = await start({ httpsPort: await freePort(), httpsDeadlineMs: 60_000 })
-    const host = first.app.saveHost({
-      ...sampleHost,
-      mac: esx.state().nics[0]?.mac as string,
-      sshPort: ssh.port,
-    })
+    const host = simHostOn(first.app, esx, ssh)
     await reportInstalled(first, host, esx)
     for (let i = 0; i < 200 && first.app.getHost(host.id).secureBootPath === null; i++) {
       await new Promise((r) => setTimeout(r, 10))
@@ -517,11 +499,7 @@ describe('the Secure Boot path', () => {
   it('does not start when the installer cannot tell and nothing expects Secure Boot; a retry says why', async () => {
     const { esx, ssh } = await installedHost()
     const t = await start({ httpsPort: await freePort() })
-    const host = t.app.saveHost({
-      ...sampleHost,
-      mac: esx.state().nics[0]?.mac as string,
-      sshPort: ssh.port,
-    })
+    const host = simHostOn(t.app, esx, ssh)
     expect(() => t.app.retrySecureBootPath(host.id)).toThrow(
       'the Secure Boot path runs only for an installed host',
     )

@@ -3,8 +3,8 @@
 // anything. What a plan shows is what the operator approves.
 import { randomUUID } from 'node:crypto'
 import { parseVersion } from '../../catalogue/parse'
-import { resolveSpec, settingByKey } from '../../catalogue/registry'
-import { esxcli, shellQuote } from '../../catalogue/shell'
+import { resolveSpec, secretTexts, settingByKey } from '../../catalogue/registry'
+import { esxcli } from '../../catalogue/shell'
 import type { PlanContext } from '../../catalogue/types'
 import type { Plan, PlanItem } from '../../contract/schemas'
 import { Redactor } from '../log'
@@ -105,11 +105,7 @@ export async function makePlan(i: PlanInput): Promise<MadePlan> {
   // licence): the plan shows it, stores it in the run and the report, so it is masked.
   const redact = new Redactor()
   redact.add(i.password)
-  for (const r of opened) {
-    if (!settingByKey(r.key)?.secret || typeof r.value !== 'string') continue
-    redact.add(r.value)
-    redact.add(shellQuote(r.value))
-  }
+  for (const text of secretTexts(opened.map((r) => [r.key, r.value]))) redact.add(text)
   const session = await i.connect({
     host: identity.managementIp,
     port: def.sshPort,

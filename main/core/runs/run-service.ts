@@ -210,24 +210,39 @@ export class RunService {
     const id = run.id
     this.store.transaction(() => {
       this.store.events.append('run.cancel_asked', `run:${id}`, {})
-      this.store.runs.endStopped(
-        id,
-        'cancelled',
-        'cancelled by the operator after Midwife stopped it (its progress could not be recorded); what ran before is kept in its output',
-        'Midwife stopped during this step (its progress could not be recorded)',
-      )
-      this.store.events.append('run.cancelled', `run:${id}`, { recorded: false })
-      const host = run.hostId === null ? undefined : this.store.hosts.get(run.hostId)
-      if (host && (host.state === 'approved' || host.state === 'configuring')) {
-        this.store.moveHost(host.id, 'failed', `run ${id} was cancelled after Midwife stopped it`, {
-          run: id,
-        })
-      }
+      this.endStopped(id, run.hostId, {
+        state: 'cancelled',
+        error:
+          'cancelled by the operator after Midwife stopped it (its progress could not be recorded); what ran before is kept in its output',
+        stepError: 'Midwife stopped during this step (its progress could not be recorded)',
+        hostReason: `run ${id} was cancelled after Midwife stopped it`,
+      })
     })
     if (run.hostId !== null) this.notify.host(run.hostId)
     this.announce(id)
     this.ended(id)
     return this.header(id)
+  }
+
+  /**
+   * Records the end of a run nothing executes any more, in the caller's transaction: its
+   * steps and itself end as `state`, the audit says its end was not recorded when it
+   * stopped, and its host, still held by it, fails.
+   */
+  private endStopped(
+    runId: number,
+    hostId: number | null,
+    o: { state: 'failed' | 'cancelled'; error: string; stepError: string; hostReason: string },
+  ): void {
+    this.store.runs.endStopped(runId, o.state, o.error, o.stepError)
+    this.store.events.append(`run.${o.state}`, `run:${runId}`, {
+      ...(o.state === 'failed' ? { error: o.error } : {}),
+      recorded: false,
+    })
+    const host = hostId === null ? undefined : this.store.hosts.get(hostId)
+    if (host && (host.state === 'approved' || host.state === 'configuring')) {
+      this.store.moveHost(host.id, 'failed', o.hostReason, { run: runId })
+    }
   }
 
   /**
@@ -332,25 +347,14 @@ export class RunService {
     const why = escapeControl((err as Error).message)
     this.logger.error(`run ${runId} stopped: its progress could not be recorded: ${why}`)
     try {
-      this.store.transaction(() => {
-        const error = `Midwife could not record this run's progress (${why}) and stopped it; Resume continues it from its first step not done`
-        this.store.runs.endStopped(
-          runId,
-          'failed',
-          error,
-          `Midwife could not record this step's progress (${why})`,
-        )
-        this.store.events.append('run.failed', `run:${runId}`, { error, recorded: false })
-        const host = this.store.hosts.get(hostId)
-        if (host && (host.state === 'approved' || host.state === 'configuring')) {
-          this.store.moveHost(
-            hostId,
-            'failed',
-            `run ${runId} stopped: Midwife could not record its progress (${why})`,
-            { run: runId },
-          )
-        }
-      })
+      this.store.transaction(() =>
+        this.endStopped(runId, hostId, {
+          state: 'failed',
+          error: `Midwife could not record this run's progress (${why}) and stopped it; Resume continues it from its first step not done`,
+          stepError: `Midwife could not record this step's progress (${why})`,
+          hostReason: `run ${runId} stopped: Midwife could not record its progress (${why})`,
+        }),
+      )
     } catch (again) {
       this.logger.error(
         `run ${runId} still shows as running: its end could not be recorded either (${escapeControl((again as Error).message)}); cancel it once Midwife can write again`,

@@ -73,11 +73,11 @@ const IDENTITY_COMMANDS = {
   hostname: 'esxcli system hostname get',
 } as const
 
-/** A step failed in a way the operator acts on; the message says how. */
 /** Why a path Midwife stopped in the middle of is not started again at the next launch. */
 const NO_LONGER_EXPECTED =
   'Midwife stopped during the Secure Boot path, and this host no longer expects Secure Boot, so it was not started again; if the host does use Secure Boot, set that on the host and Retry'
 
+/** A step failed in a way the operator acts on; the message says how. */
 class StepFailed extends Error {
   constructor(
     readonly step: SecureBootStep,

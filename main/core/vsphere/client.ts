@@ -10,6 +10,7 @@
 import { request } from 'node:http'
 import { connect, type TLSSocket } from 'node:tls'
 import { z } from 'zod'
+import { maskSecret } from '../../catalogue/shell'
 import {
   buildRequest,
   MoRefXml,
@@ -357,7 +358,7 @@ function masked(text: string, secret: string | undefined): string {
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;')
     .replace(/'/g, '&apos;')
-  return text.split(secret).join('********').split(xml).join('********')
+  return maskSecret(maskSecret(text, secret), xml)
 }
 
 function faultError(method: string, type: string, message: string): VsphereError {
