@@ -4,7 +4,7 @@
 // past the triggers), exit 2 with a plain reason when there is nothing to check.
 import Database from 'better-sqlite3'
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync } from 'node:fs'
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Store } from '../../main/core/store'
@@ -65,6 +65,28 @@ describe('midwife audit verify', () => {
       /^BROKEN: the audit log is broken at entry 2 \(host\.state, \S+\): its content no longer matches its hash: it was changed after it was written\. The 1 entry before it checks out\.\n$/,
     )
     expect(verify(dir).code).toBe(0)
+  })
+
+  it('names a file another program made, or no database at all, rather than asking to upgrade it', () => {
+    const foreign = tempDir('audit-cli-foreign')
+    dirs.push(foreign)
+    const file = join(foreign.path, 'midwife.db')
+    const db = new Database(file)
+    db.exec("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('kept')")
+    db.close()
+    const before = readFileSync(file)
+    const other = verify(foreign.path)
+    expect(other.code).toBe(2)
+    expect(other.err).toMatch(
+      /is not a Midwife database: it holds tables Midwife did not make \(notes\)/,
+    )
+    expect(other.err).not.toMatch(/upgrade/)
+    expect(readFileSync(file)).toEqual(before)
+
+    writeFileSync(file, 'not a database at all, just text that fills a page or so. '.repeat(80))
+    const garbage = verify(foreign.path)
+    expect(garbage.code).toBe(2)
+    expect(garbage.err).toMatch(/cannot be read as a Midwife database \(file is not a database\)/)
   })
 
   it('says plainly when there is no database to check', () => {

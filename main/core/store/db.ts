@@ -111,6 +111,12 @@ export function openReadOnly(
     fileMustExist: true,
     ...(opts.nativeBinding ? { nativeBinding: opts.nativeBinding } : {}),
   })
+  try {
+    refuseForeign(db, file)
+  } catch (err) {
+    db.close()
+    throw err
+  }
   const version = db.pragma('user_version', { simple: true }) as number
   const problem =
     version > migrations.length
