@@ -116,31 +116,56 @@ async function desktop(electron: string, values: Record<string, string | boolean
 
 /** Reads the database without migrating or writing it: it may be a running Midwife's, or a copy. */
 function auditVerify(values: Record<string, string | boolean | undefined>, what?: string) {
-  if (what !== 'verify') throw new Error(`unknown command "audit ${what ?? ''}"; try: audit verify`)
+  if (what !== 'verify') {
+    throw new Error(
+      what === undefined
+        ? '"audit" needs what to do; try: midwife audit verify'
+        : `unknown command "audit ${what}"; try: midwife audit verify`,
+    )
+  }
   const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir()
   const result = verification(Store.verifyAuditFile(join(dataDir, 'midwife.db')))
   process.stdout.write(`${result.ok ? 'ok' : 'BROKEN'}: ${result.message}\n`)
   process.exitCode = result.ok ? 0 : 1
 }
 
+const OPTIONS = {
+  'data-dir': { type: 'string' },
+  listen: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const
+
+/** parseArgs, with its errors said in Midwife's words (its own name a JavaScript-shaped hint). */
+function parsed(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, options: OPTIONS })
+  } catch (err) {
+    const code = (err as { code?: string }).code
+    const option = /'(-[^']*)'/.exec((err as Error).message)?.[1]
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) {
+      throw new Error(`unknown option ${option}; midwife --help lists the options`, { cause: err })
+    }
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
+      throw new Error(`${option.split(' ')[0]} wants a value; midwife --help lists the options`, {
+        cause: err,
+      })
+    }
+    throw err
+  }
+}
+
 async function main(argv: string[]) {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      'data-dir': { type: 'string' },
-      listen: { type: 'string' },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-    },
-  })
+  const { values, positionals } = parsed(argv)
   if (values.help) return void process.stdout.write(USAGE)
   if (values.version) return void process.stdout.write(`${pkg.version}\n`)
   if (values.listen) parseListen(values.listen)
-  if (values.port && !/^\d{1,5}$/.test(values.port))
-    throw new Error(`--port wants a number, not "${values.port}"`)
+  if (values.port && !(/^\d{1,5}$/.test(values.port) && Number(values.port) <= 65535))
+    throw new Error(
+      `--port wants a port number from 0 to 65535 (0: any free port), not "${values.port}"`,
+    )
 
   const command = positionals[0] ?? 'start'
   if (command === 'audit') return auditVerify(values, positionals[1])

@@ -90,6 +90,29 @@ describe('midwife CLI arguments', () => {
     )
   })
 
+  it('says what is wrong with an unknown option, a missing value, a port out of range or a bare audit', () => {
+    const said = (...args: string[]) => {
+      const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' })
+      return { code: r.status, err: r.stderr }
+    }
+    expect(said('serve', '--bogus')).toEqual({
+      code: 2,
+      err: 'midwife: unknown option --bogus; midwife --help lists the options\n',
+    })
+    expect(said('serve', '--data-dir')).toEqual({
+      code: 2,
+      err: 'midwife: --data-dir wants a value; midwife --help lists the options\n',
+    })
+    expect(said('serve', '--port', '99999')).toEqual({
+      code: 2,
+      err: 'midwife: --port wants a port number from 0 to 65535 (0: any free port), not "99999"\n',
+    })
+    expect(said('audit')).toEqual({
+      code: 2,
+      err: 'midwife: "audit" needs what to do; try: midwife audit verify\n',
+    })
+  })
+
   it('refuses a data folder that is a file, saying so, and changes nothing', () => {
     const dir = tempDir('cli-file')
     dirs.push(dir)
