@@ -16,7 +16,7 @@ import {
   findElectronBinary,
   hasDisplay,
 } from './runtime'
-import { startServe } from './serve/server'
+import { serveHostProblem, startServe } from './serve/server'
 
 const USAGE = `Usage: midwife <command> [options]
 
@@ -162,6 +162,8 @@ async function main(argv: string[]) {
   if (values.help) return void process.stdout.write(USAGE)
   if (values.version) return void process.stdout.write(`${pkg.version}\n`)
   if (values.listen) parseListen(values.listen)
+  const hostProblem = values.host ? serveHostProblem(values.host) : null
+  if (hostProblem) throw new Error(hostProblem)
   if (values.port && !(/^\d{1,5}$/.test(values.port) && Number(values.port) <= 65535))
     throw new Error(
       `--port wants a port number from 0 to 65535 (0: any free port), not "${values.port}"`,

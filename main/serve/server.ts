@@ -98,6 +98,13 @@ function isLoopback(host: string): boolean {
   return /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1' || host === 'localhost'
 }
 
+/** Why serve mode may not listen on `host`, or null when it may. */
+export function serveHostProblem(host: string): string | null {
+  return isLoopback(host)
+    ? null
+    : `serve mode listens on loopback only; ${host} is not a loopback address`
+}
+
 /**
  * The operator API over loopback HTTP + WebSocket, for a machine without an
  * Electron runtime. Same contract and same dispatch as the IPC binding; access
@@ -109,11 +116,8 @@ function isLoopback(host: string): boolean {
  */
 export function startServe(o: ServeOptions): Promise<RunningServe> {
   const host = o.host ?? '127.0.0.1'
-  if (!isLoopback(host)) {
-    return Promise.reject(
-      new Error(`serve mode listens on loopback only; ${host} is not a loopback address`),
-    )
-  }
+  const problem = serveHostProblem(host)
+  if (problem) return Promise.reject(new Error(problem))
   const token = o.token ?? randomBytes(24).toString('base64url')
   let port = 0
   /** One-use download tickets, each good for TICKET_MS. */

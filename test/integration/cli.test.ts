@@ -90,7 +90,7 @@ describe('midwife CLI arguments', () => {
     )
   })
 
-  it('says what is wrong with an unknown option, a missing value, a port out of range or a bare audit', () => {
+  it('says what is wrong with an unknown option, a missing value, a port out of range, a UI address off loopback or a bare audit', () => {
     const said = (...args: string[]) => {
       const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' })
       return { code: r.status, err: r.stderr }
@@ -106,6 +106,11 @@ describe('midwife CLI arguments', () => {
     expect(said('serve', '--port', '99999')).toEqual({
       code: 2,
       err: 'midwife: --port wants a port number from 0 to 65535 (0: any free port), not "99999"\n',
+    })
+    // Refused before anything starts: no listener log line first.
+    expect(said('serve', '--host', '0.0.0.0')).toEqual({
+      code: 2,
+      err: 'midwife: serve mode listens on loopback only; 0.0.0.0 is not a loopback address\n',
     })
     expect(said('audit')).toEqual({
       code: 2,
