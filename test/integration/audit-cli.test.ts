@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Store } from '../../main/core/store'
-import { repoRoot, tempDir } from '../support/app'
+import { foreignDataFolder, repoRoot, tempDir } from '../support/app'
 
 const cli = join(repoRoot, 'dist', 'cli.js')
 const dirs: Array<{ remove(): void }> = []
@@ -68,20 +68,16 @@ describe('midwife audit verify', () => {
   })
 
   it('names a file another program made, or no database at all, rather than asking to upgrade it', () => {
-    const foreign = tempDir('audit-cli-foreign')
+    const foreign = foreignDataFolder('audit-cli-foreign')
     dirs.push(foreign)
-    const file = join(foreign.path, 'midwife.db')
-    const db = new Database(file)
-    db.exec("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('kept')")
-    db.close()
-    const before = readFileSync(file)
+    const { file } = foreign
     const other = verify(foreign.path)
     expect(other.code).toBe(2)
     expect(other.err).toMatch(
       /is not a Midwife database: it holds tables Midwife did not make \(notes\)/,
     )
     expect(other.err).not.toMatch(/upgrade/)
-    expect(readFileSync(file)).toEqual(before)
+    expect(readFileSync(file)).toEqual(foreign.bytes)
 
     writeFileSync(file, 'not a database at all, just text that fills a page or so. '.repeat(80))
     const garbage = verify(foreign.path)

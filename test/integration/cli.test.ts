@@ -1,12 +1,11 @@
 // The real CLI, built as `npm start` runs it, on a machine with no display:
 // `start` must serve the UI on loopback, print a URL carrying a session token,
 // and refuse requests without that token.
-import Database from 'better-sqlite3'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { repoRoot, tempDir } from '../support/app'
+import { foreignDataFolder, repoRoot, tempDir } from '../support/app'
 
 const cli = join(repoRoot, 'dist', 'cli.js')
 let child: ChildProcess | undefined
@@ -138,13 +137,9 @@ describe('midwife CLI arguments', () => {
   })
 
   it('refuses a data folder whose midwife.db another program made, and leaves it as it was', () => {
-    const dir = tempDir('cli-foreign')
+    const dir = foreignDataFolder('cli-foreign')
     dirs.push(dir)
-    const file = join(dir.path, 'midwife.db')
-    const db = new Database(file)
-    db.exec("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('kept')")
-    db.close()
-    const before = readFileSync(file)
+    const { file } = dir
     const run = spawnSync(
       process.execPath,
       [cli, 'serve', '--data-dir', dir.path, '--listen', '127.0.0.1:0'],
@@ -154,7 +149,7 @@ describe('midwife CLI arguments', () => {
     expect(run.stderr).toBe(
       `midwife: ${file} is not a Midwife database: it holds tables Midwife did not make (notes). Midwife will not start over it: move it out of the data folder, or choose another one\n`,
     )
-    expect(readFileSync(file)).toEqual(before)
+    expect(readFileSync(file)).toEqual(dir.bytes)
   })
 })
 

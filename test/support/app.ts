@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import Database from 'better-sqlite3'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -22,6 +23,24 @@ export function memoryLogger(): Logger & { lines: string[] } {
 export function tempDir(prefix: string): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), `midwife-${prefix}-`))
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
+}
+
+/**
+ * A data folder whose midwife.db another program made (a table "notes"
+ * holding one row, "kept"); returns the file's bytes, to show it was left as it was.
+ */
+export function foreignDataFolder(prefix: string): {
+  path: string
+  file: string
+  bytes: Buffer
+  remove: () => void
+} {
+  const dir = tempDir(prefix)
+  const file = join(dir.path, 'midwife.db')
+  const db = new Database(file)
+  db.exec("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('kept')")
+  db.close()
+  return { ...dir, file, bytes: readFileSync(file) }
 }
 
 export interface TestApp {
