@@ -189,8 +189,13 @@ function failoverOf(v: VSwitch): { active: string[]; standby: string[] } {
   return v.failover ?? { active: [...v.uplinks], standby: [] }
 }
 
-function duplicate(s: SimState, message: string): Output {
+/**
+ * An add of what is there, or a removal of what is not (quirk duplicates): fails with the
+ * message, does nothing, or (an add given `again`) silently adds a second copy.
+ */
+function duplicate(s: SimState, message: string, again?: () => void): Output {
   if (s.quirks.duplicates === 'error') fail(message)
+  if (s.quirks.duplicates === 'append') again?.()
   return none
 }
 
@@ -503,7 +508,10 @@ export const COMMANDS: CmdDef[] = [
     run: (o, s) => {
       const server = ensureIp(o.req('server'), 'DNS server')
       if (s.dns.servers.includes(server)) {
-        return duplicate(s, `Unable to add DNS server, ${server} is already in the list`) // invented
+        // invented
+        return duplicate(s, `Unable to add DNS server, ${server} is already in the list`, () =>
+          s.dns.servers.push(server),
+        )
       }
       s.dns.servers.push(server)
       return none
@@ -560,7 +568,10 @@ export const COMMANDS: CmdDef[] = [
     run: (o, s) => {
       const domain = o.req('domain')
       if (s.dns.search.includes(domain)) {
-        return duplicate(s, `Unable to add search domain, ${domain} is already in the list`) // invented
+        // invented
+        return duplicate(s, `Unable to add search domain, ${domain} is already in the list`, () =>
+          s.dns.search.push(domain),
+        )
       }
       s.dns.search.push(domain)
       return none
@@ -1164,11 +1175,14 @@ export const COMMANDS: CmdDef[] = [
     run: (o, s) => {
       const gateway = ensureIPv4(o.req('gateway'), 'gateway')
       const { network, netmask } = routeNetwork(o.req('network'))
-      if (s.routes.some((r) => r.network === network && r.netmask === netmask)) {
-        return duplicate(s, 'Unable to add route: route already exists') // invented
+      const add = () => {
+        const via = usableGateway(s, gateway)
+        s.routes.push({ network, netmask, gateway, interface: via.name, source: 'MANUAL' })
       }
-      const via = usableGateway(s, gateway)
-      s.routes.push({ network, netmask, gateway, interface: via.name, source: 'MANUAL' })
+      if (s.routes.some((r) => r.network === network && r.netmask === netmask)) {
+        return duplicate(s, 'Unable to add route: route already exists', add) // invented
+      }
+      add()
       return none
     },
   },

@@ -86,8 +86,10 @@ export interface ExecRecord {
 export interface Quirks {
   // Stream that esxcli/vim-cmd error messages go to.
   errorStream: 'stdout' | 'stderr'
-  // Duplicate DNS server/search domain/route adds and removals of absent ones: fail or no-op.
-  duplicates: 'error' | 'ignore'
+  // esxi.md: what a duplicate DNS server, search domain or default route add does is unconfirmed.
+  // 'error': it fails; 'ignore': nothing happens; 'append': a second copy is added without a word.
+  // A removal of what is not there fails with 'error' and does nothing otherwise.
+  duplicates: 'error' | 'ignore' | 'append'
   // Whether `esxcli system ntp set -s` replaces the server list or appends to it.
   ntpSetServers: 'replace' | 'append'
   // What a session to vmk0's old address sees when the address changes: the connection is reset
@@ -121,6 +123,10 @@ export interface Quirks {
   // ends each with a blank and a CR, as output that passed through a terminal or was written
   // with Windows line ends would. Parsers and host scripts must read both alike.
   lineEnds: 'lf' | 'padded-crlf'
+  // esxi.md: a login prints a banner and a warning that commands are logged, without saying
+  // where. 'banner': the SSH banner before the password (as ESXi's sshd sends /etc/issue);
+  // 'stdout' / 'stderr': the warning also opens that stream of every command a session runs.
+  loginWarning: 'banner' | 'stdout' | 'stderr'
 }
 
 export interface SimState {
@@ -199,6 +205,7 @@ export const DEFAULT_QUIRKS: Quirks = {
   sshStopSessions: 'keep',
   defaultRouteNetwork: 'default',
   lineEnds: 'lf',
+  loginWarning: 'banner',
 }
 
 /** The first 14 bytes of every simulated machine's SMBIOS UUID, as ESXi prints them. */

@@ -8,6 +8,7 @@ import { resolvedProblems } from '../../main/core/hosts/hosts-service'
 import { commandLine } from '../../main/catalogue/shell'
 import { defaultGateway } from '../../main/catalogue/settings/default-gateway'
 import { dnsSearch } from '../../main/catalogue/settings/dns-search'
+import { dnsServers } from '../../main/catalogue/settings/dns-servers'
 import { ntp } from '../../main/catalogue/settings/ntp'
 import { mgmtAddress } from '../../main/catalogue/settings/mgmt-address'
 import { mgmtVlan } from '../../main/catalogue/settings/mgmt-vlan'
@@ -315,6 +316,89 @@ describe('NTP', () => {
     expect((await apply(ntp, h.shell, wanted)).after).toMatchObject(wanted)
   })
 })
+
+// esxi.md leaves unconfirmed what an `add` of a DNS server, search domain or default route that is
+// already there does (it fails, does nothing, or adds a second copy without a word), and whether
+// `ntp set -s` replaces the servers or appends to them. Each setting ends with exactly the wanted
+// list whichever the host does, starting from a host that has part of it, and a second pass
+// writes nothing.
+describe.each(['error', 'ignore', 'append'] as const)(
+  'on a host whose duplicate adds answer %s',
+  (duplicates) => {
+    const onSubnet = () =>
+      memoryHost().state.vmknics.map((v) => ({
+        ...v,
+        ipv4: {
+          ...v.ipv4,
+          address: '10.0.0.11',
+          netmask: '255.255.255.0',
+          broadcast: '10.0.0.255',
+        },
+      }))
+
+    it('DNS servers end as the wanted list, in order, each once', async () => {
+      for (const had of [['10.0.0.3'], ['10.0.0.2'], ['10.0.0.3', '10.0.0.9']]) {
+        const h = host({ dns: { servers: had, search: [] }, quirks: { duplicates } })
+        const wanted = ['10.0.0.2', '10.0.0.3']
+        expect((await apply(dnsServers, h.shell, wanted)).after, had.join()).toEqual(wanted)
+        expect(h.state.dns.servers, had.join()).toEqual(wanted)
+        expect((await apply(dnsServers, h.shell, wanted)).writes).toBe(0)
+      }
+    })
+
+    it('DNS search domains end with the wanted ones in order, each once', async () => {
+      for (const had of [
+        ['lab.local'],
+        ['corp.local', 'lab.local'],
+        ['localdomain', 'corp.local'],
+      ]) {
+        const h = host({ dns: { servers: [], search: had }, quirks: { duplicates } })
+        const wanted = ['lab.local', 'corp.local']
+        await apply(dnsSearch, h.shell, wanted)
+        const named = h.state.dns.search.filter((d) => wanted.includes(d))
+        expect(named, had.join()).toEqual(wanted)
+        expect((await apply(dnsSearch, h.shell, wanted)).writes).toBe(0)
+      }
+    })
+
+    it('the default route ends as one route through the wanted gateway', async () => {
+      const h = host({ vmknics: onSubnet(), quirks: { duplicates } })
+      for (const gateway of ['10.0.0.1', '10.0.0.1', '10.0.0.254', '10.0.0.254']) {
+        await apply(defaultGateway, h.shell, gateway)
+        expect(h.state.routes.filter((r) => r.network === 'default')).toMatchObject([{ gateway }])
+      }
+      expect(h.writes()).toEqual([
+        'esxcli network ip route ipv4 add --gateway 10.0.0.1 --network default',
+        'esxcfg-route 10.0.0.254',
+      ])
+    })
+  },
+)
+
+describe.each(['replace', 'append'] as const)(
+  'NTP on a host whose `ntp set -s` answers %s',
+  (ntpSetServers) => {
+    it('ends with exactly the wanted servers, from a host that had others', async () => {
+      const h = host({
+        ntp: { enabled: true, servers: ['10.0.0.9', '10.0.0.5'] },
+        quirks: { ntpSetServers },
+      })
+      const wanted = { servers: ['10.0.0.5', '10.0.0.6'], enabled: true }
+      expect((await apply(ntp, h.shell, wanted)).after).toMatchObject(wanted)
+      expect(h.state.ntp).toEqual(wanted)
+      expect((await apply(ntp, h.shell, wanted)).writes).toBe(0)
+    })
+
+    it('puts back exactly the servers it had when a new name is refused', async () => {
+      const had = { enabled: true, servers: ['10.0.0.9', '10.0.0.8'] }
+      const h = host({ ntp: had, resolvableNames: [], quirks: { ntpSetServers } })
+      await expect(
+        apply(ntp, h.shell, { servers: ['10.0.0.5', 'ntp.lab.local'], enabled: true }),
+      ).rejects.toThrow(/put the NTP servers back to 10\.0\.0\.9, 10\.0\.0\.8 \(done\)$/)
+      expect(h.state.ntp).toEqual(had)
+    })
+  },
+)
 
 describe('management address', () => {
   it('refuses what is not a host address with its prefix', () => {

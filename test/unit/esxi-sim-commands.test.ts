@@ -353,7 +353,7 @@ describe('unconfirmed behaviours are quirks', () => {
     expect(s.ntp.servers).toEqual(['127.0.0.5'])
   })
 
-  it('a duplicate search domain or default route add fails, or is a no-op', () => {
+  it('a duplicate search domain or default route add fails, is a no-op, or adds a second copy', () => {
     const s = managed(defaultState())
     run(s, 'esxcli network ip dns search add -d lab.local')
     expect(run(s, 'esxcli network ip dns search add -d lab.local').code).toBe(1)
@@ -364,6 +364,20 @@ describe('unconfirmed behaviours are quirks', () => {
     expect(run(s, 'esxcli network ip route ipv4 add -g 127.0.10.254 -n default').code).toBe(0)
     expect(s.dns.search).toEqual(['lab.local'])
     expect(run(s, 'esxcfg-route').stdout).toBe('VMkernel default gateway is 127.0.10.1\n')
+    s.quirks.duplicates = 'append'
+    expect(run(s, 'esxcli network ip dns search add -d lab.local').code).toBe(0)
+    expect(run(s, 'esxcli network ip dns server add -s 10.0.0.2').code).toBe(0)
+    expect(run(s, 'esxcli network ip dns server add -s 10.0.0.2').code).toBe(0)
+    expect(run(s, 'esxcli network ip route ipv4 add -g 127.0.10.254 -n default').code).toBe(0)
+    expect(s.dns).toEqual({ servers: ['10.0.0.2', '10.0.0.2'], search: ['lab.local', 'lab.local'] })
+    expect(s.routes.map((r) => [r.network, r.gateway])).toEqual([
+      ['default', '127.0.10.1'],
+      ['default', '127.0.10.254'],
+    ])
+    // A removal takes every copy; one of what is not there does nothing.
+    expect(run(s, 'esxcli network ip dns search remove -d lab.local').code).toBe(0)
+    expect(run(s, 'esxcli network ip dns search remove -d lab.local').code).toBe(0)
+    expect(s.dns.search).toEqual([])
   })
 })
 
