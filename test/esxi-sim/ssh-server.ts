@@ -40,6 +40,16 @@ const ALGORITHMS: Algorithms = {
   ],
 }
 
+// The warning that commands are logged (quirk loginWarning); the wording is not from esxi.md.
+const LOGIN_WARNING = [
+  'WARNING:',
+  '   All commands run on the ESXi shell are logged and may be included in',
+  '   support bundles. Do not provide passwords directly on the command line.',
+  '   Most tools can prompt for secrets or accept them from standard input.',
+  '',
+  '',
+].join('\n')
+
 // Modelled on ESXi's /etc/issue and login warning; the wording is not from esxi.md.
 const BANNER = [
   '',
@@ -288,6 +298,9 @@ export async function startSimSshServer(opts: SimSshOptions): Promise<SimSshServ
 
   async function exec(conn: Conn, stream: ServerChannel, line: string): Promise<void> {
     await recordExec(statePath, { address: conn.local, line })
+    const warn = readState()?.quirks.loginWarning
+    if (warn === 'stdout') stream.write(LOGIN_WARNING)
+    else if (warn === 'stderr') stream.stderr.write(LOGIN_WARNING)
     const argv = splitOrRefuse(line)
     if (opts.shell && !(Array.isArray(argv) && isSimProgram(argv))) {
       runShell(conn, stream, line, opts.shell)

@@ -85,11 +85,13 @@ for (const profile of ESXI_PROFILES) {
     })
 
     // esxi.md shows bare lines; output with a blank and a CR at each line's end (a terminal, a
-    // Windows line end) must read the same, and errors may come on stderr (unconfirmed).
+    // Windows line end) must read the same, errors may come on stderr, and the warning that
+    // commands are logged may open each command's output (both unconfirmed).
     it('applies every example, then writes nothing, when every output line ends with a blank and a CR', async () => {
       const { t, host } = await checkedInWith(taken, {
         lineEnds: 'padded-crlf',
         errorStream: 'stderr',
+        loginWarning: 'stdout',
       })
       const first = await approveAndWait(t.app, host.id)
       expect(first.error).toBeNull()

@@ -119,6 +119,24 @@ describe('the simulated ESXi sshd', () => {
     expect(seen.banner).toMatch(/commands run on the ESXi shell are logged/)
   })
 
+  // esxi.md does not say where the warning goes: the quirk puts it on either stream of each command.
+  it.each(['stdout', 'stderr'] as const)(
+    'with loginWarning %s, opens that stream of every command with the warning',
+    async (stream) => {
+      const s = loadState(statePath)
+      saveState(statePath, { ...s, quirks: { ...s.quirks, loginWarning: stream } })
+      try {
+        const ssh = await login()
+        const r = await ssh.execCommand('esxcli system hostname get', { noTrim: true })
+        expect(r.code).toBe(0)
+        expect(r[stream]).toMatch(/^WARNING:\n {3}All commands run on the ESXi shell are logged/)
+        expect(r.stdout).toMatch(/ {3}Host Name: \S+\n$/)
+      } finally {
+        saveState(statePath, { ...loadState(statePath), quirks: s.quirks })
+      }
+    },
+  )
+
   it('refuses the plain password method', async () => {
     await expect(login({ tryKeyboard: false })).rejects.toThrow(
       /All configured authentication methods failed/,
