@@ -132,7 +132,10 @@ HOSTNAME_OUT=$(esxcli system hostname get 2>&1)
 
 KEYS=
 for f in "$MIDWIFE_SSH_KEY_DIR/ssh_host_rsa_key.pub" "$MIDWIFE_SSH_KEY_DIR/ssh_host_ecdsa_key.pub"; do
-  if [ -r "$f" ] && read -r line < "$f" && [ -n "$line" ]; then
+  line=
+  # read fails on a last line with no newline after it, yet sets it: the line is what counts.
+  [ -r "$f" ] && { read -r line < "$f" || :; }
+  if [ -n "$line" ]; then
     KEYS="$KEYS${KEYS:+,}$(jstr "$line")"
   fi
 done

@@ -2,6 +2,7 @@
 // applets ESXi has, against the real listener on loopback. The simulated
 // host's wget drops connections the ESXi firewall would drop.
 import { execFileSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { App } from '../../main/core/app'
@@ -86,6 +87,24 @@ describe('checkin.sh under BusyBox', () => {
       'esxcli network firewall set --enabled false',
       'esxcli network firewall set --enabled true',
     ])
+  })
+
+  // esxi.md says the .pub files sit beside the host keys, not how they end: one whose line has
+  // no newline after it is still reported (ash's read returns non-zero at such an end).
+  it('reports host keys whose .pub file does not end with a newline, or ends with a CR', async () => {
+    const pubs = [esx.hostKeys.rsa, esx.hostKeys.ecdsa].map((k) => `${k.privatePath}.pub`)
+    const wanted = pubs.map(fingerprintOf).sort()
+    writeFileSync(pubs[0] as string, readFileSync(pubs[0] as string, 'utf8').trimEnd())
+    writeFileSync(pubs[1] as string, `${readFileSync(pubs[1] as string, 'utf8').trimEnd()}\r\n`)
+    const run = await esx.sh([client], {
+      MIDWIFE_URL: t.listenerUrl,
+      MIDWIFE_TOKEN: token,
+      ...fast,
+    })
+    expect(run.stderr).not.toContain('no SSH host public key')
+    expect(run.code).toBe(0)
+    const [c] = t.app.listCheckins(hostId)
+    expect(c?.sshHostKeys.map((k) => k.fingerprint).sort()).toEqual(wanted)
   })
 
   it('opens the firewall when its state reads with a trailing blank and CR, and when it cannot be read', async () => {
