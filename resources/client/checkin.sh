@@ -65,10 +65,15 @@ BOOTCMD=$(vsish -e get /system/bootCmdLine 2>/dev/null)
 # The value of key=value on the kernel command line, whatever surrounds it:
 # quotes, braces, or a label glued on (bootCmdLine:"BOOTIF=...), and a value
 # quoted itself (PBHOST="host:port"). The key starts after the last of :"'{(
-# before the first =, so values keep theirs (host:port).
+# before the first =, so values keep theirs (host:port). Words split at CRs
+# too, so lines that end in CR LF read alike.
 boot_option() {
   set -f
+  ifs=$IFS
+  IFS=" $(printf '\t\r')
+"
   for word in $BOOTCMD; do
+    IFS=$ifs
     case "$word" in *=*) ;; *) continue ;; esac
     key=${word%%=*}
     key=${key##*[:\"\'{(]}
@@ -85,6 +90,7 @@ boot_option() {
     set +f
     return 0
   done
+  IFS=$ifs
   set +f
   return 1
 }

@@ -88,6 +88,16 @@ describe('PBHOST discovery', () => {
     })
   })
 
+  // What vsish prints around the line is unconfirmed: lines that end in CR LF must read alike.
+  it('reads options on lines that end with a CR', async () => {
+    const { material } = await setup()
+    esx.update(
+      (s) => (s.bootCmdLine = `runweasel\r\n${material.bootOptions.replace(' ', '\r\n')}\r`),
+    )
+    expect((await esx.sh([clientScript], { MIDWIFE_ATTEMPTS: '1' })).code).toBe(0)
+    expect(t.app.listHosts()[0]?.state).toBe('discovered')
+  })
+
   it('refuses a wrong enrollment key with 401 and stores nothing', async () => {
     const { key } = await setup()
     esx.update((s) => (s.bootCmdLine = s.bootCmdLine.replace(key, 'W'.repeat(43))))
