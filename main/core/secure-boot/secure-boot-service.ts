@@ -12,6 +12,7 @@
 // and audited; the operator retries (after fixing the password, or once the
 // host is up). Nothing retries a refused login by itself: ESXi locks root out
 // after repeated failures.
+import { hostSaid } from '../../catalogue/shell'
 import { ApiCallError } from '../../contract/api'
 import type { Host, SecureBootPath, SecureBootStep } from '../../contract/schemas'
 import type { CheckinService } from '../checkins/checkin-service'
@@ -384,7 +385,7 @@ export class SecureBootService {
           if (r.code !== 0 && field !== 'hostname') {
             throw new StepFailed(
               'identity',
-              `\`${command}\` failed on ${address} (exit ${r.code ?? 'none'}): ${(r.stderr || r.stdout).trim().slice(0, 300)}`,
+              `\`${command}\` failed on ${address} (exit ${r.code ?? 'none'}): ${hostSaid(r).slice(0, 300) || 'no output'}`,
             )
           }
           // Masked as read, before anything is parsed from it, stored or JSON-escaped.
