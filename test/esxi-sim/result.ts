@@ -22,3 +22,22 @@ export const notFound = (name: string): CommandResult => ({
   stderr: `sh: ${name}: not found\n`,
   code: 127,
 })
+
+// The warning that commands are logged, where the loginWarning quirk puts it in a command's own
+// output; the wording is not from esxi.md.
+export const LOGIN_WARNING = [
+  'WARNING:',
+  '   All commands run on the ESXi shell are logged and may be included in',
+  '   support bundles. Do not provide passwords directly on the command line.',
+  '   Most tools can prompt for secrets or accept them from standard input.',
+  '',
+  '',
+].join('\n')
+
+/** A command's result as a session sees it: opened by the login warning where the quirk says. */
+export function withLoginWarning(s: SimState, r: CommandResult): CommandResult {
+  const where = s.quirks.loginWarning
+  if (where === 'stdout') return { ...r, stdout: LOGIN_WARNING + r.stdout }
+  if (where === 'stderr') return { ...r, stderr: LOGIN_WARNING + r.stderr }
+  return r
+}

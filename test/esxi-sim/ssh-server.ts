@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import ssh2 from 'ssh2'
 import type { Algorithms, Connection, ParsedKey, ServerChannel } from 'ssh2'
 import { isSimProgram, recordExec, runInStateFile, splitOrRefuse } from './interpreter'
-import type { CommandResult } from './result'
+import { LOGIN_WARNING, type CommandResult } from './result'
 import { followManagement, startingAddress, type Follower } from './follow'
 import { isLoopback } from './net'
 import { loadState, saveState, withStateLock, type SimState } from './state'
@@ -39,16 +39,6 @@ const ALGORITHMS: Algorithms = {
     'rsa-sha2-256',
   ],
 }
-
-// The warning that commands are logged (quirk loginWarning); the wording is not from esxi.md.
-const LOGIN_WARNING = [
-  'WARNING:',
-  '   All commands run on the ESXi shell are logged and may be included in',
-  '   support bundles. Do not provide passwords directly on the command line.',
-  '   Most tools can prompt for secrets or accept them from standard input.',
-  '',
-  '',
-].join('\n')
 
 // Modelled on ESXi's /etc/issue and login warning; the wording is not from esxi.md.
 const BANNER = [

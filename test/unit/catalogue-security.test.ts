@@ -188,10 +188,15 @@ describe('advanced settings', () => {
     expect(writeCommands(h.state.log)).toEqual([])
   })
 
-  it.each(['stdout', 'stderr'] as const)(
-    'fails on an option the host does not have with ESXi own words (errors on %s)',
-    async (errorStream) => {
-      const h = host({ quirks: { errorStream } })
+  it.each([
+    { errorStream: 'stdout', loginWarning: 'banner' },
+    { errorStream: 'stderr', loginWarning: 'banner' },
+    { errorStream: 'stdout', loginWarning: 'stderr' },
+    { errorStream: 'stderr', loginWarning: 'stdout' },
+  ] as const)(
+    'fails on an option the host does not have with ESXi own words (errors on $errorStream, login warning: $loginWarning)',
+    async (quirks) => {
+      const h = host({ quirks })
       await expect(
         h.apply(advanced, [
           { path: '/UserVars/SuppressShellWarning', value: 1 },
@@ -291,6 +296,14 @@ describe('SSH and the ESXi Shell', () => {
     await expect(read(status('Segmentation fault\n', 139))).rejects.toThrow(
       '`/etc/init.d/SSH status` did not say whether it runs (exit 139): Segmentation fault',
     )
+    // What it said, not the login warning a session may print first (unconfirmed where).
+    for (const loginWarning of ['stdout', 'stderr'] as const) {
+      const h = host({
+        faults: [{ match: '/etc/init.d/SSH status', stdout: 'Segmentation fault\n', code: 139 }],
+        quirks: { loginWarning },
+      })
+      await expect(read(h)).rejects.toThrow(/\(exit 139\): Segmentation fault$/)
+    }
   })
 
   it('on a host with no status script for the ESXi Shell (esxi.md names only SSH): "on" is set every run, "off" runs nothing', async () => {
@@ -536,12 +549,15 @@ describe('maintenance mode', () => {
   })
 
   it('fails on a reading that is neither Enabled nor Disabled', async () => {
-    const h = host({
-      faults: [{ match: 'esxcli system maintenanceMode get', stdout: 'Entering\n' }],
-    })
-    await expect(h.apply(maintenanceMode, 'exit')).rejects.toThrow(
-      'maintenanceMode get printed neither Enabled nor Disabled: Entering',
-    )
+    for (const loginWarning of ['banner', 'stdout'] as const) {
+      const h = host({
+        faults: [{ match: 'esxcli system maintenanceMode get', stdout: 'Entering\n' }],
+        quirks: { loginWarning },
+      })
+      await expect(h.apply(maintenanceMode, 'exit')).rejects.toThrow(
+        /^maintenanceMode get printed neither Enabled nor Disabled: Entering$/,
+      )
+    }
     expect(refusals(maintenanceMode, 'on')).toEqual(['maintenance mode is enter or exit'])
   })
 

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { parseKeyValues, type Row } from '../parse'
-import { esxcli } from '../shell'
+import { esxcli, hostSaid } from '../shell'
 import { defineSetting, type Change } from '../types'
 
 export interface AdvancedOption {
@@ -149,13 +149,9 @@ export const advanced = defineSetting<AdvancedOption[]>({
     for (const w of wanted) {
       const { path } = w
       const res = await r.probe(listed(path))
-      const said = [res.stderr, res.stdout]
-        .map((s) => s.trim())
-        .filter((s) => s !== '')
-        .join(' / ')
       if (res.code !== 0) {
         throw new Error(
-          `${path}: ESXi has no such advanced option (it said: ${said.split('\n')[0] || `exit ${res.code ?? 'none'}`})`,
+          `${path}: ESXi has no such advanced option (it said: ${hostSaid(res) || `exit ${res.code ?? 'none'}`})`,
         )
       }
       const kv = parseKeyValues(res.stdout)

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { esxcli } from '../shell'
+import { esxcli, hostSaid } from '../shell'
 import { defineSetting } from '../types'
 
 export type MaintenanceState = 'enter' | 'exit'
@@ -39,7 +39,7 @@ export const maintenanceMode = defineSetting<MaintenanceState>({
     if (/\bEnabled\b/.test(text)) return 'enter'
     if (/\bDisabled\b/.test(text)) return 'exit'
     throw new Error(
-      `maintenanceMode get printed neither Enabled nor Disabled: ${text.trim().split('\n')[0] || 'nothing'}`,
+      `maintenanceMode get printed neither Enabled nor Disabled: ${hostSaid({ stdout: text, stderr: '' }) || 'nothing'}`,
     )
   },
   diff(current, wanted) {

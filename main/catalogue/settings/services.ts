@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { hostSaid } from '../shell'
 import { defineSetting, type Change, type Command, type Reader } from '../types'
 
 export type OnOff = 'on' | 'off'
@@ -38,7 +39,7 @@ export async function serviceRunning(r: Reader, service: ServiceKey): Promise<bo
   if (res.code === 127 || /\bnot found\b|no such file/i.test(text)) return undefined
   if (res.code === 0) return true
   if (res.code === 3) return false
-  const said = text.trim().split('\n')[0] || 'nothing'
+  const said = hostSaid(res) || 'nothing'
   throw new Error(
     `\`${script} status\` did not say whether it runs (exit ${res.code ?? 'none'}): ${said}`,
   )
