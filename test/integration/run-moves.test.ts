@@ -109,6 +109,46 @@ describe('a run that moves the management network', () => {
     expect(esx.writesSince(mark)).toEqual([])
   })
 
+  it("refuses Retry of a run whose gateway fell outside vmk0's subnet, saying where to change it", async () => {
+    t = await startTestApp({ moveDeadlineMs: 4_000 })
+    esx = await createSimHost({
+      ...managementNetwork('127.0.10.10', '255.255.255.0', '127.0.10.1'),
+      reachable: ['127.0.10.1', '127.0.10.254'],
+    })
+    const sshd = await esx.startSsh(sampleHost.rootPassword)
+    const host = t.app.saveHost({
+      ...sampleHost,
+      mac: esx.state().nics[0]?.mac as string,
+      sshPort: sshd.port,
+      spec: { ...sampleHost.spec, defaultGateway: '127.0.10.254' },
+    })
+    await checkIn(t.app, esx, host)
+    const plan = await t.app.planHost(host.id)
+    expect(plan.blocked).toBeNull()
+    // Between the plan and the run, vmk0's subnet shrinks (a console edit): 127.0.10.8/30.
+    esx.update((s) => {
+      const vmk0 = s.vmknics.find((v) => v.name === 'vmk0')
+      if (vmk0) vmk0.ipv4.netmask = '255.255.255.252'
+    })
+    t.app.approveHost(host.id, plan.id)
+    await t.app.idle()
+    const [failed] = t.app.listRuns({ hostId: host.id, limit: 1 }).runs
+    expect(failed?.state).toBe('failed')
+    const why =
+      'the new management network is not valid: gateway 127.0.10.254 is not in 127.0.10.8/30; set the management address or the default gateway on the Hosts step (or the site profile), then approve the host again'
+    expect(failed?.error).toBe(why)
+
+    // Retry uses the values approved with the run: it is refused, with why and where to change it.
+    const mark = esx.logMark()
+    expect(() => t?.app.resumeRun(failed?.id as number)).toThrow(
+      `run ${failed?.id} cannot be retried: it would fail the same way, since Retry uses the values approved with it. ${why}`,
+    )
+    expect(t.app.getHost(host.id).state).toBe('failed')
+    expect(t.app.getRun(failed?.id as number).attempts).toBe(1)
+    await t.app.idle()
+    expect(esx.writesSince(mark)).toEqual([])
+  })
+
   it('leaves a host on DHCP on DHCP when its gateway and VLAN are already as wanted (the plan showed nothing)', async () => {
     t = await startTestApp({ moveDeadlineMs: 4_000 })
     const lease = { address: '127.0.10.10', netmask: '255.255.255.0', gateway: '127.0.10.1' }

@@ -56,6 +56,12 @@ export interface MoveOptions {
 /** The move did not end verified at the new address; the message says where the host is and why. */
 export class MoveFailed extends Error {}
 
+/**
+ * The approved values cannot take the host where they say (a gateway outside the subnet vmk0
+ * would be in): a Retry with them fails the same way, so only a new plan can help.
+ */
+export class MoveRefused extends MoveFailed {}
+
 const MARK = 'midwife-mgmt:'
 
 const TargetNetwork = z
@@ -335,7 +341,11 @@ async function readLog(s: Session, log: string) {
  */
 export async function moveManagement(o: MoveOptions): Promise<Session> {
   const problems = targetProblem(o.to)
-  if (problems) throw new MoveFailed(`the new management network is not valid: ${problems}`)
+  if (problems) {
+    throw new MoveRefused(
+      `the new management network is not valid: ${problems}; set the management address or the default gateway on the Hosts step (or the site profile), then approve the host again`,
+    )
+  }
   const { from, to } = o
   const retryMs = o.retryMs ?? 500
   const session = o.session ?? (await o.connect(from.address))

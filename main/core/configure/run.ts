@@ -9,7 +9,13 @@ import { RunSnapshot } from '../runs/snapshot'
 import type { SecretBox } from '../secrets'
 import type { Store } from '../store'
 import { applySetting, CachedReader } from './apply'
-import { describeNetwork, moveManagement, moveTarget, readManagement } from './move-management'
+import {
+  describeNetwork,
+  moveManagement,
+  MoveRefused,
+  moveTarget,
+  readManagement,
+} from './move-management'
 import { ConnectError, type ConnectOptions, type EsxShell } from './ssh'
 
 export type Connect = (o: ConnectOptions) => Promise<EsxShell & { close(): void }>
@@ -283,6 +289,8 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
           step: step.key,
           title: step.title,
           error: failure,
+          // Retry reuses the approved values: it is refused for a failure they cannot get past.
+          ...(err instanceof MoveRefused ? { replan: true } : {}),
         })
         break
       }

@@ -265,6 +265,13 @@ export class RunService {
         `run ${id} configured the installation before ${hostName(host)} was re-armed for a reinstall: approve a new plan instead`,
       )
     }
+    const refused = run.state === 'failed' ? this.unretriable(id) : null
+    if (refused !== null) {
+      throw new ApiCallError(
+        'conflict',
+        `run ${id} cannot be retried: it would fail the same way, since Retry uses the values approved with it. ${refused}`,
+      )
+    }
     if (this.store.runs.currentFor(hostId) !== id) {
       throw new ApiCallError(
         'conflict',
@@ -283,6 +290,15 @@ export class RunService {
     this.announce(id)
     this.enqueue(id, hostId)
     return this.header(id)
+  }
+
+  /** Why the run's last failure cannot be got past with its approved values, or null. */
+  private unretriable(id: number): string | null {
+    const failed = this.store.events
+      .about(`run:${id}`)
+      .findLast((e) => e.type === 'run.step_failed')
+    const data = failed?.data as { replan?: unknown; error?: unknown } | undefined
+    return data?.replan === true ? String(data.error) : null
   }
 
   cancelMany(ids: number[]): BulkRuns {
