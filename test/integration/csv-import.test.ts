@@ -512,6 +512,40 @@ describe('CSV import: collisions', () => {
     )
   })
 
+  it('says every problem in one round: the header, each cell, each row as a whole, and across rows and stored hosts', async () => {
+    const { api } = await midwife()
+    await api.saveHost({
+      hostname: 'esx09',
+      domain: 'lab.local',
+      mac: '00:50:56:aa:bb:09',
+      rootPassword: PASSWORD,
+      spec: { mgmtAddress: '10.0.0.19/24' },
+    })
+    const text = csv(
+      'hostname,domain,mac,mgmt_address,gateway,owner_team',
+      'esx01,lab.local,zz,10.0.0.11/24,10.9.9.1,A1',
+      'esx01,lab.local,00:50:56:aa:bb:02,10.0.0.11/24,,A1',
+      'esx03,lab.local,00:50:56:aa:bb:09,10.0.0.300/24,10.9.9.1,A2',
+      'esx04,lab.local,00:50:56:aa:bb:04,10.0.0.19/24,,A2',
+    )
+    const preview = await api.previewCsvImport(text, { rootPassword: PASSWORD })
+    expect(preview.ready).toBe(false)
+    const found = messages(preview).map((m) => m.replace(/; the columns are .*/, ''))
+    expect(found).toEqual([
+      'Line 1, column F (owner_team): Midwife has no column "owner_team"',
+      'Line 2, column C (mac): zz is not a MAC address like 00:50:56:aa:bb:01',
+      'Line 2, column E (gateway): gateway 10.9.9.1 is not in 10.0.0.0/24',
+      'Line 2, column A (hostname): esx01.lab.local is also on line 3',
+      'Line 2, column D (mgmt_address): address 10.0.0.11 is also on line 3',
+      'Line 3, column A (hostname): esx01.lab.local is also on line 2',
+      'Line 3, column D (mgmt_address): address 10.0.0.11 is also on line 2',
+      // Its gateway is not checked against an address that was refused: that would say nothing true.
+      'Line 4, column D (mgmt_address): 10.0.0.300/24 is not an address with its prefix, like 10.0.0.11/24',
+      `Line 4, column C (mac): 00:50:56:aa:bb:09 is already the MAC of esx09.lab.local; a row updates an existing host only when its hostname, domain and MAC are all that host’s (rename a host or change its MAC in its form)`,
+      'Line 5, column D (mgmt_address): 10.0.0.19 is already used by esx09.lab.local',
+    ])
+  })
+
   it('updates a host its row names by hostname, domain and MAC; the rest of the host stays', async () => {
     const { t, api } = await midwife()
     const esx01 = await api.saveHost({

@@ -185,8 +185,9 @@ export function checkBatch(
       if (settingByKey(key)?.secret) plainSecrets[key] = value as string
       else plain[key] = value
     }
-    // Only on values that are each valid (a collision does not stop it).
-    if (c.problems.every((x) => x.kind === 'collision')) {
+    // On the values that are valid, beside the problems of those that are not, so a row's
+    // problems are all said at once. A row that does not line up was not read.
+    if (!c.unread) {
       // The whole spec as the host form's save checks it, then the rules across
       // settings on what the host resolves to: a gateway may come from the site.
       const checked = HostSpec.safeParse({ ...plain, ...plainSecrets })
@@ -196,7 +197,10 @@ export function checkBatch(
             key: typeof i.path[0] === 'string' ? i.path[0] : null,
             message: i.message,
           }))
-      const resolved = resolveSpec(c, ctx.profile, plain)
+      // A setting whose cell was refused is unknown, not the site's: no rule is checked on it.
+      const resolved = resolveSpec(c, ctx.profile, plain).filter(
+        (r) => !c.decides.has(r.key) || r.key in plain,
+      )
       for (const p of crossCheck(Object.fromEntries(resolved.map((r) => [r.key, r.value])))) {
         if (!found.some((f) => f.message === p.message)) found.push(p)
       }

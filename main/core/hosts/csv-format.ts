@@ -215,8 +215,12 @@ export function readHostsCsv(text: string): CsvRead {
     )
     return { header, candidates: [], problems, missing: [] }
   }
+  // Columns Midwife does not read (unknown, or named twice): said, and their cells left out, so
+  // the rows are still checked and every problem is said in one round.
+  const ignored = new Set<number>()
   header.forEach((name, i) => {
     if (name === '') return
+    if (!known.includes(name) || header.indexOf(name) !== i) ignored.add(i)
     if (!known.includes(name)) {
       const near = known.map((k) => ({ k, d: distance(name, k) })).sort((a, b) => a.d - b.d)[0]
       headerProblem(
@@ -241,17 +245,23 @@ export function readHostsCsv(text: string): CsvRead {
       )
   }
   const missing = known.filter((k) => !header.includes(k))
-  if (problems.some((p) => p.kind === 'header'))
+  // Without a host's name or MAC no row can be matched or told apart: the header first.
+  if (REQUIRED.some((name) => !header.includes(name)))
     return { header, candidates: [], problems, missing }
 
-  const candidates = rows.map((r, i) => decodeRow(header, r, i + 1))
+  const candidates = rows.map((r, i) => decodeRow(header, ignored, r, i + 1))
   if (candidates.length === 0 && !syntax) {
     headerProblem(null, 'the file has a header but no host rows')
   }
   return { header, candidates, problems, missing }
 }
 
-function decodeRow(header: string[], r: Located, row: number): Candidate {
+function decodeRow(
+  header: string[],
+  ignored: ReadonlySet<number>,
+  r: Located,
+  row: number,
+): Candidate {
   const where = (field: string | null) => {
     if (field === null) return `Line ${r.line}`
     // A setting with several columns is named by those the file has, at the first of them.
@@ -284,6 +294,7 @@ function decodeRow(header: string[], r: Located, row: number): Candidate {
   const cells = new Map<string, string>()
   r.cells.forEach((cell, i) => {
     const name = header[i]
+    if (ignored.has(i)) return
     if (name) cells.set(name, cell)
     else if (cell.trim() !== '') {
       c.problems.push({
