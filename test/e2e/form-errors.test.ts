@@ -128,4 +128,25 @@ describe('problems beside their fields', () => {
       color: RED,
     })
   })
+
+  it('takes an empty SSH user and port as root and 22, the placeholders they show', async () => {
+    const form = page.getByRole('form', { name: 'Add host' })
+    const port = form.getByLabel('SSH port')
+    const user = form.getByLabel('SSH user')
+    await port.fill('')
+    expect(await user.inputValue()).toBe('')
+    expect(await user.getAttribute('placeholder')).toBe('root')
+    expect(await port.getAttribute('placeholder')).toBe('22')
+    await form.getByRole('button', { name: 'Review host' }).click()
+    const review = page.getByRole('region', { name: 'Review esx01.lab.local' })
+    await review.waitFor()
+    expect(await port.getAttribute('aria-invalid')).not.toBe('true')
+    expect(await review.getByTestId('ssh-target').innerText()).toBe(
+      'root@(address from its check-in):22',
+    )
+    await review.getByRole('button', { name: 'Add host' }).click()
+    await expect.poll(async () => (await serve.api.listHosts()).length).toBe(1)
+    const [host] = await serve.api.listHosts()
+    expect(host?.definition).toMatchObject({ sshUser: 'root', sshPort: 22 })
+  })
 })
