@@ -129,6 +129,26 @@ describe('problems beside their fields', () => {
     })
   })
 
+  it('says what SSH and the ESXi Shell become when nothing sets them, and when one is chosen', async () => {
+    const form = page.getByRole('form', { name: 'Add host' })
+    const services = form.locator('[data-setting="services"]')
+    const shown = (label: string) =>
+      services.getByLabel(label, { exact: true }).evaluate((el) => {
+        const select = el as HTMLSelectElement
+        return select.options[select.selectedIndex]?.text
+      })
+    expect(await shown('SSH')).toBe('Not set: left as it is on the host')
+    expect(await shown('ESXi Shell')).toBe('Not set: left as it is on the host')
+    expect(await services.innerText()).toContain(
+      'Both not set: Midwife leaves SSH and the ESXi Shell as they are on the host. Choosing the ESXi Shell sets SSH on too (now and with the host).',
+    )
+    // Choosing the ESXi Shell sets the pair: SSH's empty choice now means on.
+    await services.getByLabel('ESXi Shell', { exact: true }).selectOption('off')
+    expect(await shown('SSH')).toBe('Default: On (now and with the host)')
+    await services.getByLabel('ESXi Shell', { exact: true }).selectOption('')
+    expect(await shown('SSH')).toBe('Not set: left as it is on the host')
+  })
+
   it('takes an empty SSH user and port as root and 22, the placeholders they show', async () => {
     const form = page.getByRole('form', { name: 'Add host' })
     const port = form.getByLabel('SSH port')

@@ -94,7 +94,7 @@ export const services = defineSetting<ServicesValue>({
         },
       },
     ],
-    hint: 'Whether a service starts with the host cannot be read back over SSH; only whether it runs is verified.',
+    hint: 'Both not set: Midwife leaves SSH and the ESXi Shell as they are on the host. Choosing the ESXi Shell sets SSH on too (now and with the host). Whether a service starts with the host cannot be read back over SSH; only whether it runs is verified.',
   },
   async read(r) {
     return {
