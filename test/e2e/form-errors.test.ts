@@ -132,10 +132,10 @@ describe('problems beside their fields', () => {
   it('says what SSH and the ESXi Shell become when nothing sets them, and when one is chosen', async () => {
     const form = page.getByRole('form', { name: 'Add host' })
     const services = form.locator('[data-setting="services"]')
-    const shown = (label: string) =>
-      services.getByLabel(label, { exact: true }).evaluate((el) => {
-        const select = el as HTMLSelectElement
-        return select.options[select.selectedIndex]?.text
+    const shown = (label: string): Promise<string> =>
+      services.getByLabel(label, { exact: true }).evaluate((el: unknown) => {
+        const select = el as { options: Array<{ text: string }>; selectedIndex: number }
+        return select.options[select.selectedIndex]?.text ?? ''
       })
     expect(await shown('SSH')).toBe('Not set: left as it is on the host')
     expect(await shown('ESXi Shell')).toBe('Not set: left as it is on the host')
