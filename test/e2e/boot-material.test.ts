@@ -178,4 +178,42 @@ describe('the boot-material screen on a real network', () => {
     expect(cfg).not.toMatch(/[A-F]{2}-[A-F]{2}/)
     await browser.screenshot('boot-3-bundle', secrets())
   })
+
+  it('wraps long boot lines whole at 900 and 1280 px: between modules, under a hanging indent', async () => {
+    const uefi = page.getByRole('region', { name: 'UEFI PXE boot.cfg for esx01.lab.local' })
+    const PRE = 'section[aria-label^="UEFI PXE boot.cfg for esx01"] pre'
+    for (const width of [900, 1280]) {
+      await page.setViewportSize({ width, height: 860 })
+      // Neither the page nor the file's box scrolls sideways: long lines wrap in the box.
+      expect(await page.evaluate('document.documentElement.scrollWidth')).toBe(width)
+      const fit = await page.evaluate(`(() => {
+        const el = document.querySelector('${PRE}')
+        return el.scrollWidth <= el.clientWidth
+      })()`)
+      expect(fit).toBe(true)
+      // Each " --- " between modules stays whole on one row; rows that continue a wrapped line
+      // start 4 characters in, under it.
+      const rows: { split: number; continued: number; dashes: number } =
+        await page.evaluate(`(() => {
+        const el = document.querySelector('${PRE}')
+        const range = document.createRange()
+        range.selectNodeContents(el)
+        const lefts = [...range.getClientRects()].map((r) => Math.round(r.left))
+        const start = Math.min(...lefts)
+        const ch = parseFloat(getComputedStyle(el).fontSize) * 0.6
+        const dashes = [...el.querySelectorAll('.dashes')]
+        return {
+          split: dashes.filter((d) => d.getClientRects().length !== 1).length,
+          continued: lefts.filter((l) => Math.abs(l - start - 4 * ch) < ch).length,
+          dashes: dashes.length,
+        }
+      })()`)
+      expect(rows.dashes).toBeGreaterThan(10)
+      expect(rows.split).toBe(0)
+      expect(rows.continued).toBeGreaterThan(0)
+      await uefi.scrollIntoViewIfNeeded()
+      await browser.screenshot(`boot-4-wrapped-${width}`, secrets())
+    }
+    await page.setViewportSize({ width: 1280, height: 860 })
+  })
 })
