@@ -165,9 +165,21 @@ describe('hosts from a CSV file', () => {
     await form.getByLabel('Domain').fill('rack1.lab')
     await form.getByLabel('First MAC').fill('00:50:56:aa:01:1a')
     await form.getByLabel('First management address').fill('10.0.1.35/24')
-    await form.getByLabel('Root password').fill(PASSWORD)
+    // No password and no host to start from: said once, beside the field, not once per host.
+    const password = form.getByLabel('Root password')
     await form.getByRole('button', { name: 'Preview' }).click()
+    await expect.poll(() => password.getAttribute('aria-invalid')).toBe('true')
+    const note = page.locator(`#${(await password.getAttribute('aria-describedby')) ?? 'none'}`)
+    expect(await note.innerText()).toBe(
+      'every new host needs the root password it is installed with: type it here, or start from a host to use its password',
+    )
+    await expect
+      .poll(() => page.evaluate('document.activeElement?.getAttribute("name")'))
+      .toBe('generateRootPassword')
     const preview = page.getByRole('region', { name: 'Generated hosts preview' })
+    expect(await preview.count()).toBe(0)
+    await password.fill(PASSWORD)
+    await form.getByRole('button', { name: 'Preview' }).click()
     await expect.poll(() => preview.getByTestId('batch-summary').count()).toBe(1)
     // 10.0.1.35 is the clone's: the first new host skips it.
     expect(await preview.locator('[data-row="1"]').innerText()).toContain('10.0.1.36/24')

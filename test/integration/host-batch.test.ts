@@ -197,6 +197,21 @@ describe('generate hosts from a pattern', () => {
     )
   })
 
+  it('asks for the root password in the generate form’s words, not a CSV file’s', async () => {
+    const api = await midwife()
+    const preview = await api.previewGenerateHosts({
+      pattern: 'esx{2..3}',
+      domain: 'lab.local',
+      firstMac: '00:50:56:aa:dd:01',
+    })
+    expect(preview.problems.map((p) => p.message)).toEqual(
+      ['esx2', 'esx3'].map(
+        (name, i) =>
+          `Host ${i + 1} (${name}.lab.local), root_password: a new host needs the root password it is installed with: type it in Root password, or start from a host to use its password`,
+      ),
+    )
+  })
+
   it('stores none of them when one collides, and says which', async () => {
     const api = await midwife()
     await template(api)

@@ -219,7 +219,10 @@ export function checkBatch(
           c,
           'root_password',
           'required',
-          'a new host needs the root password it is installed with: fill it in, or give one for every new host with the import',
+          // A CSV row's own cell, or the one form field a generated batch has.
+          c.line === null
+            ? 'a new host needs the root password it is installed with: type it in Root password, or start from a host to use its password'
+            : 'a new host needs the root password it is installed with: fill it in, or give one for every new host with the import',
         ),
       )
     }
