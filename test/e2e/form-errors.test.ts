@@ -169,4 +169,26 @@ describe('problems beside their fields', () => {
     const [host] = await serve.api.listHosts()
     expect(host?.definition).toMatchObject({ sshUser: 'root', sshPort: 22 })
   })
+
+  it('keeps what is typed on the Site step: saving one form keeps the other, and Next saves first', async () => {
+    await sidebar(/Site/).click()
+    const advertised = page.locator('input[name="advertisedAddress"]')
+    const tftp = page.getByRole('form', { name: 'Network boot' }).getByLabel('TFTP folder')
+    await tftp.fill('esxi-lab')
+    await advertised.fill('10.0.0.5')
+    await page.getByRole('button', { name: 'Save settings' }).click()
+    await expect
+      .poll(async () => (await serve.api.getSettings()).advertisedAddress)
+      .toBe('10.0.0.5')
+    // The network boot form was not saved, and still holds what was typed.
+    expect(await tftp.inputValue()).toBe('esxi-lab')
+    await advertised.fill('10.0.0.6')
+    const wizard = page.getByRole('group', { name: 'Wizard' })
+    expect(await wizard.innerText()).toContain('Unsaved changes.')
+    await wizard.getByRole('button', { name: 'Save and go to Profile →' }).click()
+    await expect.poll(() => page.getByRole('heading', { name: 'Site profile' }).count()).toBe(1)
+    const settings = await serve.api.getSettings()
+    expect(settings.advertisedAddress).toBe('10.0.0.6')
+    expect(settings.boot.tftpBootDir).toBe('esxi-lab')
+  })
 })
