@@ -220,6 +220,12 @@ describe('a network design, defined through the wizard', () => {
     const card = page.getByRole('dialog').getByRole('article', { name: 'esx01.lab.local' })
     await card.getByRole('button', { name: 'Approve', exact: true }).click()
     const plan = card.getByRole('region', { name: 'Plan for esx01.lab.local' })
+    // One button approves, under the plan; the one that showed it now only reads it again.
+    await plan.waitFor()
+    expect(await card.getByRole('button', { name: /Approve/ }).allInnerTexts()).toEqual([
+      'Approve this plan',
+    ])
+    expect(await card.getByRole('button', { name: 'Read the plan again' }).count()).toBe(1)
     await expect.poll(() => plan.count(), { timeout: 60_000 }).toBe(1)
     const expected = {
       hostname: 'esxcli system hostname set --host=esx01 --domain=lab.local',
