@@ -191,4 +191,18 @@ describe('problems beside their fields', () => {
     expect(settings.advertisedAddress).toBe('10.0.0.6')
     expect(settings.boot.tftpBootDir).toBe('esxi-lab')
   })
+
+  it('says a setting whose checkbox shows its default is not set until its values are given', async () => {
+    await sidebar(/Profile/).click()
+    const ntp = page.locator('[data-setting="ntp"]')
+    const note = ntp.getByTestId('unset-note')
+    expect(await ntp.getByRole('checkbox').isChecked()).toBe(true)
+    expect(await note.innerText()).toBe(
+      'Not set: NTP is left as it is on the host (“Run the NTP service” applies once it is set).',
+    )
+    await ntp.getByLabel('NTP servers').fill('10.0.0.5')
+    await expect.poll(() => note.count()).toBe(0)
+    await ntp.getByLabel('NTP servers').fill('')
+    await expect.poll(() => note.count()).toBe(1)
+  })
 })
