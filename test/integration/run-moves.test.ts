@@ -141,7 +141,7 @@ describe('a run that moves the management network', () => {
     // Retry uses the values approved with the run: it is refused, with why and where to change it.
     const mark = esx.logMark()
     expect(() => t?.app.resumeRun(failed?.id as number)).toThrow(
-      `run ${failed?.id} cannot be retried: it would fail the same way, since Retry uses the values approved with it. ${why}`,
+      `run ${failed?.id} cannot be retried: Retry uses the values approved with it, so it would fail the same way (${why})`,
     )
     expect(t.app.getHost(host.id).state).toBe('failed')
     expect(t.app.getRun(failed?.id as number).attempts).toBe(1)

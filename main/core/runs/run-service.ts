@@ -269,7 +269,7 @@ export class RunService {
     if (refused !== null) {
       throw new ApiCallError(
         'conflict',
-        `run ${id} cannot be retried: it would fail the same way, since Retry uses the values approved with it. ${refused}`,
+        `run ${id} cannot be retried: Retry uses the values approved with it, so it would fail the same way (${refused})`,
       )
     }
     if (this.store.runs.currentFor(hostId) !== id) {
