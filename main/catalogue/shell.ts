@@ -19,17 +19,21 @@ export function commandLine(words: readonly string[]): string {
  */
 export function maskSecret(text: string, secret: string): string {
   if (!secret) return text
-  const pattern = new RegExp(secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi')
-  return text.replace(pattern, () => '********')
+  return text.replace(secretPattern(secret), () => '********')
 }
 
-/** A command as the operator may see it: secrets replaced by ********. */
+/** Finds every occurrence of `secret` (not empty) in any letter case, as maskSecret masks it. */
+export function secretPattern(secret: string): RegExp {
+  return new RegExp(secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi')
+}
+
+/**
+ * A command as the operator may see it: secrets replaced by ********, quoted or not, in any
+ * letter case (as maskSecret masks what the host prints, so the two never disagree).
+ */
 export function shownCommand(c: Command): string {
   let line = commandLine(c.words)
-  for (const s of c.secrets ?? []) {
-    if (!s) continue
-    line = line.split(shellQuote(s)).join('********').split(s).join('********')
-  }
+  for (const s of c.secrets ?? []) line = maskSecret(maskSecret(line, shellQuote(s)), s)
   return line
 }
 

@@ -304,6 +304,63 @@ describe('catalogue settings over SSH', () => {
     }
   })
 
+  it('masks the secrets of the spec written into a custom step: in the plan, the run, the audit and the report', async () => {
+    const t = await startTestApp()
+    try {
+      const key = 'AB12C-3DE45-F6G7H-8JK9L-0MN1P'
+      esx = await createSimHost()
+      const ssh = await esx.startSsh(sampleHost.rootPassword)
+      // The operator wrote the licence key and the new root password into a step's text: no
+      // command of the step marks them as secret, yet they are the spec's secrets.
+      t.app.saveProfile({
+        spec: {
+          rootPassword: NEW,
+          customSteps: [
+            {
+              name: 'Welcome names the licence',
+              lines: [
+                `test -n '${NEW}' && esxcli system settings advanced set -o /UserVars/HostClientWelcomeMessage -s 'licence ${key.toLowerCase()}'`,
+              ],
+              check: 'esxcli system settings advanced list -o /UserVars/HostClientWelcomeMessage',
+              expect: `String Value: licence ${key.toLowerCase()}$`,
+            },
+          ],
+        },
+      })
+      const host = t.app.saveHost({
+        ...sampleHost,
+        spec: { ...sampleHost.spec, licence: key },
+        mac: esx.state().nics[0]?.mac as string,
+        sshPort: ssh.port,
+      })
+      await checkIn(t.app, esx, host)
+      const plan = await t.app.planHost(host.id)
+      const custom = plan.items.find((i) => i.key === 'customSteps')
+      expect(custom?.changes[0]?.commands).toEqual([
+        "sh -c 'test -n '\\''********'\\'' && esxcli system settings advanced set -o /UserVars/HostClientWelcomeMessage -s '\\''licence ********'\\'''",
+      ])
+      const run = await approveAndWait(t.app, host.id)
+      expect(run.error).toBeNull()
+      expect(esx.state().advanced['/UserVars/HostClientWelcomeMessage']).toBe(
+        `licence ${key.toLowerCase()}`,
+      )
+      const audit = t.app.hostAudit(host.id)
+      // Masked alike in the plan and the run, the step's commands are as approved.
+      expect(JSON.stringify(audit)).not.toContain('run.step_not_as_planned')
+      const told = [
+        JSON.stringify(plan),
+        JSON.stringify(run),
+        JSON.stringify(audit),
+        t.app.hostReport(host.id, 'html').content,
+        t.logger.lines.join('\n'),
+      ].join('\n')
+      expect(told.toUpperCase()).not.toContain(key)
+      expect(told).not.toContain(NEW)
+    } finally {
+      await t.close()
+    }
+  })
+
   it('turns SSH off last: verified in the open session, and a new login finds nothing listening', async () => {
     const { esx, ssh } = await start()
     const session = await login(esx, ssh, OLD)

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { commandLine } from '../../main/catalogue/shell'
+import { commandLine, maskSecret, shownCommand } from '../../main/catalogue/shell'
 import { dnsServers } from '../../main/catalogue/settings/dns-servers'
 import { hostname } from '../../main/catalogue/settings/hostname'
 import { ntp } from '../../main/catalogue/settings/ntp'
@@ -35,6 +35,20 @@ function fakeShell(answer: (command: string) => Partial<ShellResult>) {
 }
 
 const DNS = ['esxcli', 'network', 'ip', 'dns', 'server']
+
+describe('shownCommand', () => {
+  it('masks a secret as maskSecret does: bare or quoted, and in any letter case', () => {
+    const key = 'AB12C-3DE45-F6G7H-8JK9L-0MN1P'
+    const words = ['sh', '-c', `vim-cmd vimsvc/license --set ${key.toLowerCase()}`]
+    const shown = shownCommand({ words, secrets: [key] })
+    expect(shown).toBe("sh -c 'vim-cmd vimsvc/license --set ********'")
+    // The command and what the host prints back are masked alike.
+    expect(shown).toBe(maskSecret(commandLine(words), key))
+    expect(
+      shownCommand({ words: ['esxcli', 'x', '-p', "It's-Secret-9"], secrets: ["it's-secret-9"] }),
+    ).toBe('esxcli x -p ********')
+  })
+})
 
 describe('commandLine', () => {
   it('leaves plain words alone', () => {

@@ -1,5 +1,5 @@
 import { settingByKey } from '../../catalogue/registry'
-import { shellQuote } from '../../catalogue/shell'
+import { secretPattern, shellQuote } from '../../catalogue/shell'
 import { ApiCallError, type ApiHandlers } from '../../contract/api'
 import type {
   AuditEntry,
@@ -46,16 +46,21 @@ function entryOf(e: EventRow): AuditEntry {
 
 const MASK = '********'
 
-/** Every string in `value` with each secret masked, and how many were found. */
+/**
+ * Every string in `value` with each secret masked, and how many were found. In any letter case,
+ * as maskSecret masks: a licence key typed in lower case into a custom step is the same key.
+ */
 function masked<T>(value: T, secrets: readonly string[]): { value: T; found: number } {
   let found = 0
+  const patterns = secrets.filter((s) => s !== '').map(secretPattern)
   const walk = (v: unknown): unknown => {
     if (typeof v === 'string') {
       let out = v
-      for (const s of secrets) {
-        const parts = out.split(s)
-        found += parts.length - 1
-        out = parts.join(MASK)
+      for (const p of patterns) {
+        out = out.replace(p, () => {
+          found++
+          return MASK
+        })
       }
       return out
     }

@@ -1,7 +1,7 @@
 // The engine every catalogue setting goes through: read -> diff -> apply ->
 // read back and verify. Reads are cached for the run, so one `portgroup list`
 // serves every setting that needs it, until a write makes it stale.
-import { commandLine, hostSaid, maskSecret, shownCommand } from '../../catalogue/shell'
+import { commandLine, hostSaid, maskSecret, shellQuote, shownCommand } from '../../catalogue/shell'
 import type { AnySetting, Change, Command, PlanContext, Reader, Shell } from '../../catalogue/types'
 import { CommandTimeout, ConnectError } from './ssh'
 
@@ -99,9 +99,25 @@ export async function runCommand(
   return r.stdout
 }
 
-/** What a plan shows of one change: its words and its commands with secrets masked. */
-export function shownChanges(changes: Change[]): Array<{ summary: string; commands: string[] }> {
-  return changes.map((c) => ({ summary: c.summary, commands: c.commands.map(shownCommand) }))
+/**
+ * What a plan shows of one change: its words and its commands with secrets masked, the command's
+ * own and, through `mask`, every secret of the spec: a custom step's line may carry one in its
+ * text, which no command of its own marks as secret.
+ */
+export function shownChanges(
+  changes: Change[],
+  mask: (text: string) => string = (text) => text,
+): Array<{ summary: string; commands: string[] }> {
+  return changes.map((c) => ({
+    summary: mask(c.summary),
+    commands: c.commands.map((command) => mask(shownCommand(command))),
+  }))
+}
+
+/** Masks what a run shows; told each secret a command carries before that command runs. */
+export interface Masker {
+  add(secret: string): void
+  apply(text: string): string
 }
 
 export interface SettingPlan {
@@ -174,8 +190,11 @@ export async function applySetting(
   wanted: unknown,
   ctx: PlanContext,
   out: (text: string) => void,
-  /** Told every secret a command carries before it runs, so output can mask it. */
-  secret: (value: string) => void = () => undefined,
+  /**
+   * Masks the commands the run compares with the plan (and the audit keeps), as the plan masked
+   * them; told every secret a command carries before it runs, so output can mask it.
+   */
+  mask: Masker = { add: () => undefined, apply: (text) => text },
   /** What the approved plan showed for this setting, when there is one: a run says where it differs. */
   approved?: { current: string; changes: Array<{ commands: string[] }> },
 ): Promise<ApplyResult> {
@@ -183,7 +202,7 @@ export async function applySetting(
   if (unsupported) throw new Error(unsupported)
   const { current, changes } = await planSetting(reader, setting, wanted, ctx)
   const planned = approved?.changes.flatMap((c) => c.commands) ?? null
-  const ran = shownChanges(changes).flatMap((c) => c.commands)
+  const ran = shownChanges(changes, (text) => mask.apply(text)).flatMap((c) => c.commands)
   const notAsPlanned =
     planned !== null && JSON.stringify(planned) !== JSON.stringify(ran) ? { planned, ran } : null
   if (notAsPlanned) {
@@ -201,7 +220,11 @@ export async function applySetting(
     out(`- ${change.summary}\n`)
     let done = 0
     for (const command of change.commands) {
-      for (const s of command.secrets ?? []) secret(s)
+      for (const s of command.secrets ?? []) {
+        // As typed and as Midwife quotes it on a command line.
+        mask.add(s)
+        mask.add(shellQuote(s))
+      }
       writes++
       try {
         await runCommand(shell, command.words, command.secrets, command.known)

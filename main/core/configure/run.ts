@@ -1,5 +1,4 @@
 import { secretTexts, settingByKey, settingTitle } from '../../catalogue/registry'
-import { shellQuote } from '../../catalogue/shell'
 import type { PlanContext } from '../../catalogue/types'
 import type { RunHeader, StepDelta } from '../../contract/schemas'
 import { escapeControl, Redactor, type Logger } from '../log'
@@ -221,11 +220,7 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
             values[step.key],
             ctx,
             out,
-            (s) => {
-              // As typed and as Midwife quotes it on a command line.
-              redact.add(s)
-              redact.add(shellQuote(s))
-            },
+            redact,
             approvedPlan.find((item) => item.key === step.key),
           ).catch(async (err: unknown) => {
             // A setting that ends SSH may take this session with it (whether stopping sshd

@@ -163,7 +163,7 @@ export async function makePlan(i: PlanInput): Promise<MadePlan> {
         status: changes.length ? 'change' : 'same',
         current: setting.secret ? '(secret)' : redact.apply(setting.show(current)),
         wanted,
-        changes: shownChanges(changes).map((c) => ({ ...c, summary: redact.apply(c.summary) })),
+        changes: shownChanges(changes, (text) => redact.apply(text)),
         note:
           [
             !changes.length
