@@ -101,6 +101,27 @@ describe('advanced settings', () => {
     ])
   })
 
+  it("refuses a value starting with '-', which esxcli would read as an option, next to its field", () => {
+    for (const value of ['-d', ' --default', -1, '-5']) {
+      const r = advanced.value.safeParse([
+        { path: '/UserVars/SuppressShellWarning', value: 1 },
+        { path: '/UserVars/HostClientWelcomeMessage', value },
+      ])
+      expect(r.success).toBe(false)
+      expect(r.error?.issues.map((i) => ({ path: i.path, message: i.message }))).toEqual([
+        {
+          path: [1, 'value'],
+          message:
+            "/UserVars/HostClientWelcomeMessage: a value starting with '-' would be read by esxcli as an option, not as the value; set it with a custom step whose command you have checked on your hosts",
+        },
+      ])
+    }
+    // Inside the text, a '-' is only text.
+    expect(
+      refusals(advanced, [{ path: '/UserVars/HostClientWelcomeMessage', value: 'a -d' }]),
+    ).toEqual([])
+  })
+
   it('sets only the options that differ, each with -i or -s as its type says, and verifies them', async () => {
     const h = host()
     const r = await h.apply(advanced, [

@@ -118,6 +118,17 @@ export const advanced = defineSetting<AdvancedOption[]>({
     )
     .superRefine((list, ctx) => {
       const seen = new Set<string>()
+      list.forEach((o, i) => {
+        // The value is the word after -i or -s: esxi.md gives no form that keeps a word starting
+        // with '-' (a negative number too) from being read as an option of its own.
+        if (String(o.value).trim().startsWith('-')) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'value'],
+            message: `${o.path}: a value starting with '-' would be read by esxcli as an option, not as the value; set it with a custom step whose command you have checked on your hosts`,
+          })
+        }
+      })
       for (const o of list) {
         if (seen.has(o.path)) ctx.addIssue({ code: 'custom', message: `${o.path} is listed twice` })
         seen.add(o.path)
