@@ -5,8 +5,10 @@
 //
 // Format decisions: UTF-8 (a byte-order mark is accepted), comma-separated,
 // LF line ends; lines starting with # are comments (also when a spreadsheet
-// saved them quoted); blank rows are skipped; column names are matched without
-// regard to case; an empty cell means "not set" (the site profile's value, or
+// saved them quoted); a cell the export starts with ' before =, +, -, @, a tab
+// or a CR (so a spreadsheet shows it as text, never runs it as a formula) is
+// read without that ' (except root_password, never exported, taken as typed);
+// blank rows are skipped; column names are matched without regard to case; an empty cell means "not set" (the site profile's value, or
 // the default for ssh_user and ssh_port), and a column the file leaves out
 // leaves an existing host's value as it is.
 import { parse } from 'csv-parse/sync'
@@ -70,8 +72,31 @@ export function columnLetter(index: number): string {
   return out
 }
 
+/**
+ * A cell a spreadsheet would take for a formula (=, +, -, @, or a tab or CR before one), with
+ * any quotes the export put in front of it.
+ */
+const FORMULA_CELL = /^'*[=+\-@\t\r]/
+
+/**
+ * A cell as the export writes it: one a spreadsheet would run as a formula gets a ' in front
+ * (the usual neutralisation, which spreadsheets show as text); `cellValue` takes it off again.
+ */
+export function safeCell(cell: string): string {
+  return FORMULA_CELL.test(cell) ? `'${cell}` : cell
+}
+
+/** A cell as the export meant it: the ' that `safeCell` put before a formula taken off. */
+export function cellValue(cell: string): string {
+  return cell.startsWith("'") && FORMULA_CELL.test(cell) ? cell.slice(1) : cell
+}
+
+/** The CSV file: `# ` comment lines, then the rows, every cell safe to open in a spreadsheet. */
 export function writeCsv(comments: string[], rows: string[][]): string {
-  const body = stringify(rows, { record_delimiter: '\n' })
+  const body = stringify(
+    rows.map((row) => row.map(safeCell)),
+    { record_delimiter: '\n' },
+  )
   return `${comments.map((c) => `# ${c}\n`).join('')}${body}`
 }
 
@@ -295,7 +320,8 @@ function decodeRow(
   r.cells.forEach((cell, i) => {
     const name = header[i]
     if (ignored.has(i)) return
-    if (name) cells.set(name, cell)
+    // A root password is never exported, so it is taken as typed, quote and all.
+    if (name) cells.set(name, name === 'root_password' ? cell : cellValue(cell))
     else if (cell.trim() !== '') {
       c.problems.push({
         line: r.line,
