@@ -92,10 +92,85 @@ export function fillPattern(pattern: string, values: StepValues): RegExp {
   return new RegExp(source, 'm')
 }
 
-/** What is wrong with a pattern (an unknown variable, bad syntax), or null. */
+/** A quantifier at `i` of a pattern's source: its length, and whether it repeats without a small bound. */
+function quantifierAt(source: string, i: number): { length: number; repeats: boolean } | null {
+  const c = source[i]
+  let length: number
+  let repeats = false
+  if (c === '*' || c === '+') {
+    length = 1
+    repeats = true
+  } else if (c === '?') {
+    length = 1
+  } else if (c === '{') {
+    const m = /^\{(\d+)(,(\d*))?\}/.exec(source.slice(i))
+    if (!m) return null
+    length = m[0].length
+    const most = m[2] === undefined ? Number(m[1]) : m[3] === '' ? Infinity : Number(m[3])
+    repeats = most > 10
+  } else {
+    return null
+  }
+  // A lazy or possessive mark after it belongs to it.
+  if (source[i + length] === '?') length++
+  return { length, repeats }
+}
+
+/**
+ * Whether a pattern repeats a group that holds a repeat of its own, like (a+)+ or (\s*x)*: the
+ * shape that takes a backtracking engine exponential time on a line that almost matches.
+ */
+function nestedRepeat(source: string): boolean {
+  // Per open group: whether something inside it varies in length by repetition.
+  const groups: boolean[] = []
+  let inner = false
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]
+    let atomRepeats = false
+    if (c === '\\') {
+      i++
+    } else if (c === '[') {
+      // A class is one atom: skip to its closing ], minding escapes.
+      i++
+      if (source[i] === '^') i++
+      if (source[i] === ']') i++
+      while (i < source.length && source[i] !== ']') i += source[i] === '\\' ? 2 : 1
+    } else if (c === '(') {
+      groups.push(inner)
+      inner = false
+      continue
+    } else if (c === ')') {
+      const held: boolean = inner
+      inner = groups.pop() ?? false
+      const q = quantifierAt(source, i + 1)
+      if (q?.repeats && held) return true
+      atomRepeats = held || (q?.repeats ?? false)
+      inner ||= atomRepeats
+      if (q) i += q.length
+      continue
+    }
+    const q = quantifierAt(source, i + 1)
+    if (q) {
+      atomRepeats = q.repeats
+      i += q.length
+    }
+    inner ||= atomRepeats
+  }
+  return false
+}
+
+/** What is wrong with a pattern (an unknown variable, bad syntax, a nested repeat), or null. */
 export function patternProblem(pattern: string): string | null {
   try {
-    fillPattern(pattern, { hostname: 'h', domain: 'd', fqdn: 'h.d', 'mgmt.ip': '10.0.0.1' })
+    const re = fillPattern(pattern, {
+      hostname: 'h',
+      domain: 'd',
+      fqdn: 'h.d',
+      'mgmt.ip': '10.0.0.1',
+    })
+    if (nestedRepeat(re.source)) {
+      return `${pattern} repeats a group that holds a repeat itself (like (a+)+), which can take exponentially long to match a host's output; repeat only one of them (like (a)+ or a+)`
+    }
     return null
   } catch (err) {
     return err instanceof SyntaxError

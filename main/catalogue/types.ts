@@ -105,6 +105,12 @@ export interface PlanContext {
    * the session did not log in with a password.
    */
   loginPassword?: string
+  /**
+   * Tests an operator's pattern against what the host printed within a time budget, throwing
+   * when it runs out: a pattern that backtracks without end must not stall Midwife. The core
+   * gives one (the catalogue is pure and cannot); without it the pattern is tested as it is.
+   */
+  match?: (pattern: RegExp, text: string) => boolean
 }
 
 /** What a setting adds to the kickstart when its value is known before the install. */

@@ -361,6 +361,40 @@ describe('catalogue settings over SSH', () => {
     }
   })
 
+  it("stops a custom step's pattern that backtracks without end, so the plan is refused instead of Midwife stalling", async () => {
+    const t = await startTestApp()
+    try {
+      esx = await createSimHost()
+      const welcome = '/UserVars/HostClientWelcomeMessage'
+      esx.update((s) => (s.advanced[welcome] = `${'a'.repeat(40)}!`))
+      const ssh = await esx.startSsh(sampleHost.rootPassword)
+      t.app.saveProfile({
+        spec: {
+          customSteps: [
+            {
+              name: 'Welcome of a',
+              lines: ['true'],
+              check: `esxcli system settings advanced list -o ${welcome}`,
+              // Not refused by its shape; 2^40 ways to fail on the line that ends in !.
+              expect: '^   String Value: (a|a)*$',
+            },
+          ],
+        },
+      })
+      const host = t.app.saveHost({
+        ...sampleHost,
+        mac: esx.state().nics[0]?.mac as string,
+        sshPort: ssh.port,
+      })
+      await checkIn(t.app, esx, host)
+      await expect(t.app.planHost(host.id)).rejects.toThrow(
+        /Custom steps \(site profile\): custom step Welcome of a: .* was stopped after 2 s matching \d+ characters of the check's output/,
+      )
+    } finally {
+      await t.close()
+    }
+  })
+
   it('turns SSH off last: verified in the open session, and a new login finds nothing listening', async () => {
     const { esx, ssh } = await start()
     const session = await login(esx, ssh, OLD)

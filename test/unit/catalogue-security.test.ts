@@ -23,6 +23,7 @@ import {
   planSetting,
   shownChanges,
 } from '../../main/core/configure/apply'
+import { boundedMatch } from '../../main/core/configure/pattern-budget'
 import { writeCommands } from '../esxi-sim/interpreter'
 import { ESXI_PROFILES, type EsxiProfile } from '../esxi-sim/profile'
 import type { SimOverrides } from '../esxi-sim/state'
@@ -710,6 +711,50 @@ describe('custom steps', () => {
     expect(refusals(customSteps, [step, step])).toEqual(['two steps are called a'])
     // A literal ${...} for the host's shell: escaped, or in a comment.
     expect(refusals(customSteps, [{ ...step, lines: ['echo \\${PATH} # ${x}'] }])).toEqual([])
+  })
+
+  it('refuses a pattern that repeats a group holding a repeat, the shape that backtracks without end', () => {
+    const step = { name: 'a', lines: ['true'], check: 'true', expect: 'x' }
+    for (const pattern of ['^(a+)+$', '(\\s*x)*', '(?:a*b)+!', '((a+)b){2,}', '(a{1,20}){20}']) {
+      expect(refusals(customSteps, [{ ...step, expect: pattern }])).toEqual([
+        `${pattern} repeats a group that holds a repeat itself (like (a+)+), which can take exponentially long to match a host's output; repeat only one of them (like (a)+ or a+)`,
+      ])
+    }
+    for (const pattern of [
+      '^\\s*Int Value: 900$',
+      '^(\\d{1,3}\\.){3}\\d+$',
+      '(ab)+',
+      '[(a+)]+',
+      '\\(a+\\)+',
+      '(a?)+x',
+      'Servers: (ntp1|ntp2)\\.lab',
+      ...customSteps.example.map((s) => s.expect),
+    ]) {
+      expect(refusals(customSteps, [{ ...step, expect: pattern }])).toEqual([])
+    }
+  })
+
+  it('stops a pattern that backtracks too long, naming the step, when a time budget is given', async () => {
+    // Alternatives that match the same text: not refused by shape, stopped by the budget.
+    const welcome = '/UserVars/HostClientWelcomeMessage'
+    const h = host(
+      { advanced: { [welcome]: `${'a'.repeat(40)}!` } },
+      { match: (p, t) => boundedMatch(p, t, 100) },
+    )
+    const step = {
+      name: 'Welcome of a',
+      lines: ['true'],
+      check: `esxcli system settings advanced list -o ${welcome}`,
+      expect: '^   String Value: (a|a)*$',
+    }
+    expect(refusals(customSteps, [step])).toEqual([])
+    const err = (await h.plan(customSteps, [step]).catch((e: Error) => e)) as Error
+    expect(err.message).toMatch(/^custom step Welcome of a: \/\^ {3}String Value: \(a\|a\)\*\$\/ /)
+    expect(err.message).toMatch(
+      /was stopped after 0\.1 s matching \d+ characters of the check's output: simplify the pattern \(it backtracks too much\) or narrow the check's output$/,
+    )
+    expect(boundedMatch(/^\s*Int Value: 2$/m, 'x\n   Int Value: 2')).toBe(true)
+    expect(boundedMatch(/^\s*Int Value: 2$/m, '   Int Value: 3')).toBe(false)
   })
 
   describe('values that hold quotes or $(...) stay inert under BusyBox ash', () => {

@@ -144,10 +144,16 @@ export const customSteps = defineSetting<CustomStep[]>({
       const res = await r.probe(sh(fillLine(step.check, values)))
       // Matched line by line as esxi.md prints them: blanks and a CR at a line's end dropped.
       const output = (res.stdout + res.stderr).replace(/[ \t]*\r?$/gm, '')
-      out.push({
-        ...step,
-        found: { output, code: res.code, matches: fillPattern(step.expect, values).test(output) },
-      })
+      const pattern = fillPattern(step.expect, values)
+      let matches: boolean
+      try {
+        matches = ctx.match ? ctx.match(pattern, output) : pattern.test(output)
+      } catch (err) {
+        throw new Error(`custom step ${step.name}: /${step.expect}/ ${(err as Error).message}`, {
+          cause: err,
+        })
+      }
+      out.push({ ...step, found: { output, code: res.code, matches } })
     }
     return out
   },

@@ -15,6 +15,7 @@ import {
   moveTarget,
   readManagement,
 } from './move-management'
+import { boundedMatch } from './pattern-budget'
 import { ConnectError, type ConnectOptions, type EsxShell } from './ssh'
 
 export type Connect = (o: ConnectOptions) => Promise<EsxShell & { close(): void }>
@@ -166,6 +167,7 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
             address,
             version,
             loginPassword: password,
+            match: boundedMatch,
           }
         } else {
           const setting = settingByKey(step.key)

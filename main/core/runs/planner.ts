@@ -15,6 +15,7 @@ import {
   targetProblem,
   type Session,
 } from '../configure/move-management'
+import { boundedMatch } from '../configure/pattern-budget'
 import type { Connect } from '../configure/run'
 import type { HostRecord } from '../store'
 import type { RunSnapshot } from './snapshot'
@@ -124,6 +125,7 @@ export async function makePlan(i: PlanInput): Promise<MadePlan> {
       address: identity.managementIp,
       version,
       loginPassword: i.password,
+      match: boundedMatch,
     }
     const items: PlanItem[] = []
     for (const r of opened) {
