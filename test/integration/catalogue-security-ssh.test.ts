@@ -13,7 +13,7 @@ import { applySetting, CachedReader, planSetting } from '../../main/core/configu
 import { EsxSession } from '../../main/core/configure/ssh'
 import { parsePublicKeyLine } from '../../main/core/esxi/ssh-keys'
 import type { SimSshServer } from '../esxi-sim/ssh-server'
-import { sampleHost, startTestApp } from '../support/app'
+import { hostToken, sampleHost, startTestApp } from '../support/app'
 import { createSimHost, type SimHost } from '../support/esxi-host'
 import { approveAndWait, checkIn } from '../support/flow'
 
@@ -356,6 +356,50 @@ describe('catalogue settings over SSH', () => {
       ].join('\n')
       expect(told.toUpperCase()).not.toContain(key)
       expect(told).not.toContain(NEW)
+    } finally {
+      await t.close()
+    }
+  })
+
+  it("masks the site's enrollment key and the host's token written into a custom step, as the spec's secrets", async () => {
+    const t = await startTestApp()
+    try {
+      esx = await createSimHost()
+      const ssh = await esx.startSsh(sampleHost.rootPassword)
+      const key = /PBKEY=(\S+)/.exec(t.app.getDiscoveryMaterial().bootOptions)?.[1] as string
+      expect(key).toBeTruthy()
+      const host = t.app.saveHost({
+        ...sampleHost,
+        mac: esx.state().nics[0]?.mac as string,
+        sshPort: ssh.port,
+      })
+      const token = hostToken(t.app, host.id)
+      t.app.saveProfile({
+        spec: {
+          customSteps: [
+            {
+              name: 'CEIP off, with the lines the operator pasted',
+              lines: [
+                `test -n '${key}' && test -n ${token} && esxcli system settings advanced set -o /UserVars/HostClientCEIPOptIn -i 2`,
+              ],
+              check: 'esxcli system settings advanced list -o /UserVars/HostClientCEIPOptIn',
+              expect: '^\\s*Int Value: 2$',
+            },
+          ],
+        },
+      })
+      await checkIn(t.app, esx, host)
+      const plan = await t.app.planHost(host.id)
+      expect(plan.items.find((i) => i.key === 'customSteps')?.changes[0]?.commands[0]).toContain(
+        "test -n '\\''********'\\'' && test -n ******** && esxcli",
+      )
+      const run = await approveAndWait(t.app, host.id)
+      expect(run.error).toBeNull()
+      const audit = t.app.hostAudit(host.id)
+      expect(JSON.stringify(audit)).not.toContain('run.step_not_as_planned')
+      const told = [JSON.stringify(plan), JSON.stringify(run), t.logger.lines.join('\n')].join('\n')
+      expect(told).not.toContain(key)
+      expect(told).not.toContain(token)
     } finally {
       await t.close()
     }

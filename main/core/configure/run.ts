@@ -1,4 +1,5 @@
 import { secretTexts, settingByKey, settingTitle } from '../../catalogue/registry'
+import { shellQuote } from '../../catalogue/shell'
 import type { PlanContext } from '../../catalogue/types'
 import type { RunHeader, StepDelta } from '../../contract/schemas'
 import { escapeControl, Redactor, type Logger } from '../log'
@@ -29,6 +30,8 @@ export interface RunDeps {
   secrets: SecretBox
   /** Opens a stored spec value's secrets, for this run only. */
   open: (stored: Record<string, unknown>) => Record<string, unknown>
+  /** Secrets other than the spec's (the site's, the host's token), masked as the spec's are. */
+  alsoMask?: readonly string[]
   logger: Logger
   connect: Connect
   connectTimeoutMs: number
@@ -127,6 +130,10 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
     // Any step may print a secret of another (a custom step's check reading the licence), and
     // a secret's own step runs no command that carries it when the host already has it.
     for (const text of secretTexts(Object.entries(values))) redact.add(text)
+    for (const s of deps.alsoMask ?? []) {
+      redact.add(s)
+      redact.add(shellQuote(s))
+    }
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i] as StepDelta
       if (step.state === 'done' && step.key !== 'connect') continue

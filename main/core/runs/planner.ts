@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto'
 import { parseVersion } from '../../catalogue/parse'
 import { resolveSpec, secretTexts, settingByKey } from '../../catalogue/registry'
-import { esxcli } from '../../catalogue/shell'
+import { esxcli, shellQuote } from '../../catalogue/shell'
 import type { PlanContext } from '../../catalogue/types'
 import type { Plan, PlanItem } from '../../contract/schemas'
 import { Redactor } from '../log'
@@ -85,6 +85,8 @@ export interface PlanInput {
   /** Opens a stored spec's secrets (plans read with the real values, show them masked). */
   open: (stored: Record<string, unknown>) => Record<string, unknown>
   password: string
+  /** Secrets other than the spec's, masked in what the plan shows as the spec's are. */
+  alsoMask?: readonly string[]
   connect: Connect
   connectTimeoutMs: number
   commandTimeoutMs: number
@@ -107,6 +109,10 @@ export async function makePlan(i: PlanInput): Promise<MadePlan> {
   const redact = new Redactor()
   redact.add(i.password)
   for (const text of secretTexts(opened.map((r) => [r.key, r.value]))) redact.add(text)
+  for (const s of i.alsoMask ?? []) {
+    redact.add(s)
+    redact.add(shellQuote(s))
+  }
   const session = await i.connect({
     host: identity.managementIp,
     port: def.sshPort,

@@ -96,6 +96,27 @@ export class RunService {
 
   private readonly open = (stored: Record<string, unknown>) => openSpec(this.secrets, stored)
 
+  /**
+   * The site's secrets and the host's token, opened: none is a setting of the spec, yet a custom
+   * step's line may carry one (a token in a URL), and a plan or a run shows that line. One that
+   * cannot be opened is left out: it cannot be in a line either.
+   */
+  private otherSecrets(hostId: number): string[] {
+    const sealed = [
+      this.store.settings.secret('enrollment_key')?.sealed,
+      this.store.settings.secret('discovery_root_password')?.sealed,
+      this.store.hosts.secrets(hostId)?.token,
+    ]
+    return sealed.flatMap((b) => {
+      if (!b) return []
+      try {
+        return [this.secrets.open(b)]
+      } catch {
+        return []
+      }
+    })
+  }
+
   /** Opens a session, waiting for a handshake slot first. */
   private get connect(): Connect {
     const open: Connect = this.opts.connect ?? ((o) => EsxSession.connect(o))
@@ -448,6 +469,7 @@ export class RunService {
         profile: this.store.settings.profile().spec,
         open: this.open,
         password: this.secrets.open(sealedPassword),
+        alsoMask: this.otherSecrets(hostId),
         connect: this.connect,
         connectTimeoutMs: this.opts.connectTimeoutMs ?? 20_000,
         commandTimeoutMs: this.opts.commandTimeoutMs ?? 60_000,
@@ -676,6 +698,7 @@ export class RunService {
         signal,
         secrets: this.secrets,
         open: this.open,
+        alsoMask: this.otherSecrets(hostId),
         logger: this.logger,
         connect: this.connect,
         connectTimeoutMs: this.opts.connectTimeoutMs ?? 20_000,
