@@ -25,6 +25,23 @@ export class Redactor {
 }
 
 /**
+ * `value` with every string in it (in arrays and plain objects too) passed through `mask`: a
+ * setting's read value masked before its show() cuts a long text short, which would leave the
+ * piece of a secret before the cut for no mask to recognise.
+ */
+export function maskDeep<T>(value: T, mask: (text: string) => string): T {
+  const walk = (v: unknown): unknown =>
+    typeof v === 'string'
+      ? mask(v)
+      : Array.isArray(v)
+        ? v.map(walk)
+        : typeof v === 'object' && v !== null
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
+          : v
+  return walk(value) as T
+}
+
+/**
  * Masks anything shaped like a token in a listener path (/ks/<token>.cfg,
  * /c/<token>.sh, /install/<token>/installed): the token becomes ***.
  */

@@ -405,6 +405,49 @@ describe('catalogue settings over SSH', () => {
     }
   })
 
+  it('masks a secret before a long check output is cut for the plan, so no piece of it is left', async () => {
+    const t = await startTestApp()
+    try {
+      const key = 'AB12C-3DE45-F6G7H-8JK9L-0MN1P'
+      esx = await createSimHost()
+      const welcome = '/UserVars/HostClientWelcomeMessage'
+      // The key over and over: one of them is where the plan cuts the check's output.
+      esx.update((s) => (s.advanced[welcome] = `xx${key.repeat(30)}`))
+      const ssh = await esx.startSsh(sampleHost.rootPassword)
+      t.app.saveProfile({
+        spec: {
+          customSteps: [
+            {
+              name: 'Welcome',
+              lines: ['true'],
+              check: `esxcli system settings advanced list -o ${welcome}`,
+              expect: 'String Value: hello$',
+            },
+          ],
+        },
+      })
+      const host = t.app.saveHost({
+        ...sampleHost,
+        spec: { ...sampleHost.spec, licence: key },
+        mac: esx.state().nics[0]?.mac as string,
+        sshPort: ssh.port,
+      })
+      await checkIn(t.app, esx, host)
+      const plan = await t.app.planHost(host.id)
+      const current = plan.items.find((i) => i.key === 'customSteps')?.current ?? ''
+      expect(current).toContain('String Value: xx********')
+      expect(current).toMatch(/\.\.\."/)
+      expect(current.toUpperCase()).not.toContain(key.slice(0, 5))
+      // The run cuts it the same way where the step's check still does not match.
+      const run = await approveAndWait(t.app, host.id)
+      expect(run.error).toMatch(/^verification failed: read back Welcome: check printed /)
+      const told = [JSON.stringify(run), JSON.stringify(t.app.hostAudit(host.id))].join('\n')
+      expect(told.toUpperCase()).not.toContain(key.slice(0, 5))
+    } finally {
+      await t.close()
+    }
+  })
+
   it("stops a custom step's pattern that backtracks without end, so the plan is refused instead of Midwife stalling", async () => {
     const t = await startTestApp()
     try {

@@ -3,6 +3,7 @@
 // serves every setting that needs it, until a write makes it stale.
 import { commandLine, hostSaid, maskSecret, shellQuote, shownCommand } from '../../catalogue/shell'
 import type { AnySetting, Change, Command, PlanContext, Reader, Shell } from '../../catalogue/types'
+import { maskDeep } from '../log'
 import { CommandTimeout, ConnectError } from './ssh'
 
 /** A command that ran and failed; its message carries both streams, as ESXi is inconsistent. */
@@ -200,6 +201,8 @@ export async function applySetting(
 ): Promise<ApplyResult> {
   const unsupported = setting.unsupported?.(ctx.version)
   if (unsupported) throw new Error(unsupported)
+  // Masked before show(), which may cut a long output (and a secret in it) short.
+  const show = (v: unknown) => setting.show(maskDeep(v, (text) => mask.apply(text)))
   const { current, changes } = await planSetting(reader, setting, wanted, ctx)
   const planned = approved?.changes.flatMap((c) => c.commands) ?? null
   const ran = shownChanges(changes, (text) => mask.apply(text)).flatMap((c) => c.commands)
@@ -207,14 +210,14 @@ export async function applySetting(
     planned !== null && JSON.stringify(planned) !== JSON.stringify(ran) ? { planned, ran } : null
   if (notAsPlanned) {
     out(
-      `not as planned: the plan read ${approved?.current ?? '?'} here and planned ${planned?.length ? planned.map((c) => `\`${c}\``).join(', ') : 'nothing'}; the host now reads ${setting.show(current)}, so Midwife does what it needs now\n`,
+      `not as planned: the plan read ${approved?.current ?? '?'} here and planned ${planned?.length ? planned.map((c) => `\`${c}\``).join(', ') : 'nothing'}; the host now reads ${show(current)}, so Midwife does what it needs now\n`,
     )
   }
   if (changes.length === 0) {
-    out(`already ${setting.show(current)}; nothing to change\n`)
+    out(`already ${show(current)}; nothing to change\n`)
     return { writes: 0, before: current, after: current, relogin: false, notAsPlanned }
   }
-  out(`current: ${setting.show(current)}; wanted: ${setting.show(wanted)}\n`)
+  out(`current: ${show(current)}; wanted: ${show(wanted)}\n`)
   let writes = 0
   for (const change of changes) {
     out(`- ${change.summary}\n`)
@@ -244,10 +247,8 @@ export async function applySetting(
   if (setting.relogin) ctx.loginPassword = setting.relogin(wanted)
   const after: unknown = await setting.read(reader, ctx, wanted)
   if (!verified(setting, after, wanted, ctx)) {
-    throw new Error(
-      `verification failed: read back ${setting.show(after)}, wanted ${setting.show(wanted)}`,
-    )
+    throw new Error(`verification failed: read back ${show(after)}, wanted ${show(wanted)}`)
   }
-  out(`verified: ${setting.show(after)}\n`)
+  out(`verified: ${show(after)}\n`)
   return { writes, before: current, after, relogin, notAsPlanned }
 }

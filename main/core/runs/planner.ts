@@ -7,7 +7,7 @@ import { resolveSpec, secretTexts, settingByKey } from '../../catalogue/registry
 import { esxcli, shellQuote } from '../../catalogue/shell'
 import type { PlanContext } from '../../catalogue/types'
 import type { Plan, PlanItem } from '../../contract/schemas'
-import { Redactor } from '../log'
+import { maskDeep, Redactor } from '../log'
 import { CachedReader, planSetting, shownChanges } from '../configure/apply'
 import {
   moveTarget,
@@ -166,10 +166,12 @@ export async function makePlan(i: PlanInput): Promise<MadePlan> {
           throw refusedSetting(setting.title, r.source, err)
         },
       )
+      // Masked before show(), which may cut a long output (and a secret in it) short.
+      const seen = maskDeep(current, (text) => redact.apply(text))
       items.push({
         ...base,
         status: changes.length ? 'change' : 'same',
-        current: setting.secret ? '(secret)' : redact.apply(setting.show(current)),
+        current: setting.secret ? '(secret)' : redact.apply(setting.show(seen)),
         wanted,
         changes: shownChanges(changes, (text) => redact.apply(text)),
         note:
@@ -179,7 +181,7 @@ export async function makePlan(i: PlanInput): Promise<MadePlan> {
               : setting.connection === 'moves'
                 ? ['moves the SSH connection', setting.planNote].filter(Boolean).join('; ')
                 : setting.planNote,
-            setting.readNote?.(current),
+            setting.readNote?.(seen),
           ]
             .filter(Boolean)
             .map((note) => redact.apply(note as string))
