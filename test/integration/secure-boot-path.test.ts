@@ -374,6 +374,33 @@ describe('the Secure Boot path', () => {
     },
   )
 
+  it('masks the password before a long failure message is cut, so no piece of it is left', async () => {
+    const { esx, ssh } = await installedHost()
+    // "Error: cannot read the platform (" is 33 characters: the password starts at 295 and
+    // runs past 300, where the message is cut.
+    esx.update((s) =>
+      s.faults.push({
+        match: 'esxcli hardware platform get',
+        stdout: `Error: cannot read the platform (${'x'.repeat(262)}${PASSWORD})\n`,
+        code: 1,
+      }),
+    )
+    fake = await startFakeVsphere({ password: PASSWORD, host: ADDRESS, statePath: esx.statePath })
+    const t = await start({ httpsPort: fake.port })
+    const host = simHostOn(t.app, esx, ssh)
+    await reportInstalled(t, host, esx)
+    const after = await settled(t, host.id)
+    expect(after.secureBootPath).toMatchObject({ status: 'failed', step: 'identity' })
+    expect(after.secureBootPath?.message).toMatch(new RegExp(`x{262}\\*{5}$`))
+    for (const shown of [
+      JSON.stringify(after),
+      JSON.stringify(t.app.hostAudit(host.id)),
+      t.logger.lines.join('\n'),
+    ]) {
+      expect(shown).not.toContain(PASSWORD.slice(0, 5))
+    }
+  })
+
   it('keeps the password out of the check-in it stores when the host prints it in its identity', async () => {
     const { esx, ssh } = await installedHost()
     // Printed, yet the command succeeds: the check-in keeps what it printed, masked.

@@ -385,7 +385,8 @@ export class SecureBootService {
           if (r.code !== 0 && field !== 'hostname') {
             throw new StepFailed(
               'identity',
-              `\`${command}\` failed on ${address} (exit ${r.code ?? 'none'}): ${hostSaid(r).slice(0, 300) || 'no output'}`,
+              // Masked before the cut, which could leave the start of a secret unrecognised.
+              `\`${command}\` failed on ${address} (exit ${r.code ?? 'none'}): ${redact.apply(hostSaid(r)).slice(0, 300) || 'no output'}`,
             )
           }
           // Masked as read, before anything is parsed from it, stored or JSON-escaped.
