@@ -26,6 +26,12 @@ describe('storablePayload', () => {
     expect(kept).toContain('z=/c/readme')
   })
 
+  it('masks the credential in any letter case', () => {
+    const raw = JSON.stringify({ enrollment: token, outputs: { echo: token.toUpperCase() } })
+    const kept = storablePayload(raw, { kind: 'enrollment', value: token })
+    expect(kept).toBe(JSON.stringify({ enrollment: '***', outputs: { echo: '***' } }))
+  })
+
   it('leaves a body with no credential in it as it was', () => {
     const raw = '{"enrollment":"x","outputs":{"nicList":"vmnic0 /c/ path"}}'
     expect(storablePayload(raw, { kind: 'enrollment', value: 'not-in-the-body-at-all' })).toBe(raw)

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { secretPattern } from '../../catalogue/shell'
 import { describeIssues } from '../../contract/api'
 import type { ReportedIdentity } from '../../contract/schemas'
 import {
@@ -201,7 +202,8 @@ export function reportedIdentity(report: CheckinReport, sourceIp: string): Repor
 export function storablePayload(rawBody: string, credential: Credential): string {
   // The credential wherever it appears, then any other token in a listener URL.
   let text = rawBody
-    .replaceAll(credential.value, '***')
+    // In any letter case, as every other mask: what a host prints back is not Midwife's to choose.
+    .replace(secretPattern(credential.value), '***')
     .replace(/\/(ks|c)\/(discover\/)?[A-Za-z0-9_-]{16,128}\.(cfg|sh)/g, '/$1/$2***.$3')
   if (text.includes('PBKEY=')) text = text.replace(/(PBKEY=)[^\s"\\]+/g, '$1***')
   return text
