@@ -448,6 +448,37 @@ describe('catalogue settings over SSH', () => {
     }
   })
 
+  it('masks a secret of the spec quoted in another setting’s value, in what the plan wants and the run sets', async () => {
+    const t = await startTestApp()
+    try {
+      const key = 'AB12C-3DE45-F6G7H-8JK9L-0MN1P'
+      esx = await createSimHost()
+      const ssh = await esx.startSsh(sampleHost.rootPassword)
+      const message = `Licensed with ${key.toLowerCase()}`
+      t.app.saveProfile({
+        spec: { advanced: [{ path: '/UserVars/HostClientWelcomeMessage', value: message }] },
+      })
+      const host = t.app.saveHost({
+        ...sampleHost,
+        spec: { ...sampleHost.spec, licence: key },
+        mac: esx.state().nics[0]?.mac as string,
+        sshPort: ssh.port,
+      })
+      await checkIn(t.app, esx, host)
+      const plan = await t.app.planHost(host.id)
+      expect(plan.items.find((i) => i.key === 'advanced')?.wanted).toBe(
+        '/UserVars/HostClientWelcomeMessage = "Licensed with ********"',
+      )
+      const run = await approveAndWait(t.app, host.id)
+      expect(run.error).toBeNull()
+      expect(esx.state().advanced['/UserVars/HostClientWelcomeMessage']).toBe(message)
+      const told = [JSON.stringify(plan), JSON.stringify(run), t.logger.lines.join('\n')].join('\n')
+      expect(told.toUpperCase()).not.toContain(key)
+    } finally {
+      await t.close()
+    }
+  })
+
   it("stops a custom step's pattern that backtracks without end, so the plan is refused instead of Midwife stalling", async () => {
     const t = await startTestApp()
     try {

@@ -138,7 +138,10 @@ export async function makePlan(i: PlanInput): Promise<MadePlan> {
       const setting = settingByKey(r.key)
       if (!setting) continue
       const base = { key: r.key, title: setting.title, group: setting.group, source: r.source }
-      const wanted = setting.secret ? '(secret)' : setting.show(r.value)
+      // Any value may quote a secret of the spec (a welcome message naming the licence).
+      const wanted = setting.secret
+        ? '(secret)'
+        : redact.apply(setting.show(maskDeep(r.value, (text) => redact.apply(text))))
       const unsupported = setting.unsupported?.(version) ?? null
       if (unsupported) {
         // The site profile serves a mixed fleet: what one release refuses is left out on it.
