@@ -123,6 +123,15 @@ describe('advanced settings', () => {
     ).toEqual([])
   })
 
+  it("refuses at plan time a value starting with '-' saved before the schema refused it", async () => {
+    const h = host()
+    const stale = [{ path: '/UserVars/HostClientWelcomeMessage', value: '--default' }]
+    await expect(
+      planSetting(new CachedReader(h.shell, h.ctx.version), advanced, stale, h.ctx),
+    ).rejects.toThrow("/UserVars/HostClientWelcomeMessage: a value starting with '-' would be read")
+    expect(h.state.log.filter((l) => l.includes(' set '))).toEqual([])
+  })
+
   it('sets only the options that differ, each with -i or -s as its type says, and verifies them', async () => {
     const h = host()
     const r = await h.apply(advanced, [

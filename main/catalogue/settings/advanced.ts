@@ -28,6 +28,10 @@ export function optionPath(raw: string): string | null {
 
 const listed = (path: string) => esxcli('system', 'settings', 'advanced', 'list', '-o', path)
 
+/** Why a value starting with '-' is refused. */
+const dashProblem = (path: string) =>
+  `${path}: a value starting with '-' would be read by esxcli as an option, not as the value; set it with a custom step whose command you have checked on your hosts`
+
 const shown = (v: number | string) => (typeof v === 'number' ? String(v) : JSON.stringify(v))
 
 /**
@@ -36,6 +40,8 @@ const shown = (v: number | string) => (typeof v === 'number' ? String(v) : JSON.
  * refused here, before a command runs.
  */
 function typed(wanted: AdvancedOption, current: AdvancedOption): number | string {
+  // The schema refuses it; a value saved before it did is refused here, before a command runs.
+  if (String(wanted.value).trim().startsWith('-')) throw new Error(dashProblem(wanted.path))
   if (current.type === 'string') return String(wanted.value)
   const n =
     typeof wanted.value === 'number'
@@ -125,7 +131,7 @@ export const advanced = defineSetting<AdvancedOption[]>({
           ctx.addIssue({
             code: 'custom',
             path: [i, 'value'],
-            message: `${o.path}: a value starting with '-' would be read by esxcli as an option, not as the value; set it with a custom step whose command you have checked on your hosts`,
+            message: dashProblem(o.path),
           })
         }
       })
