@@ -340,24 +340,28 @@ describe('the Secure Boot path', () => {
     }
   })
 
+  /** The path run on a host whose platform read fails, printing `stdout`; where it settles. */
+  async function identityFails(stdout: string, loginWarning?: 'banner' | 'stdout' | 'stderr') {
+    const { esx, ssh } = await installedHost()
+    esx.update((s) => {
+      if (loginWarning) s.quirks.loginWarning = loginWarning
+      s.faults.push({ match: 'esxcli hardware platform get', stdout, code: 1 })
+    })
+    fake = await startFakeVsphere({ password: PASSWORD, host: ADDRESS, statePath: esx.statePath })
+    const t = await start({ httpsPort: fake.port })
+    const host = simHostOn(t.app, esx, ssh)
+    await reportInstalled(t, host, esx)
+    return { t, host, after: await settled(t, host.id) }
+  }
+
   // Where the warning that commands are logged goes is unconfirmed: the error is what is quoted.
   it.each(['banner', 'stdout', 'stderr'] as const)(
     'masks the password where the host prints it back over SSH while it is read (login warning: %s)',
     async (loginWarning) => {
-      const { esx, ssh } = await installedHost()
-      esx.update((s) => {
-        s.quirks.loginWarning = loginWarning
-        s.faults.push({
-          match: 'esxcli hardware platform get',
-          stdout: `Error: cannot read the platform (session of root:${PASSWORD})\n`,
-          code: 1,
-        })
-      })
-      fake = await startFakeVsphere({ password: PASSWORD, host: ADDRESS, statePath: esx.statePath })
-      const t = await start({ httpsPort: fake.port })
-      const host = simHostOn(t.app, esx, ssh)
-      await reportInstalled(t, host, esx)
-      const after = await settled(t, host.id)
+      const { t, host, after } = await identityFails(
+        `Error: cannot read the platform (session of root:${PASSWORD})\n`,
+        loginWarning,
+      )
 
       expect(after.secureBootPath).toMatchObject({ status: 'failed', step: 'identity' })
       expect(after.secureBootPath?.message).toMatch(
@@ -375,21 +379,11 @@ describe('the Secure Boot path', () => {
   )
 
   it('masks the password before a long failure message is cut, so no piece of it is left', async () => {
-    const { esx, ssh } = await installedHost()
     // "Error: cannot read the platform (" is 33 characters: the password starts at 295 and
     // runs past 300, where the message is cut.
-    esx.update((s) =>
-      s.faults.push({
-        match: 'esxcli hardware platform get',
-        stdout: `Error: cannot read the platform (${'x'.repeat(262)}${PASSWORD})\n`,
-        code: 1,
-      }),
+    const { t, host, after } = await identityFails(
+      `Error: cannot read the platform (${'x'.repeat(262)}${PASSWORD})\n`,
     )
-    fake = await startFakeVsphere({ password: PASSWORD, host: ADDRESS, statePath: esx.statePath })
-    const t = await start({ httpsPort: fake.port })
-    const host = simHostOn(t.app, esx, ssh)
-    await reportInstalled(t, host, esx)
-    const after = await settled(t, host.id)
     expect(after.secureBootPath).toMatchObject({ status: 'failed', step: 'identity' })
     expect(after.secureBootPath?.message).toMatch(new RegExp(`x{262}\\*{5}$`))
     for (const shown of [
