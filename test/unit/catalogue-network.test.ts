@@ -322,20 +322,21 @@ describe('NTP', () => {
 // `ntp set -s` replaces the servers or appends to them. Each setting ends with exactly the wanted
 // list whichever the host does, starting from a host that has part of it, and a second pass
 // writes nothing.
+/** The memory host's vmknics with vmk0 at 10.0.0.11/24: a gateway of 10.0.0.0/24 is on its subnet. */
+const onSubnet = () =>
+  memoryHost().state.vmknics.map((v) => ({
+    ...v,
+    ipv4: {
+      ...v.ipv4,
+      address: '10.0.0.11',
+      netmask: '255.255.255.0',
+      broadcast: '10.0.0.255',
+    },
+  }))
+
 describe.each(['error', 'ignore', 'append'] as const)(
   'on a host whose duplicate adds answer %s',
   (duplicates) => {
-    const onSubnet = () =>
-      memoryHost().state.vmknics.map((v) => ({
-        ...v,
-        ipv4: {
-          ...v.ipv4,
-          address: '10.0.0.11',
-          netmask: '255.255.255.0',
-          broadcast: '10.0.0.255',
-        },
-      }))
-
     it('DNS servers end as the wanted list, in order, each once', async () => {
       for (const had of [['10.0.0.3'], ['10.0.0.2'], ['10.0.0.3', '10.0.0.9']]) {
         const h = host({ dns: { servers: had, search: [] }, quirks: { duplicates } })
@@ -448,17 +449,7 @@ describe('management address', () => {
 
 describe('default gateway', () => {
   it('adds a default route where there is none, and replaces one in a single command', async () => {
-    const h = host({
-      vmknics: memoryHost().state.vmknics.map((v) => ({
-        ...v,
-        ipv4: {
-          ...v.ipv4,
-          address: '10.0.0.11',
-          netmask: '255.255.255.0',
-          broadcast: '10.0.0.255',
-        },
-      })),
-    })
+    const h = host({ vmknics: onSubnet() })
     expect(await read(defaultGateway, h.shell)).toBe('')
     expect(defaultGateway.show('')).toBe('(no default route)')
     expect(words(defaultGateway.diff('', '10.0.0.1', ctx))).toEqual([
@@ -483,11 +474,7 @@ describe('default gateway', () => {
   })
 
   it('reads a default route printed as 0.0.0.0/0.0.0.0, or only by esxcfg-route (esxi.md shows no rows)', async () => {
-    const onSubnet = memoryHost().state.vmknics.map((v) => ({
-      ...v,
-      ipv4: { ...v.ipv4, address: '10.0.0.11', netmask: '255.255.255.0', broadcast: '10.0.0.255' },
-    }))
-    const h = host({ vmknics: onSubnet, quirks: { defaultRouteNetwork: 'zeros' } })
+    const h = host({ vmknics: onSubnet(), quirks: { defaultRouteNetwork: 'zeros' } })
     await apply(defaultGateway, h.shell, '10.0.0.1')
     expect((await h.shell.exec('esxcli network ip route ipv4 list')).stdout).toMatch(
       /^0\.0\.0\.0 +0\.0\.0\.0 +10\.0\.0\.1 /m,
