@@ -931,6 +931,12 @@ export const RunHeader = z.object({
    * earlier installation and is history, not the host's current run.
    */
   supersededAt: Timestamp.nullable(),
+  /**
+   * Why Retry of this failed run is refused, or null: its last failure is one the
+   * values approved with it cannot get past (a refused management move), so Retry
+   * would fail the same way. The text says what to change and where.
+   */
+  retryRefused: z.string().nullable(),
   /** Its steps, and how many of them are done or skipped (a progress bar, without the steps). */
   stepsTotal: z.number().int(),
   stepsDone: z.number().int(),

@@ -80,6 +80,8 @@ describe('a run that moves the management network', () => {
     const run = await approveAndWait(t.app, host.id)
     expect(run.state).toBe('failed')
     expect(run.error).toMatch(/127\.0\.20\.1/)
+    // A gateway that did not answer may answer next time: Retry is offered.
+    expect(run.retryRefused).toBeNull()
     const vmk0 = esx.state().vmknics.find((v) => v.name === 'vmk0')
     expect(vmk0?.ipv4.address).toBe('127.0.10.10')
     expect(t.app.getHost(host.id).identity?.managementIp).toBe('127.0.10.10')
@@ -137,6 +139,10 @@ describe('a run that moves the management network', () => {
     const why =
       'the new management network is not valid: gateway 127.0.10.254 is not in 127.0.10.8/30; set the management address or the default gateway on the Hosts step (or the site profile), then approve the host again'
     expect(failed?.error).toBe(why)
+    // The renderer is told before the operator presses Retry: every header says why not.
+    expect(failed?.retryRefused).toBe(why)
+    expect(t.app.getRun(failed?.id as number).retryRefused).toBe(why)
+    expect(t.app.latestRuns().find((r) => r.id === failed?.id)?.retryRefused).toBe(why)
 
     // Retry uses the values approved with the run: it is refused, with why and where to change it.
     const mark = esx.logMark()

@@ -73,6 +73,7 @@ const run: Run = {
   attempts: 1,
   batchId: null,
   supersededAt: null,
+  retryRefused: null,
   stepsTotal: 0,
   stepsDone: 0,
   outputSeq: 0,

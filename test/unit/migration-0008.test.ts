@@ -53,6 +53,7 @@ describe('schema 8: runs belong to a batch', () => {
         attempts: 2,
         batchId: null,
         supersededAt: null,
+        retryRefused: null,
         stepsTotal: 3,
         stepsDone: 2,
         createdAt: T,

@@ -286,7 +286,7 @@ export class RunService {
         `run ${id} configured the installation before ${hostName(host)} was re-armed for a reinstall: approve a new plan instead`,
       )
     }
-    const refused = run.state === 'failed' ? this.unretriable(id) : null
+    const refused = run.retryRefused
     if (refused !== null) {
       throw new ApiCallError(
         'conflict',
@@ -311,15 +311,6 @@ export class RunService {
     this.announce(id)
     this.enqueue(id, hostId)
     return this.header(id)
-  }
-
-  /** Why the run's last failure cannot be got past with its approved values, or null. */
-  private unretriable(id: number): string | null {
-    const failed = this.store.events
-      .about(`run:${id}`)
-      .findLast((e) => e.type === 'run.step_failed')
-    const data = failed?.data as { replan?: unknown; error?: unknown } | undefined
-    return data?.replan === true ? String(data.error) : null
   }
 
   cancelMany(ids: number[]): BulkRuns {

@@ -23,6 +23,7 @@ const HeaderRow = z.object({
   attempts: z.number().int(),
   batch_id: z.string().nullable(),
   superseded_at: z.string().nullable(),
+  retry_refused: z.string().nullable(),
   steps_total: z.number().int(),
   steps_done: z.number().int(),
   created_at: z.string(),
@@ -51,6 +52,12 @@ const OutputRow = z.object({
 
 const HEADER = `id, checkin_id, host_id, host_name, target, state, error, attempts, batch_id,
   superseded_at,
+  CASE WHEN state = 'failed' THEN
+    (SELECT CASE WHEN json_type(e.data, '$.replan') = 'true'
+                 THEN COALESCE(json_extract(e.data, '$.error'), '') END
+       FROM events e WHERE e.subject = 'run:' || runs.id AND e.type = 'run.step_failed'
+       ORDER BY e.id DESC LIMIT 1)
+  END AS retry_refused,
   (SELECT COUNT(*) FROM run_steps s WHERE s.run_id = runs.id) AS steps_total,
   (SELECT COUNT(*) FROM run_steps s WHERE s.run_id = runs.id AND s.state IN ('done', 'skipped'))
     AS steps_done,
@@ -69,6 +76,7 @@ function toHeader(row: unknown): RunHeader {
     attempts: r.attempts,
     batchId: r.batch_id,
     supersededAt: r.superseded_at,
+    retryRefused: r.retry_refused,
     stepsTotal: r.steps_total,
     stepsDone: r.steps_done,
     createdAt: r.created_at,
