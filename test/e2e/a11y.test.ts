@@ -6,7 +6,7 @@ import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { postCheckin, startFleet, tokenOf, type Fleet } from '../../bench/fanout/fleet'
 import { sampleHost, tempDir } from '../support/app'
-import { axe, type Found } from '../support/axe'
+import { axe, labelInName, type Found } from '../support/axe'
 import { openBrowser, type Browser } from '../support/browser'
 import { startServeProcess, type ServeProcess } from '../support/serve-process'
 
@@ -155,6 +155,7 @@ async function everyScreen(mode: string, shots: boolean, narrow: boolean): Promi
     // Let transitions and late data settle before judging colours.
     await page.waitForTimeout(150)
     found.push(...(await axe(page, `${mode}/${name}`)))
+    found.push(...(await labelInName(page, `${mode}/${name}`)))
     if (narrow) {
       const overflow = await page.evaluate<[number, number]>(
         '[document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]',
@@ -223,5 +224,22 @@ describe('the Site step says what is wrong where it is', () => {
     await expect
       .poll(() => page.getByRole('status').filter({ hasText: 'Site settings saved.' }).count())
       .toBe(1)
+  })
+})
+
+describe('a control is named by the text shown as its label (WCAG 2.5.3)', () => {
+  it('names the NTP checkbox and the Boot material pickers by what they show', async () => {
+    await step(/Profile/).click()
+    const ntp = page.locator('[data-setting="ntp"]')
+    expect(
+      await ntp.getByRole('checkbox', { name: 'Run the NTP service', exact: true }).count(),
+    ).toBe(1)
+    await step(/Boot material/).click()
+    await expect.poll(() => page.getByRole('heading', { name: 'ks.cfg' }).count()).toBe(1)
+    // Each picker shows "For" before it.
+    expect(await page.getByRole('combobox', { name: 'For host', exact: true }).count()).toBe(1)
+    expect(await page.getByRole('combobox', { name: 'For DHCP server', exact: true }).count()).toBe(
+      1,
+    )
   })
 })

@@ -37,3 +37,49 @@ export async function axe(page: Page, screen: string): Promise<Found[]> {
       targets: v.nodes.slice(0, 5).map((n) => n.target.join(' ')),
     }))
 }
+
+/**
+ * Controls named by aria-label whose name does not hold the text shown as their
+ * label (WCAG 2.5.3 Label in Name: a speech user says what they see): an input's
+ * <label>, a button's or link's own text. Compared as words, letter case and
+ * punctuation aside; glyph-only text (↑, ✕) is not a label.
+ */
+export async function labelInName(page: Page, screen: string): Promise<Found[]> {
+  const mismatched = await page.evaluate<Array<{ target: string; shown: string; name: string }>>(
+    `(() => {
+      const words = (s) => ' ' + (s || '').toLowerCase().replace(/[^\\p{L}\\p{N}]+/gu, ' ').trim() + ' '
+      const shownText = (el) => {
+        const c = el.cloneNode(true)
+        c.querySelectorAll('input, select, textarea, .visually-hidden, [aria-hidden="true"]')
+          .forEach((n) => n.remove())
+        return c.textContent || ''
+      }
+      const out = []
+      for (const el of document.querySelectorAll('[aria-label]')) {
+        if (el.getClientRects().length === 0) continue
+        const role = el.getAttribute('role')
+        const own = el.localName === 'button' || el.localName === 'a' || role === 'button' || role === 'link'
+        const shown = el.labels && el.labels.length > 0
+          ? [...el.labels].map(shownText)
+          : own ? [shownText(el)] : []
+        const name = el.getAttribute('aria-label')
+        for (const s of shown) {
+          if (words(s).trim() === '' || words(name).includes(words(s))) continue
+          out.push({
+            target: el.localName + (el.id ? '#' + el.id : ''),
+            shown: s.replace(/\\s+/g, ' ').trim(),
+            name,
+          })
+        }
+      }
+      return out
+    })()`,
+  )
+  return mismatched.map((m) => ({
+    screen,
+    id: 'label-in-name',
+    impact: 'serious',
+    help: `shows “${m.shown}” but is named “${m.name}”`,
+    targets: [m.target],
+  }))
+}
