@@ -3,7 +3,8 @@
 // cancelling a selection does) and the audit trail says it once; the batch bar
 // counts a cancelled or interrupted run as such, never as failed; a run queued
 // when Midwife was killed says Midwife stopped before it started; and a
-// reinstall marks the runs in an open drawer "before reinstall" at once.
+// reinstall marks the runs in an open drawer "before reinstall" at once; a
+// run's steps show their times in one column at 900 and 1280 px.
 import type { Dialog, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { postCheckin, startFleet, tokenOf, type Fleet } from '../../bench/fanout/fleet'
@@ -138,6 +139,33 @@ describe('the end of a run', () => {
         .getAttribute('aria-valuetext'),
     ).toBe('2 done, 0 failed, 1 cancelled, 0 running, 0 queued')
     await browser.screenshot('runs-2-batch-cancelled', secrets())
+  })
+
+  it("lines up the steps' times in one column at 900 and 1280 px, whatever the titles' length", async () => {
+    const drawer = await openDrawer('esx02.lab.local')
+    const steps = drawer.getByRole('region', { name: /^Run \d+$/ }).locator('li[data-step]')
+    await expect.poll(() => steps.count()).toBeGreaterThan(1)
+    for (const width of [900, 1280]) {
+      await page.setViewportSize({ width, height: 860 })
+      // Where each title's text ends (not its box: a grid cell is as wide as its column),
+      // and where its times start.
+      const starts = await page.evaluate<Array<{ titleRight: number; timeLeft: number }>>(
+        `[...document.querySelectorAll('[role="dialog"] li[data-step]')].map((li) => {
+          const range = document.createRange()
+          range.selectNodeContents(li.querySelector('.step > span:not(.pill)'))
+          return {
+            titleRight: Math.round(range.getBoundingClientRect().right),
+            timeLeft: Math.round(li.querySelector('.times').getBoundingClientRect().left),
+          }
+        })`,
+      )
+      // The titles end at different places (otherwise the test says nothing).
+      expect(new Set(starts.map((s) => s.titleRight)).size, `at ${width} px`).toBeGreaterThan(1)
+      expect(new Set(starts.map((s) => s.timeLeft)).size, `at ${width} px`).toBe(1)
+      await browser.screenshot(`runs-steps-${width}`, secrets())
+    }
+    await page.setViewportSize({ width: 1280, height: 860 })
+    await page.keyboard.press('Escape')
   })
 
   it('marks the runs of a host re-armed for a reinstall in its open drawer, without a reload', async () => {
