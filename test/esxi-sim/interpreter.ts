@@ -117,8 +117,13 @@ function execute(argv: string[], s: SimState): { result: CommandResult; delayMs:
   s.log.push(line)
   const fault = s.faults.find((f) => line.startsWith(f.match))
   if (fault && !fault.slowOnly) {
+    const times = fault.repeat ?? 1
     return {
-      result: { stdout: fault.stdout ?? '', stderr: fault.stderr ?? '', code: fault.code ?? 0 },
+      result: {
+        stdout: (fault.stdout ?? '').repeat(times),
+        stderr: (fault.stderr ?? '').repeat(times),
+        code: fault.code ?? 0,
+      },
       delayMs: fault.delayMs ?? 0,
     }
   }

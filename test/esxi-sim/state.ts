@@ -66,6 +66,11 @@ export interface Fault {
   delayMs?: number
   /** The command runs as usual and only its answer is delayed (a slow host, not a broken one). */
   slowOnly?: boolean
+  /**
+   * invented: stdout and stderr are printed this many times over (a broken host, or something
+   * else at its address, printing without end), e.g. a line repeated past a client's limit.
+   */
+  repeat?: number
 }
 
 /** What an invented DHCP server on the vmknic's network would hand out. */

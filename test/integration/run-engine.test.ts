@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createClient, dispatch, type Api } from '../../main/contract/api'
 import type { App } from '../../main/core/app'
-import { EsxSession } from '../../main/core/configure/ssh'
+import { EsxSession, OutputTooLarge } from '../../main/core/configure/ssh'
 import { sampleHost, startTestApp, type TestApp } from '../support/app'
 import { oneNicMachine } from '../esxi-sim/state'
 import type { SimSshServer } from '../esxi-sim/ssh-server'
@@ -312,6 +312,52 @@ describe('a rotated root password', () => {
     await t.app.idle()
     expect(t.app.getRun(run.id)).toMatchObject({ state: 'done', error: null })
     expect(esx.state().log.filter((l) => l.startsWith('esxcli system account set'))).toHaveLength(1)
+  })
+})
+
+describe('a host that prints without end', () => {
+  // 256 KiB of one line over a 64 KiB limit: past it without gigabytes.
+  const flood = (match: string) => ({ match, stdout: `${'x'.repeat(1023)}\n`, repeat: 256 })
+  const limit = 64 * 1024
+
+  it('has one command stopped past the output limit, its channel closed, and the session still usable', async () => {
+    const esx = await createSimHost()
+    cleanup.push(() => esx.close())
+    const ssh = await esx.startSsh(sampleHost.rootPassword)
+    esx.update((s) => s.faults.push(flood('esxcli network ip dns server list')))
+    const session = await EsxSession.connect({
+      host: ssh.host,
+      port: ssh.port,
+      username: 'root',
+      password: sampleHost.rootPassword,
+      trustedFingerprints: [],
+      trustOnFirstUse: true,
+      connectTimeoutMs: 10_000,
+      commandTimeoutMs: 30_000,
+      outputLimitBytes: limit,
+    })
+    cleanup.push(() => session.close())
+    const said = session.exec('esxcli network ip dns server list')
+    await expect(said).rejects.toBeInstanceOf(OutputTooLarge)
+    await expect(said).rejects.toThrow(
+      /^127\.0\.0\.1:\d+ printed more than 64 KiB for one command; Midwife stopped reading and closed it/,
+    )
+    const r = await session.exec('esxcli system version get')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('Version:')
+  })
+
+  it('refuses the plan in words naming the command and the limit, and changes nothing', async () => {
+    const t = await app({ connect: (o) => EsxSession.connect({ ...o, outputLimitBytes: limit }) })
+    const { esx, hostId } = await server(t.app)
+    esx.update((s) => s.faults.push(flood('esxcli network ip dns server list')))
+    const mark = esx.logMark()
+    const refused = approve(t.app, hostId)
+    await expect(refused).rejects.toThrow(
+      /^cannot plan esx01\.lab\.local: DNS servers: `esxcli network ip dns server list`: 127\.0\.0\.1:\d+ printed more than 64 KiB for one command; Midwife stopped reading and closed it/,
+    )
+    await expect(refused).rejects.not.toThrow(/xxxx/)
+    expect(esx.writesSince(mark)).toEqual([])
   })
 })
 

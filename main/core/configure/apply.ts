@@ -4,7 +4,7 @@
 import { commandLine, hostSaid, maskSecret, shellQuote, shownCommand } from '../../catalogue/shell'
 import type { AnySetting, Change, Command, PlanContext, Reader, Shell } from '../../catalogue/types'
 import { maskDeep } from '../log'
-import { CommandTimeout, ConnectError } from './ssh'
+import { CommandTimeout, ConnectError, OutputTooLarge } from './ssh'
 
 /** A command that ran and failed; its message carries both streams, as ESXi is inconsistent. */
 export class CommandFailed extends Error {}
@@ -32,6 +32,7 @@ async function answerOf(shell: Shell, command: string, line: string) {
     return await shell.exec(command)
   } catch (err) {
     if (err instanceof CommandTimeout) throw new CommandTimeout(`\`${line}\`: ${err.message}`)
+    if (err instanceof OutputTooLarge) throw new OutputTooLarge(`\`${line}\`: ${err.message}`)
     if (err instanceof ConnectError)
       throw new ConnectError(`\`${line}\`: ${err.message}`, err.refused)
     throw err

@@ -28,7 +28,17 @@ export interface ConnectOptions {
   trustOnFirstUse?: boolean
   connectTimeoutMs: number
   commandTimeoutMs: number
+  /** At most this many bytes of one command's stdout and stderr together (OUTPUT_LIMIT_BYTES). */
+  outputLimitBytes?: number
 }
+
+/**
+ * What one command may print, stdout and stderr together, before Midwife stops reading it:
+ * esxcli's longest answers (a full advanced-settings list, every VIB) are a few hundred KiB,
+ * so 8 MiB is far past anything a working host prints, and still small enough that a host
+ * printing without end cannot grow Midwife's memory by more than that per command.
+ */
+export const OUTPUT_LIMIT_BYTES = 8 * 1024 * 1024
 
 /** A failure an operator can act on, worded for the step's error line. */
 export class ConnectError extends Error {
@@ -42,6 +52,16 @@ export class ConnectError extends Error {
 }
 
 export class CommandTimeout extends Error {}
+
+/** A command printed more than the session's output limit; the channel was closed. */
+export class OutputTooLarge extends Error {}
+
+/** A byte count as the error lines say it: MiB or KiB, whichever is whole enough. */
+export function sizeWords(bytes: number): string {
+  return bytes >= 1024 * 1024
+    ? `${+(bytes / (1024 * 1024)).toFixed(1)} MiB`
+    : `${+(bytes / 1024).toFixed(1)} KiB`
+}
 
 /** The algorithm a public key blob names: its first length-prefixed field. */
 function keyType(blob: Buffer): string {
@@ -85,6 +105,7 @@ export class EsxSession implements EsxShell {
     private readonly ssh: NodeSSH,
     private readonly commandTimeoutMs: number,
     private readonly where: string,
+    private readonly outputLimitBytes: number,
   ) {}
 
   /**
@@ -147,7 +168,12 @@ export class EsxSession implements EsxShell {
     // later (the management address moved, the host rebooted) makes ssh2 emit
     // 'error' with nobody listening, which would take the whole process down;
     // the drop shows instead as commands without an exit code, or refused.
-    const session = new EsxSession(ssh, o.commandTimeoutMs, where)
+    const session = new EsxSession(
+      ssh,
+      o.commandTimeoutMs,
+      where,
+      o.outputLimitBytes ?? OUTPUT_LIMIT_BYTES,
+    )
     if (presented !== null && presentedBlob !== null) {
       const blob: Buffer = presentedBlob
       const type = keyType(blob)
@@ -168,6 +194,23 @@ export class EsxSession implements EsxShell {
     }
     let channel: { close(): void } | undefined
     let timer: NodeJS.Timeout | undefined
+    // A host that prints without end would otherwise grow Midwife's memory until the command
+    // timeout: past the limit the channel is closed, what came is dropped, and the command fails.
+    let printed = 0
+    let tooMuch: (err: Error) => void = () => undefined
+    const overflow = new Promise<never>((_, reject) => (tooMuch = reject))
+    const count = (chunk: Buffer) => {
+      const before = printed
+      printed += chunk.length
+      // Once past the limit, what was still in flight changes nothing.
+      if (printed <= this.outputLimitBytes || before > this.outputLimitBytes) return
+      channel?.close()
+      tooMuch(
+        new OutputTooLarge(
+          `${this.where} printed more than ${sizeWords(this.outputLimitBytes)} for one command; Midwife stopped reading and closed it. A working host prints kilobytes: check what answers at this address`,
+        ),
+      )
+    }
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         channel?.close()
@@ -186,8 +229,11 @@ export class EsxSession implements EsxShell {
           onChannel: (ch) => {
             channel = ch
           },
+          onStdout: count,
+          onStderr: count,
         }),
         timeout,
+        overflow,
       ])
       if (r.code === null && (this.lost !== null || !this.ssh.isConnected())) {
         // No exit status because the connection went, not because the command said nothing.
