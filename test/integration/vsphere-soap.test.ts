@@ -222,6 +222,30 @@ describe('VsphereClient, call by call', () => {
     )
   })
 
+  it('stops reading an answer past its size limit, and fails it in words', async () => {
+    await fake.close()
+    fake = await startFakeVsphere({ password: PASSWORD, endless: 'flood' })
+    const err = await failure(
+      new VsphereClient(target({ responseLimitBytes: 64 * 1024 })).retrieveServiceContent(),
+    )
+    expect(err.code).toBe('protocol')
+    expect(err.message).toMatch(
+      /^https:\/\/127\.0\.0\.1:\d+\/sdk answered RetrieveServiceContent with more than 64 KiB; Midwife stopped reading and closed the connection$/,
+    )
+  })
+
+  it('gives up on an answer that trickles in past its time, though bytes keep coming', async () => {
+    await fake.close()
+    fake = await startFakeVsphere({ password: PASSWORD, endless: 'trickle' })
+    const err = await failure(
+      new VsphereClient(target({ timeoutMs: 1_000 })).retrieveServiceContent(),
+    )
+    expect(err.code).toBe('timeout')
+    expect(err.message).toMatch(
+      /^https:\/\/127\.0\.0\.1:\d+\/sdk did not finish answering RetrieveServiceContent within 1 s$/,
+    )
+  })
+
   it('is refused by a server that does not speak TLS: the connection failed', async () => {
     const server = createServer((s) => s.end('HTTP/1.1 400 Bad Request\r\n\r\n'))
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

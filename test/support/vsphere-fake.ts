@@ -94,6 +94,12 @@ export interface FakeVsphereOptions {
   startingUp?: ('503' | 'page' | 'reset')[]
   /** How long each of those answers takes (a slow proxy); none by default. */
   startingUpMs?: number
+  /**
+   * A broken host, or something else at its address, answering every request without end:
+   * 'flood' writes as fast as the client reads, 'trickle' a byte every 50 ms, until the client
+   * closes the connection.
+   */
+  endless?: 'flood' | 'trickle'
 }
 
 export interface FakeVsphere {
@@ -264,6 +270,20 @@ export async function startFakeVsphere(o: FakeVsphereOptions): Promise<FakeVsphe
       }
       if (req.method !== 'POST' || req.url !== '/sdk') {
         reply(404, '')
+        return
+      }
+      if (o.endless) {
+        res.writeHead(200, { 'Content-Type': 'text/xml; charset=utf-8' })
+        const line = Buffer.from(`${'<x>'.repeat(1023)}\n`)
+        const more = () => {
+          if (res.destroyed) return
+          if (o.endless === 'trickle') {
+            res.write('<')
+            setTimeout(more, 50)
+          } else if (res.write(line)) setImmediate(more)
+          else res.once('drain', more)
+        }
+        more()
         return
       }
       const notYet = startingUp.shift()

@@ -69,8 +69,10 @@ export interface VsphereTarget {
   port?: number
   /** The certificate fingerprint the host is known by; absent: pin on first contact. */
   expectedSha256?: string
-  /** Per request. */
+  /** Per request: the connection, and the whole answer however slowly it comes. */
   timeoutMs?: number
+  /** At most this many bytes of one answer's body (RESPONSE_LIMIT_BYTES). */
+  responseLimitBytes?: number
   /** The HostServiceSystem's managed object id; on a standalone ESXi host it is `serviceSystem`. */
   serviceSystem?: string
 }
@@ -93,13 +95,26 @@ const ServiceContent = z.object({
 
 const UserSession = z.object({ key: z.string(), userName: z.string() })
 
+/**
+ * What one answer's body may hold before Midwife stops reading it: the calls made (service
+ * content, login, service policy and start) answer in a few KiB, so 4 MiB is far past any
+ * working host, and a host or anything at its address that answers without end cannot grow
+ * Midwife's memory by more than that. Headers are bounded by Node's own limit (16 KiB).
+ */
+export const RESPONSE_LIMIT_BYTES = 4 * 1024 * 1024
+
+const sizeWords = (bytes: number) =>
+  bytes >= 1024 * 1024
+    ? `${+(bytes / 1024 / 1024).toFixed(1)} MiB`
+    : `${+(bytes / 1024).toFixed(1)} KiB`
+
 /** The API version every ESXi 7.0 to 9.0 host understands, for the first call. */
 const FIRST_API_VERSION = '7.0'
 const SSH_SERVICE = 'TSM-SSH'
 
 export class VsphereClient {
   readonly #target: Required<
-    Pick<VsphereTarget, 'address' | 'port' | 'timeoutMs' | 'serviceSystem'>
+    Pick<VsphereTarget, 'address' | 'port' | 'timeoutMs' | 'serviceSystem' | 'responseLimitBytes'>
   >
   #pinned: string | undefined
   #pinnedOnFirstContact = false
@@ -116,6 +131,7 @@ export class VsphereClient {
       port: target.port ?? 443,
       timeoutMs: target.timeoutMs ?? 20_000,
       serviceSystem: target.serviceSystem ?? 'serviceSystem',
+      responseLimitBytes: target.responseLimitBytes ?? RESPONSE_LIMIT_BYTES,
     }
     if (target.expectedSha256 !== undefined)
       this.#pinned = normalizeFingerprint(target.expectedSha256)
@@ -209,6 +225,26 @@ export class VsphereClient {
       text: string
       setCookie: string[]
     }>((resolve, reject) => {
+      const limit = this.#target.responseLimitBytes
+      // The request's own timeout is one of inactivity: an answer that trickles in a byte at a
+      // time would never meet it, so the whole answer has this deadline too.
+      const deadline = setTimeout(() => {
+        reject(
+          new VsphereError(
+            'timeout',
+            `${this.#where} did not finish answering ${method} within ${timeoutMs / 1000} s`,
+          ),
+        )
+        req.destroy()
+      }, timeoutMs)
+      const settle =
+        <T>(fn: (v: T) => void) =>
+        (v: T) => {
+          clearTimeout(deadline)
+          fn(v)
+        }
+      resolve = settle(resolve)
+      reject = settle(reject)
       const req = request(
         {
           method: 'POST',
@@ -227,7 +263,21 @@ export class VsphereClient {
         },
         (res) => {
           const chunks: Buffer[] = []
-          res.on('data', (c: Buffer) => chunks.push(c))
+          let size = 0
+          res.on('data', (c: Buffer) => {
+            size += c.length
+            if (size <= limit) {
+              chunks.push(c)
+              return
+            }
+            reject(
+              new VsphereError(
+                'protocol',
+                `${this.#where} answered ${method} with more than ${sizeWords(limit)}; Midwife stopped reading and closed the connection`,
+              ),
+            )
+            req.destroy()
+          })
           res.on('end', () =>
             resolve({
               status: res.statusCode ?? 0,
