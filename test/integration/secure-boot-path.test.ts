@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Host } from '../../main/contract/schemas'
 import type { SecureBootOptions } from '../../main/core/secure-boot/secure-boot-service'
 import { App } from '../../main/core/app'
+import { EsxSession } from '../../main/core/configure/ssh'
 import { postSection, sectionScript } from '../../main/core/boot/install-callbacks'
 import { parsePublicKeyLine } from '../../main/core/esxi/ssh-keys'
 import type { SimSshServer } from '../esxi-sim/ssh-server'
@@ -377,6 +378,31 @@ describe('the Secure Boot path', () => {
       }
     },
   )
+
+  it('fails the identity step naming the command when the host prints past the output limit', async () => {
+    const { esx, ssh } = await installedHost()
+    // 256 KiB of one line over a 64 KiB limit, from a read the kickstart's %post does not make.
+    esx.update((s) =>
+      s.faults.push({
+        match: 'esxcli system version get',
+        stdout: `${'x'.repeat(1023)}\n`,
+        repeat: 256,
+      }),
+    )
+    fake = await startFakeVsphere({ password: PASSWORD, host: ADDRESS, statePath: esx.statePath })
+    const t = await start({
+      httpsPort: fake.port,
+      connect: (o) => EsxSession.connect({ ...o, outputLimitBytes: 64 * 1024 }),
+    })
+    const host = simHostOn(t.app, esx, ssh)
+    await reportInstalled(t, host, esx)
+    const after = await settled(t, host.id)
+    expect(after.secureBootPath).toMatchObject({ status: 'failed', step: 'identity' })
+    expect(after.secureBootPath?.message).toMatch(
+      /^`esxcli system version get`: \S+ printed more than 64 KiB for one command; Midwife stopped reading and closed it/,
+    )
+    expect(after.state).not.toBe('checked_in')
+  })
 
   it('masks the password before a long failure message is cut, so no piece of it is left', async () => {
     // "Error: cannot read the platform (" is 33 characters: the password starts at 295 and

@@ -16,7 +16,13 @@ import { hostSaid } from '../../catalogue/shell'
 import { ApiCallError } from '../../contract/api'
 import type { Host, SecureBootPath, SecureBootStep } from '../../contract/schemas'
 import type { CheckinService } from '../checkins/checkin-service'
-import { ConnectError, EsxSession, type ConnectOptions, type EsxShell } from '../configure/ssh'
+import {
+  ConnectError,
+  EsxSession,
+  OutputTooLarge,
+  type ConnectOptions,
+  type EsxShell,
+} from '../configure/ssh'
 import { hostName, toHost } from '../hosts/host-view'
 import { CheckinRejected, reportFromOutputs } from '../listener/checkin'
 import { escapeControl, Redactor, type Logger } from '../log'
@@ -381,7 +387,13 @@ export class SecureBootService {
         if (!key) throw new StepFailed('ssh', `the SSH server at ${address} presented no host key`)
         const outputs: Record<string, string> = {}
         for (const [field, command] of Object.entries(IDENTITY_COMMANDS)) {
-          const r = await session.exec(command)
+          const r = await session.exec(command).catch((err: unknown) => {
+            // Said with the command, as a step's failure is: not as an unexpected error.
+            if (err instanceof OutputTooLarge) {
+              throw new StepFailed('identity', `\`${command}\`: ${err.message}`)
+            }
+            throw err
+          })
           if (r.code !== 0 && field !== 'hostname') {
             throw new StepFailed(
               'identity',
