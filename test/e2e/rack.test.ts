@@ -6,16 +6,17 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
-import { postCheckin, startFleet, tokenOf, type Fleet } from '../../bench/fanout/fleet'
-import { loadState, saveState, withStateLock } from '../esxi-sim/state'
-import { freePort, tempDir } from '../support/app'
-import { openBrowser, type Browser } from '../support/browser'
-import { startServeProcess, type ServeProcess } from '../support/serve-process'
+import { postCheckin, tokenOf, type Fleet } from '../../bench/fanout/fleet'
+import { tempDir } from '../support/app'
+import type { Browser } from '../support/browser'
+import { editSim, startFleetUi, stopFleetUi, type FleetUi } from '../support/fleet-ui'
+import type { ServeProcess } from '../support/serve-process'
 
 const PASSWORD = 'Rack-pw-"24"-$HOME!'
 const COUNT = 24
 const pad = (n: number) => String(n).padStart(2, '0')
 
+let ui: FleetUi | undefined
 let serve: ServeProcess
 let browser: Browser
 let page: Page
@@ -24,19 +25,11 @@ const data = tempDir('e2e-rack')
 const secrets = () => [serve.token, PASSWORD]
 
 beforeAll(async () => {
-  const uiPort = await freePort()
-  serve = await startServeProcess(data.path, ['--port', String(uiPort)])
-  fleet = await startFleet(COUNT, 0, PASSWORD)
-  browser = await openBrowser(new URL(serve.url).origin)
-  page = browser.page
+  ui = await startFleetUi(data.path, COUNT, PASSWORD)
+  ;({ serve, browser, page, fleet } = ui)
 }, 120_000)
 
-afterAll(async () => {
-  await browser?.close()
-  serve?.child.kill('SIGTERM')
-  fleet?.stop()
-  data.remove()
-})
+afterAll(() => stopFleetUi(ui, data))
 
 describe('a rack of 24', () => {
   it('imports 24 hosts from a CSV, and all 24 servers check in', async () => {
@@ -169,11 +162,8 @@ describe('a rack of 24', () => {
     expect(page2).toContain('esx05.rack.local')
 
     // Approved again on a slow host: the running step's duration grows on screen.
-    const statePath = fleet.hosts[4]?.statePath as string
-    await withStateLock(statePath, () => {
-      const st = loadState(statePath)
+    await editSim(fleet, 4, (st) => {
       st.faults.unshift({ match: 'esxcli system hostname get', delayMs: 10_000, slowOnly: true })
-      saveState(statePath, st)
     })
     const hostId = Number(await drawer.getByRole('article').getAttribute('data-host'))
     const again = await serve.api.planHost(hostId)
@@ -207,12 +197,9 @@ describe('a rack of 24', () => {
   })
 
   it('retries a failed run from the selection, and says it resumed (not that it stops)', async () => {
-    const statePath = fleet.hosts[5]?.statePath as string
     const fault = (on: boolean) =>
-      withStateLock(statePath, () => {
-        const st = loadState(statePath)
+      editSim(fleet, 5, (st) => {
         st.faults = on ? [{ match: 'esxcli system hostname get', stdout: 'busy', code: 1 }] : []
-        saveState(statePath, st)
       })
     const host = (await serve.api.listHosts()).find((h) => h.name === 'esx06.rack.local')
     const ok = await serve.api.planHost(host?.id as number)
@@ -239,14 +226,11 @@ describe('a rack of 24', () => {
   })
 
   it('cancels a slow run only once confirmed, and shows it cancelling until its command ends', async () => {
-    const statePath = fleet.hosts[6]?.statePath as string
-    await withStateLock(statePath, () => {
-      const st = loadState(statePath)
+    await editSim(fleet, 6, (st) => {
       // Renamed by hand, so the run writes the hostname: the plan reads fast, and the run
       // waits in that write.
       st.hostname = 'localhost'
       st.faults = [{ match: 'esxcli system hostname set', delayMs: 6_000, slowOnly: true }]
-      saveState(statePath, st)
     })
     const host = (await serve.api.listHosts()).find((h) => h.name === 'esx07.rack.local')
     const run = await serve.api.approveHost(

@@ -6,14 +6,21 @@
 // Retry / resume on a selection leaves it out and says why.
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { postCheckin, startFleet, tokenOf, type Fleet } from '../../bench/fanout/fleet'
+import type { Fleet } from '../../bench/fanout/fleet'
 import type { Host } from '../../main/contract/schemas'
-import { loadState, saveState, withStateLock } from '../esxi-sim/state'
-import { freePort, sampleHost, tempDir } from '../support/app'
-import { openBrowser, type Browser } from '../support/browser'
-import { startServeProcess, type ServeProcess } from '../support/serve-process'
+import { sampleHost, tempDir } from '../support/app'
+import type { Browser } from '../support/browser'
+import {
+  defineCheckedIn,
+  editSim,
+  startFleetUi,
+  stopFleetUi,
+  type FleetUi,
+} from '../support/fleet-ui'
+import type { ServeProcess } from '../support/serve-process'
 
 const PASSWORD = sampleHost.rootPassword
+let ui: FleetUi | undefined
 let serve: ServeProcess
 let browser: Browser
 let page: Page
@@ -22,53 +29,30 @@ let host: Host
 const data = tempDir('e2e-retry-refused')
 const secrets = () => [serve.token, PASSWORD]
 
-/** Changes the simulated server's state file (its sshd reads it on every command). */
-function editSim(edit: (s: ReturnType<typeof loadState>) => void) {
-  const statePath = fleet.hosts[0]?.statePath as string
-  return withStateLock(statePath, () => {
-    const st = loadState(statePath)
-    edit(st)
-    saveState(statePath, st)
-  })
-}
-
 beforeAll(async () => {
-  serve = await startServeProcess(data.path, ['--port', String(await freePort())])
-  fleet = await startFleet(1, 0, PASSWORD)
-  const sim = fleet.hosts[0]
-  if (!sim) throw new Error('no simulated server')
-  const { listener } = await serve.api.getStatus()
-  // vmk0 is 127.1.0.1/8 with no gateway: a gateway of its own moves the management network.
-  host = await serve.api.saveHost({
-    hostname: 'esx01',
-    domain: sampleHost.domain,
-    mac: sim.mac,
-    sshPort: sim.port,
-    rootPassword: PASSWORD,
-    spec: { defaultGateway: '127.1.0.254' },
+  ui = await startFleetUi(data.path, 1, PASSWORD, async (s, f) => {
+    // vmk0 is 127.1.0.1/8 with no gateway: a gateway of its own moves the management network.
+    host = await defineCheckedIn({ serve: s, fleet: f }, 0, {
+      hostname: 'esx01',
+      domain: sampleHost.domain,
+      rootPassword: PASSWORD,
+      spec: { defaultGateway: '127.1.0.254' },
+    })
+    await editSim(f, 0, (st) => {
+      st.reachable = ['127.1.0.254']
+    })
   })
-  const material = await serve.api.getBootMaterial(host.id)
-  await postCheckin(listener.advertisedUrl, tokenOf(material.kickstartUrl), sim)
-  await editSim((s) => {
-    s.reachable = ['127.1.0.254']
-  })
-  browser = await openBrowser(new URL(serve.url).origin)
-  page = browser.page
+  ;({ serve, browser, page, fleet } = ui)
 }, 120_000)
 
-afterAll(async () => {
-  await browser?.close()
-  serve?.child.kill('SIGTERM')
-  fleet?.stop()
-  data.remove()
-})
+afterAll(() => stopFleetUi(ui, data))
 
 describe('a run Retry cannot get past', () => {
   it('disables Retry with the reason beside it, and Retry / resume leaves the run out', async () => {
     const plan = await serve.api.planHost(host.id)
     expect(plan.blocked).toBeNull()
     // Between the plan and the run vmk0's subnet shrinks to 127.1.0.0/30 (a console edit).
-    await editSim((s) => {
+    await editSim(fleet, 0, (s) => {
       const vmk0 = s.vmknics.find((v) => v.name === 'vmk0')
       if (vmk0) vmk0.ipv4.netmask = '255.255.255.252'
     })

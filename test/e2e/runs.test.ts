@@ -7,14 +7,21 @@
 // run's steps show their times in one column at 900 and 1280 px.
 import type { Dialog, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { postCheckin, startFleet, tokenOf, type Fleet } from '../../bench/fanout/fleet'
+import type { Fleet } from '../../bench/fanout/fleet'
 import type { Host } from '../../main/contract/schemas'
-import { loadState, saveState, withStateLock } from '../esxi-sim/state'
 import { freePort, sampleHost, tempDir } from '../support/app'
-import { openBrowser, type Browser } from '../support/browser'
+import type { Browser } from '../support/browser'
+import {
+  defineCheckedIn,
+  editSim,
+  startFleetUi,
+  stopFleetUi,
+  type FleetUi,
+} from '../support/fleet-ui'
 import { startServeProcess, type ServeProcess } from '../support/serve-process'
 
 const PASSWORD = sampleHost.rootPassword
+let ui: FleetUi | undefined
 let serve: ServeProcess
 let browser: Browser
 let page: Page
@@ -25,12 +32,9 @@ const secrets = () => [serve.token, PASSWORD]
 
 /** Server n's next hostname write (its name put back to localhost first) waits `ms`. */
 function slowRename(n: number, ms: number) {
-  const statePath = fleet.hosts[n]?.statePath as string
-  return withStateLock(statePath, () => {
-    const st = loadState(statePath)
+  return editSim(fleet, n, (st) => {
     st.hostname = 'localhost'
     st.faults = [{ match: 'esxcli system hostname set', delayMs: ms, slowOnly: true }]
-    saveState(statePath, st)
   })
 }
 
@@ -56,31 +60,21 @@ async function openDrawer(name: string) {
 }
 
 beforeAll(async () => {
-  serve = await startServeProcess(data.path, ['--port', String(await freePort())])
-  fleet = await startFleet(3, 0, PASSWORD)
-  const { listener } = await serve.api.getStatus()
-  for (const [i, sim] of fleet.hosts.entries()) {
-    const host = await serve.api.saveHost({
-      hostname: `esx0${i + 1}`,
-      domain: sampleHost.domain,
-      mac: sim.mac,
-      sshPort: sim.port,
-      rootPassword: PASSWORD,
-    })
-    const material = await serve.api.getBootMaterial(host.id)
-    await postCheckin(listener.advertisedUrl, tokenOf(material.kickstartUrl), sim)
-    hosts.push(host)
-  }
-  browser = await openBrowser(new URL(serve.url).origin)
-  page = browser.page
+  ui = await startFleetUi(data.path, 3, PASSWORD, async (s, f) => {
+    for (const i of f.hosts.keys()) {
+      hosts.push(
+        await defineCheckedIn({ serve: s, fleet: f }, i, {
+          hostname: `esx0${i + 1}`,
+          domain: sampleHost.domain,
+          rootPassword: PASSWORD,
+        }),
+      )
+    }
+  })
+  ;({ serve, browser, page, fleet } = ui)
 }, 120_000)
 
-afterAll(async () => {
-  await browser?.close()
-  serve?.child.kill('SIGTERM')
-  fleet?.stop()
-  data.remove()
-})
+afterAll(() => stopFleetUi(ui, data))
 
 describe('the end of a run', () => {
   it('cancels one run only once confirmed, and the batch counts it cancelled, not failed', async () => {
@@ -203,6 +197,7 @@ describe('the end of a run', () => {
     serve.child.kill('SIGKILL')
     await serve.exited
     serve = await startServeProcess(data.path, ['--port', String(await freePort())])
+    if (ui) ui.serve = serve // stopped after the tests, as the first one would have been
     const after = await Promise.all(ids.map((id) => serve.api.getRun(id)))
     const errors = after.map((r) => r.error ?? '').sort()
     expect(errors).toEqual([
