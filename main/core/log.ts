@@ -1,4 +1,4 @@
-import { maskSecret } from '../catalogue/shell'
+import { maskSecret, shellQuote } from '../catalogue/shell'
 import { escapeControl } from '../contract/text'
 
 export { escapeControl, hasControl } from '../contract/text'
@@ -15,6 +15,12 @@ export class Redactor {
 
   add(secret: string | null | undefined): void {
     if (secret && secret.length >= 4) this.secrets.add(secret)
+  }
+
+  /** A secret as typed and as Midwife quotes it on a command line. */
+  addQuoted(secret: string): void {
+    this.add(secret)
+    this.add(shellQuote(secret))
   }
 
   apply(text: string): string {

@@ -9,6 +9,7 @@ import type {
 } from '../../contract/schemas'
 import { hostName } from '../hosts/host-view'
 import { openSpec, resolvedForScreen } from '../hosts/spec'
+import { maskDeep } from '../log'
 import type { SecretBox } from '../secrets'
 import type { SiteService } from '../site/site-service'
 import type { ChainCheck, EventRow, HostRecord, Store, StoredSpec } from '../store'
@@ -53,24 +54,17 @@ const MASK = '********'
 function masked<T>(value: T, secrets: readonly string[]): { value: T; found: number } {
   let found = 0
   const patterns = secrets.filter((s) => s !== '').map(secretPattern)
-  const walk = (v: unknown): unknown => {
-    if (typeof v === 'string') {
-      let out = v
-      for (const p of patterns) {
-        out = out.replace(p, () => {
+  const text = maskDeep(value, (v) =>
+    patterns.reduce(
+      (out, p) =>
+        out.replace(p, () => {
           found++
           return MASK
-        })
-      }
-      return out
-    }
-    if (Array.isArray(v)) return v.map(walk)
-    if (typeof v === 'object' && v !== null) {
-      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
-    }
-    return v
-  }
-  return { value: walk(value) as T, found }
+        }),
+      v,
+    ),
+  )
+  return { value: text, found }
 }
 
 /** A file name from a host's name, whatever a server reported as its serial. */

@@ -1,5 +1,4 @@
 import { secretTexts, settingByKey, settingTitle } from '../../catalogue/registry'
-import { shellQuote } from '../../catalogue/shell'
 import type { PlanContext } from '../../catalogue/types'
 import type { RunHeader, StepDelta } from '../../contract/schemas'
 import { escapeControl, Redactor, type Logger } from '../log'
@@ -130,10 +129,7 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
     // Any step may print a secret of another (a custom step's check reading the licence), and
     // a secret's own step runs no command that carries it when the host already has it.
     for (const text of secretTexts(Object.entries(values))) redact.add(text)
-    for (const s of deps.alsoMask ?? []) {
-      redact.add(s)
-      redact.add(shellQuote(s))
-    }
+    for (const s of deps.alsoMask ?? []) redact.addQuoted(s)
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i] as StepDelta
       if (step.state === 'done' && step.key !== 'connect') continue

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto'
 import { parseVersion } from '../../catalogue/parse'
 import { resolveSpec, secretTexts, settingByKey } from '../../catalogue/registry'
-import { esxcli, shellQuote } from '../../catalogue/shell'
+import { esxcli } from '../../catalogue/shell'
 import type { PlanContext } from '../../catalogue/types'
 import type { Plan, PlanItem } from '../../contract/schemas'
 import { maskDeep, Redactor } from '../log'
@@ -109,10 +109,7 @@ export async function makePlan(i: PlanInput): Promise<MadePlan> {
   const redact = new Redactor()
   redact.add(i.password)
   for (const text of secretTexts(opened.map((r) => [r.key, r.value]))) redact.add(text)
-  for (const s of i.alsoMask ?? []) {
-    redact.add(s)
-    redact.add(shellQuote(s))
-  }
+  for (const s of i.alsoMask ?? []) redact.addQuoted(s)
   const session = await i.connect({
     host: identity.managementIp,
     port: def.sshPort,
