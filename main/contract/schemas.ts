@@ -706,6 +706,8 @@ export const DiscoveryMaterial = z.object({
   /** Null until a discovery root password is set under Site. */
   kickstart: z.string().nullable(),
   hasRootPassword: z.boolean(),
+  /** One is stored, but the key that sealed it is gone (secret.key lost): enter it again. */
+  rootPasswordUnreadable: z.boolean(),
   /** What the install does to disks, in plain words (it erases one). */
   erases: z.string(),
   secrets: z.array(z.string()),
@@ -809,6 +811,11 @@ export const Status = z.object({
   version: z.string(),
   listener: ListenerStatus,
   secretStorage: z.string(),
+  /**
+   * Set when secret.key was missing at start and a new one was made while the
+   * database held secrets sealed with the old one: what cannot be opened and what to do.
+   */
+  secretWarning: z.string().nullable(),
 })
 export type Status = z.infer<typeof Status>
 

@@ -162,6 +162,9 @@ export class App implements ApiHandlers {
     private readonly logger: Logger,
   ) {
     this.secretStorage = secrets.kind
+    // Before any service seals something new with the key just made.
+    this.secretWarning = secrets.madeKey ? lostKeyWarning(store, secrets, opts.dataDir) : null
+    if (this.secretWarning) logger.warn(this.secretWarning)
     this.notify = new Notifier(this.events, store, () => ({
       settings: this.getSettings(),
       status: this.getStatus(),
@@ -210,6 +213,8 @@ export class App implements ApiHandlers {
   }
 
   private readonly secretStorage: string
+  /** Set when secret.key was made at this start while the database held secrets it cannot open. */
+  private readonly secretWarning: string | null
   /** Held from start to stop: one Midwife per data folder. */
   private folderLock: FolderLock | null = null
   private readonly mediaStatus: () => MediaStatus[]
@@ -360,6 +365,7 @@ export class App implements ApiHandlers {
     return {
       version: this.opts.version,
       secretStorage: this.secretStorage,
+      secretWarning: this.secretWarning,
       listener: {
         listening: this.listener !== null,
         address: this.listener
@@ -602,4 +608,30 @@ function ownerOnlyFolder(dir: string): { reason: string; error: unknown } | null
           : message
     return { reason, error }
   }
+}
+
+/**
+ * What to tell the operator when secret.key was missing at start (lost, or the
+ * database copied without it) and a new one was made: the secrets sealed with
+ * the old key cannot be opened. Null when there are none (a first start).
+ */
+function lostKeyWarning(store: Store, secrets: SecretBox, dataDir: string): string | null {
+  let unreadable = 0
+  for (const sealed of store.sealedSecrets()) {
+    try {
+      secrets.open(sealed)
+    } catch {
+      unreadable++
+    }
+  }
+  if (unreadable === 0) return null
+  const n = unreadable === 1 ? '1 stored secret was' : `${unreadable} stored secrets were`
+  return (
+    `secret.key was missing from ${dataDir}, so Midwife made a new one, but ${n} sealed with ` +
+    'the old key (root passwords, deployment tokens, site secrets) and cannot be opened. ' +
+    'Stop Midwife, put the old secret.key back in its place and start Midwife again. Otherwise, ' +
+    'under Site, make a new enrollment key and enter the discovery root password again; and for ' +
+    'each host, enter its root password again (Hosts, Edit) and, if it is still to be installed, ' +
+    'use Reinstall for a new deployment token'
+  )
 }

@@ -10,7 +10,58 @@ export interface SecretBox {
   /** Shown to the operator: where the sealing key lives. */
   readonly kind: string
   seal(plain: string): Buffer
+  /** Throws SecretUnreadable for a blob this box cannot open. */
   open(sealed: Buffer): string
+  /**
+   * A key file was made at this start because there was none: whatever an
+   * earlier key sealed (the file was lost, or the database copied without
+   * it) cannot be opened.
+   */
+  readonly madeKey?: boolean
+}
+
+/**
+ * A sealed secret this box cannot open: why, and how to get the key back. Its
+ * message is the generic one; openNamed() names the secret and its own fix.
+ */
+export class SecretUnreadable extends Error {
+  constructor(
+    /** Why, e.g. "it was sealed with another key than …". */
+    readonly reason: string,
+    /** How to get the key it was sealed with back, e.g. "put … back and restart Midwife". */
+    readonly remedy: string,
+    message = `a stored secret cannot be opened: ${reason}. ${remedy}, or enter it again`,
+  ) {
+    super(message)
+  }
+}
+
+/** What else the operator can do, per kind of secret, when its key is gone (for openNamed). */
+export const OTHERWISE = {
+  rootPassword: 'enter it again under Hosts, Edit',
+  siteSecret: 'enter it again under Site',
+  token: 'use Reinstall on the Hosts step to give the host a new token',
+  enrollmentKey: 'make a new key under Site (boot lines with the old one stop working)',
+  setting: 'enter it again where it is set (Profile, or the host under Hosts, Edit)',
+} as const
+
+/**
+ * Opens a sealed secret; if it cannot be opened, the error names it (`what`)
+ * and what else the operator can do (`otherwise`), beside how to get the key
+ * back: "the root password of esx01 cannot be opened: …; put … back and
+ * restart Midwife, or enter it again under Hosts, Edit".
+ */
+export function openNamed(box: SecretBox, sealed: Buffer, what: string, otherwise: string): string {
+  try {
+    return box.open(sealed)
+  } catch (err) {
+    if (!(err instanceof SecretUnreadable)) throw err
+    throw new SecretUnreadable(
+      err.reason,
+      err.remedy,
+      `${what} cannot be opened: ${err.reason}. ${err.remedy}, or ${otherwise}`,
+    )
+  }
 }
 
 const LOCAL_TAG = Buffer.from('L1')
@@ -25,9 +76,11 @@ export const KEYCHAIN_TAG = Buffer.from('K1')
 export class LocalKeySecretBox implements SecretBox {
   readonly kind = 'local key file (no OS keychain in this mode)'
   private readonly key: Buffer
+  readonly madeKey: boolean
 
-  constructor(keyFile: string) {
-    if (!existsSync(keyFile)) {
+  constructor(private readonly keyFile: string) {
+    this.madeKey = !existsSync(keyFile)
+    if (this.madeKey) {
       writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' })
     }
     this.key = Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64')
@@ -43,12 +96,14 @@ export class LocalKeySecretBox implements SecretBox {
 
   open(sealed: Buffer): string {
     if (sealed.subarray(0, 2).equals(KEYCHAIN_TAG)) {
-      throw new Error(
-        'this secret was sealed by the desktop keychain; open Midwife as the desktop app or enter it again',
+      throw new SecretUnreadable(
+        'it was sealed by the desktop app’s OS keychain',
+        'Open Midwife as the desktop app',
       )
     }
-    const unreadable = new Error(
-      'a stored secret cannot be opened with this data folder’s key; enter it again',
+    const unreadable = new SecretUnreadable(
+      `it was sealed with another key than this data folder’s ${this.keyFile}`,
+      'Put the secret.key it was sealed with back in its place and restart Midwife',
     )
     if (!sealed.subarray(0, 2).equals(LOCAL_TAG) || sealed.length < 30) throw unreadable
     try {

@@ -12,6 +12,7 @@ import { FolderLock } from '../../main/core/store/folder-lock'
 import { bindIpc, forwardEvents, type IpcMainLike } from '../../main/electron/ipc'
 import { desktopNotifications } from '../../main/electron/notifications'
 import { buildPreloadApi } from '../../main/electron/preload-api'
+import { SecretUnreadable } from '../../main/core/secrets'
 import { keychainSecretBox } from '../../main/electron/secret-box'
 import { applySecurityRestrictions } from '../../main/electron/security'
 import { windowOptions } from '../../main/electron/window'
@@ -374,9 +375,35 @@ describe('keychain secret box', () => {
     )
     expect(locked.kind).toBe('local key file (the OS keychain is not available)')
     expect(() => locked.open(sealed)).toThrow(
-      /sealed by the OS keychain, which Midwife cannot reach now; unlock the keyring/,
+      /sealed by the OS keychain, which Midwife cannot reach now\. Unlock the keyring/,
     )
     expect(() => locked.open(sealed)).not.toThrow(/desktop app/)
+  })
+
+  it('says another keychain sealed a secret its own keychain cannot open', () => {
+    const other = {
+      ...storage('gnome_libsecret'),
+      decryptString: () => {
+        throw new Error(
+          'Error while decrypting the ciphertext provided to safeStorage.decryptString.',
+        )
+      },
+    }
+    const box = keychainSecretBox(other as never, join(tmp, 'k5.key'))
+    const sealed = box.seal('VMware1!')
+    expect(() => box.open(sealed)).toThrow(SecretUnreadable)
+    expect(() => box.open(sealed)).toThrow(
+      'a stored secret cannot be opened: the OS keychain cannot open it: it was sealed by another user’s or machine’s keychain. Open Midwife as the user, on the machine, that saved it, or enter it again',
+    )
+  })
+
+  it('passes on whether its key file was made at this start', () => {
+    expect(
+      keychainSecretBox(storage('gnome_libsecret') as never, join(tmp, 'k6.key')).madeKey,
+    ).toBe(true)
+    expect(keychainSecretBox(storage('basic_text') as never, join(tmp, 'k6.key')).madeKey).toBe(
+      false,
+    )
   })
 })
 

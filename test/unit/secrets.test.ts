@@ -3,7 +3,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openSpec, sealSpec } from '../../main/core/hosts/spec'
-import { LocalKeySecretBox, newToken, sameSecret, tokenHash } from '../../main/core/secrets'
+import {
+  LocalKeySecretBox,
+  newToken,
+  openNamed,
+  sameSecret,
+  SecretUnreadable,
+  tokenHash,
+} from '../../main/core/secrets'
+
+const otherKey = (file: string) =>
+  `a stored secret cannot be opened: it was sealed with another key than this data folder’s ${file}. Put the secret.key it was sealed with back in its place and restart Midwife, or enter it again`
 
 let dir: string
 let keyFile: string
@@ -59,7 +69,7 @@ describe('LocalKeySecretBox', () => {
   it('refuses a tampered blob with a clear message', () => {
     const box = new LocalKeySecretBox(keyFile)
     const sealed = box.seal('VMware1!')
-    const message = 'a stored secret cannot be opened with this data folder’s key; enter it again'
+    const message = otherKey(keyFile)
     const body = Buffer.from(sealed)
     body[body.length - 1] = (body[body.length - 1] as number) ^ 0x01
     expect(() => box.open(body)).toThrow(message)
@@ -74,7 +84,7 @@ describe('LocalKeySecretBox', () => {
   it('refuses a truncated blob with the same clear message', () => {
     const box = new LocalKeySecretBox(keyFile)
     const sealed = box.seal('VMware1!')
-    const message = 'a stored secret cannot be opened with this data folder’s key; enter it again'
+    const message = otherKey(keyFile)
     expect(() => box.open(sealed.subarray(0, sealed.length - 1))).toThrow(message)
     expect(() => box.open(sealed.subarray(0, 30))).toThrow(message)
     // Cut inside the auth tag, and inside the IV.
@@ -86,7 +96,7 @@ describe('LocalKeySecretBox', () => {
     const box = new LocalKeySecretBox(keyFile)
     const keychainBlob = Buffer.concat([Buffer.from('K1'), Buffer.alloc(40, 7)])
     expect(() => box.open(keychainBlob)).toThrow(
-      'this secret was sealed by the desktop keychain; open Midwife as the desktop app or enter it again',
+      'a stored secret cannot be opened: it was sealed by the desktop app’s OS keychain. Open Midwife as the desktop app, or enter it again',
     )
   })
 
@@ -99,9 +109,26 @@ describe('LocalKeySecretBox', () => {
   it('cannot open blobs sealed with another data folder’s key', () => {
     const other = new LocalKeySecretBox(join(dir, 'other.key'))
     const sealed = other.seal('elsewhere')
-    expect(() => new LocalKeySecretBox(keyFile).open(sealed)).toThrow(
-      'a stored secret cannot be opened with this data folder’s key; enter it again',
+    expect(() => new LocalKeySecretBox(keyFile).open(sealed)).toThrow(otherKey(keyFile))
+  })
+
+  it('says whether it made its key file at this start', () => {
+    expect(new LocalKeySecretBox(keyFile).madeKey).toBe(true)
+    expect(new LocalKeySecretBox(keyFile).madeKey).toBe(false)
+  })
+})
+
+describe('openNamed', () => {
+  it('names the secret and the other way out when the key cannot open it', () => {
+    const sealed = new LocalKeySecretBox(join(dir, 'other.key')).seal('VMware1!')
+    const box = new LocalKeySecretBox(keyFile)
+    const open = () =>
+      openNamed(box, sealed, 'the root password of esx01', 'enter it again under Hosts')
+    expect(open).toThrow(SecretUnreadable)
+    expect(open).toThrow(
+      `the root password of esx01 cannot be opened: it was sealed with another key than this data folder’s ${keyFile}. Put the secret.key it was sealed with back in its place and restart Midwife, or enter it again under Hosts`,
     )
+    expect(openNamed(box, box.seal('VMware1!'), 'x', 'y')).toBe('VMware1!')
   })
 })
 

@@ -11,10 +11,11 @@ import {
   type MediaStatus,
   type Settings,
 } from '../../contract/schemas'
+import { hostName } from '../hosts/host-view'
 import { NETBOOT_ARMED } from '../lifecycle/table'
 import { mediaInfo } from '../media/library'
 import type { MediaLibrary } from '../media/media-service'
-import type { SecretBox } from '../secrets'
+import { openNamed, OTHERWISE, type SecretBox } from '../secrets'
 import type { SiteService } from '../site/site-service'
 import type { HostRecord, Store, StoredDefinition } from '../store'
 import {
@@ -168,7 +169,9 @@ export class BootInputs {
   /** The host's deployment token, opened; undefined for a host without one. */
   token(h: HostRecord): string | undefined {
     const sealed = this.store.hosts.secrets(h.id)?.token
-    return sealed ? this.secrets.open(sealed) : undefined
+    return sealed
+      ? openNamed(this.secrets, sealed, `the deployment token of ${hostName(h)}`, OTHERWISE.token)
+      : undefined
   }
 
   /** A defined host as the boot kinds see it; its netboot is armed only in NETBOOT_ARMED states. */

@@ -19,7 +19,7 @@ import type { Served } from '../listener/server'
 import { escapeControl, type Logger } from '../log'
 import { tftpBundle } from '../media/bundle'
 import type { Notifier } from '../notify'
-import type { SecretBox } from '../secrets'
+import { openNamed, OTHERWISE, SecretUnreadable, type SecretBox } from '../secrets'
 import type { SiteService } from '../site/site-service'
 import type { HostRecord, Store } from '../store'
 import { dhcpFiles, findings, kindReports, renderChosen, toBootArtifact } from './artifacts'
@@ -35,6 +35,8 @@ import {
   renderKickstart,
   type BootTemplates,
 } from './material'
+
+const DISCOVERY_PASSWORD = 'the site’s discovery root password'
 
 /** What the boot kinds, the linter and the DHCP generators made of one input. */
 /** More than a site's hosts; past it the cache starts again rather than grow. */
@@ -68,11 +70,11 @@ export class BootService {
    * sealed bytes (ciphertext), so the cache holds no digest of the plaintext
    * and a cached request does not even open the secret.
    */
-  private passwordHash(sealed: Buffer): string {
+  private passwordHash(sealed: Buffer, what: string, otherwise: string): string {
     const key = sealed.toString('base64')
     let hash = this.hashes.get(key)
     if (!hash) {
-      hash = cryptPassword(this.secrets.open(sealed))
+      hash = cryptPassword(openNamed(this.secrets, sealed, what, otherwise))
       // Rotated passwords leave stale entries behind: keep a site's worth.
       if (this.hashes.size >= MAX_CACHED_HASHES) this.hashes.clear()
       this.hashes.set(key, hash)
@@ -100,7 +102,11 @@ export class BootService {
     const sealed = this.store.hosts.secrets(host.id)?.rootPassword
     if (!def) throw new ApiCallError('not_found', `host ${host.id} has no definition`)
     if (!sealed) throw new ApiCallError('invalid', `host ${def.hostname} has no root password`)
-    const hash = this.passwordHash(sealed)
+    const hash = this.passwordHash(
+      sealed,
+      `the root password of ${hostName(host)}`,
+      OTHERWISE.rootPassword,
+    )
     const listener = listenerAddress(this.listenerUrl())
     const text = renderKickstart(this.templates, {
       host: { id: host.id, hostname: def.hostname, domain: def.domain, mac: def.mac },
@@ -198,7 +204,16 @@ export class BootService {
   discovery(o: BootMaterialOptions = {}): DiscoveryMaterial {
     const sealed = this.site.sealedDiscoveryPassword()
     const key = this.site.enrollmentKey()
-    const hash = sealed === null ? null : this.passwordHash(sealed)
+    // One that cannot be opened (secret.key lost) leaves the kickstart out, said, not the screen.
+    let unreadable: string | null = null
+    let hash: string | null = null
+    try {
+      if (sealed !== null)
+        hash = this.passwordHash(sealed, DISCOVERY_PASSWORD, OTHERWISE.siteSecret)
+    } catch (err) {
+      if (!(err instanceof SecretUnreadable)) throw err
+      unreadable = err.message
+    }
     const url = discoveryKickstartUrl(this.listenerUrl(), key)
     const kickstart =
       hash === null
@@ -214,7 +229,9 @@ export class BootService {
     })
     const secrets = [key, ...(hash === null ? [] : [hash])]
     const warnings: string[] = []
-    if (hash === null) {
+    if (unreadable !== null) {
+      warnings.push(`${unreadable}. Until then the generic kickstart is not served.`)
+    } else if (hash === null) {
       warnings.push(
         'Set a discovery root password under Site: until then the generic kickstart is not served.',
       )
@@ -241,7 +258,8 @@ export class BootService {
       bootOptions: pbhostOptions(this.listenerUrl(), key),
       kickstartUrl: url,
       kickstart,
-      hasRootPassword: hash !== null,
+      hasRootPassword: sealed !== null,
+      rootPasswordUnreadable: unreadable !== null,
       erases: installWarning(this.inputs.install()),
       secrets,
       ...files,
@@ -346,7 +364,7 @@ export class BootService {
         listenerUrl: this.listenerUrl(),
         install: this.inputs.install(),
         enrollmentKey: key,
-        rootPasswordHash: this.passwordHash(sealed),
+        rootPasswordHash: this.passwordHash(sealed, DISCOVERY_PASSWORD, OTHERWISE.siteSecret),
       }),
     }
   }

@@ -5,7 +5,7 @@ import { escapeControl, Redactor, type Logger } from '../log'
 import { hostVersion } from '../runs/planner'
 import type { RunEvents } from '../runs/run-events'
 import { RunSnapshot } from '../runs/snapshot'
-import type { SecretBox } from '../secrets'
+import { openNamed, OTHERWISE, type SecretBox } from '../secrets'
 import type { Store } from '../store'
 import { applySetting, CachedReader } from './apply'
 import {
@@ -150,7 +150,12 @@ export async function executeRun(deps: RunDeps, runId: number): Promise<RunHeade
           const now = header.attempts > 1 ? deps.current?.() : undefined
           const sealed = now?.sealedPassword ?? approved.sealedPassword
           if (!sealed) throw new Error('the approval holds no root password')
-          const password = deps.secrets.open(sealed)
+          const password = openNamed(
+            deps.secrets,
+            sealed,
+            'the root password this run was approved with',
+            `${OTHERWISE.rootPassword}, then plan and approve again`,
+          )
           redact.add(password)
           const { host, identity } = snapshot
           const address = now?.address ?? identity.address

@@ -3,7 +3,7 @@
 // profile, its own values) with where each value came from.
 import { resolveSpec, settingByKey, SETTINGS } from '../../catalogue/registry'
 import type { ResolvedValue } from '../../contract/schemas'
-import { sameSecret, type SecretBox } from '../secrets'
+import { openNamed, OTHERWISE, sameSecret, type SecretBox } from '../secrets'
 import type { StoredSpec } from '../store'
 
 const SEALED = '$sealed'
@@ -72,7 +72,15 @@ export function openSpec(box: SecretBox, stored: StoredSpec): Record<string, unk
   const out: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(stored)) {
     const sealed = sealedOf(value)
-    out[key] = sealed === null ? value : box.open(Buffer.from(sealed, 'base64'))
+    out[key] =
+      sealed === null
+        ? value
+        : openNamed(
+            box,
+            Buffer.from(sealed, 'base64'),
+            `the ${settingByKey(key)?.title ?? key} setting`,
+            OTHERWISE.setting,
+          )
   }
   return out
 }

@@ -8,6 +8,7 @@ import type { InstallState } from '../boot/install-callbacks'
 import type { InstallAck } from '../boot/install-reports'
 import { isNetbootPath, type BootServed } from '../boot/netboot-files'
 import { escapeControl, jsonProblem, redactPath, type Logger } from '../log'
+import { SecretUnreadable } from '../secrets'
 import { CheckinRejected, credentialOf, type Credential } from './checkin'
 import {
   BodyRefused,
@@ -347,6 +348,20 @@ export async function startListener(
         return route(req, res, target.path, body)
       })
       .catch((err: unknown) => {
+        if (err instanceof SecretUnreadable) {
+          // The key that sealed it is gone (secret.key lost, a locked keyring): the operator
+          // can bring it back or enter the secret again, so the server is told to try later.
+          logger.error(
+            `${escapeControl(redactPath(target.path))} from ${from}: ${escapeControl(err.message)}`,
+          )
+          refuse(res, {
+            status: 503,
+            message:
+              'Midwife cannot open a stored secret this answer needs; its log says which and how to fix it. Try again later',
+            headers: { 'Retry-After': '60' },
+          })
+          return
+        }
         if (!(err instanceof CheckinRejected)) throw err
         logger.warn(
           `${escapeControl(redactPath(target.path))} from ${from} refused (${err.status}): ${escapeControl(err.message)}`,

@@ -20,7 +20,7 @@ import { noteChangedDuringRun } from '../hosts/outdated'
 import { JobQueue } from '../jobs/queue'
 import { escapeControl, type Logger } from '../log'
 import type { Notifier } from '../notify'
-import type { SecretBox } from '../secrets'
+import { openNamed, OTHERWISE, type SecretBox } from '../secrets'
 import type { Store } from '../store'
 import { openSpec, publicSpec } from '../hosts/spec'
 import { makePlan, type MadePlan } from './planner'
@@ -459,7 +459,12 @@ export class RunService {
         name: hostName(host),
         profile: this.store.settings.profile().spec,
         open: this.open,
-        password: this.secrets.open(sealedPassword),
+        password: openNamed(
+          this.secrets,
+          sealedPassword,
+          `the root password of ${hostName(host)}`,
+          OTHERWISE.rootPassword,
+        ),
         alsoMask: this.otherSecrets(hostId),
         connect: this.connect,
         connectTimeoutMs: this.opts.connectTimeoutMs ?? 20_000,

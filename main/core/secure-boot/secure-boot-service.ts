@@ -27,7 +27,7 @@ import { hostName, toHost } from '../hosts/host-view'
 import { CheckinRejected, reportFromOutputs } from '../listener/checkin'
 import { escapeControl, Redactor, type Logger } from '../log'
 import type { Notifier } from '../notify'
-import type { SecretBox } from '../secrets'
+import { openNamed, OTHERWISE, type SecretBox } from '../secrets'
 import type { HostRecord, Store } from '../store'
 import { enableSshOverVsphere, VsphereError } from '../vsphere/client'
 import { notYetWords, waitForHttps, WaitTimeoutError } from '../vsphere/wait'
@@ -344,7 +344,12 @@ export class SecureBootService {
           `${name} has no root password stored: set it (the one its kickstart installed), then Retry`,
         )
       }
-      const password = this.secrets.open(sealed)
+      const password = openNamed(
+        this.secrets,
+        sealed,
+        `the root password of ${name}`,
+        OTHERWISE.rootPassword,
+      )
       redact.add(password)
       let enabled
       try {

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { Settings } from '../../contract/schemas'
-import { newToken, tokenHash, type SecretBox } from '../secrets'
+import { newToken, openNamed, OTHERWISE, tokenHash, type SecretBox } from '../secrets'
 import type { Store } from '../store'
 
 /**
@@ -30,7 +30,7 @@ export class SiteService {
   enrollmentKey(): string {
     const s = this.store.settings.secret('enrollment_key')
     if (!s) throw new Error('the site has no enrollment key')
-    return this.secrets.open(s.sealed)
+    return openNamed(this.secrets, s.sealed, 'the site’s enrollment key', OTHERWISE.enrollmentKey)
   }
 
   /** Compared by hash, in constant time: the key itself is never held for this. */
@@ -47,7 +47,14 @@ export class SiteService {
 
   discoveryPassword(): string | null {
     const s = this.store.settings.secret('discovery_root_password')
-    return s ? this.secrets.open(s.sealed) : null
+    return s
+      ? openNamed(
+          this.secrets,
+          s.sealed,
+          'the site’s discovery root password',
+          OTHERWISE.siteSecret,
+        )
+      : null
   }
 
   /** The discovery password as stored (sealed), for what only needs to know which one it is. */

@@ -67,6 +67,19 @@ export class Store {
     }
   }
 
+  /** Every sealed secret the hosts and the site hold: root passwords, tokens, site secrets. */
+  *sealedSecrets(): Generator<Buffer> {
+    const rows = this.db
+      .prepare(
+        `SELECT root_password AS b FROM hosts WHERE root_password IS NOT NULL
+         UNION ALL SELECT token FROM hosts WHERE token IS NOT NULL
+         UNION ALL SELECT sealed FROM site_secrets`,
+      )
+      .pluck()
+      .iterate() as IterableIterator<Buffer>
+    yield* rows
+  }
+
   /** Runs `fn` in one SQLite transaction: all of its writes land, or none. */
   transaction<T>(fn: () => T): T {
     let result: T
