@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Store } from '../../main/core/store'
-import { foreignDataFolder, repoRoot, tempDir } from '../support/app'
+import { damagedDataFolder, foreignDataFolder, repoRoot, tempDir } from '../support/app'
 
 const cli = join(repoRoot, 'dist', 'cli.js')
 const dirs: Array<{ remove(): void }> = []
@@ -83,6 +83,19 @@ describe('midwife audit verify', () => {
     const garbage = verify(foreign.path)
     expect(garbage.code).toBe(2)
     expect(garbage.err).toMatch(/cannot be read as a Midwife database \(file is not a database\)/)
+  })
+
+  it('says a damaged database is damaged, not that its chain is broken', () => {
+    const damaged = damagedDataFolder('audit-cli-damaged')
+    dirs.push(damaged)
+    const { code, err } = verify(damaged.path)
+    expect(code).toBe(2)
+    expect(err).toMatch(
+      new RegExp(
+        `^midwife: ${damaged.file.replace(/[.]/g, '\\.')} is damaged: SQLite's check found`,
+      ),
+    )
+    expect(readFileSync(damaged.file)).toEqual(damaged.bytes)
   })
 
   it('says plainly when there is no database to check', () => {

@@ -5,7 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { foreignDataFolder, repoRoot, tempDir } from '../support/app'
+import { damagedDataFolder, foreignDataFolder, repoRoot, tempDir } from '../support/app'
 
 const cli = join(repoRoot, 'dist', 'cli.js')
 let child: ChildProcess | undefined
@@ -134,6 +134,24 @@ describe('midwife CLI arguments', () => {
       `midwife: cannot use ${file} as the data folder: a file is in the way (it, or a folder above it, is not a folder); choose another data folder\n`,
     )
     expect(readFileSync(file, 'utf8')).toBe('kept\n')
+  })
+
+  it('refuses a data folder whose midwife.db is damaged, before writing to it', () => {
+    const dir = damagedDataFolder('cli-damaged')
+    dirs.push(dir)
+    const run = spawnSync(
+      process.execPath,
+      [cli, 'serve', '--data-dir', dir.path, '--listen', '127.0.0.1:0'],
+      { encoding: 'utf8' },
+    )
+    expect(run.status).toBe(2)
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `^midwife: ${dir.file.replace(/[.]/g, '\\.')} is damaged: SQLite's check found .*Midwife will not start on it, so nothing more is written to it: restore the data folder from a backup`,
+      ),
+    )
+    expect(run.stdout).not.toMatch(/UI:/)
+    expect(readFileSync(dir.file)).toEqual(dir.bytes)
   })
 
   it('refuses a data folder whose midwife.db another program made, and leaves it as it was', () => {

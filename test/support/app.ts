@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -40,6 +40,32 @@ export function foreignDataFolder(prefix: string): {
   const db = new Database(file)
   db.exec("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('kept')")
   db.close()
+  return { ...dir, file, bytes: readFileSync(file) }
+}
+
+/**
+ * A data folder whose midwife.db is a real Midwife database with one page damaged (the hosts
+ * table's root page overwritten, as a failing disk or a torn copy would leave it); returns the
+ * file's bytes, to show it was left as it was.
+ */
+export function damagedDataFolder(prefix: string): {
+  path: string
+  file: string
+  bytes: Buffer
+  remove: () => void
+} {
+  const dir = tempDir(prefix)
+  const file = join(dir.path, 'midwife.db')
+  const store = Store.open(file)
+  store.close()
+  const db = new Database(file)
+  const root = db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'hosts'").pluck().get()
+  const pageSize = db.pragma('page_size', { simple: true }) as number
+  db.pragma('wal_checkpoint(TRUNCATE)')
+  db.close()
+  const fd = openSync(file, 'r+')
+  writeSync(fd, Buffer.alloc(pageSize, 0x41), 0, pageSize, ((root as number) - 1) * pageSize)
+  closeSync(fd)
   return { ...dir, file, bytes: readFileSync(file) }
 }
 

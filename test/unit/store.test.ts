@@ -8,6 +8,7 @@ import { IllegalTransition } from '../../main/core/lifecycle/table'
 import { defaultSettings, Store } from '../../main/core/store'
 import type { CheckinReport, DefinitionFields } from '../../main/core/store'
 import { migrations } from '../../main/core/store/migrations'
+import { damagedDataFolder } from '../support/app'
 
 let dir: string
 let file: string
@@ -148,6 +149,22 @@ describe('opening a data file', () => {
       `${file} cannot be read as a Midwife database (file is not a database). Midwife will not start over it: move it out of the data folder (or restore a backup), or choose another one`,
     )
     expect(readFileSync(file)).toEqual(Buffer.alloc(8192, 'not sqlite '))
+  })
+
+  it('refuses a damaged database before writing to it, naming what SQLite found', () => {
+    const dir = damagedDataFolder('store-damaged')
+    try {
+      const refused = () => Store.open(dir.file)
+      expect(refused).toThrow(
+        new RegExp(
+          `^${dir.file.replace(/[.]/g, '\\.')} is damaged: SQLite's check found "[^"]+"(, "[^"]+")*\\. Midwife will not start on it, so nothing more is written to it: restore the data folder from a backup \\(midwife\\.db with the secret\\.key beside it\\), or salvage what it holds with SQLite's \\.recover command$`,
+        ),
+      )
+      expect(refused).not.toThrow(/\*\*\*/)
+      expect(readFileSync(dir.file)).toEqual(dir.bytes)
+    } finally {
+      dir.remove()
+    }
   })
 
   it('refuses to start empty beside a WAL file whose database is missing, and keeps it', () => {

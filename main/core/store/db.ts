@@ -33,7 +33,10 @@ export function openDatabase(
   }
   const db = new Database(file, opts.nativeBinding ? { nativeBinding: opts.nativeBinding } : {})
   try {
-    if (!created) refuseForeign(db, file)
+    if (!created) {
+      refuseForeign(db, file)
+      refuseDamaged(db, file)
+    }
     // A check-in row (its raw report and what was read from it) is about 6 KiB:
     // 8 KiB pages keep it off overflow pages. Only a new file can choose.
     if (created) db.pragma('page_size = 8192')
@@ -96,6 +99,33 @@ function refuseForeign(db: Db, file: string): void {
 }
 
 /**
+ * A file SQLite finds damaged (a disk error, a copy taken while it was written) is refused
+ * before anything is written to it: writing on would bury what a salvage could still read, and
+ * its errors would otherwise surface later, one screen or check-in at a time. quick_check reads
+ * every page (about 0.3 s per 400 MB when cached, a few seconds from a cold disk).
+ */
+function refuseDamaged(db: Db, file: string): void {
+  let found: string[]
+  try {
+    found = (db.pragma('quick_check(3)') as { quick_check: string }[]).map((r) => r.quick_check)
+  } catch (err) {
+    found = [(err as Error).message]
+  }
+  if (found.length === 1 && found[0] === 'ok') return
+  const said = found
+    .flatMap((f) => f.split('\n'))
+    .filter((line) => line !== '' && !line.startsWith('*** in database'))
+    .map((line) => `"${line}"`)
+    .join(', ')
+  throw new Error(
+    `${file} is damaged: SQLite's check found ${said}. ` +
+      'Midwife will not start on it, so nothing more is written to it: restore the data folder ' +
+      'from a backup (midwife.db with the secret.key beside it), or salvage what it holds with ' +
+      "SQLite's .recover command",
+  )
+}
+
+/**
  * Opens an existing Midwife database without writing to it or migrating it,
  * for checks run beside (or instead of) the app: its schema must be at least
  * `minVersion`, and not newer than this build knows.
@@ -113,6 +143,7 @@ export function openReadOnly(
   })
   try {
     refuseForeign(db, file)
+    refuseDamaged(db, file)
   } catch (err) {
     db.close()
     throw err
