@@ -5,7 +5,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { damagedDataFolder, foreignDataFolder, repoRoot, tempDir } from '../support/app'
+import {
+  damagedDataFolder,
+  foreignDataFolder,
+  repoRoot,
+  tempDir,
+  type PreparedDataFolder,
+} from '../support/app'
 
 const cli = join(repoRoot, 'dist', 'cli.js')
 let child: ChildProcess | undefined
@@ -136,8 +142,8 @@ describe('midwife CLI arguments', () => {
     expect(readFileSync(file, 'utf8')).toBe('kept\n')
   })
 
-  it('refuses a data folder whose midwife.db is damaged, before writing to it', () => {
-    const dir = damagedDataFolder('cli-damaged')
+  /** `serve` on a prepared data folder: refused (exit 2), nothing started, the file as it was. */
+  function serveRefuses(dir: PreparedDataFolder): string {
     dirs.push(dir)
     const run = spawnSync(
       process.execPath,
@@ -145,29 +151,25 @@ describe('midwife CLI arguments', () => {
       { encoding: 'utf8' },
     )
     expect(run.status).toBe(2)
-    expect(run.stderr).toMatch(
+    expect(run.stdout).not.toMatch(/UI:/)
+    expect(readFileSync(dir.file)).toEqual(dir.bytes)
+    return run.stderr
+  }
+
+  it('refuses a data folder whose midwife.db is damaged, before writing to it', () => {
+    const dir = damagedDataFolder('cli-damaged')
+    expect(serveRefuses(dir)).toMatch(
       new RegExp(
         `^midwife: ${dir.file.replace(/[.]/g, '\\.')} is damaged: SQLite's check found .*Midwife will not start on it, so nothing more is written to it: restore the data folder from a backup`,
       ),
     )
-    expect(run.stdout).not.toMatch(/UI:/)
-    expect(readFileSync(dir.file)).toEqual(dir.bytes)
   })
 
   it('refuses a data folder whose midwife.db another program made, and leaves it as it was', () => {
     const dir = foreignDataFolder('cli-foreign')
-    dirs.push(dir)
-    const { file } = dir
-    const run = spawnSync(
-      process.execPath,
-      [cli, 'serve', '--data-dir', dir.path, '--listen', '127.0.0.1:0'],
-      { encoding: 'utf8' },
+    expect(serveRefuses(dir)).toBe(
+      `midwife: ${dir.file} is not a Midwife database: it holds tables Midwife did not make (notes). Midwife will not start over it: move it out of the data folder, or choose another one\n`,
     )
-    expect(run.status).toBe(2)
-    expect(run.stderr).toBe(
-      `midwife: ${file} is not a Midwife database: it holds tables Midwife did not make (notes). Midwife will not start over it: move it out of the data folder, or choose another one\n`,
-    )
-    expect(readFileSync(file)).toEqual(dir.bytes)
   })
 })
 

@@ -25,48 +25,46 @@ export function tempDir(prefix: string): { path: string; remove: () => void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
 }
 
-/**
- * A data folder whose midwife.db another program made (a table "notes"
- * holding one row, "kept"); returns the file's bytes, to show it was left as it was.
- */
-export function foreignDataFolder(prefix: string): {
+/** A data folder whose midwife.db `write` made, and that file's bytes, to show it was left as it was. */
+export interface PreparedDataFolder {
   path: string
   file: string
   bytes: Buffer
   remove: () => void
-} {
+}
+
+function dataFolderWith(prefix: string, write: (file: string) => void): PreparedDataFolder {
   const dir = tempDir(prefix)
   const file = join(dir.path, 'midwife.db')
-  const db = new Database(file)
-  db.exec("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('kept')")
-  db.close()
+  write(file)
   return { ...dir, file, bytes: readFileSync(file) }
+}
+
+/** A data folder whose midwife.db another program made (a table "notes" holding one row, "kept"). */
+export function foreignDataFolder(prefix: string): PreparedDataFolder {
+  return dataFolderWith(prefix, (file) => {
+    const db = new Database(file)
+    db.exec("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('kept')")
+    db.close()
+  })
 }
 
 /**
  * A data folder whose midwife.db is a real Midwife database with one page damaged (the hosts
- * table's root page overwritten, as a failing disk or a torn copy would leave it); returns the
- * file's bytes, to show it was left as it was.
+ * table's root page overwritten, as a failing disk or a torn copy would leave it).
  */
-export function damagedDataFolder(prefix: string): {
-  path: string
-  file: string
-  bytes: Buffer
-  remove: () => void
-} {
-  const dir = tempDir(prefix)
-  const file = join(dir.path, 'midwife.db')
-  const store = Store.open(file)
-  store.close()
-  const db = new Database(file)
-  const root = db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'hosts'").pluck().get()
-  const pageSize = db.pragma('page_size', { simple: true }) as number
-  db.pragma('wal_checkpoint(TRUNCATE)')
-  db.close()
-  const fd = openSync(file, 'r+')
-  writeSync(fd, Buffer.alloc(pageSize, 0x41), 0, pageSize, ((root as number) - 1) * pageSize)
-  closeSync(fd)
-  return { ...dir, file, bytes: readFileSync(file) }
+export function damagedDataFolder(prefix: string): PreparedDataFolder {
+  return dataFolderWith(prefix, (file) => {
+    Store.open(file).close()
+    const db = new Database(file)
+    const root = db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'hosts'").pluck().get()
+    const pageSize = db.pragma('page_size', { simple: true }) as number
+    db.pragma('wal_checkpoint(TRUNCATE)')
+    db.close()
+    const fd = openSync(file, 'r+')
+    writeSync(fd, Buffer.alloc(pageSize, 0x41), 0, pageSize, ((root as number) - 1) * pageSize)
+    closeSync(fd)
+  })
 }
 
 export interface TestApp {
