@@ -187,6 +187,13 @@ describe('accessibility on every screen', () => {
     // The steps sit in one bar above the page instead of a column beside it.
     const nav = await page.getByRole('navigation', { name: 'Steps' }).boundingBox()
     expect(nav?.y ?? 999).toBeLessThan(80)
+    // A host's four buttons sit one under another, in one even column, not in a ragged stack.
+    await step(/Hosts/).click()
+    const buttons = page.locator('[data-host-row]').first().locator('.row-actions button')
+    await expect.poll(() => buttons.count()).toBe(4)
+    const boxes = await Promise.all((await buttons.all()).map((b) => b.boundingBox()))
+    expect(new Set(boxes.map((b) => Math.round(b?.y ?? -1))).size).toBe(4)
+    expect(new Set(boxes.map((b) => Math.round(b?.width ?? -1))).size).toBe(1)
   })
 })
 
