@@ -55,7 +55,7 @@ import { MediaLibrary } from './media/media-service'
 import { Notifier } from './notify'
 import { RunService } from './runs/run-service'
 import { SecureBootService, type SecureBootOptions } from './secure-boot/secure-boot-service'
-import { LocalKeySecretBox, type SecretBox } from './secrets'
+import { LocalKeySecretBox, sealedWithKeyFile, type SecretBox } from './secrets'
 import { ProfileService } from './site/profile-service'
 import { SiteService } from './site/site-service'
 import { Store } from './store'
@@ -163,7 +163,7 @@ export class App implements ApiHandlers {
   ) {
     this.secretStorage = secrets.kind
     // Before any service seals something new with the key just made.
-    this.secretWarning = secrets.madeKey ? lostKeyWarning(store, secrets, opts.dataDir) : null
+    this.secretWarning = secrets.madeKey ? lostKeyWarning(store, opts.dataDir) : null
     if (this.secretWarning) logger.warn(this.secretWarning)
     this.notify = new Notifier(this.events, store, () => ({
       settings: this.getSettings(),
@@ -615,15 +615,10 @@ function ownerOnlyFolder(dir: string): { reason: string; error: unknown } | null
  * database copied without it) and a new one was made: the secrets sealed with
  * the old key cannot be opened. Null when there are none (a first start).
  */
-function lostKeyWarning(store: Store, secrets: SecretBox, dataDir: string): string | null {
+function lostKeyWarning(store: Store, dataDir: string): string | null {
+  // A key made just now opens nothing sealed before it; keychain blobs are not its to judge.
   let unreadable = 0
-  for (const sealed of store.sealedSecrets()) {
-    try {
-      secrets.open(sealed)
-    } catch {
-      unreadable++
-    }
-  }
+  for (const sealed of store.sealedSecrets()) if (sealedWithKeyFile(sealed)) unreadable++
   if (unreadable === 0) return null
   const n = unreadable === 1 ? '1 stored secret was' : `${unreadable} stored secrets were`
   return (

@@ -65,6 +65,11 @@ export function openNamed(box: SecretBox, sealed: Buffer, what: string, otherwis
 }
 
 const LOCAL_TAG = Buffer.from('L1')
+
+/** Whether a blob was sealed with a key file (not the keychain): one a lost secret.key took. */
+export function sealedWithKeyFile(sealed: Buffer): boolean {
+  return sealed.subarray(0, 2).equals(LOCAL_TAG)
+}
 /** What the desktop app's keychain box prefixes; see main/electron/secret-box.ts. */
 export const KEYCHAIN_TAG = Buffer.from('K1')
 

@@ -5,6 +5,7 @@ import { copyFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, expect, it } from 'vitest'
 import { App } from '../../main/core/app'
+import { keychainSecretBox } from '../../main/electron/secret-box'
 import {
   hostToken,
   memoryLogger,
@@ -124,4 +125,40 @@ it('works again with the secrets entered again, a new enrollment key and a new t
   expect((await fetch(`${app.listenerUrl()}/ks/${site.token}.cfg`)).status).toBe(410)
   const discovery = app.getDiscoveryMaterial()
   expect(discovery.kickstart).toMatch(/rootpw --iscrypted \$6\$/)
+})
+
+it('blames a missing secret.key only for what it sealed, not for what a keychain sealed', async () => {
+  // The desktop app's box, over a stand-in for Electron's safeStorage (the Electron boundary).
+  const keychain = (opens: boolean) => (dataDir: string) =>
+    keychainSecretBox(
+      {
+        isEncryptionAvailable: () => true,
+        getSelectedStorageBackend: () => 'gnome_libsecret',
+        encryptString: (s: string) => Buffer.from(s).map((b) => b ^ 0x5a),
+        decryptString: (b: Buffer) => {
+          if (!opens) throw new Error('Error while decrypting the ciphertext')
+          return Buffer.from(b.map((x) => x ^ 0x5a)).toString()
+        },
+      } as never,
+      join(dataDir, 'secret.key'),
+    )
+  const t = await startTestApp({ secrets: keychain(true) })
+  const host = t.app.saveHost({ ...sampleHost, mac: '00:50:56:aa:bb:01' })
+  await t.app.stop()
+  dirs.push({ remove: () => rmSync(t.dataDir, { recursive: true, force: true }) })
+  rmSync(join(t.dataDir, 'secret.key'))
+  // Another machine's keychain: nothing here was the key file's, so it is not named.
+  const app = await App.start({
+    dataDir: t.dataDir,
+    resourcesDir: join(repoRoot, 'resources'),
+    version: 'test',
+    logger: memoryLogger(),
+    listen: { host: '127.0.0.1', port: 0 },
+    secrets: keychain(false),
+  })
+  started.push(app)
+  expect(app.getStatus().secretWarning).toBeNull()
+  expect(() => app.getBootMaterial(host.id)).toThrow(
+    /cannot be opened: the OS keychain cannot open it: it was sealed by another user’s or machine’s keychain/,
+  )
 })
