@@ -1,7 +1,7 @@
 // The engine every catalogue setting goes through: read -> diff -> apply ->
 // read back and verify. Reads are cached for the run, so one `portgroup list`
 // serves every setting that needs it, until a write makes it stale.
-import { commandLine, hostSaid, maskSecret, shellQuote, shownCommand } from '../../catalogue/shell'
+import { commandLine, hostSaid, maskSecret, shownCommand } from '../../catalogue/shell'
 import type { AnySetting, Change, Command, PlanContext, Reader, Shell } from '../../catalogue/types'
 import { maskDeep } from '../log'
 import { CommandTimeout, ConnectError, OutputTooLarge } from './ssh'
@@ -118,7 +118,8 @@ export function shownChanges(
 
 /** Masks what a run shows; told each secret a command carries before that command runs. */
 export interface Masker {
-  add(secret: string): void
+  /** A secret, as typed and as Midwife quotes it on a command line. */
+  addQuoted(secret: string): void
   apply(text: string): string
 }
 
@@ -196,7 +197,7 @@ export async function applySetting(
    * Masks the commands the run compares with the plan (and the audit keeps), as the plan masked
    * them; told every secret a command carries before it runs, so output can mask it.
    */
-  mask: Masker = { add: () => undefined, apply: (text) => text },
+  mask: Masker = { addQuoted: () => undefined, apply: (text) => text },
   /** What the approved plan showed for this setting, when there is one: a run says where it differs. */
   approved?: { current: string; changes: Array<{ commands: string[] }> },
 ): Promise<ApplyResult> {
@@ -224,11 +225,7 @@ export async function applySetting(
     out(`- ${change.summary}\n`)
     let done = 0
     for (const command of change.commands) {
-      for (const s of command.secrets ?? []) {
-        // As typed and as Midwife quotes it on a command line.
-        mask.add(s)
-        mask.add(shellQuote(s))
-      }
+      for (const s of command.secrets ?? []) mask.addQuoted(s)
       writes++
       try {
         await runCommand(shell, command.words, command.secrets, command.known)
