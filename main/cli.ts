@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util'
 import pkg from '../package.json'
 import { verification } from './core/audit/audit-service'
 import { App } from './core/app'
+import { backupDataFolder } from './core/backup'
 import { consoleLogger, escapeControl } from './core/log'
 import { Store } from './core/store'
 import { parseListen } from './options'
@@ -26,12 +27,15 @@ Commands:
   serve              Serve the UI on loopback and print its URL.
   audit verify       Check the audit log's hash chain in --data-dir and name
                      the first entry that is not as written (exit 1 if one is).
+  backup --to DIR    Copy --data-dir's database and secret.key into DIR (new or
+                     empty), consistently, while Midwife runs or not.
 
 Options:
   --data-dir DIR     Data folder (env MIDWIFE_DATA_DIR; default ${defaultDataDir()})
   --listen HOST:PORT Check-in listener address for this run (default: Site settings, 0.0.0.0:8080)
   --host ADDR        serve: loopback address for the UI (default 127.0.0.1)
   --port N           serve: UI port (default: a free port)
+  --to DIR           backup: the folder to write the backup into
   -h, --help         Show this help
   -v, --version      Show the version
 `
@@ -129,11 +133,21 @@ function auditVerify(values: Record<string, string | boolean | undefined>, what?
   process.exitCode = result.ok ? 0 : 1
 }
 
+/** Reads the database through SQLite's online backup: it may be a running Midwife's. */
+async function backup(values: Record<string, string | boolean | undefined>) {
+  const to = values.to as string | undefined
+  if (!to) throw new Error('"backup" needs the folder to write to: midwife backup --to DIR')
+  const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir()
+  const result = await backupDataFolder(dataDir, to)
+  process.stdout.write(`${result.lines.join('\n')}\n`)
+}
+
 const OPTIONS = {
   'data-dir': { type: 'string' },
   listen: { type: 'string' },
   host: { type: 'string' },
   port: { type: 'string' },
+  to: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const
@@ -171,6 +185,7 @@ async function main(argv: string[]) {
 
   const command = positionals[0] ?? 'start'
   if (command === 'audit') return auditVerify(values, positionals[1])
+  if (command === 'backup') return backup(values)
   if (command === 'serve') return serve(values, null)
   if (command === 'start') {
     const electron = findElectronBinary(root)

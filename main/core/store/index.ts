@@ -1,3 +1,5 @@
+import Database from 'better-sqlite3'
+import { chmodSync, closeSync, openSync, rmSync, statSync } from 'node:fs'
 import type { HostState } from '../../contract/lifecycle'
 import { canMove, IllegalTransition, TRANSITIONS } from '../lifecycle/table'
 import { CheckinsTable } from './checkins'
@@ -78,6 +80,46 @@ export class Store {
       .pluck()
       .iterate() as IterableIterator<Buffer>
     yield* rows
+  }
+
+  /**
+   * Copies a database file to `dest` with SQLite's online backup, as one consistent snapshot
+   * even while a running Midwife writes to it (the copy holds every commit up to a moment, none
+   * half). The source is opened read-only and checked as \`audit verify\` checks it; `dest`
+   * must not exist yet, and is created owner-only.
+   */
+  static async backupFile(
+    file: string,
+    dest: string,
+    opts: { nativeBinding?: string } = {},
+  ): Promise<{ bytes: number; schema: number }> {
+    const db = openReadOnly(file, 1, opts)
+    try {
+      closeSync(openSync(dest, 'wx', 0o600))
+      try {
+        await db.backup(dest)
+      } catch (err) {
+        // Half a copy is no backup: nothing is left to be taken for one.
+        rmSync(dest, { force: true })
+        rmSync(`${dest}-journal`, { force: true })
+        throw err
+      }
+      // One self-contained file: the copy says rollback journal (a start switches it back to WAL),
+      // so reading it leaves no -wal or -shm beside it.
+      const copy = new Database(
+        dest,
+        opts.nativeBinding ? { nativeBinding: opts.nativeBinding } : {},
+      )
+      copy.pragma('journal_mode = DELETE')
+      copy.close()
+      chmodSync(dest, 0o600)
+      return {
+        bytes: statSync(dest).size,
+        schema: db.pragma('user_version', { simple: true }) as number,
+      }
+    } finally {
+      db.close()
+    }
   }
 
   /** Runs `fn` in one SQLite transaction: all of its writes land, or none. */
