@@ -20,6 +20,8 @@ import {
   Checkin,
   DiscoveryMaterial,
   ExportedFile,
+  GenericInstall,
+  Mac,
   Host,
   HostInput,
   HostPage,
@@ -77,6 +79,13 @@ export const methods = {
   /** The generic boot files for servers no definition names, with the linter's findings. */
   getDiscoveryMaterial: method(z.tuple([BootMaterialOptions.optional()]), DiscoveryMaterial),
   rotateEnrollmentKey: method(z.tuple([]), DiscoveryMaterial),
+  /**
+   * Servers no definition names that the generic kickstart installed, newest first: their
+   * per-MAC HTTP boot files boot the local disk instead of installing again.
+   */
+  listGenericInstalls: method(z.tuple([]), z.array(GenericInstall)),
+  /** Install again: forgets one, so its next network boot installs ESXi again. */
+  forgetGenericInstall: method(z.tuple([Mac, Confirmed]), z.array(GenericInstall)),
   listHosts: method(z.tuple([]), z.array(Host)),
   /**
    * Hosts in id order, a page at a time (the screens load a hall this way:

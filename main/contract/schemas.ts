@@ -716,6 +716,26 @@ export const DiscoveryMaterial = z.object({
 })
 export type DiscoveryMaterial = z.infer<typeof DiscoveryMaterial>
 
+/**
+ * A server no definition names that the generic kickstart installed (its %post reported
+ * `installed`): its per-MAC HTTP boot files boot the local disk until the operator forgets it.
+ */
+export const GenericInstall = z.object({
+  /** The NIC it booted from (BOOTIF=): the MAC whose per-MAC files boot the disk. */
+  bootMac: z.string(),
+  /** When the last report came. */
+  installedAt: Timestamp,
+  sourceIp: z.string(),
+  macs: z.array(z.string()),
+  serial: z.string().nullable(),
+  uuid: z.string().nullable(),
+  /** Reports after the first (a %post retried, or the server installed again). */
+  repeats: z.number().int(),
+  /** The host a definition with this MAC names, whose own state rules its files instead; or null. */
+  definedAs: z.string().nullable(),
+})
+export type GenericInstall = z.infer<typeof GenericInstall>
+
 /** The site profile: default values for any setting, and the install options. */
 export const Profile = z.object({
   spec: z.record(z.string(), z.unknown()),

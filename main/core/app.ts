@@ -14,6 +14,7 @@ import {
   type Checkin,
   type DhcpFlavour,
   type DiscoveryMaterial,
+  type GenericInstall,
   type ExportedFile,
   type Host,
   type HostPage,
@@ -34,6 +35,7 @@ import {
 } from '../contract/schemas'
 import { BootInputs } from './boot/boot-inputs'
 import { BootService } from './boot/boot-service'
+import { GenericInstalls } from './boot/generic-installs'
 import { InstallReports } from './boot/install-reports'
 import type { BootTemplates } from './boot/material'
 import { NetbootFiles } from './boot/netboot-files'
@@ -151,6 +153,7 @@ export class App implements ApiHandlers {
   private readonly media = new MediaLibrary()
   private readonly netboot: NetbootFiles
   private readonly installs: InstallReports
+  private readonly genericInstalls: GenericInstalls
   private readonly runs: RunService
   private readonly secureBoot: SecureBootService
 
@@ -200,6 +203,12 @@ export class App implements ApiHandlers {
     )
     this.installs = new InstallReports(store, this.notify, logger, (id) =>
       this.secureBoot.onInstalled(id),
+    )
+    this.genericInstalls = new GenericInstalls(
+      store,
+      (key) => this.site.enrollmentMatches(key),
+      this.notify,
+      logger,
     )
     this.mediaStatus = () => inputs.mediaStatus()
     this.runs = new RunService(store, secrets, this.notify, this.events, logger, {
@@ -354,6 +363,8 @@ export class App implements ApiHandlers {
         this.checkins.accept(credential, body, rawBody, sourceIp),
       installReport: (token, state, body, sourceIp) =>
         this.installs.report(token, state, body, sourceIp),
+      genericInstallReport: (key, body, sourceIp) =>
+        this.genericInstalls.report(key, body, sourceIp),
       bootFile: (path, sourceIp) => this.netboot.serve(path, sourceIp),
       refused: (r) => this.refusals.note(r),
     }
@@ -429,6 +440,14 @@ export class App implements ApiHandlers {
   rotateEnrollmentKey(): DiscoveryMaterial {
     this.site.rotateEnrollmentKey()
     return this.boot.discovery()
+  }
+
+  listGenericInstalls(): GenericInstall[] {
+    return this.genericInstalls.list()
+  }
+
+  forgetGenericInstall(bootMac: string): GenericInstall[] {
+    return this.genericInstalls.forget(bootMac)
   }
 
   listHosts(): Host[] {

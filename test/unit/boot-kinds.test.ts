@@ -200,21 +200,30 @@ describe('unknown servers that install', () => {
     expect(pxe.labels.map((l) => l.label)).toContain('install-9.0')
   })
 
-  it('are warned of the reinstall loop where the generic files start the installer', () => {
-    // Nothing tells Midwife that a server without a definition was installed: its generic
-    // kickstart reports only from %firstboot, after the reboot that netboots it again.
+  it('are warned of the reinstall loop where the generic files come from TFTP, and told how the HTTP ones stop it', () => {
+    // The generic kickstart's %post reports the install with the boot MAC: Midwife answers that
+    // MAC's per-MAC HTTP files with boot-from-disk, but cannot change the site's TFTP copies.
     const loop = (w: string) => w.includes('starts the installer again at every reboot')
-    for (const kind of ['pxelinux-bios', 'uefi-pxe', 'uefi-http', 'ipxe']) {
-      const on = renderBoot(SCENARIOS['install-unknown'] as BootInput, [kind])
-      expect(on.warnings.filter(loop), kind).toHaveLength(1)
-      expect(on.warnings.find(loop), kind).toMatch(/boot order/)
-      // Off, the generic files boot the local disk: no loop to warn of.
-      expect(renderBoot(SCENARIOS.armed as BootInput, [kind]).warnings.some(loop), kind).toBe(false)
+    const held = (w: string) => w.includes('with boot-from-disk')
+    const expected: Record<string, (w: string) => boolean> = {
+      'pxelinux-bios': loop,
+      'uefi-pxe': loop,
+      'uefi-http': held,
+      ipxe: held,
     }
-    // One warning for all the kinds that say it.
-    expect(
-      renderBoot(SCENARIOS['install-unknown'] as BootInput).warnings.filter(loop),
-    ).toHaveLength(1)
+    for (const [kind, says] of Object.entries(expected)) {
+      const on = renderBoot(SCENARIOS['install-unknown'] as BootInput, [kind])
+      expect(on.warnings.filter(says), kind).toHaveLength(1)
+      expect(on.warnings.filter(says === loop ? held : loop), kind).toEqual([])
+      expect(on.warnings.find(says), kind).toMatch(/boot order/)
+      // Off, the generic files boot the local disk: nothing to warn of.
+      const off = renderBoot(SCENARIOS.armed as BootInput, [kind]).warnings
+      expect(off.some(loop) || off.some(held), kind).toBe(false)
+    }
+    // One warning of each for all the kinds that say it.
+    const all = renderBoot(SCENARIOS['install-unknown'] as BootInput).warnings
+    expect(all.filter(loop)).toHaveLength(1)
+    expect(all.filter(held)).toHaveLength(1)
   })
 })
 

@@ -10,6 +10,7 @@ import { renderBoot } from '../../main/core/boot/kinds'
 import {
   installBootOptions,
   oneLiner,
+  renderDiscoveryKickstart,
   renderKickstart,
   shellQuote,
   type BootTemplates,
@@ -235,6 +236,48 @@ describe('the install callbacks in the kickstart', () => {
     expect(ks).not.toMatch(/^%pre/m)
     expect(ks).not.toMatch(/^%post/m)
     expect(ks).toContain('# No install callbacks: the listener is advertised by name')
+  })
+})
+
+describe('the generic kickstart for unknown servers', () => {
+  const KEY = 'AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde'
+  const discovery = (callbacks: { address: string; port: number } | null) =>
+    renderDiscoveryKickstart(templates, {
+      listenerUrl: LISTENER,
+      install,
+      enrollmentKey: KEY,
+      rootPasswordHash: ROOT_HASH,
+      callbacks,
+    })
+
+  it('keeps its network %pre, and reports installed from %post to the enrollment key’s address', () => {
+    const ks = discovery({ address: '10.0.0.5', port: 8080 })
+    const lines = ks.split('\n')
+    const pre = lines.indexOf('%pre --interpreter=busybox')
+    const post = lines.findIndex((l) =>
+      l.startsWith('%post --interpreter=busybox --ignorefailure=true'),
+    )
+    const firstboot = lines.indexOf('%firstboot --interpreter=busybox')
+    expect(pre).toBeGreaterThan(-1)
+    expect(lines[pre + 1]).toContain('the management network on the NIC this server booted from')
+    expect(post).toBeGreaterThan(pre)
+    expect(firstboot).toBeGreaterThan(post)
+    // One %pre (the network line; no installing report: there is no host to move) and one %post.
+    expect(lines.filter((l) => l.startsWith('%pre')).length).toBe(1)
+    expect(lines.filter((l) => l.startsWith('%post')).length).toBe(1)
+    expect(ks).toContain(`MW_URL='http://10.0.0.5:8080/install/discover/${KEY}/installed'`)
+    expect(ks).not.toContain('/installing')
+    const section = lines.slice(post, firstboot).join('\n')
+    const r = spawnSync('/bin/sh', ['-n'], { input: sectionScript(section), encoding: 'utf8' })
+    expect(r.stderr).toBe('')
+    expect(r.status).toBe(0)
+  })
+
+  it('leaves the %post report out, saying why, when the listener is advertised by name', () => {
+    const ks = discovery(null)
+    expect(ks).not.toMatch(/^%post/m)
+    expect(ks).toMatch(/^%pre/m)
+    expect(ks).toContain('# No %post report: the listener is advertised by name')
   })
 })
 

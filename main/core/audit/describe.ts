@@ -99,6 +99,15 @@ const SUMMARIES: Record<string, (d: Data, at?: string) => string> = {
   'boot.bundle_exported': (d) => `${OPERATOR} saved a TFTP bundle to ${text(d.path)}`,
   'settings.saved': () => `${OPERATOR} saved the site settings`,
   'site.profile_saved': () => `${OPERATOR} saved the site profile`,
+  'generic.installed': (d) =>
+    `an unknown server (serial ${text(d.serial) || 'not reported'}) reported from ${text(d.from)} that the generic kickstart installed it; ` +
+    (d.bootMac
+      ? `the per-MAC boot files of ${text(d.bootMac)} boot its disk from now on`
+      : 'its boot line had no BOOTIF=, so no per-MAC boot file can boot its disk'),
+  'generic.install_forgotten': (d) =>
+    `${OPERATOR} chose Install again for ${text(d.bootMac)}: its next network boot installs ESXi from the generic kickstart`,
+  'generic.netboot_served': (d) =>
+    `its netboot file ${text(d.path)} was fetched from ${text(d.from)} (installed from the generic kickstart: it boots the local disk)`,
   'site.enrollment_key_created': () => 'Midwife created the site enrollment key',
   'site.enrollment_key_rotated': () => `${OPERATOR} rotated the site enrollment key`,
   'site.discovery_password_set': () => `${OPERATOR} set the discovery root password`,

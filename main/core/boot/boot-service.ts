@@ -215,15 +215,7 @@ export class BootService {
       unreadable = err.message
     }
     const url = discoveryKickstartUrl(this.listenerUrl(), key)
-    const kickstart =
-      hash === null
-        ? null
-        : renderDiscoveryKickstart(this.templates, {
-            listenerUrl: this.listenerUrl(),
-            install: this.inputs.install(),
-            enrollmentKey: key,
-            rootPasswordHash: hash,
-          })
+    const kickstart = hash === null ? null : this.discoveryKickstartText(key, hash)
     const files = this.files(this.inputs.input(), o, kickstart ?? undefined, {
       secureBootExpected: this.inputs.settings().boot.secureBootExpected,
     })
@@ -360,12 +352,21 @@ export class BootService {
     }
     return {
       ok: true,
-      text: renderDiscoveryKickstart(this.templates, {
-        listenerUrl: this.listenerUrl(),
-        install: this.inputs.install(),
-        enrollmentKey: key,
-        rootPasswordHash: this.passwordHash(sealed, DISCOVERY_PASSWORD, OTHERWISE.siteSecret),
-      }),
+      text: this.discoveryKickstartText(
+        key,
+        this.passwordHash(sealed, DISCOVERY_PASSWORD, OTHERWISE.siteSecret),
+      ),
     }
+  }
+
+  private discoveryKickstartText(key: string, rootPasswordHash: string): string {
+    const listener = listenerAddress(this.listenerUrl())
+    return renderDiscoveryKickstart(this.templates, {
+      listenerUrl: this.listenerUrl(),
+      install: this.inputs.install(),
+      enrollmentKey: key,
+      rootPasswordHash,
+      callbacks: listener.ok ? listener.value : null,
+    })
   }
 }

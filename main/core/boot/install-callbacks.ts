@@ -34,6 +34,15 @@ export function installCallbackPath(token: string, state: InstallState): string 
   return `/install/${token}/${state}`
 }
 
+/**
+ * Where the generic kickstart reports `installed`: behind the site enrollment key, as there is no
+ * host token. Same body (InstallReport); the listener keeps the boot MAC, so its per-MAC files
+ * boot the disk from then on.
+ */
+export function discoveryInstalledPath(enrollmentKey: string): string {
+  return `/install/discover/${enrollmentKey}/installed`
+}
+
 /** What the sections post; the listener parses it with this schema. */
 export const InstallReport = z.object({
   state: z.enum(INSTALL_STATES),
@@ -68,9 +77,13 @@ const JSTR = String.raw`mw_jstr() {
     END { printf "\"" }'
 }`
 
-function body(o: z.output<typeof InstallCallbackOptions>, state: InstallState): string {
+function body(
+  o: z.output<typeof InstallCallbackOptions>,
+  state: InstallState,
+  path = installCallbackPath(o.token, state),
+): string {
   const { address, port } = o.listener
-  const url = `http://${address}:${port}${installCallbackPath(o.token, state)}`
+  const url = `http://${address}:${port}${path}`
   const $ = '$'
   return String.raw`# Midwife: report "${state}". Plain HTTP to an IP literal: the installer may have no DNS.
 MW_URL=${shellQuote(url)}
@@ -157,9 +170,23 @@ export function preSection(options: InstallCallbackOptions): string {
  */
 export function postSection(options: InstallCallbackOptions): string {
   const o = InstallCallbackOptions.parse(options)
+  return postHeader(o) + body(o, 'installed')
+}
+
+/**
+ * The generic kickstart's `%post`: reports `installed` to the enrollment key's address (`token`
+ * is the site enrollment key), so the listener stops offering the installer to the MAC the server
+ * booted from. Everything else as postSection.
+ */
+export function discoveryPostSection(options: InstallCallbackOptions): string {
+  const o = InstallCallbackOptions.parse(options)
+  return postHeader(o) + body(o, 'installed', discoveryInstalledPath(o.token))
+}
+
+function postHeader(o: z.output<typeof InstallCallbackOptions>): string {
   // Room for every attempt and pause, so the installer never kills it midway.
   const budget = o.attempts * (o.timeoutSeconds + o.retrySeconds) + 60
-  return `%post --interpreter=busybox --ignorefailure=true --timeout=${budget}\n${body(o, 'installed')}`
+  return `%post --interpreter=busybox --ignorefailure=true --timeout=${budget}\n`
 }
 
 /** The script of a section without its `%pre`/`%post` line, as the installer runs it. */

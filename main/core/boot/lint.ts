@@ -105,20 +105,21 @@ export function lintBoot(input: LintInput): Finding[] {
   }
   // Secure Boot skips %firstboot. Midwife's kickstarts keep one (it runs where Secure Boot turns
   // out off) and report `installed` from %post, which starts the Secure Boot path: only a
-  // kickstart without that report depends on %firstboot alone.
+  // kickstart without that report depends on %firstboot alone. The generic kickstart's report
+  // (/install/discover/...) only stops its reinstall loop: no host follows it, so it does not count.
   const secureBoot = h === undefined ? input.secureBootExpected === true : h.secureBoot
   if (
     secureBoot &&
     input.kickstart !== undefined &&
     /^%firstboot\b/m.test(input.kickstart) &&
-    !/^%post\b[^\n]*\n[\s\S]*\/install\/[^\s'"]+\/installed\b/m.test(input.kickstart)
+    !/^%post\b[^\n]*\n[\s\S]*\/install\/(?!discover\/)[^\s'"]+\/installed\b/m.test(input.kickstart)
   ) {
     out.push({
       code: 'firstboot-with-secure-boot',
       severity: 'error',
       message:
         h === undefined
-          ? 'The site expects Secure Boot, which skips %firstboot, and the generic kickstart for unknown servers checks in only from %firstboot: such a server installs and is never heard from. Either define them as hosts first (their kickstarts report from %post, which starts the Secure Boot path) or install them with Secure Boot off.'
+          ? 'The site expects Secure Boot, which skips %firstboot, and the generic kickstart for unknown servers checks in only from %firstboot (its %post report only keeps it from installing again): such a server installs and is never heard from. Either define them as hosts first (their kickstarts report from %post, which starts the Secure Boot path) or install them with Secure Boot off.'
           : `${h.hostname} expects Secure Boot, which skips %firstboot, but its kickstart relies on %firstboot; use the Secure Boot path (%post callback, then SSH turned on over the vSphere API).`,
     })
   }

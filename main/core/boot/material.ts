@@ -1,7 +1,7 @@
 import { installWarning, type InstallOptions } from '../../catalogue/install'
 import { kickstartSections } from '../../catalogue/kickstart'
 import type { KickstartPart } from '../../catalogue/types'
-import { postSection, preSection } from './install-callbacks'
+import { discoveryPostSection, postSection, preSection } from './install-callbacks'
 import { fillTemplate } from './template'
 
 /** Kernel command lines have a length limit; past this, warn the operator. */
@@ -124,6 +124,8 @@ export interface DiscoveryContext {
   enrollmentKey: string
   /** $6$ crypt of the site's discovery root password; null until one is set. */
   rootPasswordHash: string | null
+  /** The listener as an IP literal, for the %post report; null when it is advertised by name. */
+  callbacks: { address: string; port: number } | null
 }
 
 export function discoveryKickstartUrl(listenerUrl: string, key: string): string {
@@ -182,6 +184,10 @@ export function renderDiscoveryKickstart(
       .map((l) => (l.startsWith('network ') ? `%include ${DISCOVERY_NETWORK_FILE}` : l))
       .join('\n'),
     pre: DISCOVERY_NETWORK_PRE,
+    post:
+      c.callbacks === null
+        ? '# No %post report: the listener is advertised by name, and the installer may have no DNS.\n# Set an IP address under Site to have Midwife stop offering the installer to servers it installed.'
+        : discoveryPostSection({ listener: c.callbacks, token: c.enrollmentKey }),
     listenerUrl: c.listenerUrl,
     checkinScript: compactScript(enrollmentClient(t.client, c.listenerUrl, c.enrollmentKey)),
   })

@@ -2,7 +2,9 @@
 // installer media (/media/<version>/...), the UEFI loader (/boot/mboot.efi),
 // the generic menus and boot.cfg files for unknown servers, and each host's
 // per-MAC files. A host's per-MAC files start the installer only while its
-// netboot is armed; once it is installed they boot the local disk.
+// netboot is armed; once it is installed they boot the local disk. So do the
+// per-MAC files of a MAC no definition has, once the generic kickstart
+// reported it installed the server that booted from it.
 import { EsxiVersion } from '../../contract/schemas'
 import { hostName } from '../hosts/host-view'
 import { TOKEN_SPENT } from '../lifecycle/table'
@@ -88,8 +90,9 @@ export class NetbootFiles {
    */
   private async perMac(path: string, mac: string, sourceIp: string): Promise<BootServed> {
     const host = this.store.hosts.byMac(mac.replace(/-/g, ':'))
-    const token = host === undefined ? undefined : this.inputs.token(host)
-    if (host === undefined || !host.definition || token === undefined) {
+    if (host === undefined || !host.definition) return this.unknownMac(path, mac, sourceIp)
+    const token = this.inputs.token(host)
+    if (token === undefined) {
       return notFound('no host definition has this MAC; the generic boot file applies')
     }
     const input = this.inputs.input(host, token)
@@ -115,6 +118,34 @@ export class NetbootFiles {
     }
     return served
   }
+
+  /**
+   * A MAC no definition has: 404, so the loader falls back to the generic file, unless the
+   * generic kickstart installed the server that booted from it. Then it boots its disk, or a
+   * server that boots from the network first would be installed again at every reboot.
+   */
+  private unknownMac(path: string, mac: string, sourceIp: string): BootServed {
+    const bootMac = mac.replace(/-/g, ':')
+    const kept = this.store.genericInstalls.byMac(bootMac)
+    const served =
+      kept === undefined
+        ? undefined
+        : disarmedAnswer(path, `the server booting from ${bootMac}`, 'installed', 'generic')
+    if (served === undefined) {
+      return notFound('no host definition has this MAC; the generic boot file applies')
+    }
+    const from = sourceIp.replace(/^::ffff:/, '')
+    const key = `mac:${bootMac}:${kept?.installedAt ?? ''}:${path}`
+    if (!this.audited.has(key)) {
+      if (this.audited.size >= 10_000) this.audited.clear()
+      this.audited.add(key)
+      this.store.events.append('generic.netboot_served', `mac:${bootMac}`, { path, from })
+    }
+    this.logger.info(
+      `netboot: ${escapeControl(path)} for ${bootMac} (installed from the generic kickstart: boots its disk) to ${escapeControl(from)}`,
+    )
+    return served
+  }
 }
 
 /**
@@ -122,8 +153,18 @@ export class NetbootFiles {
  * iPXE kind's boot.cfg exists only while armed): skip=1 for a boot.cfg, exit
  * for an iPXE script.
  */
-function disarmedAnswer(path: string, name: string, state: string): BootServed | undefined {
-  const why = TOKEN_SPENT.some((s) => s === state) ? 'is done with Midwife' : 'is installed'
+function disarmedAnswer(
+  path: string,
+  name: string,
+  state: string,
+  how: 'host' | 'generic' = 'host',
+): BootServed | undefined {
+  const why =
+    how === 'generic'
+      ? 'was installed from the generic kickstart'
+      : TOKEN_SPENT.some((s) => s === state)
+        ? 'is done with Midwife'
+        : 'is installed'
   if (path.endsWith('/boot.cfg')) {
     return {
       ok: true,

@@ -5,6 +5,7 @@ import { z } from 'zod'
 import { describeIssues } from '../../contract/api'
 import type { RefusedRequest } from '../../contract/schemas'
 import type { InstallState } from '../boot/install-callbacks'
+import type { GenericInstallAck } from '../boot/generic-installs'
 import type { InstallAck } from '../boot/install-reports'
 import { isNetbootPath, type BootServed } from '../boot/netboot-files'
 import { escapeControl, jsonProblem, redactPath, type Logger } from '../log'
@@ -50,6 +51,8 @@ export interface ListenerHandlers {
   ): Promise<{ id: number; host: string; repeat: boolean }>
   /** A %pre (installing) or %post (installed) report from the installer. */
   installReport(token: string, state: InstallState, body: unknown, sourceIp: string): InstallAck
+  /** The generic kickstart's %post (installed), behind the site enrollment key. */
+  genericInstallReport(key: string, body: unknown, sourceIp: string): GenericInstallAck
   /** A network boot file under /boot, /ipxe or /media: text, a file to stream, or why not. */
   bootFile(path: string, sourceIp: string): Promise<BootServed>
   /**
@@ -169,6 +172,9 @@ async function readCheckin(req: IncomingMessage, what: string): Promise<CheckinB
 
 const TOKEN_ROUTE = /^\/(ks|c)\/(discover\/)?([A-Za-z0-9_-]{16,128})\.(cfg|sh)$/
 const INSTALL_ROUTE = /^\/install\/([A-Za-z0-9_-]{16,128})\/(installing|installed)$/
+const GENERIC_INSTALL_ROUTE = /^\/install\/discover\/([A-Za-z0-9_-]{16,128})\/installed$/
+
+const isInstallPath = (path: string) => INSTALL_ROUTE.test(path) || GENERIC_INSTALL_ROUTE.test(path)
 
 /**
  * The credentials a request presents, as bucket keys: a deployment token in
@@ -182,6 +188,8 @@ function credentialsOf(path: string, body: unknown): string[] {
   if (m?.[3]) found.push(`${m[2] ? 'enrollment' : 'token'}:${m[3]}`)
   const install = INSTALL_ROUTE.exec(path)
   if (install?.[1]) found.push(`token:${install[1]}`)
+  const generic = GENERIC_INSTALL_ROUTE.exec(path)
+  if (generic?.[1]) found.push(`enrollment:${generic[1]}`)
   if (typeof body === 'object' && body !== null) {
     const { token, enrollment } = body as { token?: unknown; enrollment?: unknown }
     if (typeof token === 'string' && token !== '') found.push(`token:${token}`)
@@ -267,6 +275,30 @@ export async function startListener(
       return
     }
 
+    const generic = GENERIC_INSTALL_ROUTE.exec(path)
+    if (req.method === 'POST' && generic && body) {
+      const ack = handlers.genericInstallReport(generic[1] as string, body.json, from)
+      if (!ack.ok) {
+        logger.warn(`${escapeControl(redactPath(path))} from ${from}: ${ack.status} ${ack.message}`)
+        handlers.refused?.({
+          from,
+          status: ack.status,
+          what: 'install report',
+          reason: ack.message,
+        })
+        sendJson(res, ack.status, { accepted: false, error: ack.message })
+        return
+      }
+      sendJson(res, ack.repeat || ack.bootMac === null ? 200 : 201, {
+        accepted: true,
+        state: 'installed',
+        bootMac: ack.bootMac,
+        repeat: ack.repeat,
+        message: ack.message,
+      })
+      return
+    }
+
     if ((req.method === 'GET' || req.method === 'HEAD') && isNetbootPath(path)) {
       const served = await handlers.bootFile(path, from)
       if (!served.ok) {
@@ -327,7 +359,7 @@ export async function startListener(
   function handle(req: IncomingMessage, res: ServerResponse, target: Target): Promise<void> {
     const from = req.socket.remoteAddress ?? 'unknown'
     const isCheckin = req.method === 'POST' && target.path === '/checkin'
-    const isInstall = req.method === 'POST' && INSTALL_ROUTE.test(target.path)
+    const isInstall = req.method === 'POST' && isInstallPath(target.path)
     const read =
       isCheckin || isInstall
         ? readCheckin(req, isCheckin ? 'check-in' : 'install report')

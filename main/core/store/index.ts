@@ -6,6 +6,7 @@ import { CheckinsTable } from './checkins'
 import { Checkpointer } from './checkpointer'
 import { openDatabase, openReadOnly, type Db } from './db'
 import { EventLog, type ChainCheck } from './events'
+import { GenericInstallsTable } from './generic-installs'
 import { HostsTable } from './hosts'
 import { migrations } from './migrations'
 import { updateToSchemaVersion6 } from './migrations/0006-audit-chain'
@@ -22,6 +23,7 @@ export type {
   StoredSpec,
 } from './hosts'
 export type { InterruptedRun, NewRun } from './runs'
+export type { GenericInstallRecord } from './generic-installs'
 export { defaultSettings } from './settings'
 export { GENESIS_HASH, type ChainBreak, type ChainCheck, type EventRow } from './events'
 export type { SiteSecretName } from './settings'
@@ -36,6 +38,7 @@ export class Store {
   readonly checkins: CheckinsTable
   readonly runs: RunsTable
   readonly events: EventLog
+  readonly genericInstalls: GenericInstallsTable
 
   /**
    * One transaction wrapper for every call: building one per call cost more
@@ -50,6 +53,7 @@ export class Store {
     this.checkins = new CheckinsTable(db)
     this.runs = new RunsTable(db)
     this.events = new EventLog(db)
+    this.genericInstalls = new GenericInstallsTable(db)
   }
 
   static open(file: string, opts: { nativeBinding?: string; version?: number } = {}): Store {

@@ -19,7 +19,7 @@ import {
   genericSecrets,
   hostBootCfg,
   hostSecrets,
-  INSTALL_UNKNOWN_LOOP,
+  INSTALL_UNKNOWN_HELD,
   noMediaWarning,
   versionBootCfg,
 } from './shared'
@@ -124,7 +124,7 @@ function render(c: BootContext): KindResult {
     }),
   ]
   warnings.push(...kernelWarnings('iPXE menu', menu))
-  if (install) warnings.push(INSTALL_UNKNOWN_LOOP)
+  if (install) warnings.push(INSTALL_UNKNOWN_HELD)
   artifacts.push({
     kind: ID,
     scope: 'generic',

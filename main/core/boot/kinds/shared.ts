@@ -63,6 +63,7 @@ export function genericBootCfg(
   what: string,
   c: BootContext,
   prefixOf: (m: MediaInfo, v: EsxiVersion) => string,
+  delivery: 'tftp' | 'http',
 ): Rendered {
   const v = defaultVersion(c)
   const media = v === undefined ? undefined : mediaFor(c, v)
@@ -81,7 +82,10 @@ export function genericBootCfg(
   })
   return {
     text: renderBootCfg(cfg),
-    warnings: [...lineWarnings(`${what} for unknown servers`, cfg), INSTALL_UNKNOWN_LOOP],
+    warnings: [
+      ...lineWarnings(`${what} for unknown servers`, cfg),
+      delivery === 'tftp' ? INSTALL_UNKNOWN_LOOP : INSTALL_UNKNOWN_HELD,
+    ],
   }
 }
 
@@ -108,12 +112,17 @@ export function skipWarnings(c: BootContext): string[] {
 }
 
 /**
- * The generic files install whatever boots them, and the generic kickstart reports only from
- * %firstboot, after the reboot: nothing tells Midwife a server without a definition was
- * installed, so nothing can stop offering it the installer (esxi.md's reinstall loop).
+ * The generic files install whatever boots them. The generic kickstart's %post reports the
+ * install with the boot MAC, and Midwife then answers that MAC's per-MAC HTTP files (UEFI HTTP
+ * boot, iPXE) with boot-from-disk; the TFTP files are the site's static copies, so a server that
+ * loads them keeps looping (esxi.md's reinstall loop).
  */
 export const INSTALL_UNKNOWN_LOOP =
-  "Servers no host names install from the generic files whenever they boot from the network, and Midwife cannot tell one it installed from a new one (the generic kickstart reports only from %firstboot, after the reboot): a server that boots from the network first starts the installer again at every reboot (erasing its first disk again, or stopping at the datastore the last install made) and never checks in. Put the disk before the network in such servers' boot order (an empty disk falls through to the network), or define them as hosts first."
+  "Servers no host names install from the generic files whenever they boot from the network. The generic kickstart's %post tells Midwife which server it installed, but these files come from your TFTP server, which Midwife cannot change: a server that loads them from the network first starts the installer again at every reboot (erasing its first disk again, or stopping at the datastore the last install made) and never checks in. Put the disk before the network in such servers' boot order (an empty disk falls through to the network), boot them by UEFI HTTP boot or iPXE, or define them as hosts first."
+
+/** The same for the files Midwife serves itself: the report stops the loop there. */
+export const INSTALL_UNKNOWN_HELD =
+  "Servers no host names install from the generic files whenever they boot from the network. Once the generic kickstart's %post reports an install, Midwife answers the per-MAC files of the NIC the server booted from with boot-from-disk, so it does not install again at its next network boot; such servers are listed in Boot material for unknown servers, where Install again undoes it. The report needs the listener advertised as an IP address; a server whose report never arrives installs again at every reboot, so putting the disk before the network in their boot order is still the safe choice (an empty disk falls through to the network)."
 
 export function hostSecrets(h: BootContextHost): string[] {
   return [h.token]
@@ -141,7 +150,7 @@ export interface BootCfgPlace {
  */
 export function uefiBootCfgs(c: BootContext, p: BootCfgPlace): KindResult {
   const at = (path: string) => (p.urlOf === undefined ? {} : { url: p.urlOf(path) })
-  const generic = genericBootCfg(`${p.label} boot.cfg`, c, p.prefix)
+  const generic = genericBootCfg(`${p.label} boot.cfg`, c, p.prefix, p.delivery)
   const artifacts: Artifact[] = [
     {
       kind: p.kind,

@@ -12,6 +12,7 @@ import { updateToSchemaVersion7 } from './0007-secure-boot-path'
 import { updateToSchemaVersion8 } from './0008-run-batches'
 import { updateToSchemaVersion9 } from './0009-superseded-runs'
 import { updateToSchemaVersion10 } from './0010-host-ids'
+import { updateToSchemaVersion11 } from './0011-generic-installs'
 
 export const migrations: ReadonlyArray<(db: Db) => void> = [
   updateToSchemaVersion1,
@@ -24,4 +25,5 @@ export const migrations: ReadonlyArray<(db: Db) => void> = [
   updateToSchemaVersion8,
   updateToSchemaVersion9,
   updateToSchemaVersion10,
+  updateToSchemaVersion11,
 ]
