@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { nicList, platform } from '../fixtures/esxi-outputs'
 import { freePort, sampleHost, tempDir } from '../support/app'
 import { openBrowser, shotsDir, type Browser } from '../support/browser'
 import { fakeMediaLibrary, untar, type MediaFolders } from '../support/netboot'
@@ -215,5 +216,47 @@ describe('the boot-material screen on a real network', () => {
       await browser.screenshot(`boot-4-wrapped-${width}`, secrets())
     }
     await page.setViewportSize({ width: 1280, height: 860 })
+  })
+
+  it('lists an unknown server the generic kickstart installed, and Install again re-arms it', async () => {
+    // Its %post report, as the generic kickstart sends it (the real one runs in generic-install.test.ts).
+    const { listener } = await serve.api.getStatus()
+    const key = /PBKEY=(\S+)/.exec((await serve.api.getDiscoveryMaterial()).bootOptions)?.[1]
+    const res = await fetch(`${listener.advertisedUrl}/install/discover/${key}/installed`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        state: 'installed',
+        client: 'ks-installed/1',
+        secureBoot: 'unknown',
+        outputs: { nicList, platform, ipv4: '', bootCmdLine: 'BOOTIF=01-00-50-56-aa-bb-09' },
+      }),
+    })
+    expect(res.status).toBe(201)
+    const perMac = `${listener.advertisedUrl}/ipxe/01-00-50-56-aa-bb-09.ipxe`
+    expect((await fetch(perMac)).status).toBe(200)
+
+    await page.getByRole('combobox', { name: 'Host' }).selectOption('discover')
+    const held = page.getByRole('region', { name: 'Held at boot-from-disk' })
+    const row = held.locator('li[data-mac="00:50:56:aa:bb:09"]')
+    await expect.poll(() => row.count()).toBe(1)
+    expect(await row.innerText()).toContain('VMware-42 33 00 ff')
+    await held.scrollIntoViewIfNeeded()
+    await browser.screenshot('boot-5-held-at-disk', secrets())
+
+    // Asked first, saying what the install erases; dismissed, nothing changes.
+    const asked: string[] = []
+    page.once('dialog', (d) => void (asked.push(d.message()), d.dismiss()))
+    await row.getByRole('button', { name: 'Install again' }).click()
+    await expect.poll(() => asked.length).toBe(1)
+    expect(asked[0]).toContain('00:50:56:aa:bb:09')
+    expect(asked[0]).toContain('ERASES')
+    expect(await serve.api.listGenericInstalls()).toHaveLength(1)
+
+    page.once('dialog', (d) => void d.accept())
+    await row.getByRole('button', { name: 'Install again' }).click()
+    await expect.poll(() => held.getByTestId('no-held').count()).toBe(1)
+    expect(await serve.api.listGenericInstalls()).toEqual([])
+    expect((await fetch(perMac)).status).toBe(404)
   })
 })
