@@ -31,11 +31,14 @@ let server: Server
 let port: number
 let received: Received[]
 let answer: { status: number; body: string }
+/** Answers for the next requests, one each, before `answer`. */
+let queued: Array<{ status: number; body: string }>
 
 beforeEach(async () => {
   esx = await createSimHost()
   received = []
   answer = { status: 200, body: '{"accepted":true}' }
+  queued = []
   server = createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
@@ -46,8 +49,9 @@ beforeEach(async () => {
         type: String(req.headers['content-type']),
         body: Buffer.concat(chunks).toString('utf8'),
       })
-      res.writeHead(answer.status, { 'Content-Type': 'application/json' })
-      res.end(answer.body)
+      const a = queued.shift() ?? answer
+      res.writeHead(a.status, { 'Content-Type': 'application/json' })
+      res.end(a.body)
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -241,6 +245,16 @@ describe('%post', () => {
     expect(run.code).toBe(0)
     expect(run.stdout).toContain('the listener refused the installed report')
     expect(received).toHaveLength(1)
+  })
+
+  it('tries again when the listener is rate-limiting, as checkin.sh does', async () => {
+    // A rack installing at once shares one enrollment key (the generic kickstart): a 429 is
+    // "later", not "no", and a report given up on leaves that server installing again.
+    queued = [{ status: 429, body: '{"error":"too many requests"}' }]
+    const run = await runSection(postSection(options({ attempts: 3 })))
+    expect(run.stdout).toContain('midwife: reported installed')
+    expect(run.stdout).not.toContain('refused')
+    expect(received).toHaveLength(2)
   })
 
   it('escapes awkward output into valid JSON', async () => {

@@ -8,6 +8,8 @@
 // host: NICs and MACs, platform (serial, UUID), the installer's address,
 // the boot command line, and Secure Boot where secureBoot.py answers.
 // A failed report never fails the install: both sections end with exit 0.
+// A refusal (4xx) ends the tries at once, but for 429 (rate-limited: a rack
+// installing at once), which is tried again as checkin.sh does.
 import { z } from 'zod'
 import { Ipv4 } from '../../contract/schemas'
 import { HOST_FUNCTIONS } from '../esxi/host-shell'
@@ -144,6 +146,7 @@ while :; do
     break
   fi
   case "$MW_OUT" in
+    *" 429 "*) ;;
     *" 4"[0-9][0-9]" "*) echo "midwife: the listener refused the ${state} report: $MW_OUT"; break ;;
   esac
   if [ "$mw_try" -ge ${o.attempts} ]; then
