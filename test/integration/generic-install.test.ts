@@ -8,6 +8,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { dispatch } from '../../main/contract/api'
 import { bootCfgGet, parseBootCfg } from '../../main/core/boot/boot-cfg'
 import { sectionScript } from '../../main/core/boot/install-callbacks'
 import { parseIpxe } from '../../main/core/boot/syntax'
@@ -116,7 +117,11 @@ describe('an unknown server installed from the generic kickstart', () => {
     expect([other.uefi.status, other.ipxe.status]).toEqual([404, 404])
     expect(audit.length).toBeLessThan(t.app.store.events.about(`mac:${mac}`).length)
 
-    // Install again: forgotten, audited, and its next network boot installs.
+    // Install again: not without the operator's confirmation; then forgotten, audited, and its
+    // next network boot installs.
+    const unconfirmed = await dispatch(t.app, 'forgetGenericInstall', [mac, { confirm: false }])
+    expect(unconfirmed).toMatchObject({ ok: false, error: { code: 'invalid' } })
+    expect(t.app.listGenericInstalls()).toHaveLength(1)
     expect(t.app.forgetGenericInstall(mac)).toEqual([])
     const third = await perMac(folder)
     expect([third.uefi.status, third.ipxe.status]).toEqual([404, 404])
