@@ -90,11 +90,6 @@ export class GenericInstalls {
     return { ok: true, bootMac, repeat, message }
   }
 
-  /** Whether the per-MAC files of this MAC (no definition has it) boot the disk. */
-  installed(bootMac: string): boolean {
-    return this.store.genericInstalls.byMac(bootMac) !== undefined
-  }
-
   list(): GenericInstall[] {
     return this.store.genericInstalls.list().map((r) => {
       const host = this.store.hosts.byMac(r.bootMac)
