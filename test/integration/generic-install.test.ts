@@ -6,11 +6,13 @@
 // forgets it, and it installs at its next network boot. Also the route's
 // refusals.
 import { writeFileSync } from 'node:fs'
+import { request } from 'node:http'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { dispatch } from '../../main/contract/api'
 import { bootCfgGet, parseBootCfg } from '../../main/core/boot/boot-cfg'
 import { sectionScript } from '../../main/core/boot/install-callbacks'
+import type { ListenerLimits } from '../../main/core/listener/server'
 import { parseIpxe } from '../../main/core/boot/syntax'
 import { nicList, platform } from '../fixtures/esxi-outputs'
 import { sampleHost, startTestApp, type TestApp } from '../support/app'
@@ -27,7 +29,7 @@ afterAll(() => media.remove())
 
 const OTHER = '01-00-50-56-aa-bb-77'
 
-async function startSite(limits = { credentialBurst: 1000, credentialPerMinute: 1000 }) {
+async function startSite(limits: Partial<ListenerLimits> = {}) {
   t = await startTestApp({
     listenerLimits: { sourceBurst: 10_000, sourcePerMinute: 10_000, ...limits },
   })
@@ -149,7 +151,7 @@ describe('an unknown server installed from the generic kickstart', () => {
 describe('POST /install/discover/<key>/installed', () => {
   let key: string
   beforeEach(async () => {
-    key = (await startSite({ credentialBurst: 4, credentialPerMinute: 1 })).key
+    key = (await startSite({ enrollmentBurst: 4, enrollmentPerMinute: 1 })).key
   })
   afterEach(() => t.close())
 
@@ -207,6 +209,48 @@ describe('POST /install/discover/<key>/installed', () => {
     expect(stored().kept).toEqual([])
     expect(stored().audit.map((e) => e.type)).toEqual(['generic.installed'])
     expect(t.logger.lines.join('\n')).toContain('no per-MAC boot file can boot its disk')
+  })
+
+  it('lets a rack of unknown servers, each from its own address, share the key', async () => {
+    // Default limits: the enrollment key is every unknown server's, so it is not held to one
+    // server's share (20 at once), which would leave most of a rack installing again.
+    await t.close()
+    t = await startTestApp()
+    await saveBoot(t.app, { media: { '8.0': media['8.0'] }, installUnknown: true })
+    await t.app.saveSettings({ ...t.app.getSettings(), discoveryRootPassword: 'Disc0very!pw' })
+    const rackKey = /PBKEY=(\S+)/.exec(t.app.getDiscoveryMaterial().bootOptions)?.[1] as string
+    const { port } = new URL(t.listenerUrl)
+    const from = (n: number, method: string, path: string, payload?: unknown) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(
+          { host: '127.0.0.1', port, method, path, localAddress: `127.0.1.${n}` },
+          (res) => {
+            res.resume()
+            res.on('end', () => resolve(res.statusCode ?? 0))
+          },
+        )
+        req.on('error', reject)
+        if (payload !== undefined) req.setHeader('Content-Type', 'application/json')
+        req.end(payload === undefined ? undefined : JSON.stringify(payload))
+      })
+    const servers = Array.from({ length: 60 }, (_, i) => i + 1)
+    const fetched = await Promise.all(
+      servers.map((n) => from(n, 'GET', `/ks/discover/${rackKey}.cfg`)),
+    )
+    const hex = (n: number) => n.toString(16).padStart(2, '0')
+    const reported = await Promise.all(
+      servers.map((n) =>
+        from(
+          n,
+          'POST',
+          `/install/discover/${rackKey}/installed`,
+          body({}, `BOOTIF=01-00-50-56-ab-00-${hex(n)}`),
+        ),
+      ),
+    )
+    expect(fetched).toEqual(servers.map(() => 200))
+    expect(reported).toEqual(servers.map(() => 201))
+    expect(t.app.listGenericInstalls()).toHaveLength(60)
   })
 
   it('answers 201, then 200 for the same server again, and rate-limits the key', async () => {

@@ -78,6 +78,8 @@ const ListenerLimits = z
     sourcePerMinute: count,
     credentialBurst: count,
     credentialPerMinute: count,
+    enrollmentBurst: count,
+    enrollmentPerMinute: count,
     trackedKeys: count,
     connectionsPerSource: count,
     connectionsTotal: count,
@@ -116,6 +118,12 @@ export const defaultListenerLimits: ListenerLimits = {
   // plus two a minute.
   credentialBurst: 20,
   credentialPerMinute: 2,
+  // The site enrollment key is every unknown server's: a rack of 200 booting the generic
+  // kickstart or a PBHOST line together needs about four requests each (the kickstart, the
+  // %post report, the check-in, a retry), so it gets a rack's share, and ten a second after.
+  // One address still gets no more than its source limit, whatever key it presents.
+  enrollmentBurst: 1_000,
+  enrollmentPerMinute: 600,
   // Buckets remembered per kind (sources; credentials): a site of thousands of
   // hosts fits, and 10,000 buckets are about a megabyte.
   trackedKeys: 10_000,
@@ -228,6 +236,10 @@ export async function startListener(
   )
   const credentials = new TokenBuckets(
     { burst: limits.credentialBurst, perMinute: limits.credentialPerMinute },
+    limits.trackedKeys,
+  )
+  const enrollment = new TokenBuckets(
+    { burst: limits.enrollmentBurst, perMinute: limits.enrollmentPerMinute },
     limits.trackedKeys,
   )
 
@@ -367,7 +379,7 @@ export async function startListener(
     return read
       .then((body) => {
         for (const key of credentialsOf(target.path, body?.json)) {
-          const taken = credentials.take(key)
+          const taken = (key.startsWith('enrollment:') ? enrollment : credentials).take(key)
           if (taken.ok) continue
           if (taken.firstRefusal) {
             logger.warn(
