@@ -17,6 +17,8 @@ import {
   DownloadFile,
   GenerateInput,
   BootMaterialOptions,
+  BackupRequest,
+  BackupResult,
   Checkin,
   DiscoveryMaterial,
   ExportedFile,
@@ -79,6 +81,11 @@ export const methods = {
   /** The generic boot files for servers no definition names, with the linter's findings. */
   getDiscoveryMaterial: method(z.tuple([BootMaterialOptions.optional()]), DiscoveryMaterial),
   rotateEnrollmentKey: method(z.tuple([]), DiscoveryMaterial),
+  /**
+   * Copies the data folder's database and secret.key into a new or empty folder, as one
+   * consistent snapshot while Midwife runs (as `midwife backup --to`).
+   */
+  backupDataFolder: method(z.tuple([BackupRequest]), BackupResult),
   /**
    * Servers no definition names that the generic kickstart installed, newest first: their
    * per-MAC HTTP boot files boot the local disk instead of installing again.

@@ -827,6 +827,23 @@ export const ListenerStatus = z.object({
 })
 export type ListenerStatus = z.infer<typeof ListenerStatus>
 
+/** Where `backupDataFolder` writes: a new or empty folder, by its full path on this machine. */
+export const BackupRequest = z.strictObject({
+  to: z
+    .string()
+    .trim()
+    .min(1, 'give the folder to write the backup into')
+    .max(4096)
+    .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), {
+      message: 'give the full path of the folder, like /home/me/midwife-backup',
+    }),
+})
+export type BackupRequest = z.infer<typeof BackupRequest>
+
+/** What a backup wrote and how to restore it, line by line. */
+export const BackupResult = z.object({ lines: z.array(z.string()) })
+export type BackupResult = z.infer<typeof BackupResult>
+
 export const Status = z.object({
   version: z.string(),
   listener: ListenerStatus,

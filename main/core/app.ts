@@ -11,6 +11,8 @@ import {
   type BootMaterialOptions,
   type BulkApproval,
   type BulkRuns,
+  type BackupRequest,
+  type BackupResult,
   type Checkin,
   type DhcpFlavour,
   type DiscoveryMaterial,
@@ -33,6 +35,7 @@ import {
   type Status,
   type TftpBundleRequest,
 } from '../contract/schemas'
+import { backupDataFolder } from './backup'
 import { BootInputs } from './boot/boot-inputs'
 import { BootService } from './boot/boot-service'
 import { GenericInstalls } from './boot/generic-installs'
@@ -440,6 +443,16 @@ export class App implements ApiHandlers {
   rotateEnrollmentKey(): DiscoveryMaterial {
     this.site.rotateEnrollmentKey()
     return this.boot.discovery()
+  }
+
+  async backupDataFolder(r: BackupRequest): Promise<BackupResult> {
+    try {
+      return await backupDataFolder(this.opts.dataDir, r.to, {
+        nativeBinding: this.opts.sqliteBinding,
+      })
+    } catch (err) {
+      throw new ApiCallError('invalid', (err as Error).message)
+    }
   }
 
   listGenericInstalls(): GenericInstall[] {
