@@ -217,6 +217,11 @@ export const methods = {
   /** Resumes several runs in one call, as cancelRuns does. */
   resumeRuns: method(z.tuple([RunIds]), BulkRuns),
   /**
+   * The newest event's sequence number: a screen notes it before it loads, then asks
+   * eventsSince for what changed while it loaded.
+   */
+  eventSeq: method(z.tuple([]), z.number().int().min(0)),
+  /**
    * Events after a sequence number, for a screen that lost its connection;
    * complete is false when they are no longer kept (load everything again).
    */

@@ -598,6 +598,10 @@ export class App implements ApiHandlers {
     return this.runs.resumeMany(ids)
   }
 
+  eventSeq(): number {
+    return this.events.current
+  }
+
   eventsSince(seq: number) {
     return this.events.since(seq)
   }

@@ -45,6 +45,11 @@ export class EventBus {
     return () => this.listeners.delete(listener)
   }
 
+  /** The newest event's sequence number (0 before the first). */
+  get current(): number {
+    return this.seq
+  }
+
   get listening(): boolean {
     return this.listeners.size > 0
   }

@@ -41,7 +41,10 @@ export interface Transport {
   downloadUrl(path: string): Promise<string>
 }
 
-function parseEvent<E extends EventName>(event: E, payload: unknown): EventPayload<E> | undefined {
+export function parseEvent<E extends EventName>(
+  event: E,
+  payload: unknown,
+): EventPayload<E> | undefined {
   const r = events[event].safeParse(payload)
   if (!r.success) console.error(`ignored malformed "${event}" event`)
   return r.success ? (r.data as EventPayload<E>) : undefined

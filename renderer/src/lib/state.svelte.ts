@@ -8,24 +8,10 @@ import type {
   Status,
   StepDelta,
 } from '../../../main/contract/schemas'
-import type { Lost, Transport } from './api'
+import { parseEvent, type Lost, type Transport } from './api'
+import { byName, withHost } from './hosts-list'
 import { SvelteMap } from 'svelte/reactivity'
 import { Notices } from './notices.svelte'
-
-function upsert<T extends { id: number }>(list: T[], item: T, order: (a: T, b: T) => number): T[] {
-  const i = list.findIndex((x) => x.id === item.id)
-  if (i === -1) return [...list, item].sort(order)
-  const copy = [...list]
-  copy[i] = item
-  return copy
-}
-
-/** Definitions by name, then discovered servers, as the core lists them. */
-function byName(a: Host, b: Host): number {
-  const da = a.definition ? 0 : 1
-  const db = b.definition ? 0 : 1
-  return da - db || a.name.localeCompare(b.name) || a.id - b.id
-}
 
 /**
  * Everything the screens show, kept current by the core's events. Each event
@@ -72,14 +58,8 @@ export class MidwifeState {
       this.status = s.status
       this.settings = s.settings
     })
-    t.on('host.changed', (h) => {
-      this.hosts = upsert(this.hosts, h, byName)
-      this.refreshSuggesting(h.id)
-    })
-    t.on('host.removed', ({ id }) => {
-      this.hosts = this.hosts.filter((h) => h.id !== id)
-      this.refreshSuggesting(id)
-    })
+    t.on('host.changed', (h) => this.hostChanged(h))
+    t.on('host.removed', ({ id }) => this.hostRemoved(id))
     t.on('run.changed', (r) => this.runHeader(r))
     t.on('run.step', (s) => this.stepDelta(s))
     t.on('run.output', (c) => this.outputChunk(c))
@@ -97,8 +77,42 @@ export class MidwifeState {
     return this.transport.api
   }
 
+  private hostChanged(h: Host): void {
+    this.hosts = withHost(this.hosts, h)
+    this.refreshSuggesting(h.id)
+  }
+
+  private hostRemoved(id: number): void {
+    this.hosts = this.hosts.filter((h) => h.id !== id)
+    this.refreshSuggesting(id)
+  }
+
+  /**
+   * What changed while the screens loaded, applied over what they loaded: the snapshot's answers
+   * and the event stream travel apart, so a snapshot read before a host's last change can land
+   * after that change's event (and the stream may open only after it). Hosts come as they are
+   * now; each run's header, its newest.
+   */
+  private async replaySince(mark: number): Promise<void> {
+    const missed = await this.api.eventsSince(mark)
+    if (!missed.complete) return
+    for (const e of missed.events) {
+      if (e.event === 'host.changed') {
+        const h = parseEvent('host.changed', e.payload)
+        if (h) this.hostChanged(h)
+      } else if (e.event === 'host.removed') {
+        const r = parseEvent('host.removed', e.payload)
+        if (r) this.hostRemoved(r.id)
+      } else if (e.event === 'run.changed') {
+        const r = parseEvent('run.changed', e.payload)
+        if (r) this.runHeader(r)
+      }
+    }
+  }
+
   async load(): Promise<void> {
     try {
+      const mark = await this.api.eventSeq()
       const [status, settings, profile, hosts, latest] = await Promise.all([
         this.api.getStatus(),
         this.api.getSettings(),
@@ -115,6 +129,7 @@ export class MidwifeState {
       const open = Object.keys(this.runs).map(Number)
       this.runs = {}
       for (const id of open) void this.fetchRun(id)
+      await this.replaySince(mark)
       this.loadError = null
     } catch (err) {
       this.loadError = (err as Error).message
@@ -172,7 +187,7 @@ export class MidwifeState {
 
   /** Replaces one host with what an action returned (its event may arrive later). */
   put(host: Host): void {
-    this.hosts = upsert(this.hosts, host, byName)
+    this.hosts = withHost(this.hosts, host)
   }
 
   get definitions(): Host[] {
