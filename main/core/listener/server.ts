@@ -264,6 +264,13 @@ export async function startListener(
       )
     }
 
+    /** An install report refused: logged, told to the refusals list, answered. */
+    const refuseReport = (ack: { status: number; message: string }) => {
+      logger.warn(`${escapeControl(redactPath(path))} from ${from}: ${ack.status} ${ack.message}`)
+      handlers.refused?.({ from, status: ack.status, what: 'install report', reason: ack.message })
+      sendJson(res, ack.status, { accepted: false, error: ack.message })
+    }
+
     const install = INSTALL_ROUTE.exec(path)
     if (req.method === 'POST' && install && body) {
       const ack = handlers.installReport(
@@ -272,17 +279,7 @@ export async function startListener(
         body.json,
         from,
       )
-      if (!ack.ok) {
-        logger.warn(`${escapeControl(redactPath(path))} from ${from}: ${ack.status} ${ack.message}`)
-        handlers.refused?.({
-          from,
-          status: ack.status,
-          what: 'install report',
-          reason: ack.message,
-        })
-        sendJson(res, ack.status, { accepted: false, error: ack.message })
-        return
-      }
+      if (!ack.ok) return refuseReport(ack)
       sendJson(res, 200, { accepted: true, host: ack.host, state: ack.state, repeat: ack.repeat })
       return
     }
@@ -290,17 +287,7 @@ export async function startListener(
     const generic = GENERIC_INSTALL_ROUTE.exec(path)
     if (req.method === 'POST' && generic && body) {
       const ack = handlers.genericInstallReport(generic[1] as string, body.json, from)
-      if (!ack.ok) {
-        logger.warn(`${escapeControl(redactPath(path))} from ${from}: ${ack.status} ${ack.message}`)
-        handlers.refused?.({
-          from,
-          status: ack.status,
-          what: 'install report',
-          reason: ack.message,
-        })
-        sendJson(res, ack.status, { accepted: false, error: ack.message })
-        return
-      }
+      if (!ack.ok) return refuseReport(ack)
       sendJson(res, ack.repeat || ack.bootMac === null ? 200 : 201, {
         accepted: true,
         state: 'installed',
