@@ -106,17 +106,24 @@ export class NetbootFiles {
       return notFound(`no such boot file for ${name}; is its ESXi version in the media library?`)
     }
     if (served.ok) {
-      const key = `${host.id}:${host.state}:${path}`
-      if (!this.audited.has(key)) {
-        if (this.audited.size >= 10_000) this.audited.clear()
-        this.audited.add(key)
-        this.store.events.append('host.netboot_served', `host:${host.id}`, { path, from, armed })
-      }
+      this.auditOnce(`${host.id}:${host.state}:${path}`, 'host.netboot_served', `host:${host.id}`, {
+        path,
+        from,
+        armed,
+      })
       this.logger.info(
         `netboot: ${escapeControl(path)} for ${escapeControl(name)} (${armed ? 'armed: installs' : 'disarmed: boots its disk'}) to ${escapeControl(from)}`,
       )
     }
     return served
+  }
+
+  /** Appends an audit entry the first time `key` is served (a loader fetches a file again and again). */
+  private auditOnce(key: string, type: string, subject: string, data: Record<string, unknown>) {
+    if (this.audited.has(key)) return
+    if (this.audited.size >= 10_000) this.audited.clear()
+    this.audited.add(key)
+    this.store.events.append(type, subject, data)
   }
 
   /**
@@ -135,12 +142,12 @@ export class NetbootFiles {
       return notFound('no host definition has this MAC; the generic boot file applies')
     }
     const from = sourceIp.replace(/^::ffff:/, '')
-    const key = `mac:${bootMac}:${kept?.installedAt ?? ''}:${path}`
-    if (!this.audited.has(key)) {
-      if (this.audited.size >= 10_000) this.audited.clear()
-      this.audited.add(key)
-      this.store.events.append('generic.netboot_served', `mac:${bootMac}`, { path, from })
-    }
+    this.auditOnce(
+      `mac:${bootMac}:${kept?.installedAt}:${path}`,
+      'generic.netboot_served',
+      `mac:${bootMac}`,
+      { path, from },
+    )
     this.logger.info(
       `netboot: ${escapeControl(path)} for ${bootMac} (installed from the generic kickstart: boots its disk) to ${escapeControl(from)}`,
     )
