@@ -33,7 +33,7 @@ try {
       const before = cpuSeconds(row.server.pid)
       const l = await load(row.server, 1, seconds / SLICES)
       const after = cpuSeconds(row.server.pid)
-      row.n += l.latencies.length
+      row.n += l.answers
       row.s += l.seconds
       row.cpu += before === null || after === null ? NaN : after - before
     }
