@@ -659,10 +659,11 @@ function lostKeyWarning(store: Store, dataDir: string): string | null {
   const n = unreadable === 1 ? '1 stored secret was' : `${unreadable} stored secrets were`
   return (
     `secret.key was missing from ${dataDir}, so Midwife made a new one, but ${n} sealed with ` +
-    'the old key (root passwords, deployment tokens, site secrets) and cannot be opened. ' +
-    'Stop Midwife, put the old secret.key back in its place and start Midwife again. Otherwise, ' +
-    'under Site, make a new enrollment key and enter the discovery root password again; and for ' +
-    'each host, enter its root password again (Hosts, Edit) and, if it is still to be installed, ' +
-    'use Reinstall for a new deployment token'
+    'the old key (root passwords, deployment tokens, site secrets, licence keys) and cannot be ' +
+    'opened. Stop Midwife, put the old secret.key back in its place and start Midwife again. ' +
+    'Otherwise, under Site, make a new enrollment key and enter the discovery root password ' +
+    'again; under Profile, enter the licence key again if it has one; and for each host, enter ' +
+    'its root password again (Hosts, Edit), its own licence key if it has one, and, if it is ' +
+    'still to be installed, use Reinstall for a new deployment token'
   )
 }

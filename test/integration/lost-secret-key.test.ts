@@ -40,7 +40,12 @@ async function definedSite() {
   const t = await startTestApp()
   expect(t.app.getStatus().secretWarning).toBeNull()
   await t.app.saveSettings({ ...t.app.getSettings(), discoveryRootPassword: 'Disc0very!pw-123' })
-  const host = t.app.saveHost({ ...sampleHost, mac: '00:50:56:aa:bb:01' })
+  t.app.saveProfile({ spec: { licence: 'AB12C-3DE45-F6G7H-8JK9L-0MN1P' } })
+  const host = t.app.saveHost({
+    ...sampleHost,
+    mac: '00:50:56:aa:bb:01',
+    spec: { ...sampleHost.spec, licence: 'ZZ12C-3DE45-F6G7H-8JK9L-0MN1P' },
+  })
   const token = hostToken(t.app, host.id)
   await t.app.stop()
   const keep = tempDir('old-key')
@@ -53,11 +58,14 @@ async function definedSite() {
 it('says at start how many secrets the new key cannot open, and what to do', async () => {
   const site = await definedSite()
   const { app, logger } = await restart(site.dataDir)
-  // The root password, the token, the enrollment key and the discovery password.
+  // The root password, the token, the enrollment key, the discovery password, and the licence
+  // keys of the host and of the profile.
   const warning = app.getStatus().secretWarning
   expect(warning).toContain(
-    `secret.key was missing from ${site.dataDir}, so Midwife made a new one, but 4 stored secrets were sealed with the old key`,
+    `secret.key was missing from ${site.dataDir}, so Midwife made a new one, but 6 stored secrets were sealed with the old key`,
   )
+  expect(warning).toContain('under Profile, enter the licence key again if it has one')
+  expect(warning).toContain('its own licence key if it has one')
   expect(warning).toContain('put the old secret.key back in its place and start Midwife again')
   expect(logger.lines).toContain(`warn ${warning}`)
 })
@@ -143,7 +151,12 @@ it('blames a missing secret.key only for what it sealed, not for what a keychain
       join(dataDir, 'secret.key'),
     )
   const t = await startTestApp({ secrets: keychain(true) })
-  const host = t.app.saveHost({ ...sampleHost, mac: '00:50:56:aa:bb:01' })
+  t.app.saveProfile({ spec: { licence: 'AB12C-3DE45-F6G7H-8JK9L-0MN1P' } })
+  const host = t.app.saveHost({
+    ...sampleHost,
+    mac: '00:50:56:aa:bb:01',
+    spec: { ...sampleHost.spec, licence: 'ZZ12C-3DE45-F6G7H-8JK9L-0MN1P' },
+  })
   await t.app.stop()
   dirs.push({ remove: () => rmSync(t.dataDir, { recursive: true, force: true }) })
   rmSync(join(t.dataDir, 'secret.key'))

@@ -73,7 +73,10 @@ export class Store {
     }
   }
 
-  /** Every sealed secret the hosts and the site hold: root passwords, tokens, site secrets. */
+  /**
+   * Every sealed secret the hosts and the site hold: root passwords, tokens, site secrets, and
+   * the secret settings of host definitions and the profile.
+   */
   *sealedSecrets(): Generator<Buffer> {
     const rows = this.db
       .prepare(
@@ -84,6 +87,17 @@ export class Store {
       .pluck()
       .iterate() as IterableIterator<Buffer>
     yield* rows
+    // Secret settings (a licence key) sit sealed inside a host's or the profile's spec, as
+    // {"$sealed": "<base64>"}; an empty one stands for a value given but not yet sealed.
+    const inSpecs = this.db
+      .prepare(
+        `SELECT json_extract(s.value, '$."$sealed"') FROM
+           (SELECT spec FROM hosts UNION ALL SELECT spec FROM site_profile) AS t, json_each(t.spec) AS s
+         WHERE s.type = 'object' AND json_extract(s.value, '$."$sealed"') <> ''`,
+      )
+      .pluck()
+      .iterate() as IterableIterator<string>
+    for (const b64 of inSpecs) yield Buffer.from(b64, 'base64')
   }
 
   /**
