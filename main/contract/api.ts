@@ -18,6 +18,7 @@ import {
   GenerateInput,
   BootMaterialOptions,
   BackupRequest,
+  ChosenFolder,
   BackupResult,
   Checkin,
   DiscoveryMaterial,
@@ -86,6 +87,11 @@ export const methods = {
    * consistent snapshot while Midwife runs (as `midwife backup --to`).
    */
   backupDataFolder: method(z.tuple([BackupRequest]), BackupResult),
+  /**
+   * The desktop app's native folder dialog, for the backup folder. Serve mode has none (its page
+   * may be on another machine than the folder): the path is typed there.
+   */
+  chooseBackupFolder: method(z.tuple([]), ChosenFolder),
   /**
    * Servers no definition names that the generic kickstart installed, newest first: their
    * per-MAC HTTP boot files boot the local disk instead of installing again.

@@ -840,6 +840,10 @@ export const BackupRequest = z.strictObject({
 })
 export type BackupRequest = z.infer<typeof BackupRequest>
 
+/** A folder the operator picked in the desktop app's native dialog; null when cancelled. */
+export const ChosenFolder = z.object({ path: z.string().nullable() })
+export type ChosenFolder = z.infer<typeof ChosenFolder>
+
 /** What a backup wrote and how to restore it, line by line. */
 export const BackupResult = z.object({ lines: z.array(z.string()) })
 export type BackupResult = z.infer<typeof BackupResult>

@@ -12,6 +12,7 @@ import {
   type BulkApproval,
   type BulkRuns,
   type BackupRequest,
+  type ChosenFolder,
   type BackupResult,
   type Checkin,
   type DhcpFlavour,
@@ -94,6 +95,8 @@ export interface AppOptions {
   secureBoot?: SecureBootOptions
   /** Who holds the data folder, in the message a second Midwife on it gives ('serve mode'). */
   holder?: string
+  /** The desktop app's native folder dialog (resolves null when cancelled); serve mode has none. */
+  pickFolder?: (title: string) => Promise<string | null>
 }
 
 /** A file the operator downloads (serve mode) or exports: its name, type and bytes. */
@@ -453,6 +456,16 @@ export class App implements ApiHandlers {
     } catch (err) {
       throw new ApiCallError('invalid', (err as Error).message)
     }
+  }
+
+  async chooseBackupFolder(): Promise<ChosenFolder> {
+    if (!this.opts.pickFolder) {
+      throw new ApiCallError(
+        'invalid',
+        'serve mode has no folder dialog: type the full path of the backup folder on the machine Midwife runs on',
+      )
+    }
+    return { path: await this.opts.pickFolder('Back up Midwife into a new or empty folder') }
   }
 
   listGenericInstalls(): GenericInstall[] {

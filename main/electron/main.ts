@@ -8,6 +8,7 @@ import { consoleLogger } from '../core/log'
 import { parseListen } from '../options'
 import pkg from '../../package.json'
 import { bindIpc, forwardEvents } from './ipc'
+import { folderPicker } from './folder-dialog'
 import { desktopNotifications } from './notifications'
 import { applySecurityRestrictions } from './security'
 import { keychainSecretBox } from './secret-box'
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
   const root = app.getAppPath()
   const dataDir = flag('--data-dir') ?? process.env.MIDWIFE_DATA_DIR ?? app.getPath('userData')
   const listen = flag('--listen') ?? process.env.MIDWIFE_LISTEN
+  // The window the folder dialog is modal to, once it exists.
+  const shown: { window?: BrowserWindow } = {}
   const core = await App.start({
     dataDir,
     resourcesDir: join(root, 'resources'),
@@ -36,6 +39,7 @@ async function main(): Promise<void> {
     secrets: (dir) => keychainSecretBox(safeStorage, join(dir, 'secret.key')),
     logger: consoleLogger(),
     holder: 'desktop app',
+    pickFolder: folderPicker(dialog, () => shown.window),
     ...(process.env.MIDWIFE_SQLITE_BINDING
       ? { sqliteBinding: process.env.MIDWIFE_SQLITE_BINDING }
       : {}),
@@ -47,6 +51,7 @@ async function main(): Promise<void> {
   bindIpc(ipcMain, core, (url) => url.split('#')[0] === pageUrl)
 
   const win = new BrowserWindow(windowOptions(join(root, 'dist', 'electron', 'preload.cjs')))
+  shown.window = win
   forwardEvents(core.events, (channel, payload) => {
     if (!win.isDestroyed()) win.webContents.send(channel, payload)
   })

@@ -65,3 +65,12 @@ it('refuses a relative path and a folder holding files, then backs up into a new
   await browser.screenshot('backup-1-done', [serve.token, sampleHost.rootPassword])
   await panel.screenshot({ path: join(shotsDir, 'backup-1-panel.png') })
 })
+
+it('offers no folder dialog in serve mode, where the page may be on another machine', async () => {
+  const panel = page.getByRole('form', { name: 'Backup' })
+  expect(await panel.getByRole('button', { name: 'Back up now' }).count()).toBe(1)
+  expect(await panel.getByRole('button', { name: 'Choose…' }).count()).toBe(0)
+  await expect(serve.api.chooseBackupFolder()).rejects.toThrow(
+    'serve mode has no folder dialog: type the full path of the backup folder',
+  )
+})

@@ -39,6 +39,8 @@ const mock = vi.hoisted(() => {
     dataDir: '',
     exits: [] as number[],
     errorBoxes: [] as Array<[string, string]>,
+    openDialogs: [] as Array<{ modal: boolean; options: unknown }>,
+    openDialogAnswer: { canceled: true, filePaths: [] as string[] },
   }
 })
 
@@ -101,6 +103,10 @@ vi.mock('electron', () => {
     },
     dialog: {
       showErrorBox: (title: string, content: string) => void mock.errorBoxes.push([title, content]),
+      showOpenDialog: (...args: unknown[]) => {
+        mock.openDialogs.push({ modal: args.length === 2, options: args.at(-1) })
+        return Promise.resolve(mock.openDialogAnswer)
+      },
     },
     BrowserWindow,
     ipcMain: {
@@ -429,6 +435,24 @@ describe('main process entry (mocked electron)', () => {
     const page = `file://${join(process.cwd(), 'dist', 'renderer', 'index.html')}`
     const reply = await mock.handlers.get('api:getStatus')?.({ senderFrame: { url: page } }, [])
     expect(reply).toMatchObject({ ok: true, result: { listener: { listening: true } } })
+
+    // The backup folder comes from the native dialog, modal to the window; cancel gives null.
+    const backupTo = join(tmp, 'backup-here')
+    mock.openDialogAnswer = { canceled: false, filePaths: [backupTo] }
+    const chosen = await mock.handlers.get('api:chooseBackupFolder')?.(
+      { senderFrame: { url: page } },
+      [],
+    )
+    expect(chosen).toEqual({ ok: true, result: { path: backupTo } })
+    expect(mock.openDialogs).toHaveLength(1)
+    expect(mock.openDialogs[0]?.modal).toBe(true)
+    const { properties } = mock.openDialogs[0]?.options as { properties: string[] }
+    expect(properties).toContain('openDirectory')
+    expect(properties).toContain('createDirectory')
+    mock.openDialogAnswer = { canceled: true, filePaths: [] }
+    expect(
+      await mock.handlers.get('api:chooseBackupFolder')?.({ senderFrame: { url: page } }, []),
+    ).toEqual({ ok: true, result: { path: null } })
 
     // The badge starts at the servers waiting for the operator: none yet.
     expect(mock.badges.at(-1)).toBe(0)
