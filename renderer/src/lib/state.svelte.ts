@@ -10,8 +10,15 @@ import type {
 } from '../../../main/contract/schemas'
 import { parseEvent, type Lost, type Transport } from './api'
 import { byName, withHost } from './hosts-list'
+import { keepNewer } from './run-order'
 import { SvelteMap } from 'svelte/reactivity'
 import { Notices } from './notices.svelte'
+
+/** A run's event, kept while the run is being fetched. */
+type RunEvent =
+  | { kind: 'header'; header: RunHeader }
+  | { kind: 'step'; delta: StepDelta }
+  | { kind: 'output'; chunk: OutputChunk }
 
 /**
  * Everything the screens show, kept current by the core's events. Each event
@@ -48,9 +55,13 @@ export class MidwifeState {
   // Bookkeeping, never shown: plain collections on purpose.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   private fetching = new Set<number>()
-  /** Output that arrived while its run was being fetched: applied once the fetch lands. */
+  /**
+   * What a run's events said while the run was being fetched, in order: applied over the fetched
+   * run once it lands. The answer may have been read before some of them happened, and a run not
+   * yet cached takes none of them (its header does, but the fetched run would replace that).
+   */
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
-  private early = new Map<number, OutputChunk[]>()
+  private early = new Map<number, RunEvent[]>()
 
   constructor(readonly transport: Transport) {
     const t = transport
@@ -215,7 +226,12 @@ export class MidwifeState {
       this.fetching.delete(id)
       const early = this.early.get(id) ?? []
       this.early.delete(id)
-      for (const c of early) this.outputChunk(c)
+      // In the order they came: each step, and the header, ends as its newest event says.
+      for (const e of early) {
+        if (e.kind === 'header') this.headerIntoRun(e.header)
+        else if (e.kind === 'step') this.stepIntoRun(e.delta)
+        else this.outputChunk(e.chunk)
+      }
     }
   }
 
@@ -228,13 +244,14 @@ export class MidwifeState {
 
   /** Follows a batch: every run of it, fetched a page at a time. */
   async followBatch(batchId: string, known: RunHeader[] = []): Promise<void> {
-    for (const h of known) this.headers[h.id] = h
+    // The approval's answer and these pages may be older than events already here.
+    for (const h of known) keepNewer(this.headers, h)
     const ids = known.map((h) => h.id)
     let beforeId: number | undefined
     for (;;) {
       const page = await this.api.listRuns({ batchId, beforeId, limit: 1000 })
       for (const h of page.runs) {
-        this.headers[h.id] = h
+        keepNewer(this.headers, h)
         if (!ids.includes(h.id)) ids.push(h.id)
       }
       if (!page.more) break
@@ -255,6 +272,11 @@ export class MidwifeState {
     if (h.batchId !== null && this.batch?.id === h.batchId && !this.batch.runIds.includes(h.id)) {
       this.batch.runIds.push(h.id)
     }
+    this.early.get(h.id)?.push({ kind: 'header', header: h })
+    this.headerIntoRun(h)
+  }
+
+  private headerIntoRun(h: RunHeader): void {
     const run = this.runs[h.id]
     if (run) this.runs = { ...this.runs, [h.id]: { ...run, ...h } }
   }
@@ -266,6 +288,11 @@ export class MidwifeState {
       header.stepsDone = Math.min(d.seq, header.stepsTotal)
     }
     if (d.state === 'running') this.currentStep[d.runId] = d.title
+    this.early.get(d.runId)?.push({ kind: 'step', delta: d })
+    this.stepIntoRun(d)
+  }
+
+  private stepIntoRun(d: StepDelta): void {
     const run = this.runs[d.runId]
     if (!run) return
     const { runId: _r, ...fields } = d
@@ -274,7 +301,7 @@ export class MidwifeState {
   }
 
   private outputChunk(c: OutputChunk): void {
-    this.early.get(c.runId)?.push(c)
+    this.early.get(c.runId)?.push({ kind: 'output', chunk: c })
     const run = this.runs[c.runId]
     if (!run || c.seq <= run.outputSeq) return
     if (c.firstSeq <= run.outputSeq) {
@@ -288,8 +315,12 @@ export class MidwifeState {
     this.runs = { ...this.runs, [c.runId]: { ...run, steps, outputSeq: c.seq } }
   }
 
-  /** After approving: show the queued run at once. */
+  /**
+   * After approving: show the queued run at once, then read it again, since its first events may
+   * have come before this answer (a run not yet cached takes none of them).
+   */
   putRun(run: Run): void {
     this.runs = { ...this.runs, [run.id]: run }
+    void this.fetchRun(run.id)
   }
 }
