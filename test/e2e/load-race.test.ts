@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Host } from '../../main/contract/schemas'
 import { freePort, sampleHost, tempDir } from '../support/app'
 import { openBrowser, type Browser } from '../support/browser'
+import { holdAnswer } from '../support/hold-answer'
 import { startServeProcess, type ServeProcess } from '../support/serve-process'
 
 let serve: ServeProcess
@@ -29,16 +30,7 @@ afterAll(async () => {
 })
 
 it('shows a host as it is now when its change lands before the snapshot read before it', async () => {
-  let release = () => undefined as void
-  const held = new Promise<void>((r) => (release = r))
-  let snapshotRead = () => undefined as void
-  const read = new Promise<void>((r) => (snapshotRead = r))
-  await page.route('**/api/listHostsPage', async (route) => {
-    const response = await route.fetch()
-    snapshotRead()
-    await held
-    await route.fulfill({ response })
-  })
+  const snapshot = await holdAnswer(page, 'listHostsPage')
   // The change's event, seen arriving on the page's event stream.
   const eventSeen = new Promise<void>((resolve) => {
     page.on('websocket', (ws: WebSocket) => {
@@ -48,11 +40,11 @@ it('shows a host as it is now when its change lands before the snapshot read bef
     })
   })
   await page.goto(serve.url)
-  await read
+  await snapshot.read
   const { rootPassword: _pw, ...kept } = sampleHost
   await serve.api.saveHost({ ...kept, id: host.id, hostname: 'esx99', mac: '00:50:56:aa:bb:01' })
   await eventSeen
-  release()
+  await snapshot.release()
 
   await page
     .getByRole('navigation', { name: 'Steps' })

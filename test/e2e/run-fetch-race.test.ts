@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Fleet } from '../../bench/fanout/fleet'
 import type { Host } from '../../main/contract/schemas'
 import { sampleHost, tempDir } from '../support/app'
+import { holdAnswer } from '../support/hold-answer'
 import {
   defineCheckedIn,
   editSim,
@@ -76,25 +77,12 @@ it('shows a step as it is now when it ends while its run is being fetched', asyn
   await expect.poll(hostnameStep, { timeout: 30_000 }).toBe('running')
 
   // The drawer's fetch of the run is read now, and answered only once the step has ended.
-  let release = () => undefined as void
-  const held = new Promise<void>((r) => (release = r))
-  let read = () => undefined as void
-  const wasRead = new Promise<void>((r) => (read = r))
-  let first = true
-  await page.route('**/api/getRun', async (route) => {
-    const response = await route.fetch()
-    if (first) {
-      first = false
-      read()
-      await held
-    }
-    await route.fulfill({ response })
-  })
+  const answer = await holdAnswer(page, 'getRun')
   const stepEnded = frameSeen('run.step', '"key":"hostname"', '"state":"done"')
   await page.getByRole('button', { name: 'esx01.lab.local', exact: true }).click()
-  await wasRead
+  await answer.read
   await stepEnded
-  release()
+  await answer.release()
 
   const drawer = page.getByRole('dialog', { name: 'esx01.lab.local' })
   await expect
@@ -102,7 +90,6 @@ it('shows a step as it is now when it ends while its run is being fetched', asyn
     .toBe('done')
   expect(await drawer.locator('li[data-step="hostname"] .pill').innerText()).toBe('done')
   expect(await page.evaluate('performance.getEntriesByType("navigation").length')).toBe(1)
-  await page.unroute('**/api/getRun')
 })
 
 it('shows a run approved in its drawer as it is now when it ends before Approveâ€™s answer lands', async () => {
@@ -116,17 +103,12 @@ it('shows a run approved in its drawer as it is now when it ends before Approveâ
   await expect.poll(() => approve.count(), { timeout: 30_000 }).toBe(1)
 
   // The answer (the run, queued) is held until the run's end has reached the page.
-  let release = () => undefined as void
-  const held = new Promise<void>((r) => (release = r))
-  await page.route('**/api/approveHost', async (route) => {
-    const response = await route.fetch()
-    await held
-    await route.fulfill({ response })
-  })
+  const answer = await holdAnswer(page, 'approveHost')
   const runEnded = frameSeen('run.changed', '"id":2,', '"state":"done"')
   await approve.click()
+  await answer.read
   await runEnded
-  release()
+  await answer.release()
 
   await expect
     .poll(() => drawer.locator('[data-run="2"] .state').innerText(), { timeout: 30_000 })
@@ -134,5 +116,4 @@ it('shows a run approved in its drawer as it is now when it ends before Approveâ
   const shown = async () =>
     `${await drawer.getByTestId('run-state').innerText()} ${await drawer.locator('li[data-step="hostname"] .pill').innerText()}`
   await expect.poll(shown, { timeout: 10_000 }).toBe('done done')
-  await page.unroute('**/api/approveHost')
 })
