@@ -2,11 +2,12 @@
 // changes (its event reaches the page at once), and only then does the snapshot land. Held back
 // here on purpose, in Debian's Chromium against the real `midwife serve`: the page must end up
 // showing the host as it is now, not as the late snapshot had it, without a reload.
-import type { Page, WebSocket } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Host } from '../../main/contract/schemas'
 import { freePort, sampleHost, tempDir } from '../support/app'
 import { openBrowser, type Browser } from '../support/browser'
+import { watchEventFrames } from '../support/event-frames'
 import { holdAnswer } from '../support/hold-answer'
 import { startServeProcess, type ServeProcess } from '../support/serve-process'
 
@@ -32,18 +33,12 @@ afterAll(async () => {
 it('shows a host as it is now when its change lands before the snapshot read before it', async () => {
   const snapshot = await holdAnswer(page, 'listHostsPage')
   // The change's event, seen arriving on the page's event stream.
-  const eventSeen = new Promise<void>((resolve) => {
-    page.on('websocket', (ws: WebSocket) => {
-      ws.on('framereceived', (f) => {
-        if (typeof f.payload === 'string' && f.payload.includes('esx99')) resolve()
-      })
-    })
-  })
+  const frames = watchEventFrames(page)
   await page.goto(serve.url)
   await snapshot.read
   const { rootPassword: _pw, ...kept } = sampleHost
   await serve.api.saveHost({ ...kept, id: host.id, hostname: 'esx99', mac: '00:50:56:aa:bb:01' })
-  await eventSeen
+  await frames.seen('esx99')
   await snapshot.release()
 
   await page

@@ -3,11 +3,12 @@
 // the fetched run land. Held back here on purpose, in Debian's Chromium against the real
 // `midwife serve` and a simulated server: the drawer must end up showing the step as it is now,
 // not as the late answer had it, without a reload. The same for a run shown from Approve's answer.
-import type { Page, WebSocket } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Fleet } from '../../bench/fanout/fleet'
 import type { Host } from '../../main/contract/schemas'
 import { sampleHost, tempDir } from '../support/app'
+import { watchEventFrames, type EventFrames } from '../support/event-frames'
 import { holdAnswer } from '../support/hold-answer'
 import {
   defineCheckedIn,
@@ -39,27 +40,7 @@ beforeAll(async () => {
 
 afterAll(() => stopFleetUi(ui, data))
 
-/** Every frame the page's event stream has carried, and who waits for which. */
-const frames: string[] = []
-const waiting: Array<{ parts: string[]; resolve: () => void }> = []
-const holds = (f: string, parts: string[]) => parts.every((p) => f.includes(p))
-
-/** Resolves once the page's event stream has carried a frame holding every one of `parts`. */
-function frameSeen(...parts: string[]): Promise<void> {
-  if (frames.some((f) => holds(f, parts))) return Promise.resolve()
-  return new Promise((resolve) => waiting.push({ parts, resolve }))
-}
-
-function watchFrames(ws: WebSocket) {
-  ws.on('framereceived', (f) => {
-    if (typeof f.payload !== 'string') return
-    frames.push(f.payload)
-    for (const w of waiting.splice(0)) {
-      if (holds(f.payload, w.parts)) w.resolve()
-      else waiting.push(w)
-    }
-  })
-}
+let frames: EventFrames
 
 it('shows a step as it is now when it ends while its run is being fetched', async () => {
   // The server's hostname write takes 4 s: the run sits in that step.
@@ -67,7 +48,7 @@ it('shows a step as it is now when it ends while its run is being fetched', asyn
     st.hostname = 'localhost'
     st.faults = [{ match: 'esxcli system hostname set', delayMs: 4_000, slowOnly: true }]
   })
-  page.on('websocket', watchFrames)
+  frames = watchEventFrames(page)
   await page.goto(serve.url)
   await page.getByRole('button', { name: /Servers/ }).click()
   const plan = await serve.api.planHost(host.id)
@@ -78,7 +59,7 @@ it('shows a step as it is now when it ends while its run is being fetched', asyn
 
   // The drawer's fetch of the run is read now, and answered only once the step has ended.
   const answer = await holdAnswer(page, 'getRun')
-  const stepEnded = frameSeen('run.step', '"key":"hostname"', '"state":"done"')
+  const stepEnded = frames.seen('run.step', '"key":"hostname"', '"state":"done"')
   await page.getByRole('button', { name: 'esx01.lab.local', exact: true }).click()
   await answer.read
   await stepEnded
@@ -104,7 +85,7 @@ it('shows a run approved in its drawer as it is now when it ends before Approveâ
 
   // The answer (the run, queued) is held until the run's end has reached the page.
   const answer = await holdAnswer(page, 'approveHost')
-  const runEnded = frameSeen('run.changed', '"id":2,', '"state":"done"')
+  const runEnded = frames.seen('run.changed', '"id":2,', '"state":"done"')
   await approve.click()
   await answer.read
   await runEnded

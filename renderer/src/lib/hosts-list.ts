@@ -3,11 +3,7 @@
 // on different connections, so an answer can land after the events of what followed it.
 import type { Host } from '../../../main/contract/schemas'
 
-export function upsert<T extends { id: number }>(
-  list: T[],
-  item: T,
-  order: (a: T, b: T) => number,
-): T[] {
+function upsert<T extends { id: number }>(list: T[], item: T, order: (a: T, b: T) => number): T[] {
   const i = list.findIndex((x) => x.id === item.id)
   if (i === -1) return [...list, item].sort(order)
   const copy = [...list]
